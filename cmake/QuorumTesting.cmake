@@ -1,0 +1,34 @@
+# Helpers for quorum's test suites: one doctest binary per area, one CTest
+# test per doctest case (doctest_discover_tests), every test labelled.
+find_package(doctest REQUIRED)
+include(doctest)
+
+# One compiled doctest main shared by every suite.
+if(NOT TARGET quorum_doctest_main)
+  add_library(quorum_doctest_main OBJECT "${PROJECT_SOURCE_DIR}/tests/doctest_main.cpp")
+  target_link_libraries(quorum_doctest_main PUBLIC doctest::doctest)
+  quorum_set_warnings(quorum_doctest_main)
+endif()
+
+# quorum_add_test_suite(<name> LABELS <label>... SOURCES <file>... [LIBRARIES <lib>...]
+#                       [DEFINITIONS <def>...] [TIMEOUT <seconds>])
+# Builds test binary quorum_test_<name> and registers each of its cases as
+# "<name>: <case>" with the given labels.
+function(quorum_add_test_suite name)
+  cmake_parse_arguments(arg "" "TIMEOUT" "LABELS;SOURCES;LIBRARIES;DEFINITIONS" ${ARGN})
+  if(NOT arg_LABELS)
+    message(FATAL_ERROR "quorum_add_test_suite(${name}): give at least one LABEL")
+  endif()
+  if(NOT arg_TIMEOUT)
+    set(arg_TIMEOUT 300)
+  endif()
+  set(target quorum_test_${name})
+  add_executable(${target} ${arg_SOURCES} $<TARGET_OBJECTS:quorum_doctest_main>)
+  target_link_libraries(${target} PRIVATE quorum::quorum doctest::doctest ${arg_LIBRARIES})
+  target_compile_definitions(${target} PRIVATE ${arg_DEFINITIONS})
+  quorum_set_warnings(${target})
+  doctest_discover_tests(${target}
+    TEST_PREFIX "${name}: "
+    PROPERTIES LABELS "${arg_LABELS}" TIMEOUT ${arg_TIMEOUT}
+    WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+endfunction()

@@ -1,0 +1,6 @@
+// Every policy concept of quorum in one include: Clock, Transport, Log.
+#pragma once
+
+#include "quorum/core/clock.hpp"
+#include "quorum/core/log.hpp"
+#include "quorum/core/transport.hpp"

@@ -1,0 +1,126 @@
+// The Log concept: where a node's state becomes durable. One shape serves all
+// three protocols: a sequence of opaque records at dense positions, plus one
+// small "hard state" blob, with sync() as the single durability barrier.
+//
+//  - Raft stores entry i at position i (suffix truncation on conflict, prefix
+//    compaction behind a snapshot, compact past the end to restart after
+//    installing one) and its term and vote in the hard state.
+//  - Paxos journals "accepted (slot, ballot, value)" records in arrival order
+//    and keeps its promised ballot in the hard state; recovery replays the
+//    journal, the highest ballot per slot winning.
+//  - Two-phase commit journals transaction records (prepared, commit, end)
+//    and compacts the prefix whose transactions have all ended.
+// Positions are the log's, not the protocol's, so journals need no slot map;
+// records are bytes, so the log never depends on a protocol's types.
+//
+// Requirements, for a type L, a value l of type L&, a position i of type
+// quorum::log_index and bytes b of type quorum::byte_view:
+//
+//   expression         type                 semantics
+//   -----------------  -------------------  ----------------------------------------
+//   l.first_index()    log_index            first retained position (1 for a new log);
+//                                           last_index() + 1 when the log is empty
+//   l.last_index()     log_index            last written position; first_index() - 1
+//                                           when empty (0 for a new log)
+//   l.append(b)        result<log_index>    writes b at last_index() + 1 and returns
+//                                           that position; errc::too_large over the
+//                                           log's record limit
+//   l.read(i)          result<byte_view>    the record at i, errc::out_of_range outside
+//                                           [first_index(), last_index()]; the view is
+//                                           valid until the next non-const call
+//   l.truncate(i)      result<void>         removes positions >= i; first_index() <= i
+//                                           <= last_index() + 1
+//   l.compact(i)       result<void>         removes positions < i; first_index() becomes
+//                                           i; when i > last_index() + 1 the log is empty
+//                                           and the next append lands at i
+//   l.save_state(b)    result<void>         replaces the hard state; after a crash the
+//                                           old or the new state is found, never a mix
+//   l.state()          byte_view            the current hard state (empty if none)
+//   l.sync()           result<void>         every call above is durable once it returns
+//
+// After a crash a log holds everything that was synced and, of what was not,
+// at most a prefix of the calls in the order they were made. The durability
+// rule (DESIGN.md principle 5) is the protocol's duty: it sends no promise
+// until the sync() covering it has returned. One sync() may cover many
+// appends (group commit).
+//
+// Exemplar: quorum::storage::memory_log.
+// Models: quorum::storage::memory_log, quorum::storage::file_log,
+// quorum::sim::sim_log (the simulator's disk, which loses unsynced calls).
+#pragma once
+
+#include <concepts>
+#include <utility>
+
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/result.hpp"
+
+namespace quorum {
+
+namespace detail {
+
+template <class L>
+concept log_has_bounds = requires(const L& l) {
+  { l.first_index() } -> std::same_as<log_index>;
+  { l.last_index() } -> std::same_as<log_index>;
+};
+
+template <class L>
+concept log_has_append = requires(L& l, byte_view b) {
+  { l.append(b) } -> std::same_as<result<log_index>>;
+};
+
+template <class L>
+concept log_has_read = requires(L& l, log_index i) {
+  { l.read(i) } -> std::same_as<result<byte_view>>;
+};
+
+template <class L>
+concept log_has_truncate_compact = requires(L& l, log_index i) {
+  { l.truncate(i) } -> std::same_as<result<void>>;
+  { l.compact(i) } -> std::same_as<result<void>>;
+};
+
+template <class L>
+concept log_has_state = requires(L& l, byte_view b) {
+  { l.save_state(b) } -> std::same_as<result<void>>;
+  { std::as_const(l).state() } -> std::same_as<byte_view>;
+};
+
+template <class L>
+concept log_has_sync = requires(L& l) {
+  { l.sync() } -> std::same_as<result<void>>;
+};
+
+}  // namespace detail
+
+template <class L>
+concept Log = detail::log_has_bounds<L> && detail::log_has_append<L> && detail::log_has_read<L> &&
+              detail::log_has_truncate_compact<L> && detail::log_has_state<L> &&
+              detail::log_has_sync<L>;
+
+// Checks L against Log and names the first requirement it misses.
+template <class L>
+consteval bool check_log() {
+  static_assert(detail::log_has_bounds<L>,
+                "quorum::Log: the type must have const 'first_index()' and 'last_index()' "
+                "returning quorum::log_index");
+  static_assert(detail::log_has_append<L>,
+                "quorum::Log: the type must have 'append(quorum::byte_view)' returning "
+                "quorum::result<quorum::log_index>");
+  static_assert(detail::log_has_read<L>,
+                "quorum::Log: the type must have 'read(quorum::log_index)' returning "
+                "quorum::result<quorum::byte_view>");
+  static_assert(detail::log_has_truncate_compact<L>,
+                "quorum::Log: the type must have 'truncate(quorum::log_index)' and "
+                "'compact(quorum::log_index)' returning quorum::result<void>");
+  static_assert(detail::log_has_state<L>,
+                "quorum::Log: the type must have 'save_state(quorum::byte_view)' returning "
+                "quorum::result<void> and const 'state()' returning quorum::byte_view");
+  static_assert(detail::log_has_sync<L>,
+                "quorum::Log: the type must have 'sync()' returning quorum::result<void>");
+  return Log<L>;
+}
+
+}  // namespace quorum
