@@ -28,11 +28,18 @@ function(quorum_add_test_suite name)
   target_compile_definitions(${target} PRIVATE ${arg_DEFINITIONS})
   quorum_set_warnings(${target})
   # Debian's doctest module mangles a list-valued LABELS property (it appends
-  # its own LABELS after ours) and drops spaces in TEST_PREFIX, so labels go
-  # on the directory (one suite per folder) and the prefix has no space.
+  # its own LABELS after ours) and drops spaces in TEST_PREFIX, so labels are
+  # set separately below and the prefix has no space.
   doctest_discover_tests(${target}
     TEST_PREFIX "${name}:"
     PROPERTIES TIMEOUT ${arg_TIMEOUT}
     WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
-  set_property(DIRECTORY APPEND PROPERTY LABELS ${arg_LABELS})
+  # Labels are set by a script CTest runs after doctest's discovery script,
+  # when the list ${target}_TESTS of discovered names exists.
+  set(label_script "${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake")
+  file(WRITE "${label_script}"
+    "foreach(t IN LISTS ${target}_TESTS)\n"
+    "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${arg_LABELS}\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${label_script}")
 endfunction()

@@ -1,0 +1,319 @@
+// file_log: the durable model of the Log concept. A directory of append-only
+// segment files (format in segment_format.hpp, recovery in recovery.hpp); the
+// hard state travels in the same stream, so one fdatasync covers entries and
+// state together. Records are found through an in-memory position index and
+// read back with pread (the log may be far larger than memory).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "quorum/core/log.hpp"
+#include "quorum/storage/file_log_options.hpp"
+#include "quorum/storage/memory_log.hpp"
+#include "quorum/storage/position_index.hpp"
+#include "quorum/storage/posix_file.hpp"
+#include "quorum/storage/recovery.hpp"
+#include "quorum/storage/segment_format.hpp"
+
+namespace quorum::storage {
+
+// A place in the written stream: a segment and a byte offset in it.
+struct stream_position {
+  std::uint64_t seq = 0;
+  std::uint64_t offset = 0;
+  friend bool operator==(const stream_position&, const stream_position&) = default;
+};
+
+class file_log {
+ public:
+  // Opens (or creates) the log in `dir`, recovering what the directory holds.
+  static result<file_log, open_error> open(const std::string& dir, file_log_options options = {}) {
+    if (auto v = detail::validate(options, dir); !v) return unexpected{v.error()};
+    file_log log{dir, options};
+    if (auto r = log.lock_directory(); !r) return unexpected{r.error()};
+    auto rec = detail::recover(dir, options);
+    if (!rec) return unexpected{rec.error()};
+    log.segments_ = std::move(rec->segments);
+    log.index_ = std::move(rec->index);
+    log.state_ = std::move(rec->state);
+    if (log.segments_.empty()) {
+      if (auto r = log.start_segment(rec->next_seq); !r)
+        return detail::open_failure(r.error(), dir, 0, "cannot create the first segment");
+    } else {
+      log.preamble_end_ = rec->preamble_end;
+      log.durable_ = log.active().size;
+    }
+    return log;
+  }
+
+  file_log(file_log&&) noexcept = default;
+  file_log& operator=(file_log&& o) noexcept {
+    if (this != &o) {
+      this->~file_log();
+      std::construct_at(this, std::move(o));
+    }
+    return *this;
+  }
+  file_log(const file_log&) = delete;
+  file_log& operator=(const file_log&) = delete;
+  // Hands buffered frames to the OS (they survive a process exit, not a power
+  // loss) and closes the files. No sync: durability is sync()'s job alone.
+  ~file_log() {
+    if (lock_.valid() && !broken_) static_cast<void>(flush());
+  }
+
+  [[nodiscard]] log_index first_index() const noexcept { return index_.first(); }
+  [[nodiscard]] log_index last_index() const noexcept { return index_.last(); }
+
+  result<log_index> append(byte_view record) {
+    if (record.size() > options_.max_record_bytes)
+      return fail(errc::too_large, "record over max_record_bytes", record.size());
+    if (last_index().value() == ~std::uint64_t{0}) return fail(errc::out_of_range, "log position space exhausted");
+    if (detail::aliases(pending_, record) || detail::aliases(read_buffer_, record)) {
+      const byte_buffer copy(record.begin(), record.end());
+      return append_frame_for(copy);
+    }
+    return append_frame_for(record);
+  }
+
+  // The view points into a reused buffer (or the unwritten tail) and stays
+  // valid until the next non-const call. The frame's CRC is checked again.
+  result<byte_view> read(log_index i) {
+    if (i < first_index() || i > last_index()) return fail(errc::out_of_range, "read outside the log", i.value());
+    const detail::locator& loc = index_.at(i);
+    const detail::segment_file& seg = segments_[static_cast<std::size_t>(loc.seq - segments_.front().seq)];
+    if (loc.seq == active().seq && loc.offset >= seg.size)
+      return byte_view{pending_.data() + (loc.offset - seg.size), loc.length};
+    constexpr std::uint64_t head = format::frame_header_bytes + format::entry_overhead_bytes;
+    const std::size_t payload = format::entry_overhead_bytes + loc.length;
+    read_buffer_.resize(format::frame_bytes(payload));
+    if (auto r = posix::read_at(seg.fd.get(), read_buffer_.data(), read_buffer_.size(), loc.offset - head); !r)
+      return unexpected{r.error()};
+    const format::frame f = format::parse_frame(read_buffer_, 0, payload);
+    if (f.status != format::bad_frame::none || f.type != format::frame_type::entry ||
+        f.body.size() != 8 + std::size_t{loc.length} || codec::load_le64(f.body.data()) != i.value())
+      return fail(errc::checksum_mismatch, "record damaged on disk since open", loc.offset - head);
+    return f.body.subspan(8);
+  }
+
+  result<void> truncate(log_index i) {
+    if (i < first_index() || i > last_index().next())
+      return fail(errc::out_of_range, "truncate outside [first_index, last_index + 1]", i.value());
+    if (i == last_index().next()) return {};
+    QUORUM_TRY(put(format::frame_type::truncate, i.value(), {}));
+    index_.truncate(i);
+    return maybe_flush();
+  }
+
+  // Compacting to or below first_index() is a no-op. Segments left holding
+  // nothing live are removed by the next sync() (see there) or roll.
+  result<void> compact(log_index i) {
+    if (i <= first_index()) return {};
+    QUORUM_TRY(put(format::frame_type::base, i.value(), {}));
+    index_.compact(i);
+    return maybe_flush();
+  }
+
+  result<void> save_state(byte_view state) {
+    if (state.size() > options_.max_state_bytes)
+      return fail(errc::too_large, "state over max_state_bytes", state.size());
+    byte_buffer next(state.begin(), state.end());  // state may alias our buffers
+    QUORUM_TRY(put_state(next));
+    state_.swap(next);
+    return maybe_flush();
+  }
+
+  [[nodiscard]] byte_view state() const noexcept { return state_; }
+
+  // Writes a sync marker (certifying what the previous sync made durable),
+  // writes the buffer and fdatasyncs. When compaction or truncation left
+  // whole segments dead, it rolls instead: the frames that killed them then
+  // lie in a sealed, non-last segment, where damage is always reported, so
+  // removing the segments can never turn damage into silent loss.
+  result<void> sync() {
+    if (broken_) return broken();
+    ++sync_count_;
+    if (has_dead_segments()) return guard(roll());
+    if (end() == durable_) return {};
+    format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
+    QUORUM_TRY(guard(flush()));
+    QUORUM_TRY(guard(datasync(active())));
+    durable_ = end();
+    return {};
+  }
+
+  // Writes buffered frames to the file without syncing.
+  result<void> flush() {
+    if (pending_.empty()) return {};
+    detail::segment_file& seg = active();
+    QUORUM_TRY(guard(posix::write_at(seg.fd.get(), pending_, seg.size)));
+    seg.size += pending_.size();
+    pending_.clear();
+    return {};
+  }
+
+  [[nodiscard]] std::uint64_t sync_count() const noexcept { return sync_count_; }
+  // The end of the written stream (buffered frames included).
+  [[nodiscard]] stream_position position() const noexcept { return {active().seq, end()}; }
+  // How far the last sync (or segment roll) made the active segment durable.
+  [[nodiscard]] stream_position durable_position() const noexcept { return {active().seq, durable_}; }
+  [[nodiscard]] std::size_t segment_count() const noexcept { return segments_.size(); }
+  [[nodiscard]] std::uint64_t first_segment() const noexcept { return segments_.front().seq; }
+  [[nodiscard]] const std::string& directory() const noexcept { return dir_; }
+  [[nodiscard]] const file_log_options& options() const noexcept { return options_; }
+
+ private:
+  file_log(std::string dir, file_log_options o) : dir_{std::move(dir)}, options_{o} {}
+
+  [[nodiscard]] detail::segment_file& active() noexcept { return segments_.back(); }
+  [[nodiscard]] const detail::segment_file& active() const noexcept { return segments_.back(); }
+  [[nodiscard]] std::uint64_t end() const noexcept { return active().size + pending_.size(); }
+  [[nodiscard]] std::string path_of(std::uint64_t seq) const { return dir_ + "/" + detail::segment_name(seq); }
+
+  // After an I/O failure the files' state is unknown (a failed fdatasync may
+  // have dropped dirty pages): every later change is refused until reopen.
+  result<void> guard(result<void> r) {
+    if (!r && !broken_) {
+      broken_ = true;
+      broken_error_ = r.error();
+    }
+    return r;
+  }
+  [[nodiscard]] unexpected<error> broken() const noexcept {
+    return fail(errc::io_error, "an earlier write or sync failed; reopen the log", broken_error_.detail);
+  }
+
+  result<void> datasync(const detail::segment_file& seg) {
+    if (!options_.fsync) return {};
+    return posix::datasync(seg.fd.get());
+  }
+
+  result<void, open_error> lock_directory() {
+    struct stat st {};
+    if (::stat(dir_.c_str(), &st) != 0) {
+      if (!options_.create_if_missing)
+        return detail::open_failure(error{errc::not_found, "no log directory", 0}, dir_, 0,
+                                    "the log directory does not exist");
+      if (::mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST)
+        return detail::open_failure(error{errc::io_error, "mkdir", static_cast<std::uint64_t>(errno)}, dir_, 0,
+                                    "cannot create the log directory");
+    }
+    auto fd = posix::open(dir_ + "/LOCK", O_RDWR | O_CREAT);
+    if (!fd) return detail::open_failure(fd.error(), dir_ + "/LOCK", 0, "cannot open the lock file");
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0)
+      return detail::open_failure(error{errc::busy, "locked", static_cast<std::uint64_t>(errno)}, dir_ + "/LOCK", 0,
+                                  "the log directory is open elsewhere");
+    lock_ = std::move(*fd);
+    return {};
+  }
+
+  result<log_index> append_frame_for(byte_view record) {
+    const log_index at = last_index().next();
+    auto frame_at = put(format::frame_type::entry, at.value(), record);
+    if (!frame_at) return unexpected{frame_at.error()};
+    index_.push_back(detail::locator{active().seq,
+                                     *frame_at + format::frame_header_bytes + format::entry_overhead_bytes,
+                                     static_cast<std::uint32_t>(record.size())});
+    QUORUM_TRY(maybe_flush());
+    return at;
+  }
+
+  // Buffers one frame [type][position][tail], rolling first when it would not
+  // fit; returns the frame's offset in the active segment.
+  result<std::uint64_t> put(format::frame_type type, std::uint64_t position, byte_view tail) {
+    if (broken_) return broken();
+    const std::size_t bytes = format::frame_bytes(format::entry_overhead_bytes + tail.size());
+    if (end() + bytes > options_.segment_bytes && end() > preamble_end_) QUORUM_TRY(guard(roll()));
+    const std::uint64_t at = end();
+    format::append_frame(pending_, type, {position}, tail);
+    return at;
+  }
+
+  result<void> put_state(byte_view state) {
+    if (broken_) return broken();
+    const std::size_t bytes = format::frame_bytes(1 + state.size());
+    if (end() + bytes > options_.segment_bytes && end() > preamble_end_) QUORUM_TRY(guard(roll()));
+    format::append_frame(pending_, format::frame_type::state, {}, state);
+    return {};
+  }
+
+  result<void> maybe_flush() {
+    if (pending_.size() < options_.write_buffer_bytes) return {};
+    return flush();
+  }
+
+  // Seals the active segment (durably) and starts the next one.
+  result<void> roll() {
+    QUORUM_TRY(flush());
+    if (durable_ != end()) QUORUM_TRY(datasync(active()));
+    durable_ = end();
+    QUORUM_TRY(start_segment(active().seq + 1));
+    return remove_dead_segments();
+  }
+
+  // Creates segment `seq` with its preamble (header with the log's bounds, then
+  // the hard state) and makes it and its directory entry durable.
+  result<void> start_segment(std::uint64_t seq) {
+    auto fd = posix::open(path_of(seq), O_RDWR | O_CREAT | O_EXCL);
+    if (!fd) return unexpected{fd.error()};
+    segments_.push_back(detail::segment_file{seq, std::move(*fd), 0});
+    pending_.clear();
+    format::append_header(pending_, seq, first_index().value(), last_index().value());
+    format::append_frame(pending_, format::frame_type::state, {}, state_);
+    preamble_end_ = pending_.size();
+    QUORUM_TRY(flush());
+    QUORUM_TRY(datasync(active()));
+    if (options_.fsync) QUORUM_TRY(posix::sync_directory(dir_));
+    durable_ = end();
+    return {};
+  }
+
+  // Segments older than the one holding first_index() hold nothing live:
+  // positions below it were compacted away or truncated and rewritten later.
+  [[nodiscard]] std::uint64_t oldest_live_segment() const noexcept {
+    return index_.empty() ? active().seq : index_.front().seq;
+  }
+  [[nodiscard]] bool has_dead_segments() const noexcept {
+    return segments_.size() > 1 && segments_.front().seq < oldest_live_segment();
+  }
+
+  // Removes the dead segments, then makes the removal durable. Only called
+  // right after a roll: what made them dead is durable and sealed.
+  result<void> remove_dead_segments() {
+    if (!has_dead_segments()) return {};
+    const std::uint64_t keep = oldest_live_segment();
+    std::size_t n = 0;
+    while (n + 1 < segments_.size() && segments_[n].seq < keep) {
+      QUORUM_TRY(posix::remove(path_of(segments_[n].seq)));
+      ++n;
+    }
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (options_.fsync) QUORUM_TRY(posix::sync_directory(dir_));
+    return {};
+  }
+
+  std::string dir_;
+  file_log_options options_;
+  posix::unique_fd lock_;                       // held for the log's life; also "owns files"
+  std::vector<detail::segment_file> segments_;  // in sequence order; back() is active
+  byte_buffer pending_;                         // frames of the active segment not yet written
+  std::uint64_t durable_ = 0;                   // active segment bytes known durable
+  std::uint64_t preamble_end_ = 0;              // rolling before this would gain nothing
+  detail::position_index index_;
+  byte_buffer state_;
+  byte_buffer read_buffer_;
+  std::uint64_t sync_count_ = 0;
+  bool broken_ = false;
+  error broken_error_{};
+};
+
+static_assert(quorum::check_log<file_log>());
+
+}  // namespace quorum::storage

@@ -1,0 +1,254 @@
+// file_log beyond the shared conformance cases: agreement with the model over
+// long random histories with many rolls, compactions and reopens; segment
+// removal; recovery's errors for damage that is not a torn tail; the lock,
+// options, and re-checking records read after open.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quorum/core/random.hpp"
+#include "quorum/storage.hpp"
+#include "storage_test_util.hpp"
+
+namespace {
+
+using namespace quorum;
+using namespace quorum::storage;
+using test::make_record;
+using test::same;
+
+file_log_options small_options(bool fsync = false) {
+  file_log_options o;
+  o.segment_bytes = 1024;
+  o.max_record_bytes = 600;
+  o.max_state_bytes = 64;
+  o.write_buffer_bytes = 300;  // exercise reads of both written and buffered frames
+  o.fsync = fsync;
+  return o;
+}
+
+file_log open_ok(const std::string& dir, const file_log_options& o) {
+  auto r = file_log::open(dir, o);
+  REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error().message));
+  return std::move(*r);
+}
+
+std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator{dir})
+    if (e.path().extension() == ".qseg") names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Writes ~40 records over several 1 KiB segments and syncs.
+void fill(file_log& log, memory_log& model, int n, std::uint64_t seed) {
+  for (int k = 0; k < n; ++k) {
+    const auto rec = make_record(seed + static_cast<std::uint64_t>(k), 40 + static_cast<std::size_t>(k) * 13 % 200);
+    REQUIRE(log.append(rec));
+    REQUIRE(model.append(rec));
+  }
+  REQUIRE(log.sync());
+}
+
+}  // namespace
+
+TEST_CASE("file_log: long random histories equal the model across rolls, compactions and reopens") {
+  test::scratch_dir dir{"quorum-filelog-random"};
+  const auto options = small_options();
+  std::optional<file_log> log{open_ok(dir.path(), options)};
+  memory_log model{memory_log_options{options.max_record_bytes, options.max_state_bytes}};
+  seeded_random rng{20261126};
+  int reopens = 0;
+  std::size_t most_segments = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const auto pick = rng.below(100);
+    if (pick < 55) {
+      const auto rec = make_record(rng.below(1u << 30), rng.below(250));
+      REQUIRE(*log->append(rec) == *model.append(rec));
+    } else if (pick < 63 && model.last_index() >= model.first_index()) {
+      const log_index at{model.first_index().value() + rng.below(model.last_index() - model.first_index() + 2)};
+      REQUIRE(log->truncate(at));
+      REQUIRE(model.truncate(at));
+    } else if (pick < 70) {
+      const log_index at{model.first_index().value() + rng.below(model.last_index() - model.first_index() + 8)};
+      REQUIRE(log->compact(at));
+      REQUIRE(model.compact(at));
+    } else if (pick < 78) {
+      const auto st = make_record(rng.below(1000), rng.below(64));
+      REQUIRE(log->save_state(st));
+      REQUIRE(model.save_state(st));
+    } else if (pick < 95) {
+      REQUIRE(log->sync());
+    } else {
+      if (rng.chance(0.5)) REQUIRE(log->sync());  // else: closed unsynced, the flushed frames remain
+      log.reset();
+      log.emplace(open_ok(dir.path(), options));
+      ++reopens;
+    }
+    most_segments = std::max(most_segments, log->segment_count());
+    if (step % 50 == 0) REQUIRE(test::equals_model(*log, model));
+  }
+  REQUIRE(test::equals_model(*log, model));
+  log.reset();
+  log.emplace(open_ok(dir.path(), options));
+  CHECK(test::equals_model(*log, model));
+  CHECK(reopens > 50);
+  MESSAGE("segments at most " << most_segments << ", reopens " << reopens);
+  CHECK(most_segments < 40);  // compaction keeps removing dead segments
+}
+
+TEST_CASE("file_log: compaction removes whole dead segments at the next sync") {
+  test::scratch_dir dir{"quorum-filelog-compact"};
+  auto log = open_ok(dir.path(), small_options(true));
+  memory_log model;
+  fill(log, model, 60, 1);
+  const auto before = segment_files(dir.path());
+  REQUIRE(before.size() >= 5);
+  REQUIRE(log.compact(log.last_index()));  // keep only the last record
+  REQUIRE(model.compact(model.last_index()));
+  CHECK(segment_files(dir.path()) == before);  // nothing goes before the base frame is durable
+  REQUIRE(log.sync());
+  // The segment holding the last record stays, plus the one the sync rolled to.
+  const auto after = segment_files(dir.path());
+  REQUIRE(after.size() == 2);
+  CHECK(after.front() == before.back());
+  CHECK(log.segment_count() == 2);
+  auto moved = std::move(log);  // moving keeps the files open and the lock held
+  CHECK(file_log::open(dir.path(), small_options()).error().error.code == errc::busy);
+  CHECK(test::equals_model(moved, model));
+}
+
+TEST_CASE("file_log: truncated-and-rewritten positions make their old segment dead") {
+  test::scratch_dir dir{"quorum-filelog-superseded"};
+  auto log = open_ok(dir.path(), small_options());
+  memory_log model;
+  fill(log, model, 10, 1);
+  REQUIRE(log.compact(log_index{9}));
+  REQUIRE(model.compact(log_index{9}));
+  REQUIRE(log.truncate(log_index{9}));  // 9, 10 superseded: nothing live in the old segments
+  REQUIRE(model.truncate(log_index{9}));
+  fill(log, model, 30, 500);
+  REQUIRE(log.sync());
+  CHECK(log.first_segment() > 1);
+  CHECK(test::equals_model(log, model));
+  test::scratch_dir other{"quorum-filelog-other"};
+  auto second = open_ok(other.path(), small_options());
+  REQUIRE(second.append(as_bytes("other")));
+  log = std::move(second);  // closes the first log (releasing its lock), takes over the second
+  CHECK(as_chars(*log.read(log_index{1})) == "other");
+  auto again = open_ok(dir.path(), small_options());
+  CHECK(test::equals_model(again, model));
+}
+
+TEST_CASE("file_log: damage in a segment that is not the last is an error naming file and offset") {
+  test::scratch_dir dir{"quorum-filelog-midcorrupt"};
+  {
+    auto log = open_ok(dir.path(), small_options());
+    memory_log model;
+    fill(log, model, 30, 1);
+  }
+  const auto names = segment_files(dir.path());
+  REQUIRE(names.size() >= 3);
+  auto bytes = test::read_file(dir.file(names[1]));
+  bytes[200] ^= std::byte{0x10};
+  test::write_file(dir.file(names[1]), bytes);
+  const auto r = file_log::open(dir.path(), small_options());
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().error.code == errc::corrupt_log);
+  CHECK(r.error().file == dir.file(names[1]));
+  CHECK(r.error().offset <= 200);
+  CHECK(r.error().offset + 600 > 200);
+  CHECK(r.error().message.find(names[1]) != std::string::npos);
+  CHECK(r.error().message.find("offset " + std::to_string(r.error().offset)) != std::string::npos);
+  MESSAGE(r.error().message);
+}
+
+TEST_CASE("file_log: a missing segment is an error, never silently skipped") {
+  test::scratch_dir dir{"quorum-filelog-missing"};
+  {
+    auto log = open_ok(dir.path(), small_options());
+    memory_log model;
+    fill(log, model, 40, 1);
+  }
+  const auto names = segment_files(dir.path());
+  REQUIRE(names.size() >= 4);
+  SUBCASE("in the middle") {
+    std::filesystem::remove(dir.file(names[2]));
+    const auto r = file_log::open(dir.path(), small_options());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().error.code == errc::corrupt_log);
+    CHECK(r.error().message.find(names[2]) != std::string::npos);
+  }
+  SUBCASE("at the front, without a compaction that allowed it") {
+    std::filesystem::remove(dir.file(names[0]));
+    const auto r = file_log::open(dir.path(), small_options());
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().error.code == errc::corrupt_log);
+    MESSAGE(r.error().message);
+  }
+}
+
+TEST_CASE("file_log: a torn tail is truncated and the log goes on") {
+  test::scratch_dir dir{"quorum-filelog-torn"};
+  memory_log model;
+  {
+    auto log = open_ok(dir.path(), small_options());
+    fill(log, model, 12, 1);
+  }
+  const auto last = dir.file(segment_files(dir.path()).back());
+  auto bytes = test::read_file(last);
+  const auto good_size = bytes.size();
+  // A frame header promising 100 bytes, then the file ends: a torn write.
+  const unsigned char torn[] = {100, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9};
+  for (auto c : torn) bytes.push_back(std::byte{c});
+  test::write_file(last, bytes);
+  {
+    auto log = open_ok(dir.path(), small_options());
+    CHECK(std::filesystem::file_size(last) == good_size);
+    CHECK(test::equals_model(log, model));
+    fill(log, model, 3, 99);
+  }
+  auto log = open_ok(dir.path(), small_options());
+  CHECK(test::equals_model(log, model));
+}
+
+TEST_CASE("file_log: a record damaged on disk after open is reported by read") {
+  test::scratch_dir dir{"quorum-filelog-bitrot"};
+  auto log = open_ok(dir.path(), small_options());
+  REQUIRE(log.append(make_record(1, 100)));
+  REQUIRE(log.sync());
+  const auto seg = dir.file(segment_files(dir.path()).back());
+  auto bytes = test::read_file(seg);
+  bytes[bytes.size() - 60] ^= std::byte{1};  // inside the record, before the sync marker
+  test::write_file(seg, bytes);
+  const auto r = log.read(log_index{1});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::checksum_mismatch);
+}
+
+TEST_CASE("file_log: options are checked and other files in the directory are left alone") {
+  test::scratch_dir dir{"quorum-filelog-options"};
+  auto o = small_options();
+  o.segment_bytes = 10;
+  CHECK(file_log::open(dir.path(), o).error().error.code == errc::invalid_config);
+  o = small_options();
+  o.max_segment_file_bytes = o.segment_bytes;
+  CHECK(file_log::open(dir.path(), o).error().error.code == errc::invalid_config);
+  o = small_options();
+  o.create_if_missing = false;
+  CHECK(file_log::open(dir.file("absent"), o).error().error.code == errc::not_found);
+  test::write_file(dir.file("notes.txt"), as_bytes("not a segment"));
+  test::write_file(dir.file("0000000000000001.qseg.bak"), as_bytes("nor this"));
+  {
+    auto log = open_ok(dir.path(), small_options());
+    REQUIRE(log.append(as_bytes("x")));
+    REQUIRE(log.sync());
+  }
+  auto log = open_ok(dir.path(), small_options());
+  CHECK(as_chars(*log.read(log_index{1})) == "x");
+  CHECK(std::filesystem::exists(dir.file("notes.txt")));
+}
