@@ -38,7 +38,8 @@ class [[nodiscard]] result {
   constexpr result(unexpected<G> u) : ok_{false} {  // NOLINT(implicit)
     std::construct_at(&error_, std::move(u.value));
   }
-  result(const result& o) : ok_{o.ok_} {
+  result(const result& o) requires(std::is_copy_constructible_v<T>&& std::is_copy_constructible_v<E>)
+      : ok_{o.ok_} {
     if (ok_) std::construct_at(&value_, o.value_);
     else std::construct_at(&error_, o.error_);
   }
@@ -46,7 +47,9 @@ class [[nodiscard]] result {
     if (ok_) std::construct_at(&value_, std::move(o.value_));
     else std::construct_at(&error_, std::move(o.error_));
   }
-  result& operator=(const result& o) {
+  result& operator=(const result& o)
+    requires(std::is_copy_constructible_v<T>&& std::is_copy_constructible_v<E>)
+  {
     if (this != &o) {
       destroy();
       ok_ = o.ok_;
