@@ -1,0 +1,17 @@
+// Raft (quorum::raft): a replicated log as a sans-I/O state machine over the
+// user's Transport, Log, Clock and StateMachine policies. Election with PreVote
+// and CheckQuorum, pipelined replication with group commit.
+#pragma once
+
+#include "quorum/raft/configuration.hpp"
+#include "quorum/raft/entry.hpp"
+#include "quorum/raft/hard_state.hpp"
+#include "quorum/raft/message.hpp"
+#include "quorum/raft/node.hpp"
+#include "quorum/raft/options.hpp"
+#include "quorum/raft/policies.hpp"
+#include "quorum/raft/progress.hpp"
+#include "quorum/raft/raft_log.hpp"
+#include "quorum/raft/state_machine.hpp"
+#include "quorum/raft/status.hpp"
+#include "quorum/raft/term_runs.hpp"

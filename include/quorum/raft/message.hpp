@@ -1,0 +1,176 @@
+// Raft's messages and their wire codec. A message is a plain struct whose
+// entries are views (into the sender's buffers, or into the received bytes):
+// valid only during the send() or receive() call that carries them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/result.hpp"
+#include "quorum/raft/entry.hpp"
+
+namespace quorum::raft {
+
+enum class message_type : std::uint8_t {
+  pre_vote = 1,             // "would you vote for me at term+1?" (§9.6); changes no state
+  pre_vote_response,
+  request_vote,             // §5.2
+  request_vote_response,
+  append_entries,           // §5.3; with no entries, a probe
+  append_entries_response,  // accept (index = last matching index) or reject with a hint
+  heartbeat,                // carries commit = min(follower's match, leader's commit)
+  heartbeat_response,
+  timeout_now,              // reserved for leadership transfer
+};
+
+inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(message_type::timeout_now);
+
+// Which fields mean what, by type:
+//   votes:              index, log_term = the candidate's last log index and term
+//   vote responses:     reject = vote refused
+//   append_entries:     index, log_term = the entry before `entries`; commit = leader's commit
+//   append response:    accept: index = the last index known to match the leader;
+//                       reject: index = the rejected prev index, hint_index and
+//                       log_term = the follower's last entry at or before it whose
+//                       term is <= the leader's prev term (fast backtracking)
+//   heartbeat:          commit
+struct message {
+  message_type type{message_type::heartbeat};
+  node_id from{};
+  node_id to{};
+  term_id term{};
+  log_index index{};
+  term_id log_term{};
+  log_index commit{};
+  log_index hint_index{};
+  bool reject{false};
+  std::span<const entry_view> entries{};
+};
+
+// Bounds applied while decoding, before anything is sized by the input.
+struct message_limits {
+  std::size_t max_entries = 4096;
+  std::size_t max_entry_bytes = std::size_t{16} << 20;
+};
+
+inline constexpr std::uint8_t wire_version = 1;
+
+// Layout: u8 version, u8 type, varints from to term index log_term commit
+// hint_index, u8 reject, varint count, then per entry u8 kind, varint term,
+// varint length, bytes. Appends to out.
+inline void encode(const message& m, byte_buffer& out) {
+  codec::writer w{out};
+  w.u8(wire_version);
+  w.u8(static_cast<std::uint8_t>(m.type));
+  w.varint(m.from.value());
+  w.varint(m.to.value());
+  w.varint(m.term.value());
+  w.varint(m.index.value());
+  w.varint(m.log_term.value());
+  w.varint(m.commit.value());
+  w.varint(m.hint_index.value());
+  w.u8(m.reject ? 1 : 0);
+  w.varint(m.entries.size());
+  for (const entry_view& e : m.entries) {
+    w.u8(static_cast<std::uint8_t>(e.kind));
+    w.varint(e.term.value());
+    w.prefixed_bytes(e.data);
+  }
+}
+
+namespace detail {
+
+[[nodiscard]] inline result<void> decode_entries(codec::reader& r, const message_limits& limits,
+                                                 std::vector<entry_view>& storage) {
+  auto count = r.count(limits.max_entries);
+  if (!count) return unexpected{count.error()};
+  // Each entry takes at least three bytes: a count past that is a lie, refused
+  // before it can make the storage grow.
+  if (*count > r.remaining() / 3) return fail(errc::truncated, "raft message: entry count past the input", r.position());
+  for (std::size_t i = 0; i < *count; ++i) {
+    auto kind = r.u8();
+    if (!kind) return unexpected{kind.error()};
+    if (*kind > max_entry_kind) return fail(errc::malformed, "raft message: unknown entry kind", r.position());
+    auto term = r.varint();
+    if (!term) return unexpected{term.error()};
+    if (*term == 0) return fail(errc::malformed, "raft message: entry of term 0", r.position());
+    auto data = r.prefixed_bytes(limits.max_entry_bytes);
+    if (!data) return unexpected{data.error()};
+    storage.push_back(entry_view{term_id{*term}, static_cast<entry_kind>(*kind), *data});
+  }
+  return {};
+}
+
+}  // namespace detail
+
+// Total: any byte string gives a message or an error naming the offset.
+// entries_storage is the caller's reusable scratch (cleared here); the
+// message's entries view it, and their data view `in`.
+[[nodiscard]] inline result<message> decode(byte_view in, std::vector<entry_view>& entries_storage,
+                                            const message_limits& limits = {}) {
+  entries_storage.clear();
+  codec::reader r{in};
+  auto version = r.u8();
+  if (!version) return unexpected{version.error()};
+  if (*version != wire_version) return fail(errc::malformed, "raft message: unknown version", *version);
+  auto type = r.u8();
+  if (!type) return unexpected{type.error()};
+  if (*type == 0 || *type > max_message_type) return fail(errc::malformed, "raft message: unknown type", *type);
+  std::uint64_t fields[7];
+  for (auto& f : fields) {
+    auto v = r.varint();
+    if (!v) return unexpected{v.error()};
+    f = *v;
+  }
+  auto reject = r.boolean();
+  if (!reject) return unexpected{reject.error()};
+  QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
+  QUORUM_TRY(r.expect_end());
+  message m;
+  m.type = static_cast<message_type>(*type);
+  m.from = node_id{fields[0]};
+  m.to = node_id{fields[1]};
+  m.term = term_id{fields[2]};
+  m.index = log_index{fields[3]};
+  m.log_term = term_id{fields[4]};
+  m.commit = log_index{fields[5]};
+  m.hint_index = log_index{fields[6]};
+  m.reject = *reject;
+  m.entries = entries_storage;
+  return m;
+}
+
+// An append whose entries could not come from a correct leader: terms that
+// go down, precede the entry before them, or exceed the message's own term.
+[[nodiscard]] constexpr bool entries_well_formed(const message& m) noexcept {
+  if (m.index.value() > (~std::uint64_t{0} >> 1)) return false;
+  term_id prev = m.log_term;
+  for (const entry_view& e : m.entries) {
+    if (e.term < prev || e.term > m.term) return false;
+    prev = e.term;
+  }
+  return true;
+}
+
+[[nodiscard]] constexpr const char* to_string(message_type t) noexcept {
+  switch (t) {
+    case message_type::pre_vote: return "pre_vote";
+    case message_type::pre_vote_response: return "pre_vote_response";
+    case message_type::request_vote: return "request_vote";
+    case message_type::request_vote_response: return "request_vote_response";
+    case message_type::append_entries: return "append_entries";
+    case message_type::append_entries_response: return "append_entries_response";
+    case message_type::heartbeat: return "heartbeat";
+    case message_type::heartbeat_response: return "heartbeat_response";
+    case message_type::timeout_now: return "timeout_now";
+  }
+  return "unknown";
+}
+
+}  // namespace quorum::raft

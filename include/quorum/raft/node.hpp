@@ -1,0 +1,604 @@
+// quorum::raft::node: one member of a Raft group as a sans-I/O state machine
+// over user policies (Transport, Log, Clock, StateMachine). Election with
+// PreVote and CheckQuorum, pipelined replication and group commit; every
+// vote and acknowledgement leaves only after the sync() that makes it true.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "quorum/core/assert.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/random.hpp"
+#include "quorum/core/result.hpp"
+#include "quorum/raft/configuration.hpp"
+#include "quorum/raft/entry.hpp"
+#include "quorum/raft/message.hpp"
+#include "quorum/raft/options.hpp"
+#include "quorum/raft/policies.hpp"
+#include "quorum/raft/progress.hpp"
+#include "quorum/raft/raft_log.hpp"
+#include "quorum/raft/state_machine.hpp"
+#include "quorum/raft/status.hpp"
+
+namespace quorum::raft {
+
+// Policies is one traits struct: transport, log, clock, state_machine.
+// Each verb (tick, receive, propose) ends with flush() unless a batch() is
+// open: flush() sends what replication needs, syncs the log once for every
+// write since the last flush (group commit), then acknowledges and applies.
+template <class Policies>
+class node {
+  static_assert(check_policies<Policies>());
+
+ public:
+  using transport_type = typename Policies::transport;
+  using log_type = typename Policies::log;
+  using clock_type = typename Policies::clock;
+  using state_machine_type = typename Policies::state_machine;
+
+  // A configuration or a stored state that cannot work leaves the node inert:
+  // status() says why, propose() returns that error, tick()/receive() do nothing.
+  node(node_id self, std::span<const node_id> members, transport_type transport, log_type log,
+       clock_type clock, state_machine_type state_machine, options opts = {})
+      : transport_{std::move(transport)},
+        log_{std::move(log)},
+        clock_{std::move(clock)},
+        fsm_{std::move(state_machine)},
+        opts_{opts},
+        self_{self} {
+    status_ = validate_config(self, members, opts);
+    if (!status_) return;
+    config_ = configuration{self, members};
+    progress_.assign(config_.size(), progress{opts_.max_inflight_appends});
+    limits_.max_entries = std::max<std::size_t>(limits_.max_entries, opts_.max_entries_per_append);
+    limits_.max_entry_bytes = opts_.max_entry_bytes;
+    std::uint64_t mix = opts_.seed ^ (self_.value() * 0x9e3779b97f4a7c15ULL);
+    rng_.reseed(splitmix64(mix));
+    if (auto hs = log_.recover(); !hs) {
+      status_ = unexpected{hs.error()};
+    } else {
+      term_ = hs->term;
+      vote_ = hs->vote;
+    }
+    reset_election_timer();
+  }
+
+  [[nodiscard]] static result<void> validate_config(node_id self, std::span<const node_id> members,
+                                                    const options& opts) {
+    if (auto r = validate(opts); !r) return r;
+    return configuration::validate(self, members);
+  }
+
+  // One tick of logical time: the user calls it at a fixed interval.
+  void tick() {
+    if (!status_) return;
+    last_tick_ = clock_.now();
+    if (role_ == role::leader) tick_leader();
+    else tick_election();
+    maybe_flush();
+  }
+
+  void receive(const message& m) {
+    if (!status_) return;
+    step(m);
+    maybe_flush();
+  }
+
+  // Decodes and receives; bytes that are no message are counted and dropped.
+  void receive(byte_view bytes) {
+    if (!status_) return;
+    auto m = decode(bytes, recv_entries_, limits_);
+    if (m) receive(*m);
+    else ++stats_.dropped_malformed;
+  }
+
+  // Appends command to the leader's log. Not committed yet: it commits at
+  // the returned (index, term) or, after a leader change, is reported lost by
+  // a different term at that index.
+  result<proposal> propose(byte_view command) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    if (command.size() > opts_.max_entry_bytes)
+      return fail(errc::too_large, "raft: command over max_entry_bytes", opts_.max_entry_bytes);
+    if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + command.size() > opts_.max_uncommitted_bytes) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "raft: max_uncommitted_bytes reached", opts_.max_uncommitted_bytes);
+    }
+    auto at = log_.append(entry_view{term_, entry_kind::normal, command});
+    if (!at) return unexpected{at.error()};
+    uncommitted_bytes_ += command.size();
+    const proposal p{*at, term_};
+    maybe_flush();
+    return p;
+  }
+
+  // Sends pending appends, syncs once if anything was written, then sends the
+  // acknowledgements that sync made true and applies what is committed.
+  void flush() {
+    if (!status_) return;
+    if (role_ == role::leader) broadcast_appends(false);
+    if (log_.dirty() && !sync_now()) return;
+    if (role_ == role::leader && maybe_commit()) broadcast_appends(true);
+    send_pending_ack();
+    apply_committed();
+  }
+
+  // Defers every flush() until the guard dies, so that one sync() and one
+  // append per follower cover a whole batch of proposals or messages.
+  class batch_guard {
+   public:
+    explicit batch_guard(node& n) noexcept : n_{&n} { ++n_->batch_depth_; }
+    batch_guard(const batch_guard&) = delete;
+    batch_guard& operator=(const batch_guard&) = delete;
+    ~batch_guard() { n_->end_batch(); }
+
+   private:
+    node* n_;
+  };
+  [[nodiscard]] batch_guard batch() noexcept { return batch_guard{*this}; }
+
+  [[nodiscard]] const result<void>& status() const noexcept { return status_; }
+  [[nodiscard]] node_id id() const noexcept { return self_; }
+  [[nodiscard]] raft::role role() const noexcept { return role_; }
+  [[nodiscard]] term_id term() const noexcept { return term_; }
+  [[nodiscard]] node_id vote() const noexcept { return vote_; }
+  [[nodiscard]] node_id leader() const noexcept { return leader_; }
+  [[nodiscard]] log_index commit_index() const noexcept { return commit_; }
+  [[nodiscard]] log_index applied_index() const noexcept { return applied_; }
+  [[nodiscard]] log_index last_index() const noexcept { return log_.last_index(); }
+  [[nodiscard]] term_id last_term() const noexcept { return log_.last_term(); }
+  [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept { return log_.term_at(i); }
+  [[nodiscard]] std::span<const node_id> members() const noexcept { return config_.members(); }
+  [[nodiscard]] const node_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::size_t uncommitted_bytes() const noexcept { return uncommitted_bytes_; }
+  [[nodiscard]] std::uint32_t election_timeout() const noexcept { return randomized_timeout_; }
+  [[nodiscard]] const progress* progress_of(node_id peer) const noexcept {
+    const std::size_t i = config_.position_of(peer);
+    return role_ == role::leader && i != configuration::npos && i != config_.self() ? &progress_[i] : nullptr;
+  }
+  [[nodiscard]] typename clock_type::time_point last_tick_time() const noexcept { return last_tick_; }
+  [[nodiscard]] transport_type& transport() noexcept { return transport_; }
+  [[nodiscard]] log_type& log() noexcept { return log_.policy(); }
+  [[nodiscard]] clock_type& clock() noexcept { return clock_; }
+  [[nodiscard]] state_machine_type& state_machine() noexcept { return fsm_; }
+
+ private:
+
+  void reset_election_timer() {
+    election_elapsed_ = 0;
+    randomized_timeout_ = opts_.election_ticks + static_cast<std::uint32_t>(rng_.below(opts_.election_ticks));
+  }
+
+  void tick_election() {
+    if (++election_elapsed_ < randomized_timeout_) return;
+    if (opts_.pre_vote) become_pre_candidate();
+    else become_candidate();
+  }
+
+  void tick_leader() {
+    ++heartbeat_elapsed_;
+    if (++election_elapsed_ >= opts_.election_ticks) {
+      election_elapsed_ = 0;
+      if (opts_.check_quorum) {
+        if (!quorum_active()) {
+          become_follower(term_, no_node);
+          return;
+        }
+        for (auto& p : progress_) p.recent_active = false;
+      }
+    }
+    if (heartbeat_elapsed_ >= opts_.heartbeat_ticks) {
+      heartbeat_elapsed_ = 0;
+      broadcast_heartbeats();
+    }
+  }
+
+  [[nodiscard]] bool quorum_active() const noexcept {
+    return config_.has_quorum([&](std::size_t i) { return i == config_.self() || progress_[i].recent_active; });
+  }
+
+  // A follower that heard from a live leader within an election timeout
+  // ignores (pre)vote requests, so a partitioned node cannot depose it.
+  [[nodiscard]] bool in_lease() const noexcept {
+    return opts_.check_quorum && leader_ != no_node && election_elapsed_ < opts_.election_ticks;
+  }
+
+  void become_follower(term_id t, node_id leader) {
+    QUORUM_ASSERT(t >= term_);
+    if (t > term_) {
+      term_ = t;
+      vote_ = no_node;
+      persist_state();
+    }
+    role_ = role::follower;
+    leader_ = leader;
+    reset_election_timer();
+  }
+
+  void become_pre_candidate() {
+    role_ = role::pre_candidate;
+    leader_ = no_node;
+    reset_election_timer();
+    ++stats_.pre_votes_started;
+    config_.start_poll();
+    if (!tally_reached()) request_votes(message_type::pre_vote, term_.value() + 1);
+  }
+
+  void become_candidate() {
+    role_ = role::candidate;
+    leader_ = no_node;
+    term_ = term_id{term_.value() + 1};
+    vote_ = self_;
+    reset_election_timer();
+    ++stats_.elections_started;
+    persist_state();
+    if (!sync_now()) return;  // the vote for ourselves is durable before anyone hears of it
+    config_.start_poll();
+    if (!tally_reached()) request_votes(message_type::request_vote, term_.value());
+  }
+
+  void become_leader() {
+    QUORUM_ASSERT(role_ == role::candidate);
+    role_ = role::leader;
+    leader_ = self_;
+    election_elapsed_ = heartbeat_elapsed_ = 0;
+    uncommitted_bytes_ = 0;
+    ++stats_.times_leader;
+    for (auto& p : progress_) p.reset(log_.last_index(), false);
+    // A leader commits entries of earlier terms only through one of its own (§5.4.2).
+    auto noop = log_.append(entry_view{term_, entry_kind::noop, {}});
+    if (!noop) status_ = unexpected{noop.error()};
+  }
+
+  // Moves on when the poll is decided: pre_candidate -> candidate -> leader,
+  // or back to follower on a quorum of refusals. True if it was decided.
+  bool tally_reached() {
+    switch (config_.tally()) {
+      case vote_result::won:
+        if (role_ == role::pre_candidate) become_candidate();
+        else become_leader();
+        return true;
+      case vote_result::lost: become_follower(term_, no_node); return true;
+      case vote_result::pending: return false;
+    }
+    return false;
+  }
+
+  void request_votes(message_type type, std::uint64_t term) {
+    for (std::size_t i = 0; i < config_.size(); ++i) {
+      if (i == config_.self()) continue;
+      message m = outgoing(type, config_.at(i), term_id{term});
+      m.index = log_.last_index();
+      m.log_term = log_.last_term();
+      transport_.send(m.to, m);
+    }
+  }
+
+
+  void step(const message& m) {
+    if (m.to != self_) {
+      ++stats_.dropped_misrouted;
+      return;
+    }
+    const std::size_t from = config_.position_of(m.from);
+    if (from == configuration::npos || from == config_.self()) {
+      ++stats_.dropped_unknown_sender;
+      return;
+    }
+    if (!m.entries.empty() && m.type != message_type::append_entries)
+      return static_cast<void>(++stats_.dropped_malformed);  // only appends carry entries
+    if (m.term < term_) return on_stale_term(m);
+    if (m.term > term_ && !on_higher_term(m)) return;
+    if (role_ == role::leader && m.term == term_) progress_[from].recent_active = true;
+    dispatch(m, from);
+  }
+
+  // False when the message must go no further.
+  bool on_higher_term(const message& m) {
+    const bool vote_request = m.type == message_type::pre_vote || m.type == message_type::request_vote;
+    if (vote_request && in_lease()) {
+      ++stats_.dropped_in_lease;
+      return false;
+    }
+    // A pre-vote moves no term: neither asking nor being granted one.
+    if (m.type == message_type::pre_vote) return true;
+    if (m.type == message_type::pre_vote_response && !m.reject) return true;
+    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat;
+    become_follower(m.term, from_leader ? m.from : no_node);
+    return true;
+  }
+
+  // Tells a deposed leader or a stale pre-candidate about the newer term, so
+  // that one cut off by PreVote/CheckQuorum does not wait forever (§5.1).
+  void on_stale_term(const message& m) {
+    ++stats_.dropped_stale_term;
+    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat;
+    if (from_leader && (opts_.check_quorum || opts_.pre_vote)) {
+      reply(m, message_type::append_entries_response, true);
+    } else if (m.type == message_type::pre_vote) {
+      reply(m, message_type::pre_vote_response, true);
+    }
+  }
+
+  [[nodiscard]] message outgoing(message_type type, node_id to, term_id term) const noexcept {
+    message m;
+    m.type = type;
+    m.from = self_;
+    m.to = to;
+    m.term = term;
+    return m;
+  }
+
+  void reply(const message& to, message_type type, bool reject, term_id term = {}) {
+    message r = outgoing(type, to.from, term == term_id{} ? term_ : term);
+    r.index = to.index;
+    r.reject = reject;
+    transport_.send(r.to, r);
+  }
+
+  void dispatch(const message& m, std::size_t from) {
+    switch (m.type) {
+      case message_type::pre_vote:
+      case message_type::request_vote: return handle_vote_request(m);
+      case message_type::pre_vote_response:
+      case message_type::request_vote_response: return handle_vote_response(m, from);
+      case message_type::append_entries: return handle_append(m);
+      case message_type::append_entries_response: return handle_append_response(m, from);
+      case message_type::heartbeat: return handle_heartbeat(m);
+      case message_type::heartbeat_response: return handle_heartbeat_response(from);
+      case message_type::timeout_now: ++stats_.dropped_invalid; return;
+    }
+  }
+
+  void handle_vote_request(const message& m) {
+    const bool pre = m.type == message_type::pre_vote;
+    const bool can_vote = vote_ == m.from || (vote_ == no_node && leader_ == no_node) || (pre && m.term > term_);
+    const bool up_to_date = m.log_term > log_.last_term() ||
+                            (m.log_term == log_.last_term() && m.index >= log_.last_index());
+    const auto type = pre ? message_type::pre_vote_response : message_type::request_vote_response;
+    if (!can_vote || !up_to_date) return reply(m, type, true);
+    if (!pre) {
+      QUORUM_ASSERT(m.term == term_ && (vote_ == no_node || vote_ == m.from));  // one vote per term
+      vote_ = m.from;
+      reset_election_timer();
+      persist_state();
+      if (!sync_now()) return;  // durability rule: the vote is on disk before it is sent
+    }
+    reply(m, type, false, m.term);
+  }
+
+  void handle_vote_response(const message& m, std::size_t from) {
+    if (m.type == message_type::pre_vote_response) {
+      if (role_ != role::pre_candidate) return;
+      if (!m.reject && m.term != term_id{term_.value() + 1}) return;
+    } else if (role_ != role::candidate) {
+      return;
+    }
+    config_.record_vote(from, !m.reject);
+    tally_reached();
+  }
+
+  // Any message from the leader of our term makes us its follower.
+  bool follow(const message& m) {
+    if (role_ == role::leader) {
+      ++stats_.dropped_invalid;  // two leaders in one term cannot come from correct peers
+      return false;
+    }
+    if (role_ != role::follower) become_follower(term_, m.from);
+    leader_ = m.from;
+    election_elapsed_ = 0;
+    return true;
+  }
+
+  void handle_append(const message& m) {
+    if (!entries_well_formed(m)) return static_cast<void>(++stats_.dropped_malformed);
+    if (!follow(m)) return;
+    if (m.index < commit_) return queue_ack(m.from, commit_);  // the prefix is committed already
+    const auto prev_term = log_.term_at(m.index);
+    if (!prev_term || *prev_term != m.log_term) return reject_append(m);
+    const log_index last_new = m.index + m.entries.size();
+    if (auto r = log_.append_from(m.index.next(), m.entries, commit_); !r)
+      return static_cast<void>(set_failed(r.error()));
+    commit_to(std::min(m.commit, last_new));
+    queue_ack(m.from, last_new);
+  }
+
+  // Fast backtracking: name our last entry at or before the leader's prev
+  // index whose term is no newer than its prev term, skipping whole terms.
+  void reject_append(const message& m) {
+    const log_index hint = log_.last_at_or_below(m.index, m.log_term);
+    message r = outgoing(message_type::append_entries_response, m.from, term_);
+    r.reject = true;
+    r.index = m.index;
+    r.hint_index = hint;
+    r.log_term = log_.term_at(hint).value_or(term_id{});
+    transport_.send(r.to, r);
+  }
+
+  void handle_heartbeat(const message& m) {
+    if (!follow(m)) return;
+    // The leader sends min(our match, its commit): a prefix we are known to share.
+    commit_to(std::min(m.commit, log_.last_index()));
+    reply(m, message_type::heartbeat_response, false);
+  }
+
+  void handle_append_response(const message& m, std::size_t from) {
+    if (role_ != role::leader) return;
+    progress& p = progress_[from];
+    if (m.reject) {
+      const log_index k = log_.last_at_or_below(m.hint_index, m.log_term);
+      if (p.reject(m.index, k.next())) send_appends(from, false);
+      return;
+    }
+    if (m.index > log_.last_index()) return static_cast<void>(++stats_.dropped_invalid);  // never had those
+    if (p.acknowledge(m.index) && maybe_commit()) broadcast_appends(true);
+    send_appends(from, false);
+  }
+
+  void handle_heartbeat_response(std::size_t from) {
+    if (role_ != role::leader) return;
+    progress& p = progress_[from];
+    p.probe_sent = false;
+    // Acknowledgements may all have been lost: let one more append out.
+    if (p.state == progress_state::replicate && p.window.full()) p.window.free_first();
+    // Appends lost in replicate are only noticed when the next one is refused:
+    // an empty one at next - 1 makes a follower with a gap say so.
+    if (p.match < log_.last_index()) send_appends(from, true);
+  }
+
+
+  void broadcast_appends(bool even_empty) {
+    for (std::size_t i = 0; i < config_.size() && status_; ++i)
+      if (i != config_.self()) send_appends(i, even_empty);
+  }
+
+  // Pipelines appends to a follower until it is caught up or its window is
+  // full; a probe goes out alone. even_empty: carry a new commit index.
+  void send_appends(std::size_t i, bool even_empty) {
+    progress& p = progress_[i];
+    while (!p.paused() && status_) {
+      const bool has_entries = p.next <= log_.last_index();
+      if (!has_entries && !even_empty && p.state == progress_state::replicate) return;
+      send_append(i);
+      if (!has_entries || p.state == progress_state::probe) return;
+    }
+  }
+
+  void send_append(std::size_t i) {
+    progress& p = progress_[i];
+    const log_index prev = p.next.prev();
+    const auto prev_term = log_.term_at(prev);
+    QUORUM_ASSERT(prev_term.has_value());  // nothing is compacted until snapshots exist
+    auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
+    if (!entries) return static_cast<void>(set_failed(entries.error()));
+    message m = outgoing(message_type::append_entries, config_.at(i), term_);
+    m.index = prev;
+    m.log_term = *prev_term;
+    m.commit = commit_;
+    m.entries = *entries;
+    transport_.send(m.to, m);
+    p.sent(prev + entries->size(), !entries->empty());
+  }
+
+  void broadcast_heartbeats() {
+    for (std::size_t i = 0; i < config_.size(); ++i) {
+      if (i == config_.self()) continue;
+      message m = outgoing(message_type::heartbeat, config_.at(i), term_);
+      m.commit = std::min(progress_[i].match, commit_);
+      transport_.send(m.to, m);
+    }
+  }
+
+  // Commits the highest index a quorum holds durably, if it is of our term
+  // (§5.4.2: counting replicas never commits an entry of an earlier term).
+  bool maybe_commit() {
+    const std::size_t self = config_.self();
+    const log_index q =
+        config_.quorum_index([&](std::size_t i) { return i == self ? log_.synced_index() : progress_[i].match; });
+    if (q <= commit_ || log_.term_at(q) != term_) return false;
+    commit_to(q);
+    return true;
+  }
+
+  void commit_to(log_index i) {
+    if (i <= commit_) return;
+    QUORUM_ASSERT(i <= log_.last_index());
+    commit_ = i;
+  }
+
+  void queue_ack(node_id to, log_index index) {
+    if (ack_to_ == to && ack_term_ == term_) {
+      ack_index_ = std::max(ack_index_, index);
+      return;
+    }
+    ack_to_ = to;
+    ack_term_ = term_;
+    ack_index_ = index;
+  }
+
+  // Called only after the sync that covers every entry up to ack_index_.
+  void send_pending_ack() {
+    if (ack_to_ == no_node) return;
+    QUORUM_ASSERT(!log_.dirty() && ack_index_ <= log_.synced_index());
+    message r = outgoing(message_type::append_entries_response, ack_to_, ack_term_);
+    r.index = ack_index_;
+    ack_to_ = no_node;
+    transport_.send(r.to, r);
+  }
+
+  void apply_committed() {
+    while (applied_ < commit_ && status_) {
+      const log_index i = applied_.next();
+      auto e = log_.entry(i);
+      if (!e) return static_cast<void>(set_failed(e.error()));
+      if (role_ == role::leader && e->term == term_)
+        uncommitted_bytes_ -= std::min(uncommitted_bytes_, e->data.size());
+      applied_ = i;
+      if (e->kind == entry_kind::normal) fsm_.apply(i, e->data);
+    }
+  }
+
+
+  void persist_state() {
+    if (auto r = log_.save_state(hard_state{term_, vote_}); !r) set_failed(r.error());
+  }
+
+  bool sync_now() {
+    if (!status_) return false;
+    ++stats_.syncs;
+    if (auto r = log_.sync(); !r) return set_failed(r.error());
+    return true;
+  }
+
+  // A Log that fails cannot keep any promise: the node stops and says why.
+  bool set_failed(const error& e) {
+    status_ = unexpected{e};
+    return false;
+  }
+
+  void maybe_flush() {
+    if (batch_depth_ == 0) flush();
+  }
+  void end_batch() {
+    if (--batch_depth_ == 0) flush();
+  }
+
+  [[no_unique_address]] transport_type transport_;
+  raft_log<log_type> log_;
+  [[no_unique_address]] clock_type clock_;
+  [[no_unique_address]] state_machine_type fsm_;
+  options opts_;
+  message_limits limits_{};
+  node_id self_;
+  configuration config_;
+  std::vector<progress> progress_;  // by member position; our own slot is unused
+  raft::role role_{role::follower};
+  term_id term_{};
+  node_id vote_{};
+  node_id leader_{};
+  log_index commit_{};
+  log_index applied_{};
+  std::uint32_t election_elapsed_{0};
+  std::uint32_t heartbeat_elapsed_{0};
+  std::uint32_t randomized_timeout_{0};
+  seeded_random rng_;
+  int batch_depth_{0};
+  node_id ack_to_{};
+  term_id ack_term_{};
+  log_index ack_index_{};
+  std::size_t uncommitted_bytes_{0};
+  result<void> status_{};
+  node_stats stats_{};
+  typename clock_type::time_point last_tick_{};
+  std::vector<entry_view> recv_entries_;
+};
+
+}  // namespace quorum::raft

@@ -1,0 +1,57 @@
+// A Raft node's options: timers in ticks (the user calls node::tick() at a
+// fixed interval), and a named bound on every batch, window and backlog
+// (DESIGN.md principle 6). validate() says which option cannot work.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quorum/core/error.hpp"
+#include "quorum/core/result.hpp"
+
+namespace quorum::raft {
+
+struct options {
+  // A follower starts an election after a timeout drawn uniformly from
+  // [election_ticks, 2 * election_ticks), redrawn at every reset (§5.2).
+  std::uint32_t election_ticks = 10;
+  // A leader sends heartbeats this often; must be well under election_ticks.
+  std::uint32_t heartbeat_ticks = 1;
+  // One append_entries carries at most this many entries and about this many
+  // bytes of entry data (always at least one entry, however large).
+  std::size_t max_entries_per_append = 64;
+  std::size_t max_bytes_per_append = std::size_t{1} << 20;
+  // Appends sent to a follower in the replicate state and not yet acknowledged.
+  std::size_t max_inflight_appends = 256;
+  // Entry data appended by this leader and not yet committed; a proposal
+  // beyond it is refused with errc::busy (one entry is always admitted).
+  std::size_t max_uncommitted_bytes = std::size_t{64} << 20;
+  // A proposal's command may be at most this large (errc::too_large).
+  std::size_t max_entry_bytes = std::size_t{1} << 20;
+  // Ask for votes without disrupting anyone first (Ongaro's thesis §9.6).
+  bool pre_vote = true;
+  // A leader that has not heard from a quorum for an election timeout steps
+  // down; followers that heard from a leader recently ignore vote requests.
+  bool check_quorum = true;
+  // The seed of the election-timeout jitter; mixed with the node id, so the
+  // whole cluster may share one options value without timing out in lockstep.
+  std::uint64_t seed = 0;
+};
+
+[[nodiscard]] inline result<void> validate(const options& o) noexcept {
+  if (o.election_ticks < 2) return fail(errc::invalid_config, "election_ticks must be at least 2", o.election_ticks);
+  if (o.election_ticks > (1u << 30)) return fail(errc::invalid_config, "election_ticks is unreasonably large", o.election_ticks);
+  if (o.heartbeat_ticks == 0) return fail(errc::invalid_config, "heartbeat_ticks must be at least 1");
+  if (o.heartbeat_ticks >= o.election_ticks)
+    return fail(errc::invalid_config, "heartbeat_ticks must be below election_ticks", o.heartbeat_ticks);
+  if (o.max_entries_per_append == 0) return fail(errc::invalid_config, "max_entries_per_append must be at least 1");
+  if (o.max_bytes_per_append == 0) return fail(errc::invalid_config, "max_bytes_per_append must be at least 1");
+  if (o.max_inflight_appends == 0) return fail(errc::invalid_config, "max_inflight_appends must be at least 1");
+  if (o.max_inflight_appends > (std::size_t{1} << 20))
+    return fail(errc::invalid_config, "max_inflight_appends is unreasonably large", o.max_inflight_appends);
+  if (o.max_entry_bytes == 0) return fail(errc::invalid_config, "max_entry_bytes must be at least 1");
+  if (o.max_uncommitted_bytes == 0) return fail(errc::invalid_config, "max_uncommitted_bytes must be at least 1");
+  return {};
+}
+
+}  // namespace quorum::raft

@@ -1,0 +1,81 @@
+// The term of every log entry, kept in memory as runs of equal terms: terms
+// change rarely, so a handful of (start, term) pairs answers term_at(i) for a
+// long log without reading it, which log matching and backtracking need often.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "quorum/core/assert.hpp"
+#include "quorum/core/ids.hpp"
+
+namespace quorum::raft {
+
+class term_runs {
+ public:
+  // Forgets everything; the log then starts after base (index 0, term 0 for a
+  // new log; a snapshot's last index and term once snapshots exist).
+  void reset(log_index base_index, term_id base_term) {
+    runs_.clear();
+    base_index_ = base_index;
+    base_term_ = base_term;
+    last_ = base_index;
+  }
+
+  [[nodiscard]] log_index base_index() const noexcept { return base_index_; }
+  [[nodiscard]] log_index last_index() const noexcept { return last_; }
+  [[nodiscard]] term_id last_term() const noexcept { return runs_.empty() ? base_term_ : runs_.back().term; }
+
+  // Entries arrive in order and terms never go down along a log (§5.3).
+  void append(log_index i, term_id t) {
+    QUORUM_ASSERT(i == last_.next());
+    QUORUM_ASSERT(t >= last_term());
+    if (runs_.empty() || runs_.back().term != t) runs_.push_back(run{i, t});
+    last_ = i;
+  }
+
+  // Removes every index >= i (a follower's conflicting suffix).
+  void truncate(log_index i) {
+    QUORUM_ASSERT(i > base_index_);
+    if (i > last_) return;
+    while (!runs_.empty() && runs_.back().start >= i) runs_.pop_back();
+    last_ = i.prev();
+  }
+
+  // The term at i, for i in [base_index, last_index]; nothing outside.
+  [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept {
+    if (i < base_index_ || i > last_) return std::nullopt;
+    if (i == base_index_) return base_term_;
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
+                               [](log_index x, const run& r) { return x < r.start; });
+    QUORUM_ASSERT(it != runs_.begin());
+    return std::prev(it)->term;
+  }
+
+  // The largest j <= min(i, last_index) whose term is <= t, or base_index:
+  // both sides of fast backtracking skip a whole run of a term at once.
+  [[nodiscard]] log_index last_at_or_below(log_index i, term_id t) const noexcept {
+    log_index j = std::min(i, last_);
+    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+      if (it->start > j) continue;
+      if (it->term <= t) return j;
+      j = it->start.prev();
+    }
+    return base_index_;
+  }
+
+  [[nodiscard]] std::size_t run_count() const noexcept { return runs_.size(); }
+
+ private:
+  struct run {
+    log_index start;
+    term_id term;
+  };
+  std::vector<run> runs_;
+  log_index base_index_{};
+  term_id base_term_{};
+  log_index last_{};
+};
+
+}  // namespace quorum::raft

@@ -1,0 +1,275 @@
+// A small deterministic harness for Raft scenario tests, in the manner of
+// etcd's raft_paper_test: messages wait in one queue until the test delivers
+// them; links can be cut; each node's disk keeps what was synced, so a
+// restart loses exactly the unsynced writes. Every send is checked against
+// the durability rule: a promise must already be on the sender's synced disk.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "quorum/raft.hpp"
+#include "quorum/storage/memory_log.hpp"
+
+namespace raft_test {
+
+using namespace quorum;
+using namespace quorum::raft;
+
+// A node's storage: `live` is what the node sees, `durable` what a crash keeps.
+struct disk {
+  storage::memory_log live;
+  storage::memory_log durable;
+  std::uint64_t syncs = 0;
+  bool fail_sync = false;
+};
+
+struct envelope {
+  node_id from;
+  node_id to;
+  message_type type;
+  byte_buffer bytes;
+};
+
+struct network {
+  std::deque<envelope> queue;
+  std::map<std::uint64_t, disk*> disks;
+  std::vector<std::string> violations;     // durability-rule breaches seen at send time
+  std::vector<std::string> events;         // "sync N" / "send N type", in order
+  std::set<std::pair<std::uint64_t, std::uint64_t>> cut;  // links that lose everything
+  bool record_events = false;
+
+  void check_promise(node_id from, const message& m);
+};
+
+struct test_transport {
+  network* net;
+  void send(node_id to, const message& m) {
+    net->check_promise(m.from, m);
+    if (net->record_events) net->events.push_back("send " + std::to_string(m.from.value()) + " " + to_string(m.type));
+    envelope e{m.from, to, m.type, {}};
+    encode(m, e.bytes);
+    net->queue.push_back(std::move(e));
+  }
+};
+
+// The Log handle a node owns: forwards to its disk, and sync() copies live to durable.
+struct test_log {
+  disk* d;
+  network* net;
+  node_id self;
+  log_index first_index() const { return d->live.first_index(); }
+  log_index last_index() const { return d->live.last_index(); }
+  result<log_index> append(byte_view b) { return d->live.append(b); }
+  result<byte_view> read(log_index i) { return d->live.read(i); }
+  result<void> truncate(log_index i) { return d->live.truncate(i); }
+  result<void> compact(log_index i) { return d->live.compact(i); }
+  result<void> save_state(byte_view b) { return d->live.save_state(b); }
+  byte_view state() const { return d->live.state(); }
+  result<void> sync() {
+    if (d->fail_sync) return fail(errc::io_error, "test: sync refused", 5);
+    d->durable = d->live;
+    ++d->syncs;
+    if (net->record_events) net->events.push_back("sync " + std::to_string(self.value()));
+    return {};
+  }
+};
+
+struct manual_clock {
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<manual_clock, duration>;
+  time_point now() const noexcept { return time_point{}; }
+};
+
+struct recorder {
+  std::vector<std::pair<std::uint64_t, std::string>> applied;
+  void apply(log_index i, byte_view b) {
+    REQUIRE((applied.empty() || applied.back().first < i.value()));
+    applied.emplace_back(i.value(), std::string(as_chars(b)));
+  }
+};
+
+struct policies {
+  using transport = test_transport;
+  using log = test_log;
+  using clock = manual_clock;
+  using state_machine = recorder;
+};
+
+using test_node = quorum::raft::node<policies>;
+
+inline hard_state durable_state(const disk& d) { return *decode_hard_state(d.durable.state()); }
+
+inline void network::check_promise(node_id from, const message& m) {
+  const disk& d = *disks.at(from.value());
+  const hard_state hs = durable_state(d);
+  const std::string who = "node " + std::to_string(from.value()) + " ";
+  if (m.type == message_type::request_vote && !(hs.term == m.term && hs.vote == from))
+    violations.push_back(who + "asked for votes before its term and self-vote were synced");
+  if (m.type == message_type::request_vote_response && !m.reject && !(hs.term == m.term && hs.vote == m.to))
+    violations.push_back(who + "granted a vote before it was synced");
+  if (m.type == message_type::append_entries_response && !m.reject && d.durable.last_index() < m.index)
+    violations.push_back(who + "acknowledged entries before they were synced");
+}
+
+inline options test_options(bool pre_vote = true, bool check_quorum = true) {
+  options o;
+  o.election_ticks = 10;
+  o.heartbeat_ticks = 1;
+  o.pre_vote = pre_vote;
+  o.check_quorum = check_quorum;
+  return o;
+}
+
+// Appends entries of the given terms (data "t<term>i<index>") to a disk,
+// durably, and sets the hard state's term: a node that lived before the test.
+inline void preload(disk& d, const std::vector<std::uint64_t>& terms, std::uint64_t current_term) {
+  byte_buffer rec;
+  for (std::uint64_t t : terms) {
+    rec.clear();
+    const std::string data = "t" + std::to_string(t) + "i" + std::to_string(d.live.last_index().value() + 1);
+    encode_entry_record(entry_view{term_id{t}, entry_kind::normal, as_bytes(data)}, rec);
+    REQUIRE(d.live.append(rec));
+  }
+  rec.clear();
+  encode_hard_state(hard_state{term_id{current_term}, no_node}, rec);
+  REQUIRE(d.live.save_state(rec));
+  d.durable = d.live;
+}
+
+class cluster {
+ public:
+  explicit cluster(std::size_t n, options o = test_options(), std::uint64_t seed = 1) : opts_{o} {
+    opts_.seed = seed;
+    for (std::size_t i = 1; i <= n; ++i) ids_.push_back(node_id{i});
+    for (std::size_t i = 0; i < n; ++i) {
+      disks_.push_back(std::make_unique<disk>());
+      net.disks[i + 1] = disks_.back().get();
+    }
+    nodes_.resize(n);
+  }
+
+  // Boots every node not booted yet (call after preloading disks).
+  void start() {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (!nodes_[i]) boot(i);
+  }
+
+  test_node& operator[](std::uint64_t id) { return *nodes_.at(id - 1); }
+  disk& disk_of(std::uint64_t id) { return *disks_.at(id - 1); }
+  std::size_t size() const { return nodes_.size(); }
+  const std::vector<node_id>& ids() const { return ids_; }
+
+  // Loses the node's volatile state and unsynced writes, then boots it again.
+  void restart(std::uint64_t id) {
+    disk& d = disk_of(id);
+    d.live = d.durable;
+    nodes_[id - 1].reset();
+    boot(id - 1);
+  }
+
+  void tick(std::uint64_t id, int times = 1) {
+    for (int k = 0; k < times; ++k) (*this)[id].tick();
+  }
+
+  void isolate(std::uint64_t id) {
+    for (auto other : ids_) {
+      if (other.value() == id) continue;
+      cut.insert({id, other.value()});
+      cut.insert({other.value(), id});
+    }
+  }
+  void heal() { cut.clear(); }
+
+  // Delivers queued messages (and those they cause) until none is left or
+  // `limit` were handled; `keep` may drop a message by returning false.
+  std::size_t deliver(const std::function<bool(const envelope&)>& keep = {}, std::size_t limit = 100000) {
+    std::size_t n = 0;
+    while (!net.queue.empty() && n < limit) {
+      envelope e = std::move(net.queue.front());
+      net.queue.pop_front();
+      ++n;
+      if (cut.count({e.from.value(), e.to.value()}) != 0) continue;
+      if (keep && !keep(e)) continue;
+      if (nodes_.at(e.to.value() - 1)) (*this)[e.to.value()].receive(byte_view{e.bytes});
+    }
+    return n;
+  }
+
+  void drop_all() { net.queue.clear(); }
+
+  // Ticks `id` until it starts campaigning, then delivers everything.
+  void elect(std::uint64_t id) {
+    test_node& n = (*this)[id];
+    for (int k = 0; k < 1000 && n.role() == raft::role::follower; ++k) n.tick();
+    deliver();
+  }
+
+  // The current leader with the highest term, 0 if none.
+  std::uint64_t leader() {
+    std::uint64_t best = 0;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (!nodes_[i] || nodes_[i]->role() != raft::role::leader) continue;
+      if (best == 0 || nodes_[i]->term() > (*this)[best].term()) best = i + 1;
+    }
+    return best;
+  }
+
+  std::vector<std::uint64_t> log_terms(std::uint64_t id) {
+    std::vector<std::uint64_t> out;
+    test_node& n = (*this)[id];
+    for (log_index i{1}; i <= n.last_index(); i = i.next()) out.push_back(n.term_at(i)->value());
+    return out;
+  }
+
+  network net;
+  std::set<std::pair<std::uint64_t, std::uint64_t>>& cut = net.cut;
+
+ private:
+  void boot(std::size_t i) {
+    nodes_[i] = std::make_unique<test_node>(ids_[i], ids_, test_transport{&net},
+                                            test_log{disks_[i].get(), &net, ids_[i]}, manual_clock{},
+                                            recorder{}, opts_);
+  }
+
+  options opts_;
+  std::vector<node_id> ids_;
+  std::vector<std::unique_ptr<disk>> disks_;
+  std::vector<std::unique_ptr<test_node>> nodes_;
+};
+
+// A message built by hand, as a peer would send it.
+inline message msg(message_type type, std::uint64_t from, std::uint64_t to, std::uint64_t term) {
+  message m;
+  m.type = type;
+  m.from = node_id{from};
+  m.to = node_id{to};
+  m.term = term_id{term};
+  return m;
+}
+
+// Decodes the queued messages of one type (entries view `storage` and the queue).
+inline std::vector<message> queued(network& net, message_type type, std::vector<std::vector<entry_view>>& storage) {
+  std::vector<message> out;
+  storage.clear();
+  storage.reserve(net.queue.size());
+  for (const envelope& e : net.queue) {
+    if (e.type != type) continue;
+    storage.emplace_back();
+    out.push_back(*decode(byte_view{e.bytes}, storage.back()));
+  }
+  return out;
+}
+
+}  // namespace raft_test

@@ -1,0 +1,192 @@
+// The Raft wire codec and record formats: every message round-trips, every
+// truncation and every corruption is an error value (never a crash or an
+// unbounded allocation), and the limits are enforced before anything grows.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "quorum/core/random.hpp"
+#include "quorum/raft/entry.hpp"
+#include "quorum/raft/hard_state.hpp"
+#include "quorum/raft/message.hpp"
+
+using namespace quorum;
+using namespace quorum::raft;
+
+namespace {
+
+bool same(const message& a, const message& b) {
+  if (a.type != b.type || a.from != b.from || a.to != b.to || a.term != b.term || a.index != b.index ||
+      a.log_term != b.log_term || a.commit != b.commit || a.hint_index != b.hint_index || a.reject != b.reject ||
+      a.entries.size() != b.entries.size())
+    return false;
+  for (std::size_t i = 0; i < a.entries.size(); ++i) {
+    const auto& x = a.entries[i];
+    const auto& y = b.entries[i];
+    if (x.term != y.term || x.kind != y.kind || as_chars(x.data) != as_chars(y.data)) return false;
+  }
+  return true;
+}
+
+struct sample {
+  std::vector<std::string> payloads{"", "a", std::string(300, 'x')};
+  std::vector<entry_view> entries;
+  message m;
+  sample() {
+    entries.push_back(entry_view{term_id{3}, entry_kind::noop, {}});
+    entries.push_back(entry_view{term_id{4}, entry_kind::normal, as_bytes(payloads[1])});
+    entries.push_back(entry_view{term_id{4}, entry_kind::config, as_bytes(payloads[2])});
+    m.type = message_type::append_entries;
+    m.from = node_id{1};
+    m.to = node_id{300};
+    m.term = term_id{4};
+    m.index = log_index{1u << 20};
+    m.log_term = term_id{3};
+    m.commit = log_index{~std::uint64_t{0}};
+    m.hint_index = log_index{17};
+    m.reject = true;
+    m.entries = entries;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("raft message: every type round-trips, with and without entries") {
+  sample s;
+  std::vector<entry_view> storage;
+  for (std::uint8_t t = 1; t <= max_message_type; ++t) {
+    message m = s.m;
+    m.type = static_cast<message_type>(t);
+    for (bool with_entries : {false, true}) {
+      m.entries = with_entries ? std::span<const entry_view>{s.entries} : std::span<const entry_view>{};
+      byte_buffer out;
+      encode(m, out);
+      auto back = decode(out, storage);
+      REQUIRE(back.has_value());
+      CHECK(same(*back, m));
+      byte_buffer again;
+      encode(*back, again);
+      CHECK(again == out);  // canonical: one encoding per message
+    }
+  }
+}
+
+TEST_CASE("raft message: every truncation is an error, never a crash") {
+  sample s;
+  byte_buffer out;
+  encode(s.m, out);
+  std::vector<entry_view> storage;
+  for (std::size_t n = 0; n < out.size(); ++n) {
+    auto r = decode(byte_view{out}.first(n), storage);
+    REQUIRE_FALSE(r.has_value());
+    CHECK((r.error().code == errc::truncated || r.error().code == errc::malformed));
+  }
+  CHECK(decode(out, storage).has_value());
+}
+
+TEST_CASE("raft message: trailing bytes, unknown versions, types, kinds and term 0 are malformed") {
+  sample s;
+  byte_buffer out;
+  encode(s.m, out);
+  std::vector<entry_view> storage;
+  byte_buffer longer = out;
+  longer.push_back(std::byte{0});
+  CHECK(decode(longer, storage).error().code == errc::malformed);
+  byte_buffer bad = out;
+  bad[0] = std::byte{9};  // version
+  CHECK(decode(bad, storage).error().code == errc::malformed);
+  for (std::uint8_t t : {0, 10, 255}) {
+    bad = out;
+    bad[1] = std::byte{t};
+    CHECK(decode(bad, storage).error().code == errc::malformed);
+  }
+  message one = s.m;
+  one.entries = std::span<const entry_view>{s.entries}.first(1);
+  byte_buffer single;
+  encode(one, single);
+  // The single entry is the last 4 bytes: kind, term, length 0 ... (noop, term 3, empty data).
+  byte_buffer kind = single;
+  kind[kind.size() - 3] = std::byte{7};
+  CHECK(decode(kind, storage).error().code == errc::malformed);
+  byte_buffer term0 = single;
+  term0[term0.size() - 2] = std::byte{0};
+  CHECK(decode(term0, storage).error().code == errc::malformed);
+  byte_buffer reject = single;
+  // reject is the byte before the entry count (count 1 is one byte).
+  reject[reject.size() - 5] = std::byte{2};
+  CHECK(decode(reject, storage).error().code == errc::malformed);
+}
+
+TEST_CASE("raft message: limits on entry count and size are enforced before allocation") {
+  sample s;
+  byte_buffer out;
+  encode(s.m, out);
+  std::vector<entry_view> storage;
+  message_limits few;
+  few.max_entries = 2;
+  CHECK(decode(out, storage, few).error().code == errc::too_large);
+  message_limits small;
+  small.max_entry_bytes = 299;
+  CHECK(decode(out, storage, small).error().code == errc::too_large);
+  // A count far past the input is refused without reserving for it.
+  message empty = s.m;
+  empty.entries = {};
+  byte_buffer lie;
+  encode(empty, lie);
+  lie.back() = std::byte{0xff};
+  lie.push_back(std::byte{0x0f});  // count 2047 with nothing after it
+  message_limits many;
+  many.max_entries = 100000;
+  CHECK(decode(lie, storage, many).error().code == errc::truncated);
+  CHECK(storage.capacity() < 64);
+}
+
+TEST_CASE("raft message: random bytes and random corruptions always decode to a value or an error") {
+  sample s;
+  byte_buffer good;
+  encode(s.m, good);
+  std::vector<entry_view> storage;
+  seeded_random rng{42};
+  std::size_t decoded = 0;
+  for (int round = 0; round < 20000; ++round) {
+    byte_buffer b = good;
+    const auto flips = rng.between(1, 4);
+    for (std::uint64_t k = 0; k < flips; ++k) b[rng.below(b.size())] = static_cast<std::byte>(rng.below(256));
+    if (rng.chance(0.3)) b.resize(rng.below(b.size() + 1));
+    auto r = decode(b, storage);
+    if (r) {
+      ++decoded;
+      byte_buffer again;
+      encode(*r, again);
+      CHECK(again == b);  // whatever decodes is canonical
+    }
+  }
+  CHECK(decoded > 0);
+}
+
+TEST_CASE("raft entry record and hard state: round trip, truncation and corruption") {
+  byte_buffer rec;
+  encode_entry_record(entry_view{term_id{300}, entry_kind::normal, as_bytes("payload")}, rec);
+  auto e = decode_entry_record(rec);
+  REQUIRE(e.has_value());
+  CHECK(e->term == term_id{300});
+  CHECK(e->kind == entry_kind::normal);
+  CHECK(as_chars(e->data) == "payload");
+  CHECK(decode_entry_record(byte_view{rec}.first(0)).error().code == errc::truncated);
+  CHECK(decode_entry_record(byte_view{rec}.first(2)).error().code == errc::truncated);
+  byte_buffer bad = rec;
+  bad[0] = std::byte{3};
+  CHECK(decode_entry_record(bad).error().code == errc::malformed);
+
+  byte_buffer hs;
+  encode_hard_state(hard_state{term_id{7}, node_id{3}}, hs);
+  CHECK(*decode_hard_state(hs) == hard_state{term_id{7}, node_id{3}});
+  CHECK(*decode_hard_state({}) == hard_state{});
+  for (std::size_t n = 1; n < hs.size(); ++n) CHECK_FALSE(decode_hard_state(byte_view{hs}.first(n)).has_value());
+  hs.push_back(std::byte{0});
+  CHECK(decode_hard_state(hs).error().code == errc::malformed);
+  hs.pop_back();
+  hs[0] = std::byte{2};
+  CHECK(decode_hard_state(hs).error().code == errc::malformed);
+}

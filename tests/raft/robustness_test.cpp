@@ -1,0 +1,73 @@
+// Hostile input reaches receive(): random bytes, corrupted real messages and
+// well-formed messages with random fields, from members and strangers. None
+// may crash a node, trip an invariant, or make it stop (status stays ok);
+// what a node cannot use is counted as dropped.
+#include <doctest/doctest.h>
+
+#include "cluster.hpp"
+
+using namespace raft_test;
+
+namespace {
+
+message random_message(seeded_random& rng, std::vector<entry_view>& entries, const std::string& payload) {
+  message m;
+  m.type = static_cast<message_type>(rng.between(1, max_message_type));
+  m.from = node_id{rng.between(0, 5)};
+  m.to = node_id{rng.between(1, 3)};
+  m.term = term_id{rng.between(0, 6)};
+  m.index = log_index{rng.between(0, 12)};
+  m.log_term = term_id{rng.between(0, 6)};
+  m.commit = log_index{rng.chance(0.1) ? ~std::uint64_t{0} : rng.between(0, 12)};
+  m.hint_index = log_index{rng.chance(0.1) ? ~std::uint64_t{0} : rng.between(0, 12)};
+  m.reject = rng.chance(0.5);
+  entries.clear();
+  const auto n = m.type == message_type::append_entries ? rng.between(0, 3) : 0;
+  for (std::uint64_t k = 0; k < n; ++k)
+    entries.push_back(entry_view{term_id{rng.between(1, 6)}, static_cast<entry_kind>(rng.below(3)), as_bytes(payload)});
+  m.entries = entries;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("robustness: random, corrupted and forged messages never crash a node or stop it") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    cluster c{3, test_options(), seed};
+    c.start();
+    c.elect(1);
+    seeded_random rng{seed};
+    std::vector<entry_view> entries;
+    const std::string payload = "forged";
+    std::uint64_t sent = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const double roll = rng.unit();
+      const std::uint64_t target = rng.between(1, 3);
+      if (roll < 0.3) {
+        c[target].receive(random_message(rng, entries, payload));
+        ++sent;
+      } else if (roll < 0.45) {
+        byte_buffer junk(rng.below(40));
+        for (auto& b : junk) b = static_cast<std::byte>(rng.below(256));
+        c[target].receive(byte_view{junk});
+        ++sent;
+      } else if (roll < 0.6 && !c.net.queue.empty()) {
+        envelope e = c.net.queue.front();  // a real message, bit-flipped
+        e.bytes[rng.below(e.bytes.size())] ^= static_cast<std::byte>(1u << rng.below(8));
+        c[e.to.value()].receive(byte_view{e.bytes});
+        ++sent;
+      } else if (roll < 0.8) {
+        c.tick(target);
+      } else {
+        if (const auto l = c.leader(); l != 0) (void)c[l].propose(as_bytes("real"));
+        c.deliver({}, 20);
+      }
+      while (c.net.queue.size() > 200) c.net.queue.pop_front();
+      for (std::uint64_t id = 1; id <= 3; ++id) REQUIRE(c[id].status().has_value());
+    }
+    std::uint64_t dropped = 0;
+    for (std::uint64_t id = 1; id <= 3; ++id) dropped += c[id].stats().dropped();
+    CHECK(dropped > sent / 4);  // most hostile input is recognised as such
+  }
+}

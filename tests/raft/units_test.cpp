@@ -1,0 +1,170 @@
+// The pieces under the node: option validation, the term-run index used for
+// log matching and fast backtracking, and the progress tracker's probe /
+// replicate states with their bounded in-flight window, the voting
+// configuration's quorum arithmetic, and raft_log's sync bookkeeping.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "quorum/raft/configuration.hpp"
+#include "quorum/raft/options.hpp"
+#include "quorum/raft/progress.hpp"
+#include "quorum/raft/raft_log.hpp"
+#include "quorum/raft/term_runs.hpp"
+#include "quorum/storage/memory_log.hpp"
+
+using namespace quorum;
+using namespace quorum::raft;
+
+TEST_CASE("raft options: the defaults are valid and each unworkable value is invalid_config") {
+  CHECK(validate(options{}).has_value());
+  auto broken = [](auto change) {
+    options o;
+    change(o);
+    auto r = validate(o);
+    return !r && r.error().code == errc::invalid_config;
+  };
+  CHECK(broken([](options& o) { o.election_ticks = 1; }));
+  CHECK(broken([](options& o) { o.heartbeat_ticks = 0; }));
+  CHECK(broken([](options& o) { o.heartbeat_ticks = o.election_ticks; }));
+  CHECK(broken([](options& o) { o.max_entries_per_append = 0; }));
+  CHECK(broken([](options& o) { o.max_bytes_per_append = 0; }));
+  CHECK(broken([](options& o) { o.max_inflight_appends = 0; }));
+  CHECK(broken([](options& o) { o.max_inflight_appends = std::size_t{1} << 30; }));
+  CHECK(broken([](options& o) { o.max_uncommitted_bytes = 0; }));
+  CHECK(broken([](options& o) { o.max_entry_bytes = 0; }));
+  CHECK(options{}.pre_vote);
+  CHECK(options{}.check_quorum);
+}
+
+TEST_CASE("raft term_runs: term_at, truncation and last_at_or_below over runs") {
+  term_runs t;
+  t.reset(log_index{0}, term_id{0});
+  const std::uint64_t terms[] = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6};
+  for (std::uint64_t i = 0; i < 10; ++i) t.append(log_index{i + 1}, term_id{terms[i]});
+  CHECK(t.run_count() == 4);
+  CHECK(t.last_index() == log_index{10});
+  CHECK(t.last_term() == term_id{6});
+  for (std::uint64_t i = 0; i < 10; ++i) CHECK(t.term_at(log_index{i + 1}) == term_id{terms[i]});
+  CHECK(t.term_at(log_index{0}) == term_id{0});
+  CHECK_FALSE(t.term_at(log_index{11}).has_value());
+  // The largest index <= i whose term is <= the given term.
+  CHECK(t.last_at_or_below(log_index{10}, term_id{6}) == log_index{10});
+  CHECK(t.last_at_or_below(log_index{10}, term_id{5}) == log_index{7});
+  CHECK(t.last_at_or_below(log_index{10}, term_id{3}) == log_index{3});
+  CHECK(t.last_at_or_below(log_index{100}, term_id{9}) == log_index{10});
+  CHECK(t.last_at_or_below(log_index{5}, term_id{2}) == log_index{3});
+  CHECK(t.last_at_or_below(log_index{10}, term_id{0}) == log_index{0});
+  t.truncate(log_index{5});
+  CHECK(t.last_index() == log_index{4});
+  CHECK(t.last_term() == term_id{4});
+  CHECK(t.run_count() == 2);
+  t.append(log_index{5}, term_id{7});
+  CHECK(t.term_at(log_index{5}) == term_id{7});
+  t.truncate(log_index{1});
+  CHECK(t.last_index() == log_index{0});
+  CHECK(t.last_term() == term_id{0});
+}
+
+TEST_CASE("raft progress: a probe is one append at a time, and an acknowledgement moves to replicate") {
+  progress p{4};
+  p.reset(log_index{10}, false);
+  CHECK(p.next == log_index{11});
+  CHECK_FALSE(p.paused());
+  p.sent(log_index{12}, true);
+  CHECK(p.paused());
+  CHECK(p.next == log_index{11});  // a probe does not move next optimistically
+  // A rejection of some other index answers nothing outstanding.
+  CHECK_FALSE(p.reject(log_index{4}, log_index{3}));
+  CHECK(p.reject(log_index{10}, log_index{6}));
+  CHECK(p.next == log_index{6});
+  CHECK_FALSE(p.paused());
+  p.sent(log_index{12}, true);
+  CHECK(p.acknowledge(log_index{12}));
+  CHECK(p.state == progress_state::replicate);
+  CHECK(p.match == log_index{12});
+  CHECK(p.next == log_index{13});
+  CHECK_FALSE(p.acknowledge(log_index{11}));  // stale
+}
+
+TEST_CASE("raft progress: the replicate window bounds appends in flight and frees on acknowledgement") {
+  progress p{3};
+  p.reset(log_index{0}, false);
+  p.sent(log_index{1}, true);
+  REQUIRE(p.acknowledge(log_index{1}));
+  for (std::uint64_t last : {3, 5, 7}) {
+    CHECK_FALSE(p.paused());
+    p.sent(log_index{last}, true);
+  }
+  CHECK(p.paused());
+  CHECK(p.next == log_index{8});
+  p.sent(log_index{7}, false);  // an empty append (a commit notice) takes no slot
+  CHECK(p.window.size() == 3);
+  CHECK(p.acknowledge(log_index{5}));
+  CHECK(p.window.size() == 1);
+  CHECK_FALSE(p.paused());
+  // A stale rejection (at or below match) changes nothing; a fresh one falls back to probe.
+  CHECK_FALSE(p.reject(log_index{4}, log_index{2}));
+  CHECK(p.state == progress_state::replicate);
+  CHECK(p.reject(log_index{7}, log_index{2}));
+  CHECK(p.state == progress_state::probe);
+  CHECK(p.next == log_index{6});  // never below match + 1
+  CHECK(p.window.size() == 0);
+}
+
+TEST_CASE("raft configuration: quorum sizes, vote tallies and the quorum index") {
+  const node_id five[] = {node_id{5}, node_id{3}, node_id{1}, node_id{4}, node_id{2}};
+  CHECK(configuration::validate(node_id{3}, five).has_value());
+  configuration c{node_id{3}, five};
+  CHECK(c.quorum() == 3);
+  CHECK(c.at(c.self()) == node_id{3});
+  CHECK(c.position_of(node_id{9}) == configuration::npos);
+  c.start_poll();
+  CHECK(c.tally() == vote_result::pending);
+  c.record_vote(c.position_of(node_id{1}), true);
+  c.record_vote(c.position_of(node_id{1}), false);  // a second answer does not count
+  CHECK(c.tally() == vote_result::pending);         // ourselves and node 1: two of five
+  c.record_vote(c.position_of(node_id{5}), true);
+  CHECK(c.tally() == vote_result::won);
+  c.start_poll();
+  for (auto id : {node_id{1}, node_id{2}, node_id{4}}) c.record_vote(c.position_of(id), false);
+  CHECK(c.tally() == vote_result::lost);
+  const std::uint64_t match[] = {9, 3, 7, 7, 1};  // by position: nodes 1..5
+  CHECK(c.quorum_index([&](std::size_t i) { return log_index{match[i]}; }) == log_index{7});
+  CHECK(c.has_quorum([&](std::size_t i) { return match[i] >= 7; }));
+  CHECK_FALSE(c.has_quorum([&](std::size_t i) { return match[i] >= 8; }));
+  const node_id four[] = {node_id{1}, node_id{2}, node_id{3}, node_id{4}};
+  CHECK(configuration{node_id{1}, four}.quorum() == 3);
+}
+
+TEST_CASE("raft_log: what a sync covers, conflict truncation and bounded batches") {
+  raft_log<storage::memory_log> log{storage::memory_log{}};
+  REQUIRE(log.recover().has_value());
+  const std::string data(10, 'd');
+  for (std::uint64_t t : {1, 1, 2}) REQUIRE(log.append(entry_view{term_id{t}, entry_kind::normal, as_bytes(data)}));
+  CHECK(log.dirty());
+  CHECK(log.synced_index() == log_index{0});
+  REQUIRE(log.sync());
+  CHECK(log.synced_index() == log_index{3});
+  CHECK(log.policy().sync_count() == 1);
+  // A conflict at index 3 truncates it (and what a sync covered shrinks with it).
+  const entry_view incoming[] = {{term_id{1}, entry_kind::normal, as_bytes(data)}, {term_id{3}, entry_kind::normal, as_bytes(data)}};
+  REQUIRE(log.append_from(log_index{2}, incoming, log_index{1}));
+  CHECK(log.term_at(log_index{3}) == term_id{3});
+  CHECK(log.synced_index() == log_index{2});
+  CHECK(log.dirty());
+  for (int k = 0; k < 10; ++k) REQUIRE(log.append(entry_view{term_id{3}, entry_kind::normal, as_bytes(data)}));
+  auto b = log.batch(log_index{2}, 4, 1000);
+  REQUIRE(b.has_value());
+  CHECK(b->size() == 4);
+  b = log.batch(log_index{2}, 100, 25);
+  CHECK(b->size() == 2);  // 10 + 10 bytes fit, a third would not
+  b = log.batch(log_index{2}, 100, 1);
+  CHECK(b->size() == 1);  // at least one entry, however large
+  CHECK(as_chars((*b)[0].data) == data);
+  // Restart: the terms come back from the records.
+  raft_log<storage::memory_log> again{log.policy()};
+  REQUIRE(again.recover().has_value());
+  CHECK(again.last_index() == log_index{13});
+  CHECK(again.term_at(log_index{3}) == term_id{3});
+}
