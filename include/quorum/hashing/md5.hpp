@@ -229,6 +229,15 @@ namespace md5_detail {
 // Lanes 32-bit words as 128-bit GCC/Clang vectors (SSE2 or NEON, or scalars
 // where there is no SIMD). Several vectors per word give the pipeline
 // independent chains; wider vector types would change the calling ABI.
+// Array indexing in the lane helpers is in bounds by construction; UBSan's
+// pointer-overflow check on every one of them, inlined 64 steps deep, made
+// this form take minutes to compile (register allocation) under sanitizers.
+#if defined(__clang__)
+#define QUORUM_MD5_NO_POINTER_CHECKS __attribute__((no_sanitize("pointer-overflow")))
+#else
+#define QUORUM_MD5_NO_POINTER_CHECKS
+#endif
+
 template <std::size_t Lanes>
 struct lane_words {
   using vec4 __attribute__((vector_size(16))) = std::uint32_t;
@@ -240,7 +249,7 @@ struct lane_words {
   [[nodiscard]] std::uint32_t get(std::size_t l) const noexcept { return v[l / 4][l % 4]; }
 
   template <class F>
-  [[gnu::always_inline]] friend lane_words zip(const lane_words& x, const lane_words& y, F f) noexcept {
+  [[gnu::always_inline]] QUORUM_MD5_NO_POINTER_CHECKS friend lane_words zip(const lane_words& x, const lane_words& y, F f) noexcept {
     lane_words out;
     for (std::size_t i = 0; i < count; ++i) out.v[i] = f(x.v[i], y.v[i]);
     return out;
@@ -279,7 +288,7 @@ struct lane_words {
 // as structure-of-arrays, independent chains overlap in the pipeline and
 // vectorise, which is what makes batch lookups cheaper than one at a time.
 template <std::size_t Lanes>
-inline void md5_word0_many(const std::string_view* messages, std::uint32_t* out) noexcept {
+QUORUM_MD5_NO_POINTER_CHECKS inline void md5_word0_many(const std::string_view* messages, std::uint32_t* out) noexcept {
   // Pack each message's padded block into one lane of sixteen word rows.
   std::uint32_t rows[16][Lanes];
   for (std::size_t l = 0; l < Lanes; ++l) {
