@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "quorum/sim/raft_driver.hpp"
 #include "quorum/sim/run.hpp"
 #include "quorum/sim/selftest.hpp"
 
@@ -33,6 +34,9 @@ inline quorum::sim::seed_report run_selftest(const quorum::sim::run_config& c) {
 inline quorum::sim::seed_report run_selftest_bug(const quorum::sim::run_config& c) {
   return quorum::sim::selftest::run_seed(c, true);
 }
+inline quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
+  return quorum::sim::raft_sim::run_seed(c);
+}
 }  // namespace detail
 
 // Add a row when a protocol's simulation lands (and drop its name from `planned`).
@@ -42,10 +46,13 @@ inline constexpr std::array protocols{
     protocol{"selftest-bug",
              "the self-test register with a deliberately planted bug: watch the simulator catch it",
              &detail::run_selftest_bug},
+    protocol{"raft",
+             "Raft (PreVote, CheckQuorum) with a key-value client; safety checked after every event",
+             &detail::run_raft},
 };
 
 // Promised by DESIGN.md, not yet built.
-inline constexpr std::array<std::string_view, 3> planned{"raft", "paxos", "2pc"};
+inline constexpr std::array<std::string_view, 2> planned{"paxos", "2pc"};
 
 [[nodiscard]] inline const protocol* find_protocol(std::string_view name) noexcept {
   for (const auto& p : protocols)

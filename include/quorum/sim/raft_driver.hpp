@@ -1,0 +1,449 @@
+// Raft in the deterministic simulator: a world<> Driver running a cluster of
+// raft::node over the simulated network, disk and clocks, with a key-value
+// client whose operations go through the log. sim/ depends on raft, never back.
+//
+// API:
+//   seed_report r = quorum::sim::raft_sim::run_seed(config);            // one seed
+//   seed_report r = quorum::sim::raft_sim::run_seed(config, {.bug = plant::corrupt_apply});
+//   raft_sim::driver d{seed, opts};  world<raft_sim::driver> w{config, d};  // scenario tests
+// Messages travel encoded (the network copies them; raft::message only views
+// its entries), so every delivery also goes through the total decoder.
+// The client: each request is SET (a register key: "v12 set k0"), GET or INCR
+// (the counter key) on a few keys, proposed to the current leader. It is
+// acknowledged when the proposing node, in the same incarnation, applies the
+// proposal's (index, term); applying another term there means it was lost.
+// Every operation is recorded for the linearizability check at the end of a
+// seed; an operation is resolved by the first apply of its index on any node.
+// Planted bugs prove the checkers fire: corrupt_apply (node 2 applies a
+// mangled value), forget_vote (a restarted node forgets whom it voted for).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/random.hpp"
+#include "quorum/raft.hpp"
+#include "quorum/sim/disk.hpp"
+#include "quorum/sim/history.hpp"
+#include "quorum/sim/linearizability.hpp"
+#include "quorum/sim/raft_checker.hpp"
+#include "quorum/sim/run.hpp"
+#include "quorum/sim/world.hpp"
+
+namespace quorum::sim::raft_sim {
+
+enum class plant : std::uint8_t { none, corrupt_apply, forget_vote };
+
+struct driver_options {
+  plant bug{plant::none};
+  raft::options raft{};       // seed is replaced per boot
+  std::uint32_t registers{2};  // keys k0.. set and read
+  std::uint32_t counters{1};   // keys after them incremented and read
+  check_options linearizability{.max_steps = 2'000'000};
+};
+
+// Encodes each message: the network keeps its own copy of the bytes.
+struct wire_transport {
+  sim_transport<byte_buffer> net;
+  void send(node_id to, const raft::message& m) {
+    byte_buffer b;
+    raft::encode(m, b);
+    net.send(to, b);
+  }
+};
+
+// The lowest position truncated since the driver last looked: the checker
+// rescans only from there (or from the old end), so a step costs O(new entries).
+struct log_watch {
+  std::uint64_t low{~std::uint64_t{0}};
+};
+
+// sim_log, telling the driver where the node's log may have changed.
+struct watched_log {
+  sim_log disk;
+  log_watch* watch;
+
+  [[nodiscard]] log_index first_index() const noexcept { return disk.first_index(); }
+  [[nodiscard]] log_index last_index() const noexcept { return disk.last_index(); }
+  result<log_index> append(byte_view b) { return disk.append(b); }
+  result<byte_view> read(log_index i) { return disk.read(i); }
+  result<void> truncate(log_index i) {
+    watch->low = std::min(watch->low, i.value());
+    return disk.truncate(i);
+  }
+  result<void> compact(log_index i) {
+    watch->low = 1;
+    return disk.compact(i);
+  }
+  result<void> save_state(byte_view b) { return disk.save_state(b); }
+  [[nodiscard]] byte_view state() const noexcept { return disk.state(); }
+  result<void> sync() { return disk.sync(); }
+};
+
+class driver;
+
+// The state machine policy: a handle that hands each apply to the driver.
+struct kv_machine {
+  driver* owner;
+  node_id self;
+  void apply(log_index i, byte_view command);
+};
+
+struct policies {
+  using transport = wire_transport;
+  using log = watched_log;
+  using clock = sim_clock;
+  using state_machine = kv_machine;
+};
+
+using raft_node = raft::node<policies>;
+
+class driver {
+ public:
+  using message = byte_buffer;
+
+  explicit driver(std::uint64_t seed, driver_options opts = {})
+      : opts_{opts}, client_rng_{seed ^ 0x6b76636c69656e74ULL} {}
+
+  void boot(const node_env<message>& env) {
+    if (members_.empty()) {
+      members_.resize(env.cluster_size + 1);
+      checker_.emplace(env.cluster_size);
+      for (std::size_t i = 1; i <= env.cluster_size; ++i) ids_.push_back(node_id{i});
+    }
+    member& m = at(env.self);
+    m = member{};
+    m.env.emplace(env);
+    if (opts_.bug == plant::forget_vote && env.incarnation > 1) forget_vote(m.env->log);
+    raft::options o = opts_.raft;
+    seeded_random rng = env.rng;
+    o.seed = rng();
+    m.watch.low = 1;  // what the crash kept: read it all once
+    m.raft.emplace(env.self, ids_, wire_transport{env.transport}, watched_log{env.log, &m.watch},
+                   env.clock, kv_machine{this, env.self}, o);
+    checker_->boot(env.self);
+    settle(env.self);
+  }
+
+  void crash(node_id n) {
+    member& m = at(n);
+    m.raft.reset();
+    for (auto& [index, p] : pending_)
+      if (p.proposer == n) p.orphaned = true;  // its acknowledgement died with it
+  }
+
+  void deliver(node_id to, node_id /*from*/, const message& bytes) {
+    at(to).raft->receive(byte_view{bytes});
+    settle(to);
+  }
+
+  void tick(node_id n) {
+    at(n).raft->tick();
+    settle(n);
+  }
+
+  void client_request(std::string_view v) {
+    const std::string command = make_command(v);
+    const node_id l = find_leader();
+    const std::int64_t now = now_ns();
+    const std::size_t op = record_invoke(command, now);
+    if (l == no_node) return fail_op(op, now);
+    member& m = at(l);
+    auto r = m.raft->propose(as_bytes(command));
+    if (!r) {
+      settle(l);
+      return fail_op(op, now);
+    }
+    m.env->trace.propose(command);
+    pending_.emplace(r->index.value(), proposal{r->term.value(), l, command, op, false, false});
+    settle(l);
+  }
+
+  [[nodiscard]] std::optional<std::string> check() const {
+    if (checker_->violation()) return checker_->violation();
+    return mismatch_;
+  }
+
+  // After liveness held: every acknowledged entry is committed and in the
+  // current leader's log, and the client's history is linearizable (or too
+  // costly to decide, which is counted, not failed).
+  [[nodiscard]] std::optional<std::string> final_check() const {
+    if (max_acked_ > checker_->committed_index())
+      return "acknowledged index " + std::to_string(max_acked_) + " was never seen committed";
+    const node_id l = find_leader();
+    if (l == no_node) return "no leader after the heal, though a value was just acknowledged";
+    if (max_acked_ != 0 && !checker_->holds_committed(l, max_acked_))
+      return "after the heal leader node " + std::to_string(l.value()) +
+             " does not hold every acknowledged entry (up to index " + std::to_string(max_acked_) + ")";
+    auto r = sim::check(history_, opts_.linearizability);
+    if (!r) return std::string{"linearizability: the recorded history is malformed: "} + r.error().what;
+    if (r->outcome == check_outcome::violation) return "linearizability: " + r->what;
+    if (r->outcome == check_outcome::unknown) ++lin_unknown_;
+    return std::nullopt;
+  }
+
+  [[nodiscard]] std::uint64_t commits() const noexcept { return acks_; }
+  [[nodiscard]] std::uint64_t leader_changes() const noexcept { return leader_changes_; }
+  [[nodiscard]] std::uint64_t linearizability_unknown() const noexcept { return lin_unknown_; }
+  [[nodiscard]] const history& client_history() const noexcept { return history_; }
+  [[nodiscard]] const raft_checker& checker() const { return *checker_; }
+  [[nodiscard]] const raft_node* node(node_id n) const {
+    const member& m = members_[static_cast<std::size_t>(n.value())];
+    return m.raft ? &*m.raft : nullptr;
+  }
+
+  // Called by kv_machine from inside the node: runs the command on this
+  // node's store now, and leaves the trace and checks to settle().
+  void on_apply(node_id n, log_index i, byte_view command) {
+    member& m = at(n);
+    std::string text{as_chars(command)};
+    if (opts_.bug == plant::corrupt_apply && n == node_id{2} && !m.corrupted) {
+      m.corrupted = true;
+      text += "!";
+    }
+    const value out = run(m, text);
+    m.applies.push_back(applied{i.value(), std::move(text), out});
+  }
+
+ private:
+  struct applied {
+    std::uint64_t index;
+    std::string text;
+    value output;
+  };
+  struct cell {
+    bool counter{false};
+    std::int64_t number{0};
+    std::string text;
+  };
+  struct member {
+    std::optional<node_env<message>> env;
+    std::optional<raft_node> raft;
+    std::map<std::string, cell, std::less<>> store;
+    std::vector<applied> applies;  // made during the current call, not yet traced
+    std::uint64_t traced{0};       // last applied index traced in this incarnation
+    log_watch watch;              // the node's log points here: members_ never reallocates
+    std::uint64_t seen_last{0};
+    std::uint64_t leader_term{0};
+    bool corrupted{false};
+  };
+  struct proposal {
+    std::uint64_t term;
+    node_id proposer;
+    std::string command;
+    std::size_t op;
+    bool resolved;
+    bool orphaned;
+  };
+
+  member& at(node_id n) {
+    QUORUM_ASSERT(n.value() >= 1 && n.value() < members_.size());
+    return members_[static_cast<std::size_t>(n.value())];
+  }
+  [[nodiscard]] std::int64_t now_ns() const {
+    for (const member& m : members_)
+      if (m.env) return m.env->trace.stamp().time.count();
+    return 0;
+  }
+
+  static void forget_vote(sim_log& log) {
+    auto hs = raft::decode_hard_state(log.state());
+    if (!hs) return;
+    byte_buffer b;
+    raft::encode_hard_state(raft::hard_state{hs->term, no_node}, b);
+    (void)log.save_state(b);
+    (void)log.sync();
+  }
+
+  // The leader a client would find: the up node that leads the highest term.
+  [[nodiscard]] node_id find_leader() const {
+    node_id best = no_node;
+    std::uint64_t term = 0;
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (m.raft && m.raft->role() == raft::role::leader && m.raft->term().value() > term) {
+        best = node_id{i};
+        term = m.raft->term().value();
+      }
+    }
+    return best;
+  }
+
+  // After every call into a node: what changed becomes checks and trace.
+  void settle(node_id n) {
+    member& m = at(n);
+    raft_node& r = *m.raft;
+    const std::uint64_t leader_term = r.role() == raft::role::leader ? r.term().value() : 0;
+    const sim_disk& disk = *m.env->disk;
+    if (m.watch.low != ~std::uint64_t{0} || r.last_index().value() != m.seen_last) {
+      const std::uint64_t from = std::min(m.watch.low, m.seen_last + 1);
+      m.watch.low = ~std::uint64_t{0};
+      m.seen_last = r.last_index().value();
+      checker_->observe_log(n, leader_term, from, m.seen_last, [&](log_index i) {
+        const byte_buffer* rec = disk.current().at(i);
+        QUORUM_ASSERT(rec != nullptr);
+        auto e = raft::decode_entry_record(*rec);
+        return raft_record{e ? e->term : term_id{}, byte_view{*rec}};
+      });
+    }
+    if (leader_term != 0 && m.leader_term != leader_term) {
+      ++leader_changes_;
+      m.env->trace.leader(r.term());
+    }
+    m.leader_term = leader_term;
+    checker_->observe_role(n, leader_term);
+    checker_->observe_commit(n, r.commit_index().value());
+    trace_applies(n, m, r);
+  }
+
+  void trace_applies(node_id n, member& m, raft_node& r) {
+    std::size_t next = 0;
+    for (std::uint64_t i = m.traced + 1; i <= r.applied_index().value(); ++i) {
+      const std::uint64_t term = r.term_at(log_index{i}).value_or(term_id{}).value();
+      if (next < m.applies.size() && m.applies[next].index == i) {
+        const applied& a = m.applies[next++];
+        m.env->trace.apply(i, a.text, term);
+        checker_->observe_apply(n, i, term, a.text);
+        resolve(n, i, term, a.text, a.output);
+      } else {
+        const std::string noop = "noop term " + std::to_string(term);
+        m.env->trace.apply(i, noop, term);
+        checker_->observe_apply(n, i, term, noop);
+        resolve(n, i, term, noop, value{});
+      }
+    }
+    QUORUM_ASSERT(next == m.applies.size());
+    m.applies.clear();
+    m.traced = r.applied_index().value();
+  }
+
+  // The fate of every proposal at index i, now that n applied (term, text) there.
+  void resolve(node_id n, std::uint64_t i, std::uint64_t term, const std::string& text, value out) {
+    auto [lo, hi] = pending_.equal_range(i);
+    const std::int64_t now = now_ns();
+    for (auto it = lo; it != hi;) {
+      proposal& p = it->second;
+      const bool ours = p.term == term;
+      if (ours && text != p.command) {
+        record_mismatch("acknowledged value: index " + std::to_string(i) + " term " + std::to_string(term) +
+                          " was proposed as '" + p.command + "' but applied as '" + text + "'");
+      }
+      if (!p.resolved) {
+        p.resolved = true;
+        if (ours) (void)finish_op(p.op, out, now);
+        else fail_op(p.op, now);
+      }
+      if (ours && p.proposer == n && !p.orphaned) {
+        at(n).env->trace.ack(i, p.command);
+        checker_->observe_ack(i, term, text);
+        ++acks_;
+        max_acked_ = std::max(max_acked_, i);
+        p.orphaned = true;
+      }
+      if (!ours || p.orphaned) it = pending_.erase(it);
+      else ++it;
+    }
+  }
+
+  void record_mismatch(std::string why) {
+    if (!mismatch_) mismatch_ = std::move(why);
+  }
+
+  // "v12 set k0", "v13 get k2", "v14 incr k2": registers first, then counters.
+  std::string make_command(std::string_view v) {
+    const std::uint32_t keys = opts_.registers + opts_.counters;
+    const auto k = static_cast<std::uint32_t>(client_rng_.below(keys == 0 ? 1 : keys));
+    const bool counter = k >= opts_.registers;
+    const bool read = client_rng_.chance(0.4);
+    const char* op = read ? "get" : (counter ? "incr" : "set");
+    return std::string{v} + ' ' + op + " k" + std::to_string(k);
+  }
+
+  std::size_t record_invoke(const std::string& command, std::int64_t now) {
+    const parsed c = parse(command);
+    operation op;
+    op.client = history_.size();
+    op.key = history_.intern(c.key);
+    op.kind = c.op == "get" ? op_kind::read : c.op == "incr" ? op_kind::incr : op_kind::write;
+    if (op.kind == op_kind::incr) op.input = value::integer(1);
+    if (op.kind == op_kind::write) op.input = history_.intern(c.id);
+    op.invoke = now;
+    op.complete = now;
+    return history_.add(op);
+  }
+  void fail_op(std::size_t op, std::int64_t now) {
+    history_[op].status = op_status::failed;
+    history_[op].complete = now;
+  }
+  bool finish_op(std::size_t op, value out, std::int64_t now) {
+    history_[op].status = op_status::ok;
+    history_[op].output = out;
+    history_[op].complete = now;
+    return true;
+  }
+
+  struct parsed {
+    std::string_view id, op, key;
+  };
+  static parsed parse(std::string_view s) {
+    parsed p;
+    std::string_view* parts[] = {&p.id, &p.op, &p.key};
+    for (std::string_view* part : parts) {
+      const auto sp = s.find(' ');
+      *part = s.substr(0, sp);
+      s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+    }
+    return p;
+  }
+
+  // The node's store runs the command; the output is what the client is told.
+  value run(member& m, std::string_view command) {
+    const parsed c = parse(command);
+    auto it = m.store.find(c.key);
+    if (c.op == "get") {
+      if (it == m.store.end()) return value::absent();
+      return it->second.counter ? value::integer(it->second.number) : history_.intern(it->second.text);
+    }
+    if (it == m.store.end()) it = m.store.emplace(std::string{c.key}, cell{}).first;
+    if (c.op == "incr") {
+      it->second.counter = true;
+      it->second.number += 1;
+      return value::integer(it->second.number);
+    }
+    it->second.text = std::string{c.id};
+    return value::absent();
+  }
+
+  driver_options opts_;
+  seeded_random client_rng_;
+  std::vector<member> members_;  // [node id]
+  std::vector<node_id> ids_;
+  std::optional<raft_checker> checker_;
+  std::multimap<std::uint64_t, proposal> pending_;  // index -> proposals awaiting their fate
+  history history_;
+  std::optional<std::string> mismatch_;  // a proposal's (index, term) applied with another value
+  std::uint64_t acks_{0};
+  std::uint64_t leader_changes_{0};
+  std::uint64_t max_acked_{0};
+  mutable std::uint64_t lin_unknown_{0};
+};
+
+inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+
+static_assert(check_driver<driver>());
+
+// One seed of Raft on the world's default options.
+inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
+  driver d{config.seed, opts};
+  world<driver> w{config, d};
+  return w.run();
+}
+
+}  // namespace quorum::sim::raft_sim
