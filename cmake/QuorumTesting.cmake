@@ -25,6 +25,8 @@ function(quorum_add_test_suite name)
   set(target quorum_test_${name})
   add_executable(${target} ${arg_SOURCES} $<TARGET_OBJECTS:quorum_doctest_main>)
   target_link_libraries(${target} PRIVATE quorum::quorum doctest::doctest ${arg_LIBRARIES})
+  # Shared test helpers: #include "support/...".
+  target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
   target_compile_definitions(${target} PRIVATE ${arg_DEFINITIONS})
   quorum_set_warnings(${target})
   # Debian's doctest module mangles a list-valued LABELS property (it appends

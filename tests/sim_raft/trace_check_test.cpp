@@ -4,70 +4,46 @@
 // acknowledged it; at most one leader per term; no-ops applied as "noop...".
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
 #include <utility>
 
 #include "quorum/sim/raft_driver.hpp"
+#include "support/trace_text.hpp"
+
+using quorum::test::run_traced;
+using quorum::test::trace_field;
 
 namespace {
-
-// The raw text of a top-level field ("42" or "\"v7 set k0\""), or "" when absent.
-std::string field(const std::string& line, const std::string& key) {
-  const std::string k = "\"" + key + "\":";
-  const auto at = line.find(k);
-  if (at == std::string::npos) return "";
-  const auto from = at + k.size();
-  if (line[from] == '"') return line.substr(from, line.find('"', from + 1) - from + 1);
-  return line.substr(from, line.find_first_of(",}", from) - from);
+quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
+  return quorum::sim::raft_sim::run_seed(c);
 }
-
-std::string run_traced(std::uint64_t seed) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  {
-    quorum::sim::trace_writer w{f};
-    quorum::sim::run_config c;
-    c.seed = seed;
-    c.trace = &w;
-    c.crash = 0.003;  // restarts, so incarnations matter
-    REQUIRE_FALSE(quorum::sim::raft_sim::run_seed(c).violation);
-  }
-  std::rewind(f);
-  std::string out;
-  char buf[8192];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  std::fclose(f);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("sim raft trace: the contract's properties hold from the trace alone") {
   std::size_t acks = 0, noops = 0, restarts = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    std::istringstream in{run_traced(seed)};
+    std::istringstream in{run_traced(seed, run_raft)};
     std::map<std::string, std::pair<std::string, std::string>> chosen;  // index -> (value, term)
     std::map<std::string, long> next;                                  // node -> next apply index
     std::map<std::string, std::map<std::string, std::string>> applied;  // node -> index -> value
     std::map<std::string, std::string> leader_of;                      // term -> node
     for (std::string line; std::getline(in, line);) {
       INFO("seed " << seed << ": " << line);
-      const std::string node = field(line, "node");
-      const std::string event = field(line, "event");
+      const std::string node = trace_field(line, "node");
+      const std::string event = trace_field(line, "event");
       if (event == "\"restart\"") {
         next[node] = 1;
         applied[node].clear();
         ++restarts;
       } else if (event == "\"leader\"") {
-        auto [it, fresh] = leader_of.emplace(field(line, "term"), node);
+        auto [it, fresh] = leader_of.emplace(trace_field(line, "term"), node);
         CHECK((fresh || it->second == node));
       } else if (event == "\"apply\"") {
-        const std::string index = field(line, "index");
-        const std::string value = field(line, "value");
-        const std::string term = field(line, "term");
+        const std::string index = trace_field(line, "index");
+        const std::string value = trace_field(line, "value");
+        const std::string term = trace_field(line, "term");
         REQUIRE_FALSE(term.empty());
         auto& n = next.try_emplace(node, 1).first->second;
         CHECK(std::stol(index) == n);
@@ -77,8 +53,8 @@ TEST_CASE("sim raft trace: the contract's properties hold from the trace alone")
         applied[node][index] = value;
         if (value.rfind("\"noop", 0) == 0) ++noops;
       } else if (event == "\"ack\"") {
-        const std::string index = field(line, "index");
-        CHECK(applied[node][index] == field(line, "value"));
+        const std::string index = trace_field(line, "index");
+        CHECK(applied[node][index] == trace_field(line, "value"));
         ++acks;
       }
     }

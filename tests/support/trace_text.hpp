@@ -1,0 +1,49 @@
+// Test support: run one seed with a JSON Lines trace and read fields back from
+// the text, so trace checks use only what DESIGN.md promises, not our types.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "quorum/sim/run.hpp"
+#include "quorum/sim/trace.hpp"
+
+namespace quorum::test {
+
+// The raw text of a top-level field ("42" or "\"v7\""), or "" when absent.
+// Enough for our traces, whose values hold no escaped quotes.
+inline std::string trace_field(const std::string& line, const std::string& key) {
+  const std::string k = "\"" + key + "\":";
+  const auto at = line.find(k);
+  if (at == std::string::npos) return "";
+  const auto from = at + k.size();
+  if (line[from] == '"') return line.substr(from, line.find('"', from + 1) - from + 1);
+  return line.substr(from, line.find_first_of(",}", from) - from);
+}
+
+// Runs `run(config)` for one seed with crashes on (so incarnations matter),
+// requires it to pass, and returns the whole trace text.
+template <class Run>
+std::string run_traced(std::uint64_t seed, Run run) {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  {
+    sim::trace_writer w{f};
+    sim::run_config c;
+    c.seed = seed;
+    c.trace = &w;
+    c.crash = 0.003;
+    REQUIRE_FALSE(run(c).violation);
+  }
+  std::rewind(f);
+  std::string out;
+  char buf[8192];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+}  // namespace quorum::test
