@@ -4,3 +4,4 @@
 
 #include "quorum/storage/file_log.hpp"
 #include "quorum/storage/memory_log.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"

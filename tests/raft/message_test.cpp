@@ -19,7 +19,8 @@ namespace {
 bool same(const message& a, const message& b) {
   if (a.type != b.type || a.from != b.from || a.to != b.to || a.term != b.term || a.index != b.index ||
       a.log_term != b.log_term || a.commit != b.commit || a.hint_index != b.hint_index || a.reject != b.reject ||
-      a.entries.size() != b.entries.size())
+      a.context != b.context || a.offset != b.offset || a.total != b.total ||
+      as_chars(a.data) != as_chars(b.data) || a.entries.size() != b.entries.size())
     return false;
   for (std::size_t i = 0; i < a.entries.size(); ++i) {
     const auto& x = a.entries[i];
@@ -46,6 +47,10 @@ struct sample {
     m.commit = log_index{~std::uint64_t{0}};
     m.hint_index = log_index{17};
     m.reject = true;
+    m.context = 99;
+    m.offset = 1u << 30;
+    m.total = ~std::uint64_t{0};
+    m.data = as_bytes(payloads[2]);
     m.entries = entries;
   }
 };
@@ -96,12 +101,14 @@ TEST_CASE("raft message: trailing bytes, unknown versions, types, kinds and term
   byte_buffer bad = out;
   bad[0] = std::byte{9};  // version
   CHECK(decode(bad, storage).error().code == errc::malformed);
-  for (std::uint8_t t : {0, 10, 255}) {
+  for (std::uint8_t t : {0, max_message_type + 1, 255}) {
     bad = out;
     bad[1] = std::byte{t};
     CHECK(decode(bad, storage).error().code == errc::malformed);
   }
   message one = s.m;
+  one.context = one.offset = one.total = 0;
+  one.data = {};
   one.entries = std::span<const entry_view>{s.entries}.first(1);
   byte_buffer single;
   encode(one, single);
@@ -113,8 +120,9 @@ TEST_CASE("raft message: trailing bytes, unknown versions, types, kinds and term
   term0[term0.size() - 2] = std::byte{0};
   CHECK(decode(term0, storage).error().code == errc::malformed);
   byte_buffer reject = single;
-  // reject is the byte before the entry count (count 1 is one byte).
-  reject[reject.size() - 5] = std::byte{2};
+  // reject is followed by context, offset, total and the data length (one
+  // byte each when zero) and the entry count (count 1 is one byte).
+  reject[reject.size() - 9] = std::byte{2};
   CHECK(decode(reject, storage).error().code == errc::malformed);
 }
 
@@ -129,6 +137,9 @@ TEST_CASE("raft message: limits on entry count and size are enforced before allo
   message_limits small;
   small.max_entry_bytes = 299;
   CHECK(decode(out, storage, small).error().code == errc::too_large);
+  message_limits chunk;
+  chunk.max_chunk_bytes = 299;  // the sample's snapshot data is 300 bytes
+  CHECK(decode(out, storage, chunk).error().code == errc::too_large);
   // A count far past the input is refused without reserving for it.
   message empty = s.m;
   empty.entries = {};

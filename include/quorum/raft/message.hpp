@@ -26,10 +26,12 @@ enum class message_type : std::uint8_t {
   append_entries_response,  // accept (index = last matching index) or reject with a hint
   heartbeat,                // carries commit = min(follower's match, leader's commit)
   heartbeat_response,
-  timeout_now,              // reserved for leadership transfer
+  timeout_now,              // leadership transfer: "campaign now, past any lease" (§3.10)
+  install_snapshot,         // one chunk of the leader's snapshot image (§7)
+  install_snapshot_response,
 };
 
-inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(message_type::timeout_now);
+inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(message_type::install_snapshot_response);
 
 // Which fields mean what, by type:
 //   votes:              index, log_term = the candidate's last log index and term
@@ -39,7 +41,15 @@ inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(messa
 //                       reject: index = the rejected prev index, hint_index and
 //                       log_term = the follower's last entry at or before it whose
 //                       term is <= the leader's prev term (fast backtracking)
-//   heartbeat:          commit
+//   heartbeat:          commit; context = the leader's read round (0: none)
+//   heartbeat response: context = the round it answers
+//   votes (again):      context = 1 when a leadership transfer asked for the
+//                       election: receivers then ignore their leader lease
+//   install_snapshot:   index, log_term = the snapshot's last index and term;
+//                       offset = where `data` sits in the image; total = the
+//                       image's size in bytes
+//   snapshot response:  index, log_term = the snapshot; offset = bytes held so
+//                       far (the next offset wanted); reject = start over
 struct message {
   message_type type{message_type::heartbeat};
   node_id from{};
@@ -50,6 +60,10 @@ struct message {
   log_index commit{};
   log_index hint_index{};
   bool reject{false};
+  std::uint64_t context{};
+  std::uint64_t offset{};
+  std::uint64_t total{};
+  byte_view data{};
   std::span<const entry_view> entries{};
 };
 
@@ -57,13 +71,15 @@ struct message {
 struct message_limits {
   std::size_t max_entries = 4096;
   std::size_t max_entry_bytes = std::size_t{16} << 20;
+  std::size_t max_chunk_bytes = std::size_t{16} << 20;  // install_snapshot data
 };
 
 inline constexpr std::uint8_t wire_version = 1;
 
 // Layout: u8 version, u8 type, varints from to term index log_term commit
-// hint_index, u8 reject, varint count, then per entry u8 kind, varint term,
-// varint length, bytes. Appends to out.
+// hint_index, u8 reject, varints context offset total, varint length and the
+// data bytes, varint count, then per entry u8 kind, varint term, varint
+// length, bytes. Appends to out.
 inline void encode(const message& m, byte_buffer& out) {
   codec::writer w{out};
   w.u8(wire_version);
@@ -76,6 +92,10 @@ inline void encode(const message& m, byte_buffer& out) {
   w.varint(m.commit.value());
   w.varint(m.hint_index.value());
   w.u8(m.reject ? 1 : 0);
+  w.varint(m.context);
+  w.varint(m.offset);
+  w.varint(m.total);
+  w.prefixed_bytes(m.data);
   w.varint(m.entries.size());
   for (const entry_view& e : m.entries) {
     w.u8(static_cast<std::uint8_t>(e.kind));
@@ -130,6 +150,14 @@ namespace detail {
   }
   auto reject = r.boolean();
   if (!reject) return unexpected{reject.error()};
+  std::uint64_t tail[3];
+  for (auto& f : tail) {
+    auto v = r.varint();
+    if (!v) return unexpected{v.error()};
+    f = *v;
+  }
+  auto data = r.prefixed_bytes(limits.max_chunk_bytes);
+  if (!data) return unexpected{data.error()};
   QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
   QUORUM_TRY(r.expect_end());
   message m;
@@ -142,6 +170,10 @@ namespace detail {
   m.commit = log_index{fields[5]};
   m.hint_index = log_index{fields[6]};
   m.reject = *reject;
+  m.context = tail[0];
+  m.offset = tail[1];
+  m.total = tail[2];
+  m.data = *data;
   m.entries = entries_storage;
   return m;
 }
@@ -169,6 +201,8 @@ namespace detail {
     case message_type::heartbeat: return "heartbeat";
     case message_type::heartbeat_response: return "heartbeat_response";
     case message_type::timeout_now: return "timeout_now";
+    case message_type::install_snapshot: return "install_snapshot";
+    case message_type::install_snapshot_response: return "install_snapshot_response";
   }
   return "unknown";
 }

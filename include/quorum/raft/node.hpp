@@ -295,6 +295,8 @@ class node {
     }
     if (!m.entries.empty() && m.type != message_type::append_entries)
       return static_cast<void>(++stats_.dropped_malformed);  // only appends carry entries
+    if (!m.data.empty() && m.type != message_type::install_snapshot)
+      return static_cast<void>(++stats_.dropped_malformed);  // only snapshot chunks carry data
     if (m.term < term_) return on_stale_term(m);
     if (m.term > term_ && !on_higher_term(m)) return;
     if (role_ == role::leader && m.term == term_) progress_[from].recent_active = true;
@@ -354,7 +356,9 @@ class node {
       case message_type::append_entries_response: return handle_append_response(m, from);
       case message_type::heartbeat: return handle_heartbeat(m);
       case message_type::heartbeat_response: return handle_heartbeat_response(from);
-      case message_type::timeout_now: ++stats_.dropped_invalid; return;
+      case message_type::timeout_now:
+      case message_type::install_snapshot:
+      case message_type::install_snapshot_response: ++stats_.dropped_invalid; return;
     }
   }
 

@@ -33,6 +33,27 @@ struct options {
   // A leader that has not heard from a quorum for an election timeout steps
   // down; followers that heard from a leader recently ignore vote requests.
   bool check_quorum = true;
+  // Snapshots: the image travels in chunks of at most this many bytes, with
+  // at most max_inflight_snapshot_chunks unacknowledged per follower; a
+  // follower refuses an image over max_snapshot_bytes.
+  std::size_t snapshot_chunk_bytes = std::size_t{1} << 20;
+  std::size_t max_inflight_snapshot_chunks = 4;
+  std::size_t max_snapshot_bytes = std::size_t{1} << 30;
+  // take_snapshot() keeps this many entries behind the snapshot, so that a
+  // follower only slightly behind catches up from the log, not a snapshot.
+  std::uint64_t snapshot_trailing_entries = 1024;
+  // Linearizable reads: ReadIndex always; with lease_reads, a leader that
+  // heard from a quorum within election_ticks - clock_drift_ticks serves
+  // reads without a round (safe only if clocks drift less than that).
+  bool lease_reads = false;
+  std::uint32_t clock_drift_ticks = 2;
+  // Reads waiting for a quorum round or for the apply index (errc::busy beyond).
+  std::size_t max_pending_reads = 4096;
+  // A leadership transfer that has not finished within this many ticks is
+  // abandoned (0: election_ticks).
+  std::uint32_t transfer_timeout_ticks = 0;
+  // A leader whose removal commits steps down (Ongaro's thesis §4.2.2).
+  bool step_down_when_removed = true;
   // The seed of the election-timeout jitter; mixed with the node id, so the
   // whole cluster may share one options value without timing out in lockstep.
   std::uint64_t seed = 0;
@@ -51,6 +72,16 @@ struct options {
     return fail(errc::invalid_config, "max_inflight_appends is unreasonably large", o.max_inflight_appends);
   if (o.max_entry_bytes == 0) return fail(errc::invalid_config, "max_entry_bytes must be at least 1");
   if (o.max_uncommitted_bytes == 0) return fail(errc::invalid_config, "max_uncommitted_bytes must be at least 1");
+  if (o.snapshot_chunk_bytes == 0) return fail(errc::invalid_config, "snapshot_chunk_bytes must be at least 1");
+  if (o.max_inflight_snapshot_chunks == 0)
+    return fail(errc::invalid_config, "max_inflight_snapshot_chunks must be at least 1");
+  if (o.max_snapshot_bytes == 0) return fail(errc::invalid_config, "max_snapshot_bytes must be at least 1");
+  if (o.lease_reads && o.clock_drift_ticks >= o.election_ticks)
+    return fail(errc::invalid_config, "clock_drift_ticks must be below election_ticks for lease reads",
+                o.clock_drift_ticks);
+  if (o.lease_reads && !o.check_quorum)
+    return fail(errc::invalid_config, "lease_reads needs check_quorum (followers must honour the lease)");
+  if (o.max_pending_reads == 0) return fail(errc::invalid_config, "max_pending_reads must be at least 1");
   return {};
 }
 
