@@ -3,6 +3,7 @@
 // and CheckQuorum, pipelined replication with group commit.
 #pragma once
 
+#include "quorum/raft/config_history.hpp"
 #include "quorum/raft/configuration.hpp"
 #include "quorum/raft/entry.hpp"
 #include "quorum/raft/hard_state.hpp"
@@ -12,6 +13,8 @@
 #include "quorum/raft/policies.hpp"
 #include "quorum/raft/progress.hpp"
 #include "quorum/raft/raft_log.hpp"
+#include "quorum/raft/snapshot.hpp"
+#include "quorum/raft/snapshot_receiver.hpp"
 #include "quorum/raft/state_machine.hpp"
 #include "quorum/raft/status.hpp"
 #include "quorum/raft/term_runs.hpp"

@@ -20,7 +20,10 @@
 #include <doctest/doctest.h>
 
 #include "quorum/raft.hpp"
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
 #include "quorum/storage/memory_log.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace raft_test {
 
@@ -31,6 +34,7 @@ using namespace quorum::raft;
 struct disk {
   storage::memory_log live;
   storage::memory_log durable;
+  storage::memory_snapshot_store snapshots;  // a save is durable when it returns
   std::uint64_t syncs = 0;
   bool fail_sync = false;
 };
@@ -92,12 +96,48 @@ struct manual_clock {
   time_point now() const noexcept { return time_point{}; }
 };
 
+// Records what it applies; its snapshot is that record, so a restored node
+// still shows every command applied before the snapshot, in order.
 struct recorder {
   std::vector<std::pair<std::uint64_t, std::string>> applied;
+  std::uint64_t restored_at = 0;  // the index of the last snapshot restored (0: none)
   void apply(log_index i, byte_view b) {
     REQUIRE((applied.empty() || applied.back().first < i.value()));
+    REQUIRE(i.value() > restored_at);
     applied.emplace_back(i.value(), std::string(as_chars(b)));
   }
+  void snapshot(byte_buffer& out) const {
+    codec::writer w{out};
+    w.varint(applied.size());
+    for (const auto& [i, v] : applied) {
+      w.varint(i);
+      w.prefixed_string(v);
+    }
+  }
+  void restore(log_index at, byte_view b) {
+    codec::reader r{b};
+    auto n = r.varint();
+    REQUIRE(n.has_value());
+    applied.clear();
+    for (std::uint64_t k = 0; k < *n; ++k) {
+      auto i = r.varint();
+      auto v = r.prefixed_string(b.size());
+      REQUIRE((i && v));
+      applied.emplace_back(*i, std::string(*v));
+    }
+    REQUIRE(r.empty());
+    restored_at = at.value();
+  }
+};
+
+// Default-constructed (a node built without one): holds nothing, saves nothing.
+struct test_snapshot_store {
+  disk* d = nullptr;
+  result<void> save(byte_view b) {
+    if (d == nullptr) return fail(errc::invalid_argument, "test: no snapshot store");
+    return d->snapshots.save(b);
+  }
+  result<byte_view> load() { return d == nullptr ? byte_view{} : d->snapshots.load(); }
 };
 
 struct policies {
@@ -105,6 +145,7 @@ struct policies {
   using log = test_log;
   using clock = manual_clock;
   using state_machine = recorder;
+  using snapshot_store = test_snapshot_store;
 };
 
 using test_node = quorum::raft::node<policies>;
@@ -158,6 +199,19 @@ class cluster {
       net.disks[i + 1] = disks_.back().get();
     }
     nodes_.resize(n);
+    bootstrap_.assign(n, ids_);
+  }
+
+  // Adds node n+1 as a new machine with an empty disk, which knows no
+  // configuration and waits for a leader to add it (not booted: see start()).
+  std::uint64_t add_machine() {
+    const std::uint64_t id = ids_.size() + 1;
+    ids_.push_back(node_id{id});
+    disks_.push_back(std::make_unique<disk>());
+    net.disks[id] = disks_.back().get();
+    nodes_.emplace_back();
+    bootstrap_.emplace_back();
+    return id;
   }
 
   // Boots every node not booted yet (call after preloading disks).
@@ -202,7 +256,9 @@ class cluster {
       ++n;
       if (cut.count({e.from.value(), e.to.value()}) != 0) continue;
       if (keep && !keep(e)) continue;
-      if (nodes_.at(e.to.value() - 1)) (*this)[e.to.value()].receive(byte_view{e.bytes});
+      const std::uint64_t to = e.to.value();
+      if (to == 0 || to > nodes_.size()) continue;  // to a node this test does not run: lost
+      if (nodes_[to - 1]) (*this)[to].receive(byte_view{e.bytes});
     }
     return n;
   }
@@ -229,7 +285,7 @@ class cluster {
   std::vector<std::uint64_t> log_terms(std::uint64_t id) {
     std::vector<std::uint64_t> out;
     test_node& n = (*this)[id];
-    for (log_index i{1}; i <= n.last_index(); i = i.next()) out.push_back(n.term_at(i)->value());
+    for (log_index i = n.first_index(); i <= n.last_index(); i = i.next()) out.push_back(n.term_at(i)->value());
     return out;
   }
 
@@ -238,15 +294,16 @@ class cluster {
 
  private:
   void boot(std::size_t i) {
-    nodes_[i] = std::make_unique<test_node>(ids_[i], ids_, test_transport{&net},
+    nodes_[i] = std::make_unique<test_node>(ids_[i], bootstrap_[i], test_transport{&net},
                                             test_log{disks_[i].get(), &net, ids_[i]}, manual_clock{},
-                                            recorder{}, opts_);
+                                            recorder{}, test_snapshot_store{disks_[i].get()}, opts_);
   }
 
   options opts_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<disk>> disks_;
   std::vector<std::unique_ptr<test_node>> nodes_;
+  std::vector<std::vector<node_id>> bootstrap_;  // per node: the members it boots with
 };
 
 // A message built by hand, as a peer would send it.

@@ -1,6 +1,7 @@
 // quorum::raft::node: one member of a Raft group as a sans-I/O state machine
 // over user policies (Transport, Log, Clock, StateMachine). Election with
-// PreVote and CheckQuorum, pipelined replication and group commit; every
+// PreVote and CheckQuorum, pipelined replication and group commit, snapshots
+// sent in chunks, membership change (joint or one server at a time); every
 // vote and acknowledgement leaves only after the sync() that makes it true.
 #pragma once
 
@@ -8,8 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -18,6 +21,7 @@
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/raft/config_history.hpp"
 #include "quorum/raft/configuration.hpp"
 #include "quorum/raft/entry.hpp"
 #include "quorum/raft/message.hpp"
@@ -25,6 +29,8 @@
 #include "quorum/raft/policies.hpp"
 #include "quorum/raft/progress.hpp"
 #include "quorum/raft/raft_log.hpp"
+#include "quorum/raft/snapshot.hpp"
+#include "quorum/raft/snapshot_receiver.hpp"
 #include "quorum/raft/state_machine.hpp"
 #include "quorum/raft/status.hpp"
 
@@ -43,37 +49,48 @@ class node {
   using log_type = typename Policies::log;
   using clock_type = typename Policies::clock;
   using state_machine_type = typename Policies::state_machine;
+  using snapshot_store_type = typename snapshot_store_of<Policies>::type;
+  static constexpr bool can_snapshot =
+      SnapshottingStateMachine<state_machine_type> && !std::is_same_v<snapshot_store_type, no_snapshot_store>;
 
-  // A configuration or a stored state that cannot work leaves the node inert:
-  // status() says why, propose() returns that error, tick()/receive() do nothing.
+  // members: the bootstrap configuration, the same on every founding node
+  // (every one a voter); empty for a node joining an existing group, which
+  // learns its configuration from the leader. A configuration in the log or
+  // the snapshot overrides it. A configuration or stored state that cannot
+  // work leaves the node inert: status() says why, propose() returns that
+  // error, tick()/receive() do nothing.
   node(node_id self, std::span<const node_id> members, transport_type transport, log_type log,
        clock_type clock, state_machine_type state_machine, options opts = {})
+      : node(self, members, std::move(transport), std::move(log), std::move(clock), std::move(state_machine),
+             snapshot_store_type{}, opts) {}
+
+  node(node_id self, std::span<const node_id> members, transport_type transport, log_type log,
+       clock_type clock, state_machine_type state_machine, snapshot_store_type snapshots, options opts = {})
       : transport_{std::move(transport)},
         log_{std::move(log)},
         clock_{std::move(clock)},
         fsm_{std::move(state_machine)},
+        store_{std::move(snapshots)},
         opts_{opts},
         self_{self} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;
-    config_ = configuration{self, members};
-    progress_.assign(config_.size(), progress{opts_.max_inflight_appends});
     limits_.max_entries = std::max<std::size_t>(limits_.max_entries, opts_.max_entries_per_append);
     limits_.max_entry_bytes = opts_.max_entry_bytes;
+    limits_.max_chunk_bytes = opts_.snapshot_chunk_bytes;
     std::uint64_t mix = opts_.seed ^ (self_.value() * 0x9e3779b97f4a7c15ULL);
     rng_.reseed(splitmix64(mix));
-    if (auto hs = log_.recover(); !hs) {
-      status_ = unexpected{hs.error()};
-    } else {
-      term_ = hs->term;
-      vote_ = hs->vote;
-    }
+    if (auto r = recover(members); !r) status_ = unexpected{r.error()};
     reset_election_timer();
   }
 
   [[nodiscard]] static result<void> validate_config(node_id self, std::span<const node_id> members,
                                                     const options& opts) {
     if (auto r = validate(opts); !r) return r;
+    if (members.empty()) {
+      if (self == no_node) return fail(errc::invalid_config, "raft: node id 0 is reserved for 'no node'");
+      return {};  // joining: the configuration comes from the leader
+    }
     return configuration::validate(self, members);
   }
 
@@ -131,6 +148,64 @@ class node {
     apply_committed();
   }
 
+  // Snapshots the state machine at the applied index, saves the image in the
+  // snapshot store (durably), then compacts the log behind it, keeping
+  // options.snapshot_trailing_entries. Returns the snapshot's index.
+  result<log_index> take_snapshot() {
+    static_assert(SnapshottingStateMachine<state_machine_type>,
+                  "quorum::raft::node::take_snapshot: the state machine needs 'snapshot(quorum::byte_buffer&)' "
+                  "and 'restore(quorum::log_index, quorum::byte_view)'");
+    static_assert(!std::is_same_v<snapshot_store_type, no_snapshot_store>,
+                  "quorum::raft::node::take_snapshot: the policies need 'using snapshot_store = ...' "
+                  "(a quorum::SnapshotStore, e.g. quorum::storage::memory_snapshot_store)");
+    if (!status_) return unexpected{status_.error()};
+    if (applied_ <= snap_meta_.index) return snap_meta_.index;  // nothing new to cover
+    const auto& cfg = configs_.at(applied_);
+    snapshot_meta meta{applied_, *log_.term_at(applied_), cfg.index, cfg.config};
+    byte_buffer image, scratch;
+    begin_image(meta, image, scratch);
+    fsm_.snapshot(image);
+    seal_image(image);
+    if (auto r = store_.save(image); !r) return unexpected{r.error()};
+    if (auto r = adopt_stored_snapshot(std::move(meta)); !r) return unexpected{r.error()};
+    const std::uint64_t keep = opts_.snapshot_trailing_entries;
+    const log_index upto{applied_.value() > keep ? applied_.value() - keep : 0};
+    if (auto r = log_.compact(std::max(upto, log_.snapshot_index())); !r) return unexpected{r.error()};
+    ++stats_.snapshots_taken;
+    return applied_;
+  }
+
+  // Moves the group to `target` (voters and learners; `outgoing` must be
+  // empty). A change of at most one voter is one configuration entry; a
+  // larger one goes through a joint configuration, which the leader leaves
+  // on its own once it commits (§6). One change at a time, and none before
+  // an entry of this leader's term is committed (the 2015 single-server fix).
+  // Returns where the (first) configuration entry will commit.
+  result<proposal> change_membership(raft::membership target) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    if (!target.outgoing.empty())
+      return fail(errc::invalid_argument, "raft: a target configuration names no outgoing voters");
+    QUORUM_TRY(normalize(target));
+    if (log_.term_at(commit_) != term_)
+      return fail(errc::busy, "raft: no entry of this term is committed yet; retry after the first commit");
+    if (configs_.latest().index > commit_ || config_.joint())
+      return fail(errc::busy, "raft: a configuration change is in progress");
+    const raft::membership& now = config_.membership();
+    if (target.voters == now.voters && target.learners == now.learners)
+      return fail(errc::invalid_argument, "raft: that is the configuration already");
+    std::vector<node_id> changed;
+    std::set_symmetric_difference(now.voters.begin(), now.voters.end(), target.voters.begin(), target.voters.end(),
+                                  std::back_inserter(changed));
+    if (changed.size() > 1) target.outgoing = now.voters;  // joint: both majorities until it is left
+    auto at = append_config(target);
+    if (!at) return unexpected{at.error()};
+    ++stats_.configuration_changes;
+    const proposal p{*at, term_};
+    maybe_flush();
+    return p;
+  }
+
   // Defers every flush() until the guard dies, so that one sync() and one
   // append per follower cover a whole batch of proposals or messages.
   class batch_guard {
@@ -156,7 +231,13 @@ class node {
   [[nodiscard]] log_index last_index() const noexcept { return log_.last_index(); }
   [[nodiscard]] term_id last_term() const noexcept { return log_.last_term(); }
   [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept { return log_.term_at(i); }
+  // Everyone the log goes to (voters of both sides, learners), and who is what.
   [[nodiscard]] std::span<const node_id> members() const noexcept { return config_.members(); }
+  [[nodiscard]] const raft::membership& membership() const noexcept { return config_.membership(); }
+  // The index of the configuration entry in force (0: the bootstrap configuration).
+  [[nodiscard]] log_index membership_index() const noexcept { return configs_.latest().index; }
+  [[nodiscard]] log_index snapshot_index() const noexcept { return snap_meta_.index; }
+  [[nodiscard]] log_index first_index() const noexcept { return log_.first_index(); }
   [[nodiscard]] const node_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t uncommitted_bytes() const noexcept { return uncommitted_bytes_; }
   [[nodiscard]] std::uint32_t election_timeout() const noexcept { return randomized_timeout_; }
@@ -169,8 +250,85 @@ class node {
   [[nodiscard]] log_type& log() noexcept { return log_.policy(); }
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
   [[nodiscard]] state_machine_type& state_machine() noexcept { return fsm_; }
+  [[nodiscard]] snapshot_store_type& snapshot_store() noexcept { return store_; }
 
  private:
+  // Restart: the snapshot (restored into the state machine), then the log
+  // after it, then the configuration the two of them end with.
+  result<void> recover(std::span<const node_id> members) {
+    auto image = store_.load();
+    if (!image) return unexpected{image.error()};
+    snapshot_meta base{};
+    if (!image->empty()) {
+      auto img = decode_image(*image);
+      if (!img) return fail(errc::corrupt_log, "raft: the stored snapshot does not decode", img.error().detail);
+      if constexpr (SnapshottingStateMachine<state_machine_type>) {
+        fsm_.restore(img->meta.index, img->data);
+      } else {
+        return fail(errc::invalid_argument, "raft: a snapshot is stored but the state machine cannot restore one");
+      }
+      base = img->meta;
+      snap_image_ = *image;
+    } else {
+      base.config.voters.assign(members.begin(), members.end());
+      std::sort(base.config.voters.begin(), base.config.voters.end());
+    }
+    configs_.reset(base.config_index, base.config);
+    auto hs = log_.recover(base.index, base.term, [&](log_index i, const entry_view& e) { return note_config(i, e); });
+    if (!hs) return unexpected{hs.error()};
+    term_ = hs->term;
+    vote_ = hs->vote;
+    commit_ = applied_ = base.index;
+    snap_meta_ = std::move(base);
+    set_config(configs_.latest().config);
+    return {};
+  }
+
+  // Records a configuration entry found in the log; false if it does not decode.
+  result<void> note_config(log_index i, const entry_view& e) {
+    if (e.kind != entry_kind::config) return {};
+    auto m = decode_membership(e.data);
+    if (!m) return fail(errc::corrupt_log, "raft: a configuration entry does not decode", i.value());
+    configs_.push(i, std::move(*m));
+    return {};
+  }
+
+  // The configuration in force becomes m; progress is kept for those who stay.
+  void set_config(const raft::membership& m) {
+    configuration next{self_, m};
+    std::vector<progress> kept;
+    kept.reserve(next.size());
+    for (std::size_t j = 0; j < next.size(); ++j) {
+      const std::size_t old = config_.position_of(next.at(j));
+      if (old != configuration::npos && old < progress_.size()) {
+        kept.push_back(std::move(progress_[old]));
+      } else {
+        kept.emplace_back(opts_.max_inflight_appends);
+        kept.back().reset(log_.last_index(), true);  // a newcomer gets an election timeout to answer
+      }
+    }
+    config_ = std::move(next);
+    progress_ = std::move(kept);
+  }
+
+  result<log_index> append_config(const raft::membership& m) {
+    byte_buffer data;
+    encode(m, data);
+    auto at = log_.append(entry_view{term_, entry_kind::config, data});
+    if (!at) return at;
+    configs_.push(*at, m);
+    set_config(m);
+    return at;
+  }
+
+  // After a restore or an install: the view of the image the store now holds.
+  result<void> adopt_stored_snapshot(snapshot_meta meta) {
+    auto image = store_.load();
+    if (!image) return unexpected{image.error()};
+    snap_image_ = *image;
+    snap_meta_ = std::move(meta);
+    return {};
+  }
 
   void reset_election_timer() {
     election_elapsed_ = 0;
@@ -179,6 +337,7 @@ class node {
 
   void tick_election() {
     if (++election_elapsed_ < randomized_timeout_) return;
+    if (!config_.self_is_voter()) return reset_election_timer();  // learners and removed nodes never campaign
     if (opts_.pre_vote) become_pre_candidate();
     else become_candidate();
   }
@@ -274,7 +433,7 @@ class node {
 
   void request_votes(message_type type, std::uint64_t term) {
     for (std::size_t i = 0; i < config_.size(); ++i) {
-      if (i == config_.self()) continue;
+      if (i == config_.self() || !config_.is_voter(i)) continue;
       message m = outgoing(type, config_.at(i), term_id{term});
       m.index = log_.last_index();
       m.log_term = log_.last_term();
@@ -289,7 +448,7 @@ class node {
       return;
     }
     const std::size_t from = config_.position_of(m.from);
-    if (from == configuration::npos || from == config_.self()) {
+    if (m.from == self_ || m.from == no_node || (from == configuration::npos && !from_anyone(m.type))) {
       ++stats_.dropped_unknown_sender;
       return;
     }
@@ -299,8 +458,21 @@ class node {
       return static_cast<void>(++stats_.dropped_malformed);  // only snapshot chunks carry data
     if (m.term < term_) return on_stale_term(m);
     if (m.term > term_ && !on_higher_term(m)) return;
-    if (role_ == role::leader && m.term == term_) progress_[from].recent_active = true;
+    if (role_ == role::leader && m.term == term_ && from != configuration::npos) progress_[from].recent_active = true;
     dispatch(m, from);
+  }
+
+  // A leader or a candidate may sit in a configuration this node has not
+  // learned yet (thesis §4.1): their requests count, not their answers.
+  [[nodiscard]] static bool from_anyone(message_type t) noexcept {
+    switch (t) {
+      case message_type::append_entries:
+      case message_type::heartbeat:
+      case message_type::install_snapshot:
+      case message_type::pre_vote:
+      case message_type::request_vote: return true;
+      default: return false;
+    }
   }
 
   // False when the message must go no further.
@@ -313,7 +485,8 @@ class node {
     // A pre-vote moves no term: neither asking nor being granted one.
     if (m.type == message_type::pre_vote) return true;
     if (m.type == message_type::pre_vote_response && !m.reject) return true;
-    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat;
+    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat ||
+                             m.type == message_type::install_snapshot;
     become_follower(m.term, from_leader ? m.from : no_node);
     return true;
   }
@@ -322,7 +495,8 @@ class node {
   // that one cut off by PreVote/CheckQuorum does not wait forever (§5.1).
   void on_stale_term(const message& m) {
     ++stats_.dropped_stale_term;
-    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat;
+    const bool from_leader = m.type == message_type::append_entries || m.type == message_type::heartbeat ||
+                             m.type == message_type::install_snapshot;
     if (from_leader && (opts_.check_quorum || opts_.pre_vote)) {
       reply(m, message_type::append_entries_response, true);
     } else if (m.type == message_type::pre_vote) {
@@ -356,9 +530,9 @@ class node {
       case message_type::append_entries_response: return handle_append_response(m, from);
       case message_type::heartbeat: return handle_heartbeat(m);
       case message_type::heartbeat_response: return handle_heartbeat_response(from);
-      case message_type::timeout_now:
-      case message_type::install_snapshot:
-      case message_type::install_snapshot_response: ++stats_.dropped_invalid; return;
+      case message_type::install_snapshot: return handle_snapshot_chunk(m);
+      case message_type::install_snapshot_response: return handle_snapshot_response(m, from);
+      case message_type::timeout_now: ++stats_.dropped_invalid; return;
     }
   }
 
@@ -403,16 +577,31 @@ class node {
   }
 
   void handle_append(const message& m) {
-    if (!entries_well_formed(m)) return static_cast<void>(++stats_.dropped_malformed);
+    if (!entries_well_formed(m) || !configs_well_formed(m)) return static_cast<void>(++stats_.dropped_malformed);
     if (!follow(m)) return;
     if (m.index < commit_) return queue_ack(m.from, commit_);  // the prefix is committed already
     const auto prev_term = log_.term_at(m.index);
     if (!prev_term || *prev_term != m.log_term) return reject_append(m);
     const log_index last_new = m.index + m.entries.size();
-    if (auto r = log_.append_from(m.index.next(), m.entries, commit_); !r)
-      return static_cast<void>(set_failed(r.error()));
+    const log_index last_before = log_.last_index();
+    auto truncated = log_.append_from(m.index.next(), m.entries, commit_);
+    if (!truncated) return static_cast<void>(set_failed(truncated.error()));
+    if (*truncated != log_index{} && configs_.truncate(*truncated)) set_config(configs_.latest().config);
+    const log_index first_new = *truncated != log_index{} ? *truncated : last_before.next();
+    for (log_index i = std::max(first_new, m.index.next()); i <= last_new; i = i.next()) {
+      const entry_view& e = m.entries[i - m.index.next()];
+      if (e.kind != entry_kind::config) continue;
+      if (auto r = note_config(i, e); !r) return static_cast<void>(set_failed(r.error()));
+      set_config(configs_.latest().config);
+    }
     commit_to(std::min(m.commit, last_new));
     queue_ack(m.from, last_new);
+  }
+
+  [[nodiscard]] static bool configs_well_formed(const message& m) {
+    return std::all_of(m.entries.begin(), m.entries.end(), [](const entry_view& e) {
+      return e.kind != entry_kind::config || decode_membership(e.data).has_value();
+    });
   }
 
   // Fast backtracking: name our last entry at or before the leader's prev
@@ -451,6 +640,7 @@ class node {
     if (role_ != role::leader) return;
     progress& p = progress_[from];
     p.probe_sent = false;
+    if (p.state == progress_state::snapshot) return resume_stalled_snapshot(from);
     // Acknowledgements may all have been lost: let one more append out.
     if (p.state == progress_state::replicate && p.window.full()) p.window.free_first();
     // Appends lost in replicate are only noticed when the next one is refused:
@@ -458,6 +648,113 @@ class node {
     if (p.match < log_.last_index()) send_appends(from, true);
   }
 
+
+  // A chunk of the leader's snapshot image (§7). The acknowledgement that
+  // completes a transfer leaves only once the image is saved, i.e. durable.
+  void handle_snapshot_chunk(const message& m) {
+    if (!follow(m)) return;
+    // Holding all it covers already, durably: say so, the leader goes back to appends.
+    if (m.index <= commit_ && m.index <= log_.synced_index()) return reply_snapshot(m, m.total, false);
+    if (m.index <= commit_) return;  // the leader retries once our sync has caught up
+    if constexpr (!can_snapshot) {
+      ++stats_.dropped_invalid;  // this node was built without snapshots: nothing it can do
+    } else {
+      switch (receiver_.accept(m.index, m.log_term, m.offset, m.total, m.data, opts_.max_snapshot_bytes)) {
+        case snapshot_receiver::outcome::more: return reply_snapshot(m, receiver_.held(), false);
+        case snapshot_receiver::outcome::resume: return reply_snapshot(m, receiver_.held(), true);
+        case snapshot_receiver::outcome::too_large: ++stats_.snapshots_refused; return;
+        case snapshot_receiver::outcome::complete: return install_received(m);
+      }
+    }
+  }
+
+  void install_received(const message& m) {
+    auto img = decode_image(receiver_.image());
+    if (!img || img->meta.index != m.index || img->meta.term != m.log_term) {
+      ++stats_.dropped_malformed;  // damaged on the way, or not what it claimed: start over
+      receiver_.clear();
+      return reply_snapshot(m, 0, true);
+    }
+    if (auto r = store_.save(receiver_.image()); !r) return static_cast<void>(set_failed(r.error()));
+    if constexpr (SnapshottingStateMachine<state_machine_type>) fsm_.restore(img->meta.index, img->data);
+    if (auto r = log_.install(img->meta.index, img->meta.term); !r) return static_cast<void>(set_failed(r.error()));
+    configs_.reset(img->meta.config_index, img->meta.config);
+    for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
+      auto e = log_.entry(i);  // a suffix kept after the snapshot may hold configuration entries
+      if (!e) return static_cast<void>(set_failed(e.error()));
+      if (auto r = note_config(i, *e); !r) return static_cast<void>(set_failed(r.error()));
+    }
+    set_config(configs_.latest().config);
+    commit_ = std::max(commit_, img->meta.index);
+    applied_ = img->meta.index;
+    const log_index index = img->meta.index;
+    receiver_.clear();
+    if (auto r = adopt_stored_snapshot(snapshot_meta{index, m.log_term, configs_.at(index).index,
+                                                     configs_.at(index).config});
+        !r)
+      return static_cast<void>(set_failed(r.error()));
+    ++stats_.snapshots_installed;
+    reply_snapshot(m, m.total, false);
+  }
+
+  void reply_snapshot(const message& m, std::uint64_t held, bool resume) {
+    message r = outgoing(message_type::install_snapshot_response, m.from, term_);
+    r.index = m.index;
+    r.log_term = m.log_term;
+    r.offset = held;
+    r.total = m.total;
+    r.reject = resume;
+    transport_.send(r.to, r);
+  }
+
+  void handle_snapshot_response(const message& m, std::size_t from) {
+    if (role_ != role::leader) return;
+    progress& p = progress_[from];
+    if (!m.reject && m.offset == m.total) {  // installed (or not needed): back to appends after it
+      if (m.index > log_.last_index()) return static_cast<void>(++stats_.dropped_invalid);
+      p.snapshot_done(m.index);
+      if (maybe_commit()) broadcast_appends(true);
+      return send_appends(from, false);
+    }
+    if (p.state != progress_state::snapshot || m.index != p.snapshot_index) return;
+    p.snapshot_stalls = 0;
+    if (m.reject) {
+      p.snapshot_acked = p.snapshot_sent = std::min<std::uint64_t>(m.offset, snap_image_.size());
+    } else if (m.offset > p.snapshot_acked && m.offset <= p.snapshot_sent) {
+      p.snapshot_acked = m.offset;
+    }
+    send_snapshot_chunks(from);
+  }
+
+  // Chunks from where the follower is known to be, at most a window ahead.
+  void send_snapshot_chunks(std::size_t i) {
+    progress& p = progress_[i];
+    if (p.snapshot_index != snap_meta_.index) p.become_snapshot(snap_meta_.index);  // a newer image supersedes
+    const std::uint64_t total = snap_image_.size();
+    const std::uint64_t window = opts_.snapshot_chunk_bytes * opts_.max_inflight_snapshot_chunks;
+    while (p.snapshot_sent < total && p.snapshot_sent - p.snapshot_acked < window) {
+      const std::uint64_t n = std::min<std::uint64_t>(opts_.snapshot_chunk_bytes, total - p.snapshot_sent);
+      message m = outgoing(message_type::install_snapshot, config_.at(i), term_);
+      m.index = snap_meta_.index;
+      m.log_term = snap_meta_.term;
+      m.offset = p.snapshot_sent;
+      m.total = total;
+      m.data = snap_image_.subspan(p.snapshot_sent, n);
+      m.commit = commit_;
+      transport_.send(m.to, m);
+      p.snapshot_sent += n;
+      ++stats_.snapshot_chunks_sent;
+    }
+  }
+
+  // Two heartbeats answered with no chunk acknowledged: chunks were lost.
+  void resume_stalled_snapshot(std::size_t i) {
+    progress& p = progress_[i];
+    if (++p.snapshot_stalls < 2) return;
+    p.snapshot_stalls = 0;
+    p.snapshot_sent = p.snapshot_acked;
+    send_snapshot_chunks(i);
+  }
 
   void broadcast_appends(bool even_empty) {
     for (std::size_t i = 0; i < config_.size() && status_; ++i)
@@ -468,6 +765,11 @@ class node {
   // full; a probe goes out alone. even_empty: carry a new commit index.
   void send_appends(std::size_t i, bool even_empty) {
     progress& p = progress_[i];
+    if (p.state != progress_state::snapshot && p.next.prev() < log_.snapshot_index()) {
+      if constexpr (!can_snapshot) return;  // unreachable: without snapshots nothing is compacted
+      p.become_snapshot(snap_meta_.index);
+    }
+    if (p.state == progress_state::snapshot) return send_snapshot_chunks(i);
     while (!p.paused() && status_) {
       const bool has_entries = p.next <= log_.last_index();
       if (!has_entries && !even_empty && p.state == progress_state::replicate) return;
@@ -480,7 +782,7 @@ class node {
     progress& p = progress_[i];
     const log_index prev = p.next.prev();
     const auto prev_term = log_.term_at(prev);
-    QUORUM_ASSERT(prev_term.has_value());  // nothing is compacted until snapshots exist
+    QUORUM_ASSERT(prev_term.has_value());  // send_appends sends a snapshot when prev is compacted
     auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
     if (!entries) return static_cast<void>(set_failed(entries.error()));
     message m = outgoing(message_type::append_entries, config_.at(i), term_);
@@ -543,10 +845,27 @@ class node {
       const log_index i = applied_.next();
       auto e = log_.entry(i);
       if (!e) return static_cast<void>(set_failed(e.error()));
-      if (role_ == role::leader && e->term == term_)
+      if (role_ == role::leader && e->term == term_ && e->kind == entry_kind::normal)
         uncommitted_bytes_ -= std::min(uncommitted_bytes_, e->data.size());
       applied_ = i;
       if (e->kind == entry_kind::normal) fsm_.apply(i, e->data);
+    }
+    configs_.forget_before(applied_);
+    if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
+  }
+
+  // The configuration in force is committed: a leader leaves a joint one at
+  // once, and steps down from one that no longer counts it (thesis §4.2.2).
+  void on_membership_committed() {
+    if (config_.joint()) {
+      if (log_.term_at(commit_) != term_) return;  // first commit an entry of this term
+      const raft::membership& now = config_.membership();
+      if (auto r = append_config(raft::membership{now.voters, {}, now.learners}); !r)
+        return static_cast<void>(set_failed(r.error()));
+      broadcast_appends(false);
+    } else if (!config_.self_is_voter() && opts_.step_down_when_removed) {
+      ++stats_.stepped_down_removed;
+      become_follower(term_, no_node);
     }
   }
 
@@ -579,10 +898,15 @@ class node {
   raft_log<log_type> log_;
   [[no_unique_address]] clock_type clock_;
   [[no_unique_address]] state_machine_type fsm_;
+  [[no_unique_address]] snapshot_store_type store_;
   options opts_;
   message_limits limits_{};
   node_id self_;
   configuration config_;
+  config_history configs_;
+  snapshot_meta snap_meta_{};
+  byte_view snap_image_{};  // the image in the store: what followers behind the log get
+  snapshot_receiver receiver_;
   std::vector<progress> progress_;  // by member position; our own slot is unused
   raft::role role_{role::follower};
   term_id term_{};

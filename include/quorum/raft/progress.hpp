@@ -1,7 +1,8 @@
 // What a leader knows about one follower's log (in the manner of etcd's
 // progress tracker): the match and next indices, the probe / replicate state,
 // and a bounded window of appends in flight, so that a leader pipelines to a
-// healthy follower and sends one probe at a time to a lagging one.
+// healthy follower and sends one probe at a time to a lagging one; a follower
+// behind the log's start gets the snapshot, a bounded window of chunks at a time.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +55,7 @@ class inflights {
 enum class progress_state : unsigned char {
   probe,      // match unknown: one append at a time, each waiting for its answer
   replicate,  // match known: appends pipelined up to the in-flight window
+  snapshot,   // behind the log's start: snapshot chunks instead of appends
 };
 
 struct progress {
@@ -65,6 +67,30 @@ struct progress {
   bool probe_sent{false};    // probe state: an append is out and unanswered
   bool recent_active{false}; // heard from within the current election timeout (CheckQuorum)
   inflights window;
+  // snapshot state: which image, how far the follower holds it, how far we sent,
+  // and heartbeats answered with no chunk acknowledged since (a stall: resend).
+  log_index snapshot_index{};
+  std::uint64_t snapshot_acked{0};
+  std::uint64_t snapshot_sent{0};
+  std::uint32_t snapshot_stalls{0};
+
+  void become_snapshot(log_index index) noexcept {
+    state = progress_state::snapshot;
+    snapshot_index = index;
+    snapshot_acked = snapshot_sent = 0;
+    snapshot_stalls = 0;
+    probe_sent = false;
+    window.clear();
+  }
+
+  // The follower holds everything up to `index` (a snapshot it installed, or had).
+  void snapshot_done(log_index index) noexcept {
+    if (index > match) match = index;
+    next = match.next();
+    state = progress_state::probe;
+    probe_sent = false;
+    window.clear();
+  }
 
   void reset(log_index leader_last, bool active) noexcept {
     match = log_index{};
@@ -75,16 +101,31 @@ struct progress {
     window.clear();
   }
 
+  // Appends must wait: a probe is out, the window is full, or a snapshot is on its way.
   [[nodiscard]] bool paused() const noexcept {
+    if (state == progress_state::snapshot) return true;
     return state == progress_state::probe ? probe_sent : window.full();
   }
 
   // An acknowledgement up to n; false if it tells nothing new (stale or duplicate).
   bool acknowledge(log_index n) noexcept {
     probe_sent = false;
-    if (n <= match) return false;
+    if (n < match) return false;
+    if (n == match) {
+      // A probe answered at the match we knew (after a snapshot, or a
+      // rejection): the follower is in line, pipelining may start.
+      if (state == progress_state::probe && next == match.next()) {
+        state = progress_state::replicate;
+        window.clear();
+      }
+      return false;
+    }
     match = n;
     if (next <= n) next = n.next();
+    if (state == progress_state::snapshot) {
+      if (match >= snapshot_index) snapshot_done(match);
+      return true;
+    }
     if (state == progress_state::probe) {
       state = progress_state::replicate;
       window.clear();
@@ -97,6 +138,7 @@ struct progress {
   // A rejection of the append after `rejected`; returns false when it answers
   // an append already superseded (it must then change nothing).
   bool reject(log_index rejected, log_index new_next) noexcept {
+    if (state == progress_state::snapshot) return false;
     if (state == progress_state::replicate) {
       if (rejected <= match) return false;
     } else if (rejected != next.prev()) {

@@ -47,6 +47,12 @@ struct node_stats {
   std::uint64_t times_leader{0};
   std::uint64_t syncs{0};
   std::uint64_t proposals_refused_busy{0};
+  std::uint64_t snapshots_taken{0};
+  std::uint64_t snapshots_installed{0};
+  std::uint64_t snapshots_refused{0};       // images over max_snapshot_bytes
+  std::uint64_t snapshot_chunks_sent{0};
+  std::uint64_t configuration_changes{0};   // change_membership calls accepted
+  std::uint64_t stepped_down_removed{0};    // leaderships ended by a committed removal
 
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return dropped_malformed + dropped_unknown_sender + dropped_misrouted + dropped_stale_term +

@@ -35,6 +35,21 @@ class term_runs {
     last_ = i;
   }
 
+  // Forgets every index <= new_base (compaction behind a snapshot); the base
+  // keeps its term so that the entry after it can still be matched.
+  void compact(log_index new_base) {
+    QUORUM_ASSERT(new_base >= base_index_ && new_base <= last_);
+    if (new_base == base_index_) return;
+    base_term_ = *term_at(new_base);
+    base_index_ = new_base;
+    // Drop the runs that end at or before the base; the one it falls in starts after it.
+    std::size_t keep = 0;
+    while (keep + 1 < runs_.size() && runs_[keep + 1].start <= new_base.next()) ++keep;
+    runs_.erase(runs_.begin(), runs_.begin() + static_cast<std::ptrdiff_t>(keep));
+    if (!runs_.empty() && runs_.front().start <= new_base) runs_.front().start = new_base.next();
+    if (new_base == last_) runs_.clear();
+  }
+
   // Removes every index >= i (a follower's conflicting suffix).
   void truncate(log_index i) {
     QUORUM_ASSERT(i > base_index_);
@@ -55,7 +70,10 @@ class term_runs {
 
   // The largest j <= min(i, last_index) whose term is <= t, or base_index:
   // both sides of fast backtracking skip a whole run of a term at once.
+  // Below the base the terms are gone: i itself is returned, so that a
+  // leader backtracking past its log's start sends the snapshot.
   [[nodiscard]] log_index last_at_or_below(log_index i, term_id t) const noexcept {
+    if (i < base_index_) return i;
     log_index j = std::min(i, last_);
     for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
       if (it->start > j) continue;
