@@ -92,12 +92,26 @@ struct manual_clock {
   time_point now() const noexcept { return time_point{}; }
 };
 
+// What became of one read: served at `index`, or failed with `code`/`detail`.
+struct read_outcome {
+  std::uint64_t id{};
+  bool served{false};
+  std::uint64_t index{};
+  errc code{};
+  std::uint64_t detail{};
+};
+
 struct recorder {
   std::vector<std::pair<std::uint64_t, std::string>> applied;
+  std::vector<read_outcome> reads;
   void apply(log_index i, byte_view b) {
     REQUIRE((applied.empty() || applied.back().first < i.value()));
     applied.emplace_back(i.value(), std::string(as_chars(b)));
   }
+  void read_ready(std::uint64_t id, log_index i) {
+    reads.push_back(read_outcome{id, true, i.value(), {}, 0});
+  }
+  void read_failed(std::uint64_t id, const error& e) { reads.push_back(read_outcome{id, false, 0, e.code, e.detail}); }
 };
 
 struct policies {

@@ -47,6 +47,10 @@ struct node_stats {
   std::uint64_t times_leader{0};
   std::uint64_t syncs{0};
   std::uint64_t proposals_refused_busy{0};
+  std::uint64_t reads_served{0};           // read_ready calls
+  std::uint64_t reads_failed{0};           // read_failed calls (not the errors read() returns)
+  std::uint64_t transfers_started{0};
+  std::uint64_t transfers_aborted{0};      // ran out of transfer_timeout_ticks
 
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return dropped_malformed + dropped_unknown_sender + dropped_misrouted + dropped_stale_term +
