@@ -1,7 +1,6 @@
-// The leader's bookkeeping for linearizable reads (Ongaro's thesis §6.4):
-// read_queue holds the reads waiting for a quorum round or for the apply
-// index; read_rounds numbers heartbeat rounds, tallies their acknowledgements
-// and derives the leader lease from them. node.hpp drives both.
+// A Raft leader's bookkeeping for linearizable reads (thesis §6.4), driven by
+// node.hpp: read_queue holds reads waiting for a quorum round or the apply
+// index; read_rounds numbers heartbeat rounds, tallies answers, keeps the lease.
 #pragma once
 
 #include <algorithm>
@@ -194,7 +193,10 @@ class read_rounds {
   }
 
   // Followers that answered `round` heard us no earlier than the tick it
-  // was sent at, and refuse votes for election_ticks after that.
+  // was sent at, and refuse votes for election_ticks after that. The margin
+  // clock_drift_ticks must also cover the up to one tick by which two nodes'
+  // tick timers are out of phase. A follower that restarts forgets whom it
+  // heard and may vote at once: leases assume restarts slower than a lease.
   void extend_lease(std::uint64_t round, std::uint64_t election_ticks, std::uint64_t drift_ticks) noexcept {
     if (lease_revoked_) return;
     bool found = false;
