@@ -96,11 +96,21 @@ struct manual_clock {
   time_point now() const noexcept { return time_point{}; }
 };
 
+// What became of one read: served at `index`, or failed with `code`/`detail`.
+struct read_outcome {
+  std::uint64_t id{};
+  bool served{false};
+  std::uint64_t index{};
+  errc code{};
+  std::uint64_t detail{};
+};
+
 // Records what it applies; its snapshot is that record, so a restored node
 // still shows every command applied before the snapshot, in order.
 struct recorder {
   std::vector<std::pair<std::uint64_t, std::string>> applied;
   std::uint64_t restored_at = 0;  // the index of the last snapshot restored (0: none)
+  std::vector<read_outcome> reads;
   void apply(log_index i, byte_view b) {
     REQUIRE((applied.empty() || applied.back().first < i.value()));
     REQUIRE(i.value() > restored_at);
@@ -128,6 +138,10 @@ struct recorder {
     REQUIRE(r.empty());
     restored_at = at.value();
   }
+  void read_ready(std::uint64_t id, log_index i) {
+    reads.push_back(read_outcome{id, true, i.value(), {}, 0});
+  }
+  void read_failed(std::uint64_t id, const error& e) { reads.push_back(read_outcome{id, false, 0, e.code, e.detail}); }
 };
 
 // Default-constructed (a node built without one): holds nothing, saves nothing.

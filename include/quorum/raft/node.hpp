@@ -31,8 +31,10 @@
 #include "quorum/raft/raft_log.hpp"
 #include "quorum/raft/snapshot.hpp"
 #include "quorum/raft/snapshot_receiver.hpp"
+#include "quorum/raft/read_index.hpp"
 #include "quorum/raft/state_machine.hpp"
 #include "quorum/raft/status.hpp"
+#include "quorum/raft/transfer.hpp"
 
 namespace quorum::raft {
 
@@ -123,6 +125,7 @@ class node {
   result<proposal> propose(byte_view command) {
     if (!status_) return unexpected{status_.error()};
     if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    if (transfer_.active()) return fail(errc::busy, "raft: leadership transfer in progress", transfer_.target.value());
     if (command.size() > opts_.max_entry_bytes)
       return fail(errc::too_large, "raft: command over max_entry_bytes", opts_.max_entry_bytes);
     if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + command.size() > opts_.max_uncommitted_bytes) {
@@ -136,6 +139,59 @@ class node {
     maybe_flush();
     return p;
   }
+
+  // A linearizable read (Ongaro's thesis §6.4). The leader takes its commit
+  // index as the read index once an entry of its term is committed, confirms
+  // with a heartbeat round sent after the read arrived that a quorum still
+  // follows it, and calls state_machine().read_ready(id, index) once that
+  // index is applied; read_failed(id, error) if it loses leadership first
+  // (not_leader, with the hint) or no quorum confirms within election_ticks
+  // (timeout). With lease_reads and a valid lease no round is needed, and
+  // read_ready may be called before read() returns. An error returned here
+  // (not_leader, busy at max_pending_reads) calls nothing. The callbacks must
+  // not call back into the node.
+  result<void> read(std::uint64_t id) {
+    static_assert(ReadingStateMachine<state_machine_type>,
+                  "quorum::raft::node::read needs a state machine with 'read_ready(std::uint64_t, "
+                  "quorum::log_index)' and 'read_failed(std::uint64_t, const quorum::error&)'");
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    const bool term_committed = log_.term_at(commit_) == term_;
+    const bool alone = config_.has_quorum([&](std::size_t i) { return i == config_.self(); });
+    const bool confirmed = alone || (term_committed && lease_valid());
+    if (confirmed && term_committed && applied_ >= commit_) {
+      notify_read_ready(id, commit_);
+      return {};
+    }
+    if (reads_.full()) return fail(errc::busy, "raft: max_pending_reads reached", opts_.max_pending_reads);
+    reads_.push(pending_read{id, rounds_.next_round(), commit_, leader_ticks_, confirmed, term_committed});
+    if (!confirmed) rounds_.want();
+    maybe_flush();
+    return {};
+  }
+  [[nodiscard]] std::size_t pending_reads() const noexcept { return reads_.size(); }
+
+  // Hands leadership to `target` (thesis §3.10): proposals are refused with
+  // busy while its log is caught up, then it is told to campaign at once
+  // (timeout_now). Abandoned after transfer_timeout_ticks, or when this node
+  // stops leading. Asking again for the same target changes nothing.
+  result<void> transfer_leadership(node_id target) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    const std::size_t i = config_.position_of(target);
+    if (target == self_ || !config_.is_voter(i))
+      return fail(errc::invalid_argument, "raft: the transfer target must be another voter", target.value());
+    if (transfer_.active()) {
+      if (transfer_.target == target) return {};
+      return fail(errc::busy, "raft: a transfer to another node is in progress", transfer_.target.value());
+    }
+    transfer_.start(target);
+    ++stats_.transfers_started;
+    maybe_send_timeout_now(i);
+    maybe_flush();
+    return {};
+  }
+  [[nodiscard]] node_id transfer_target() const noexcept { return transfer_.target; }
 
   // Sends pending appends, syncs once if anything was written, then sends the
   // acknowledgements that sync made true and applies what is committed.
@@ -186,6 +242,7 @@ class node {
     if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
     if (!target.outgoing.empty())
       return fail(errc::invalid_argument, "raft: a target configuration names no outgoing voters");
+    if (transfer_.active()) return fail(errc::busy, "raft: leadership transfer in progress", transfer_.target.value());
     QUORUM_TRY(normalize(target));
     if (log_.term_at(commit_) != term_)
       return fail(errc::busy, "raft: no entry of this term is committed yet; retry after the first commit");
@@ -343,6 +400,10 @@ class node {
   }
 
   void tick_leader() {
+    rounds_.on_tick(++leader_ticks_);
+    expire_reads();
+    if (transfer_.tick(opts_.transfer_timeout_ticks != 0 ? opts_.transfer_timeout_ticks : opts_.election_ticks))
+      ++stats_.transfers_aborted;
     ++heartbeat_elapsed_;
     if (++election_elapsed_ >= opts_.election_ticks) {
       election_elapsed_ = 0;
@@ -377,6 +438,7 @@ class node {
       vote_ = no_node;
       persist_state();
     }
+    if (role_ == role::leader) leave_leadership(leader);
     role_ = role::follower;
     leader_ = leader;
     reset_election_timer();
@@ -411,6 +473,8 @@ class node {
     election_elapsed_ = heartbeat_elapsed_ = 0;
     uncommitted_bytes_ = 0;
     ++stats_.times_leader;
+    rounds_.start_term(leader_ticks_);
+    transfer_.end();
     for (auto& p : progress_) p.reset(log_.last_index(), false);
     // A leader commits entries of earlier terms only through one of its own (§5.4.2).
     auto noop = log_.append(entry_view{term_, entry_kind::noop, {}});
@@ -437,6 +501,7 @@ class node {
       message m = outgoing(type, config_.at(i), term_id{term});
       m.index = log_.last_index();
       m.log_term = log_.last_term();
+      m.context = forced_campaign_ ? 1 : 0;
       transport_.send(m.to, m);
     }
   }
@@ -478,7 +543,8 @@ class node {
   // False when the message must go no further.
   bool on_higher_term(const message& m) {
     const bool vote_request = m.type == message_type::pre_vote || m.type == message_type::request_vote;
-    if (vote_request && in_lease()) {
+    const bool transfer_vote = m.type == message_type::request_vote && m.context == 1;
+    if (vote_request && in_lease() && !transfer_vote) {
       ++stats_.dropped_in_lease;
       return false;
     }
@@ -529,10 +595,12 @@ class node {
       case message_type::append_entries: return handle_append(m);
       case message_type::append_entries_response: return handle_append_response(m, from);
       case message_type::heartbeat: return handle_heartbeat(m);
-      case message_type::heartbeat_response: return handle_heartbeat_response(from);
+      case message_type::heartbeat_response:
+        on_read_ack(from, m.context);
+        return handle_heartbeat_response(from);
       case message_type::install_snapshot: return handle_snapshot_chunk(m);
       case message_type::install_snapshot_response: return handle_snapshot_response(m, from);
-      case message_type::timeout_now: ++stats_.dropped_invalid; return;
+      case message_type::timeout_now: return handle_timeout_now(m);
     }
   }
 
@@ -620,7 +688,10 @@ class node {
     if (!follow(m)) return;
     // The leader sends min(our match, its commit): a prefix we are known to share.
     commit_to(std::min(m.commit, log_.last_index()));
-    reply(m, message_type::heartbeat_response, false);
+    message r = outgoing(message_type::heartbeat_response, m.from, term_);
+    r.index = m.index;
+    r.context = m.context;  // names the read round this answer confirms
+    transport_.send(r.to, r);
   }
 
   void handle_append_response(const message& m, std::size_t from) {
@@ -634,6 +705,7 @@ class node {
     if (m.index > log_.last_index()) return static_cast<void>(++stats_.dropped_invalid);  // never had those
     if (p.acknowledge(m.index) && maybe_commit()) broadcast_appends(true);
     send_appends(from, false);
+    maybe_send_timeout_now(from);
   }
 
   void handle_heartbeat_response(std::size_t from) {
@@ -795,10 +867,12 @@ class node {
   }
 
   void broadcast_heartbeats() {
+    const std::uint64_t round = rounds_.begin_round();
     for (std::size_t i = 0; i < config_.size(); ++i) {
       if (i == config_.self()) continue;
       message m = outgoing(message_type::heartbeat, config_.at(i), term_);
       m.commit = std::min(progress_[i].match, commit_);
+      m.context = round;
       transport_.send(m.to, m);
     }
   }
@@ -852,6 +926,7 @@ class node {
     }
     configs_.forget_before(applied_);
     if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
+    advance_reads();
   }
 
   // The configuration in force is committed: a leader leaves a joint one at
@@ -869,6 +944,71 @@ class node {
     }
   }
 
+
+  // On timeout_now from our leader: campaign at once, skipping PreVote, with
+  // vote requests that ask the voters to look past their leader lease.
+  void handle_timeout_now(const message& m) {
+    if (role_ != role::follower || m.from != leader_ || !config_.self_is_voter())
+      return static_cast<void>(++stats_.dropped_invalid);
+    forced_campaign_ = true;
+    become_candidate();
+    forced_campaign_ = false;
+  }
+
+  // The target holds every entry we have: it can win at once.
+  void maybe_send_timeout_now(std::size_t i) {
+    if (!transfer_.active() || transfer_.timeout_now_sent || config_.at(i) != transfer_.target) return;
+    if (progress_[i].match != log_.last_index()) return;
+    transfer_.timeout_now_sent = true;
+    rounds_.revoke_lease();  // the target's election ignores the followers' leases
+    transport_.send(transfer_.target, outgoing(message_type::timeout_now, transfer_.target, term_));
+  }
+
+  [[nodiscard]] bool lease_valid() const noexcept {
+    return opts_.lease_reads && rounds_.lease_valid(leader_ticks_);
+  }
+
+  void on_read_ack(std::size_t from, std::uint64_t round) {
+    if (role_ != role::leader) return;
+    if (rounds_.acknowledge(config_, from, round, opts_.election_ticks, opts_.clock_drift_ticks))
+      reads_.confirm(rounds_.confirmed());
+  }
+
+  // Sends the round that reads are waiting for, fixes the read index once
+  // the term has committed, and serves every read confirmed and applied.
+  void advance_reads() {
+    if (reads_.empty() || role_ != role::leader) return;
+    if (rounds_.wanted()) broadcast_heartbeats();
+    if (log_.term_at(commit_) == term_) reads_.set_index(commit_);
+    reads_.take_ready(applied_, [&](std::uint64_t id, log_index i) { notify_read_ready(id, i); });
+  }
+
+  void expire_reads() {
+    reads_.take_expired(leader_ticks_, opts_.election_ticks, [&](std::uint64_t id) {
+      notify_read_failed(id, error{errc::timeout, "raft: no quorum confirmed the read in time", opts_.election_ticks});
+    });
+  }
+
+  void leave_leadership(node_id hint) {
+    transfer_.end();
+    reads_.take_all([&](std::uint64_t id) {
+      notify_read_failed(id, error{errc::not_leader, "raft: leadership lost before the read was served", hint.value()});
+    });
+  }
+
+  // Reads are queued only through read(), which requires ReadingStateMachine.
+  void notify_read_ready(std::uint64_t id, log_index i) {
+    if constexpr (ReadingStateMachine<state_machine_type>) {
+      ++stats_.reads_served;
+      fsm_.read_ready(id, i);
+    }
+  }
+  void notify_read_failed(std::uint64_t id, const error& e) {
+    if constexpr (ReadingStateMachine<state_machine_type>) {
+      ++stats_.reads_failed;
+      fsm_.read_failed(id, e);
+    }
+  }
 
   void persist_state() {
     if (auto r = log_.save_state(hard_state{term_, vote_}); !r) set_failed(r.error());
@@ -927,6 +1067,11 @@ class node {
   node_stats stats_{};
   typename clock_type::time_point last_tick_{};
   std::vector<entry_view> recv_entries_;
+  read_queue reads_{opts_.max_pending_reads};
+  read_rounds rounds_{};
+  std::uint64_t leader_ticks_{0};  // ticks spent leading, over the node's life: the lease's clock
+  leadership_transfer transfer_{};
+  bool forced_campaign_{false};
 };
 
 }  // namespace quorum::raft

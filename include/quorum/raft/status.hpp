@@ -53,6 +53,10 @@ struct node_stats {
   std::uint64_t snapshot_chunks_sent{0};
   std::uint64_t configuration_changes{0};   // change_membership calls accepted
   std::uint64_t stepped_down_removed{0};    // leaderships ended by a committed removal
+  std::uint64_t reads_served{0};           // read_ready calls
+  std::uint64_t reads_failed{0};           // read_failed calls (not the errors read() returns)
+  std::uint64_t transfers_started{0};
+  std::uint64_t transfers_aborted{0};      // ran out of transfer_timeout_ticks
 
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return dropped_malformed + dropped_unknown_sender + dropped_misrouted + dropped_stale_term +
