@@ -66,6 +66,31 @@ TEST_CASE("raft term_runs: term_at, truncation and last_at_or_below over runs") 
   CHECK(t.last_term() == term_id{0});
 }
 
+TEST_CASE("raft term_runs: compaction keeps the base's term and backtracking below the base says so") {
+  term_runs t;
+  t.reset(log_index{0}, term_id{0});
+  const std::uint64_t terms[] = {1, 1, 2, 2, 3, 3, 3, 4};
+  for (std::uint64_t i = 0; i < 8; ++i) t.append(log_index{i + 1}, term_id{terms[i]});
+  t.compact(log_index{6});  // a snapshot at 6, of term 3
+  CHECK(t.base_index() == log_index{6});
+  CHECK(t.term_at(log_index{6}) == term_id{3});
+  CHECK_FALSE(t.term_at(log_index{5}).has_value());
+  CHECK(t.term_at(log_index{7}) == term_id{3});
+  CHECK(t.term_at(log_index{8}) == term_id{4});
+  CHECK(t.last_at_or_below(log_index{8}, term_id{3}) == log_index{7});
+  CHECK(t.last_at_or_below(log_index{8}, term_id{4}) == log_index{8});
+  // Below the base, or at it with an older term: a leader cannot match there
+  // and must send its snapshot (seed 157 looped here).
+  CHECK(t.last_at_or_below(log_index{3}, term_id{9}) == log_index{3});
+  CHECK(t.last_at_or_below(log_index{6}, term_id{2}) == log_index{5});
+  CHECK(t.last_at_or_below(log_index{8}, term_id{2}) == log_index{5});
+  t.compact(log_index{8});
+  CHECK(t.run_count() == 0);
+  CHECK(t.last_term() == term_id{4});
+  t.append(log_index{9}, term_id{5});
+  CHECK(t.term_at(log_index{9}) == term_id{5});
+}
+
 TEST_CASE("raft progress: a probe is one append at a time, and an acknowledgement moves to replicate") {
   progress p{4};
   p.reset(log_index{10}, false);

@@ -128,14 +128,16 @@ TEST_CASE("sim raft: planted bug corrupt_apply is caught on every seed") {
 }
 
 TEST_CASE("sim raft: planted bug forget_vote (a restart forgets its vote) elects two leaders in a term") {
-  // Seed 209 is where the sweep first caught it: a failing seed stays a test.
+  // Seed 209 is where the sweep first caught it, before the driver had
+  // operator moves: a failing seed stays a test, replayed as it ran then.
   run_config c;
   c.seed = 209;
-  const seed_report r = raft_sim::run_seed(c, {.bug = plant::forget_vote});
+  const seed_report r = raft_sim::run_seed(c, driver_options::client_only(plant::forget_vote));
   INFO(r.what);
   CHECK(r.violation);
   CHECK(r.what.find("Election Safety") != std::string::npos);
   // The correct driver on the same seed is clean: the bug, not the seed, fires.
+  CHECK_FALSE(raft_sim::run_seed(c, driver_options::client_only()).violation);
   CHECK_FALSE(raft_sim::run_seed(c).violation);
 }
 
@@ -200,4 +202,16 @@ TEST_CASE("sim raft: a deposed leader acknowledging its own entry late is no vio
   c.nodes = 5;
   r = raft_sim::run_seed(c);
   CHECK_FALSE(r.violation);
+}
+
+TEST_CASE("sim raft: seed 157 - a follower whose entry at the leader's snapshot index has an older term gets the snapshot") {
+  // Found by the sweep once snapshots ran in the simulator: the leader's
+  // backtracking stopped at its snapshot's index, whose term it took as a
+  // match, and probed the same entry forever. The group never committed again.
+  run_config c;
+  c.seed = 157;
+  const seed_report r = raft_sim::run_seed(c);
+  INFO(r.what);
+  CHECK_FALSE(r.violation);
+  CHECK(r.commits > 40);  // 27 before it stalled
 }

@@ -22,7 +22,7 @@ quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
 }  // namespace
 
 TEST_CASE("sim raft trace: the contract's properties hold from the trace alone") {
-  std::size_t acks = 0, noops = 0, restarts = 0;
+  std::size_t acks = 0, noops = 0, restarts = 0, restores = 0, configs = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
     std::istringstream in{run_traced(seed, run_raft)};
     std::map<std::string, std::pair<std::string, std::string>> chosen;  // index -> (value, term)
@@ -37,6 +37,11 @@ TEST_CASE("sim raft trace: the contract's properties hold from the trace alone")
         next[node] = 1;
         applied[node].clear();
         ++restarts;
+      } else if (event == "\"restore\"") {
+        // A snapshot replaces everything up to its index: applies go on after it.
+        next[node] = std::stol(trace_field(line, "index")) + 1;
+        applied[node].clear();
+        ++restores;
       } else if (event == "\"leader\"") {
         auto [it, fresh] = leader_of.emplace(trace_field(line, "term"), node);
         CHECK((fresh || it->second == node));
@@ -52,6 +57,7 @@ TEST_CASE("sim raft trace: the contract's properties hold from the trace alone")
         CHECK(it->second == std::pair{value, term});
         applied[node][index] = value;
         if (value.rfind("\"noop", 0) == 0) ++noops;
+        if (value.rfind("\"config", 0) == 0) ++configs;
       } else if (event == "\"ack\"") {
         const std::string index = trace_field(line, "index");
         CHECK(applied[node][index] == trace_field(line, "value"));
@@ -62,4 +68,6 @@ TEST_CASE("sim raft trace: the contract's properties hold from the trace alone")
   CHECK(acks > 100);
   CHECK(noops > 8);
   CHECK(restarts > 0);
+  CHECK(restores > 0);  // snapshots restored on restart or installed from a leader
+  CHECK(configs > 0);   // membership changes went through the log
 }

@@ -80,7 +80,10 @@ class term_runs {
       if (it->term <= t) return j;
       j = it->start.prev();
     }
-    return base_index_;
+    // The base itself, if its term qualifies; else somewhere below it, where
+    // the terms are gone: the leader must send its snapshot.
+    if (base_term_ <= t || base_index_ == log_index{}) return base_index_;
+    return base_index_.prev();
   }
 
   [[nodiscard]] std::size_t run_count() const noexcept { return runs_.size(); }

@@ -13,6 +13,9 @@
 //   c.observe_role(n, leader_term)     after observe_log, every event
 //   c.observe_commit(n, commit)        commit index, every event
 //   c.observe_apply(n, index, term, value)      one apply, in order
+//   c.observe_restore(n, index)        n replaced its state with a snapshot up to
+//                                      index: that prefix must be known committed;
+//                                      n's log mirror takes the committed prefix
 //   c.observe_ack(index, term, value)  a client was told value committed at index
 //   c.violation()                      the first property broken, or nullopt
 //   c.holds_committed(n, i)            n's log holds the committed prefix up to i
@@ -127,6 +130,22 @@ class raft_checker {
              std::to_string(n.value()) + ")");
   }
 
+  void observe_restore(node_id n, std::uint64_t index) {
+    per_node& p = at(n);
+    if (index > committed_.size()) {
+      record("node " + std::to_string(n.value()) + " restored a snapshot up to index " + std::to_string(index) +
+             " but only " + std::to_string(committed_.size()) + " entries are known committed");
+      return;
+    }
+    if (index < p.applied)
+      record("node " + std::to_string(n.value()) + " restored a snapshot up to index " + std::to_string(index) +
+             " after applying up to " + std::to_string(p.applied) + " in the same incarnation");
+    if (p.log.size() < index) p.log.resize(static_cast<std::size_t>(index));
+    for (std::uint64_t i = 0; i < index; ++i) p.log[static_cast<std::size_t>(i)] = committed_[i];
+    p.applied = index;
+    p.commit = std::max(p.commit, index);
+  }
+
   void observe_ack(std::uint64_t index, std::uint64_t term, std::string_view value) {
     auto it = applied_.find(index);
     if (it == applied_.end() || it->second.term != term || it->second.value != value)
@@ -139,7 +158,7 @@ class raft_checker {
     QUORUM_ASSERT(n.value() >= 1 && n.value() < nodes_.size());
     const per_node& p = nodes_[static_cast<std::size_t>(n.value())];
     return index <= committed_.size() && index <= p.log.size() &&
-           (index == 0 || p.log[static_cast<std::size_t>(index - 1)].chain == committed_[index - 1]);
+           (index == 0 || p.log[static_cast<std::size_t>(index - 1)].chain == committed_[index - 1].chain);
   }
 
   [[nodiscard]] const std::optional<std::string>& violation() const noexcept { return violation_; }
@@ -191,7 +210,7 @@ class raft_checker {
     const per_node& p = at(n);
     const std::uint64_t c = committed_.size();
     if (c == 0) return;
-    if (p.log.size() < c || p.log[static_cast<std::size_t>(c - 1)].chain != committed_[c - 1])
+    if (p.log.size() < c || p.log[static_cast<std::size_t>(c - 1)].chain != committed_[c - 1].chain)
       record("Leader Completeness: node " + std::to_string(n.value()) + " became leader of term " +
              std::to_string(term) + " without the committed entries up to index " + std::to_string(c));
   }
@@ -200,13 +219,13 @@ class raft_checker {
   void learn_committed(node_id n, const per_node& p, std::uint64_t commit) {
     const std::uint64_t known = committed_.size();
     const std::uint64_t common = std::min(known, commit);
-    if (common != 0 && p.log[static_cast<std::size_t>(common - 1)].chain != committed_[common - 1]) {
+    if (common != 0 && p.log[static_cast<std::size_t>(common - 1)].chain != committed_[common - 1].chain) {
       record("node " + std::to_string(n.value()) + " committed index " + std::to_string(common) +
              " holding a different entry (or prefix) than was committed there before");
       return;
     }
     for (std::uint64_t i = known + 1; i <= commit; ++i)
-      committed_.push_back(p.log[static_cast<std::size_t>(i - 1)].chain);
+      committed_.push_back(p.log[static_cast<std::size_t>(i - 1)]);
   }
 
   void record(std::string why) {
@@ -216,7 +235,7 @@ class raft_checker {
   std::vector<per_node> nodes_;                       // [node id]
   std::map<std::uint64_t, node_id> leaders_;          // term -> its leader
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> prefixes_;  // (index, term) -> chain
-  std::vector<std::uint64_t> committed_;              // [index - 1] -> chain of the committed prefix
+  std::vector<slot> committed_;                       // [index - 1] -> the committed entry and its prefix
   std::map<std::uint64_t, applied_value> applied_;    // index -> the value applied there
   std::optional<std::string> violation_;
 };

@@ -16,6 +16,10 @@
 // seed; an operation is resolved by the first apply of its index on any node.
 // Planted bugs prove the checkers fire: corrupt_apply (node 2 applies a
 // mangled value), forget_vote (a restarted node forgets whom it voted for).
+// Beside the client, the driver plays operator: nodes snapshot and compact
+// their logs, the leader changes the membership (learners, removals, joint
+// changes) and hands leadership over, and some reads go through ReadIndex
+// instead of the log; each at a seeded rate, so every seed exercises them.
 #pragma once
 
 #include <algorithm>
@@ -26,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
@@ -36,18 +42,48 @@
 #include "quorum/sim/raft_checker.hpp"
 #include "quorum/sim/run.hpp"
 #include "quorum/sim/world.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace quorum::sim::raft_sim {
 
 enum class plant : std::uint8_t { none, corrupt_apply, forget_vote };
 
+// Small chunks and a short tail, so that snapshot transfers happen and take
+// several chunks even in short runs.
+inline raft::options default_sim_raft_options() {
+  raft::options o;
+  o.snapshot_chunk_bytes = 64;
+  o.max_inflight_snapshot_chunks = 2;
+  o.snapshot_trailing_entries = 8;
+  return o;
+}
+
 struct driver_options {
   plant bug{plant::none};
-  raft::options raft{};       // seed is replaced per boot
+  raft::options raft{default_sim_raft_options()};  // seed is replaced per boot
   std::uint32_t registers{2};  // keys k0.. set and read
   std::uint32_t counters{1};   // keys after them incremented and read
   check_options linearizability{.max_steps = 2'000'000};
+  // Operator actions (0 turns one off): a node snapshots once it applied
+  // this many entries past its last snapshot; per client request, the
+  // chance that the leader changes membership or transfers leadership; the
+  // share of reads served by ReadIndex rather than through the log.
+  std::uint64_t snapshot_every{30};
+  double membership_change_rate{0.02};
+  double transfer_rate{0.01};
+  double read_index_share{0.5};
+
+  // The driver as it was before operator moves existed (planted-bug seeds
+  // found then replay exactly).
+  [[nodiscard]] static driver_options client_only(plant bug = plant::none) {
+    driver_options o;
+    o.bug = bug;
+    o.snapshot_every = 0;
+    o.membership_change_rate = o.transfer_rate = o.read_index_share = 0;
+    return o;
+  }
 };
+
 
 // Encodes each message: the network keeps its own copy of the bytes.
 struct wire_transport {
@@ -78,10 +114,7 @@ struct watched_log {
     watch->low = std::min(watch->low, i.value());
     return disk.truncate(i);
   }
-  result<void> compact(log_index i) {
-    watch->low = 1;
-    return disk.compact(i);
-  }
+  result<void> compact(log_index i) { return disk.compact(i); }  // changes no entry it keeps
   result<void> save_state(byte_view b) { return disk.save_state(b); }
   [[nodiscard]] byte_view state() const noexcept { return disk.state(); }
   result<void> sync() { return disk.sync(); }
@@ -89,11 +122,23 @@ struct watched_log {
 
 class driver;
 
-// The state machine policy: a handle that hands each apply to the driver.
+// The state machine policy: a handle that hands each call to the driver.
 struct kv_machine {
   driver* owner;
   node_id self;
   void apply(log_index i, byte_view command);
+  void snapshot(byte_buffer& out);
+  void restore(log_index i, byte_view image);
+  void read_ready(std::uint64_t id, log_index i);
+  void read_failed(std::uint64_t id, const error& e);
+};
+
+// A node's snapshot store: the image survives crashes (a save is atomic and
+// durable), so it lives in the driver, not in the node's incarnation.
+struct sim_snapshot_store {
+  storage::memory_snapshot_store* store;
+  result<void> save(byte_view b) { return store->save(b); }
+  result<byte_view> load() { return store->load(); }
 };
 
 struct policies {
@@ -101,6 +146,7 @@ struct policies {
   using log = watched_log;
   using clock = sim_clock;
   using state_machine = kv_machine;
+  using snapshot_store = sim_snapshot_store;
 };
 
 using raft_node = raft::node<policies>;
@@ -115,6 +161,7 @@ class driver {
   void boot(const node_env<message>& env) {
     if (members_.empty()) {
       members_.resize(env.cluster_size + 1);
+      stores_.resize(env.cluster_size + 1);
       checker_.emplace(env.cluster_size);
       for (std::size_t i = 1; i <= env.cluster_size; ++i) ids_.push_back(node_id{i});
     }
@@ -127,7 +174,8 @@ class driver {
     o.seed = rng();
     m.watch.low = 1;  // what the crash kept: read it all once
     m.raft.emplace(env.self, ids_, wire_transport{env.transport}, watched_log{env.log, &m.watch},
-                   env.clock, kv_machine{this, env.self}, o);
+                   env.clock, kv_machine{this, env.self},
+                   sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
   }
@@ -137,6 +185,15 @@ class driver {
     m.raft.reset();
     for (auto& [index, p] : pending_)
       if (p.proposer == n) p.orphaned = true;  // its acknowledgement died with it
+    const std::int64_t now = now_ns();
+    for (auto it = reads_.begin(); it != reads_.end();) {
+      if (it->second.node != n) {
+        ++it;
+        continue;
+      }
+      fail_op(it->second.op, now);  // never answered: it had no effect
+      it = reads_.erase(it);
+    }
   }
 
   void deliver(node_id to, node_id /*from*/, const message& bytes) {
@@ -145,8 +202,14 @@ class driver {
   }
 
   void tick(node_id n) {
-    at(n).raft->tick();
-    settle(n);
+    raft_node& r = *at(n).raft;
+    r.tick();
+    settle(n);  // traces the applies before a snapshot may compact their entries away
+    if (opts_.snapshot_every != 0 && r.applied_index() - r.snapshot_index() >= opts_.snapshot_every) {
+      if (auto s = r.take_snapshot(); !s)
+        record_mismatch("node " + std::to_string(n.value()) + " could not take a snapshot: " + s.error().message());
+      settle(n);
+    }
   }
 
   void client_request(std::string_view v) {
@@ -155,6 +218,10 @@ class driver {
     const std::int64_t now = now_ns();
     const std::size_t op = record_invoke(command, now);
     if (l == no_node) return fail_op(op, now);
+    operate(l);
+    if (history_[op].kind == op_kind::read && opts_.read_index_share > 0 &&
+        client_rng_.chance(opts_.read_index_share))
+      return read_index(l, op, now, command);
     member& m = at(l);
     auto r = m.raft->propose(as_bytes(command));
     if (!r) {
@@ -177,10 +244,13 @@ class driver {
   [[nodiscard]] std::optional<std::string> final_check() const {
     if (max_acked_ > checker_->committed_index())
       return "acknowledged index " + std::to_string(max_acked_) + " was never seen committed";
-    const node_id l = find_leader();
-    if (l == no_node) return "no leader after the heal, though a value was just acknowledged";
+    // The leader, or (when the last commit was the leader's own removal, or
+    // a transfer is under way) the node that committed the most.
+    node_id l = find_leader();
+    if (l == no_node) l = most_committed();
+    if (l == no_node) return "no node is up after the heal, though a value was just acknowledged";
     if (max_acked_ != 0 && !checker_->holds_committed(l, max_acked_))
-      return "after the heal leader node " + std::to_string(l.value()) +
+      return "after the heal node " + std::to_string(l.value()) +
              " does not hold every acknowledged entry (up to index " + std::to_string(max_acked_) + ")";
     auto r = sim::check(history_, opts_.linearizability);
     if (!r) return std::string{"linearizability: the recorded history is malformed: "} + r.error().what;
@@ -209,14 +279,71 @@ class driver {
       text += "!";
     }
     const value out = run(m, text);
-    m.applies.push_back(applied{i.value(), std::move(text), out});
+    m.applies.push_back(applied{i.value(), std::move(text), out, false});
   }
+
+  // The node's store as bytes, and back: its snapshot.
+  void snapshot_state(node_id n, byte_buffer& out) {
+    codec::writer w{out};
+    const member& m = at(n);
+    w.varint(m.store.size());
+    for (const auto& [key, c] : m.store) {
+      w.prefixed_string(key);
+      w.u8(c.counter ? 1 : 0);
+      w.zigzag(c.number);
+      w.prefixed_string(c.text);
+    }
+  }
+  void restore_state(node_id n, log_index i, byte_view image) {
+    member& m = at(n);
+    m.store.clear();
+    codec::reader r{image};
+    auto count = r.varint();
+    bool ok = count.has_value();
+    for (std::uint64_t k = 0; ok && k < *count; ++k) {
+      auto key = r.prefixed_string(image.size());
+      auto counter = r.u8();
+      auto number = r.zigzag();
+      auto text = r.prefixed_string(image.size());
+      ok = key && counter && number && text;
+      if (ok) m.store.emplace(std::string{*key}, cell{*counter != 0, *number, std::string{*text}});
+    }
+    if (!ok || !r.empty()) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
+    m.applies.push_back(applied{i.value(), {}, value{}, true});
+  }
+
+  // A ReadIndex read is served from the node's store as it is now: every
+  // entry up to the read index is applied.
+  void on_read_ready(node_id n, std::uint64_t id, log_index) {
+    auto it = reads_.find(id);
+    if (it == reads_.end()) return;
+    const value out = run(at(n), it->second.command);
+    (void)finish_op(it->second.op, out, now_ns());
+    ++reads_served_;
+    reads_.erase(it);
+  }
+  void on_read_failed(std::uint64_t id) {
+    auto it = reads_.find(id);
+    if (it == reads_.end()) return;
+    fail_op(it->second.op, now_ns());
+    reads_.erase(it);
+  }
+
+  [[nodiscard]] std::uint64_t reads_served() const noexcept { return reads_served_; }
+  [[nodiscard]] std::uint64_t membership_changes() const noexcept { return membership_changes_; }
+  [[nodiscard]] std::uint64_t transfers() const noexcept { return transfers_; }
 
  private:
   struct applied {
     std::uint64_t index;
     std::string text;
     value output;
+    bool restore;  // not an apply: a snapshot restored up to index
+  };
+  struct pending_read {
+    node_id node;
+    std::size_t op;
+    std::string command;
   };
   struct cell {
     bool counter{false};
@@ -262,6 +389,15 @@ class driver {
     (void)log.sync();
   }
 
+  [[nodiscard]] node_id most_committed() const {
+    node_id best = no_node;
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (m.raft && (best == no_node || m.raft->commit_index() > node(best)->commit_index())) best = node_id{i};
+    }
+    return best;
+  }
+
   // The leader a client would find: the up node that leads the highest term.
   [[nodiscard]] node_id find_leader() const {
     node_id best = no_node;
@@ -276,14 +412,68 @@ class driver {
     return best;
   }
 
+  // The operator's moves on leader l, at seeded rates: a membership change
+  // (demote or remove a voter, bring one back, or swap two at once, which
+  // goes through a joint configuration), or a leadership transfer.
+  void operate(node_id l) {
+    raft_node& r = *at(l).raft;
+    // A rate of 0 draws nothing: runs without operator moves stay as they were.
+    if (opts_.membership_change_rate > 0 && client_rng_.chance(opts_.membership_change_rate)) {
+      raft::membership target = r.membership();
+      std::vector<node_id> out;
+      for (node_id id : ids_)
+        if (!raft::contains(target.voters, id)) out.push_back(id);
+      if (!out.empty() && client_rng_.chance(0.6)) {
+        target.voters.push_back(out[client_rng_.below(out.size())]);  // back as a voter
+      } else if (target.voters.size() > std::max<std::size_t>(2, ids_.size() / 2 + 1)) {
+        const std::size_t moves = target.voters.size() > 4 && client_rng_.chance(0.3) ? 2 : 1;
+        for (std::size_t k = 0; k < moves; ++k) {
+          const node_id gone = target.voters[client_rng_.below(target.voters.size())];
+          target.voters.erase(std::find(target.voters.begin(), target.voters.end(), gone));
+          if (client_rng_.chance(0.5)) target.learners.push_back(gone);
+        }
+      }
+      std::erase_if(target.learners, [&](node_id x) { return raft::contains(target.voters, x); });
+      target.outgoing.clear();
+      std::sort(target.voters.begin(), target.voters.end());
+      std::sort(target.learners.begin(), target.learners.end());
+      if (r.change_membership(target)) ++membership_changes_;
+    }
+    if (opts_.transfer_rate > 0 && client_rng_.chance(opts_.transfer_rate)) {
+      const auto& voters = r.membership().voters;
+      const node_id to = voters[client_rng_.below(voters.size())];
+      if (to != l && r.transfer_leadership(to)) ++transfers_;
+    }
+    settle(l);
+  }
+
+  void read_index(node_id l, std::size_t op, std::int64_t now, const std::string& command) {
+    const std::uint64_t id = ++next_read_;
+    reads_.emplace(id, pending_read{l, op, command});
+    if (auto r = at(l).raft->read(id); !r) {
+      reads_.erase(id);
+      fail_op(op, now);
+    }
+    settle(l);
+  }
+
   // After every call into a node: what changed becomes checks and trace.
   void settle(node_id n) {
     member& m = at(n);
     raft_node& r = *m.raft;
     const std::uint64_t leader_term = r.role() == raft::role::leader ? r.term().value() : 0;
     const sim_disk& disk = *m.env->disk;
+    // A restore comes before any apply of the same call (a node restores in
+    // its constructor or while taking a chunk, and applies only in flush()).
+    if (!m.applies.empty() && m.applies.front().restore) {
+      const std::uint64_t index = m.applies.front().index;
+      m.applies.erase(m.applies.begin());
+      m.env->trace.restore(index);
+      checker_->observe_restore(n, index);
+      m.traced = index;
+    }
     if (m.watch.low != ~std::uint64_t{0} || r.last_index().value() != m.seen_last) {
-      const std::uint64_t from = std::min(m.watch.low, m.seen_last + 1);
+      const std::uint64_t from = std::max(std::min(m.watch.low, m.seen_last + 1), r.first_index().value());
       m.watch.low = ~std::uint64_t{0};
       m.seen_last = r.last_index().value();
       checker_->observe_log(n, leader_term, from, m.seen_last, [&](log_index i) {
@@ -313,7 +503,7 @@ class driver {
         checker_->observe_apply(n, i, term, a.text);
         resolve(n, i, term, a.text, a.output);
       } else {
-        const std::string noop = "noop term " + std::to_string(term);
+        const std::string noop = entry_text(m, i, term);
         m.env->trace.apply(i, noop, term);
         checker_->observe_apply(n, i, term, noop);
         resolve(n, i, term, noop, value{});
@@ -322,6 +512,28 @@ class driver {
     QUORUM_ASSERT(next == m.applies.size());
     m.applies.clear();
     m.traced = r.applied_index().value();
+  }
+
+  // What an entry the state machine never sees is called in the trace:
+  // "noop term T" or "config v1,v2 learners l" (DESIGN.md's contract).
+  static std::string entry_text(const member& m, std::uint64_t i, std::uint64_t term) {
+    const byte_buffer* rec = m.env->disk->current().at(log_index{i});
+    auto e = rec != nullptr ? raft::decode_entry_record(*rec) : result<raft::entry_view>{unexpected{error{}}};
+    if (e && e->kind == raft::entry_kind::config) {
+      auto c = raft::decode_membership(e->data);
+      std::string text = "config term " + std::to_string(term) + " voters";
+      if (c) {
+        for (node_id v : c->voters) text += ' ' + std::to_string(v.value());
+        if (c->joint()) {
+          text += " outgoing";
+          for (node_id v : c->outgoing) text += ' ' + std::to_string(v.value());
+        }
+        if (!c->learners.empty()) text += " learners";
+        for (node_id v : c->learners) text += ' ' + std::to_string(v.value());
+      }
+      return text;
+    }
+    return "noop term " + std::to_string(term);
   }
 
   // The fate of every proposal at index i, now that n applied (term, text) there.
@@ -424,6 +636,12 @@ class driver {
   driver_options opts_;
   seeded_random client_rng_;
   std::vector<member> members_;  // [node id]
+  std::vector<storage::memory_snapshot_store> stores_;  // [node id]: outlive incarnations
+  std::map<std::uint64_t, pending_read> reads_;          // ReadIndex reads awaiting an answer
+  std::uint64_t next_read_{0};
+  std::uint64_t reads_served_{0};
+  std::uint64_t membership_changes_{0};
+  std::uint64_t transfers_{0};
   std::vector<node_id> ids_;
   std::optional<raft_checker> checker_;
   std::multimap<std::uint64_t, proposal> pending_;  // index -> proposals awaiting their fate
@@ -436,6 +654,10 @@ class driver {
 };
 
 inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+inline void kv_machine::snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
+inline void kv_machine::restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
+inline void kv_machine::read_ready(std::uint64_t id, log_index i) { owner->on_read_ready(self, id, i); }
+inline void kv_machine::read_failed(std::uint64_t id, const error&) { owner->on_read_failed(id); }
 
 static_assert(check_driver<driver>());
 

@@ -224,8 +224,8 @@ class world {
   }
   void restart(node_id n) {
     if (up_[index(n)]) return;
+    trace_for(n).restart();  // first: what the node does while booting (a restore) follows it
     boot(n);
-    trace_for(n).restart();
   }
 
   [[nodiscard]] seed_report report() const {
