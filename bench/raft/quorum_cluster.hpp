@@ -1,0 +1,259 @@
+// The quorum side of the Raft benchmark (raft_bench.cpp, raft_callgrind.cpp):
+// three quorum::raft nodes over memory_log, a transport queueing message
+// copies in reused slots, a frozen clock and a state machine that counts.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "quorum/raft.hpp"
+#include "quorum/storage/memory_log.hpp"
+
+namespace quorum_bench {
+
+using quorum::byte_buffer;
+using quorum::byte_view;
+using quorum::log_index;
+using quorum::node_id;
+
+// How a message crosses the in-process network. copy: the message struct is
+// copied with its entries (what canonical raft's fixture does too); wire: it
+// is encoded on send and decoded by receive(byte_view), as over a socket.
+enum class wire_mode { copy, wire };
+
+// A FIFO of messages in slots whose buffers are kept and reused, so that once
+// every slot has grown to its message's size the network allocates nothing.
+class message_queue {
+ public:
+  struct slot {
+    quorum::raft::message m;
+    std::vector<quorum::raft::entry_view> entries;
+    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
+  };
+
+  explicit message_queue(wire_mode mode) : mode_{mode}, slots_(initial_slots) {}
+
+  void push(const quorum::raft::message& m) {
+    if (count_ == slots_.size()) grow();
+    slot& s = slots_[(head_ + count_++) % slots_.size()];
+    ++sent_;
+    if (mode_ == wire_mode::wire) {
+      s.m.to = m.to;
+      s.data.clear();
+      encode(m, s.data);
+      return;
+    }
+    s.m = m;
+    s.data.clear();
+    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
+    s.data.insert(s.data.end(), m.data.begin(), m.data.end());
+    // Views are taken once the buffer has stopped growing.
+    s.entries.clear();
+    std::size_t at = 0;
+    for (const auto& e : m.entries) {
+      s.entries.push_back(quorum::raft::entry_view{e.term, e.kind, byte_view{s.data}.subspan(at, e.data.size())});
+      at += e.data.size();
+    }
+    s.m.entries = s.entries;
+    s.m.data = byte_view{s.data}.subspan(at, m.data.size());
+  }
+
+  // Moves the oldest message into `out` (swapping buffers, so nothing is
+  // copied or freed): `out` stays valid while the receiver sends more.
+  void pop(slot& out) {
+    std::swap(out, slots_[head_]);
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
+
+ private:
+  static constexpr std::size_t initial_slots = 64;
+
+  // Only while warming up: the queue doubles until it holds the most messages
+  // ever in flight at once.
+  void grow() {
+    std::vector<slot> bigger(slots_.size() * 2);
+    for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(slots_[(head_ + k) % slots_.size()]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  wire_mode mode_;
+  std::vector<slot> slots_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+struct queue_transport {
+  message_queue* q;
+  void send(node_id, const quorum::raft::message& m) { q->push(m); }
+};
+
+struct frozen_clock {
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<frozen_clock, duration>;
+  [[nodiscard]] time_point now() const noexcept { return time_point{}; }
+};
+
+struct counting_state_machine {
+  std::uint64_t applied = 0;
+  std::uint64_t bytes = 0;
+  void apply(log_index, byte_view command) noexcept {
+    ++applied;
+    bytes += command.size();
+  }
+};
+
+struct bench_policies {
+  using transport = queue_transport;
+  using log = quorum::storage::memory_log;
+  using clock = frozen_clock;
+  using state_machine = counting_state_machine;
+};
+
+using bench_node = quorum::raft::node<bench_policies>;
+
+inline constexpr std::size_t command_bytes = 64;
+inline constexpr std::size_t cluster_size = 3;
+
+// A bound on the messages one commit may take, so that a node that stops
+// making progress ends the benchmark with an error instead of spinning.
+inline constexpr std::uint64_t max_messages_per_commit = 100000;
+
+class quorum_cluster {
+ public:
+  explicit quorum_cluster(wire_mode mode = wire_mode::copy) : queue_{mode} {
+    quorum::raft::options o;
+    o.max_entries_per_append = 64;
+    for (std::size_t i = 1; i <= cluster_size; ++i) ids_.push_back(node_id{i});
+    for (auto id : ids_)
+      nodes_.push_back(std::make_unique<bench_node>(id, ids_, queue_transport{&queue_}, quorum::storage::memory_log{},
+                                                    frozen_clock{}, counting_state_machine{}, o));
+  }
+
+  // Ticks node 1 until it leads; empty on success, else what went wrong.
+  [[nodiscard]] std::string elect() {
+    for (auto& n : nodes_)
+      if (!n->status()) return "node refused its configuration: " + n->status().error().message();
+    for (int k = 0; k < 1000 && leader().role() != quorum::raft::role::leader; ++k) {
+      leader().tick();
+      if (!drain()) return "election did not settle";
+    }
+    return leader().role() == quorum::raft::role::leader ? std::string{} : "node 1 was not elected";
+  }
+
+  // Proposes one command and delivers until every node applied it.
+  [[nodiscard]] bool commit_one() {
+    auto p = leader().propose(byte_view{command_});
+    return p && deliver_until_applied(p->index);
+  }
+
+  // Proposes `n` commands inside one batch() guard, then delivers until every
+  // node applied the last.
+  [[nodiscard]] bool commit_batch(std::size_t n) {
+    log_index last{};
+    {
+      auto guard = leader().batch();
+      for (std::size_t k = 0; k < n; ++k) {
+        auto p = leader().propose(byte_view{command_});
+        if (!p) return false;
+        last = p->index;
+      }
+    }
+    return deliver_until_applied(last);
+  }
+
+  // Delivers in rounds (a round hands over every message queued when it
+  // began), so that a round is one message delay. Proposes one command and
+  // says after how many rounds the leader committed it and all applied it.
+  struct latency {
+    int leader_commit = -1;
+    int all_applied = -1;
+  };
+  [[nodiscard]] latency measure_rounds() {
+    latency l;
+    if (!drain()) return l;
+    auto p = leader().propose(byte_view{command_});
+    if (!p) return l;
+    for (int round = 0; round <= 64; ++round) {
+      if (l.leader_commit < 0 && leader().commit_index() >= p->index) l.leader_commit = round;
+      if (applied_everywhere(p->index)) {
+        l.all_applied = round;
+        return l;
+      }
+      for (std::size_t n = queue_.size(); n > 0; --n) deliver_one();
+    }
+    return l;
+  }
+
+  // Delivers until nothing is in flight; false if that takes unreasonably long.
+  [[nodiscard]] bool drain() {
+    for (std::uint64_t k = 0; !queue_.empty(); ++k) {
+      if (k == max_messages_per_commit) return false;
+      deliver_one();
+    }
+    return true;
+  }
+
+  [[nodiscard]] bench_node& leader() noexcept { return *nodes_[0]; }
+  [[nodiscard]] bench_node& node(std::size_t i) noexcept { return *nodes_[i]; }
+  [[nodiscard]] std::uint64_t messages_sent() const noexcept { return queue_.sent(); }
+  [[nodiscard]] std::uint64_t syncs() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& n : nodes_) total += n->stats().syncs;
+    return total;
+  }
+  // Commands applied by the follower that is last in line: entries committed
+  // on all three nodes.
+  [[nodiscard]] std::uint64_t applied_everywhere_count() noexcept {
+    std::uint64_t least = nodes_[0]->state_machine().applied;
+    for (auto& n : nodes_) least = std::min(least, n->state_machine().applied);
+    return least;
+  }
+
+ private:
+  [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
+    for (const auto& n : nodes_)
+      if (n->applied_index() < i) return false;
+    return true;
+  }
+
+  // Stops as soon as all three applied it: messages still in flight (the
+  // acknowledgements of the append that carried the commit index) go out
+  // with the next entry, as they would under a steady load.
+  [[nodiscard]] bool deliver_until_applied(log_index i) {
+    for (std::uint64_t k = 0; !applied_everywhere(i); ++k) {
+      if (queue_.empty() || k == max_messages_per_commit) return false;
+      deliver_one();
+    }
+    return true;
+  }
+
+  void deliver_one() {
+    queue_.pop(in_hand_);
+    bench_node& to = *nodes_[in_hand_.m.to.value() - 1];
+    if (queue_.mode() == wire_mode::wire) to.receive(byte_view{in_hand_.data});
+    else to.receive(in_hand_.m);
+  }
+
+  message_queue queue_;
+  message_queue::slot in_hand_;
+  std::vector<node_id> ids_;
+  std::vector<std::unique_ptr<bench_node>> nodes_;
+  std::array<std::byte, command_bytes> command_{};
+};
+
+}  // namespace quorum_bench
