@@ -6,6 +6,8 @@
 #include "quorum/codec.hpp"
 #include "quorum/core.hpp"
 #include "quorum/hashing.hpp"
+#include "quorum/paxos.hpp"
 #include "quorum/raft.hpp"
 #include "quorum/sim.hpp"
 #include "quorum/storage.hpp"
+#include "quorum/two_phase_commit.hpp"

@@ -1,0 +1,235 @@
+// A Multi-Paxos node's view of its Log: the promised ballot in the hard
+// state, and a journal of "accepted (slot, ballot, value)" and "chosen (slot,
+// ballot, value)" records in arrival order. Recovery replays the journal, the
+// highest ballot per slot winning; an index from slot to record is kept in
+// memory, values stay in the Log. Also tracks the chosen watermark.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
+#include "quorum/core/assert.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/log.hpp"
+#include "quorum/core/result.hpp"
+#include "quorum/paxos/entry_batch.hpp"
+#include "quorum/paxos/message.hpp"
+
+namespace quorum::paxos {
+
+enum class record_kind : std::uint8_t { accepted = 1, chosen = 2 };
+
+// Record layout: u8 record kind, varints slot round node, u8 entry kind, then
+// the value to the end of the record (the Log delimits records).
+inline void encode_record(record_kind k, const entry& e, byte_buffer& out) {
+  codec::writer w{out};
+  w.u8(static_cast<std::uint8_t>(k));
+  w.varint(e.slot.value());
+  w.varint(e.bal.round);
+  w.varint(e.bal.node.value());
+  w.u8(static_cast<std::uint8_t>(e.kind));
+  w.raw(e.data);
+}
+
+struct record {
+  record_kind kind{record_kind::accepted};
+  entry value{};
+};
+
+// Total: any bytes give a record (its data viewing `in`) or an error.
+[[nodiscard]] inline result<record> decode_record(byte_view in) noexcept {
+  codec::reader r{in};
+  auto k = r.u8();
+  if (!k) return unexpected{k.error()};
+  if (*k != 1 && *k != 2) return fail(errc::malformed, "paxos record: unknown record kind", *k);
+  std::uint64_t f[3];
+  for (auto& x : f) {
+    auto v = r.varint();
+    if (!v) return unexpected{v.error()};
+    x = *v;
+  }
+  if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
+  if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
+  auto kind = r.u8();
+  if (!kind) return unexpected{kind.error()};
+  if (*kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", *kind);
+  return record{static_cast<record_kind>(*k),
+                entry{log_index{f[0]}, ballot{f[1], node_id{f[2]}}, static_cast<entry_kind>(*kind), r.rest()}};
+}
+
+inline constexpr std::uint8_t hard_state_version = 1;
+
+inline void encode_promise(ballot b, byte_buffer& out) {
+  codec::writer w{out};
+  w.u8(hard_state_version);
+  w.varint(b.round);
+  w.varint(b.node.value());
+}
+
+// An empty blob is a new node: nothing promised.
+[[nodiscard]] inline result<ballot> decode_promise(byte_view in) noexcept {
+  if (in.empty()) return ballot{};
+  codec::reader r{in};
+  auto v = r.u8();
+  if (!v) return unexpected{v.error()};
+  if (*v != hard_state_version) return fail(errc::malformed, "paxos hard state: unknown version", *v);
+  auto round = r.varint();
+  if (!round) return unexpected{round.error()};
+  auto node = r.varint();
+  if (!node) return unexpected{node.error()};
+  QUORUM_TRY(r.expect_end());
+  return ballot{*round, node_id{*node}};
+}
+
+template <class L>
+class journal {
+  static_assert(check_log<L>());
+
+ public:
+  // What a node knows of one slot: the highest ballot it accepted (or the
+  // one a learned value was chosen at), where that record is, and whether the
+  // value is known chosen.
+  struct slot_state {
+    ballot accepted{};
+    log_index position{};  // 0: nothing accepted or learned
+    bool chosen{false};
+  };
+
+  explicit journal(L log) : log_{std::move(log)} {}
+
+  // Reads the promise and replays every record; returns the promise.
+  result<ballot> recover(std::uint64_t max_slot) {
+    auto promised = decode_promise(log_.state());
+    if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
+    slots_.clear();
+    watermark_ = log_index{};
+    for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
+      auto bytes = log_.read(i);
+      if (!bytes) return unexpected{bytes.error()};
+      auto rec = decode_record(*bytes);
+      if (!rec) return fail(errc::corrupt_log, "paxos: a journal record does not decode", i.value());
+      if (rec->value.slot.value() > max_slot) return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
+      note(rec->kind, rec->value, i);
+    }
+    advance();
+    dirty_ = true;  // what survived a restart may not have been synced yet
+    return *promised;
+  }
+
+  // The highest slot this node holds anything for.
+  [[nodiscard]] log_index known_end() const noexcept { return log_index{slots_.size()}; }
+  // Every slot up to here is known chosen (and its value is held).
+  [[nodiscard]] log_index watermark() const noexcept { return watermark_; }
+  [[nodiscard]] const slot_state* at(log_index s) const noexcept {
+    return s.value() >= 1 && s.value() <= slots_.size() ? &slots_[static_cast<std::size_t>(s.value() - 1)] : nullptr;
+  }
+  [[nodiscard]] bool dirty() const noexcept { return dirty_; }
+
+  // Journals an accept (phase 2b) or a value learned chosen.
+  result<void> write(record_kind k, const entry& e) {
+    buf_.clear();
+    encode_record(k, e, buf_);
+    auto at = log_.append(buf_);
+    if (!at) return unexpected{at.error()};
+    dirty_ = true;
+    note(k, e, *at);
+    return {};
+  }
+
+  void mark_chosen(log_index s) {
+    slot_state& st = slots_[static_cast<std::size_t>(s.value() - 1)];
+    QUORUM_ASSERT(st.position != log_index{});
+    st.chosen = true;
+  }
+
+  // Moves the watermark over slots known chosen; true if it moved.
+  bool advance() noexcept {
+    const log_index before = watermark_;
+    while (watermark_.value() < slots_.size() && slots_[static_cast<std::size_t>(watermark_.value())].chosen)
+      watermark_ = watermark_.next();
+    return watermark_ != before;
+  }
+
+  // The value this node holds for slot s; its data views the Log until the next non-const call.
+  result<entry> read(log_index s) {
+    const slot_state* st = at(s);
+    if (st == nullptr || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
+    auto bytes = log_.read(st->position);
+    if (!bytes) return unexpected{bytes.error()};
+    auto rec = decode_record(*bytes);
+    if (!rec) return fail(errc::corrupt_log, "paxos: a journal record does not decode", st->position.value());
+    return rec->value;
+  }
+
+  // A promise's body: the values held from `first` on, as many as fit.
+  // Returns the last slot the batch speaks for (all_slots: every one).
+  result<log_index> collect_held(log_index first, entry_batch& out, std::size_t max_entries, std::size_t max_bytes) {
+    out.clear();
+    for (log_index s = first; s <= known_end(); s = s.next()) {
+      if (at(s)->position == log_index{}) continue;
+      auto e = read(s);
+      if (!e) return unexpected{e.error()};
+      if (!out.fits(*e, max_entries, max_bytes)) return s.prev();
+      out.add(*e);
+    }
+    return all_slots;
+  }
+
+  // The values of slots first..last, as many as fit, stopping before a slot
+  // where stop(slot) holds; each at ballot `as` unless that is 0.
+  template <class Stop>
+  result<void> collect_range(log_index first, log_index last, entry_batch& out, std::size_t max_entries,
+                             std::size_t max_bytes, ballot as, Stop&& stop) {
+    out.clear();
+    for (log_index s = first; s <= last && !stop(s); s = s.next()) {
+      auto e = read(s);
+      if (!e) return unexpected{e.error()};
+      if (!out.fits(*e, max_entries, max_bytes)) break;
+      if (as.round != 0) e->bal = as;
+      out.add(*e);
+    }
+    return {};
+  }
+
+  result<void> save_promise(ballot b) {
+    buf_.clear();
+    encode_promise(b, buf_);
+    QUORUM_TRY(log_.save_state(buf_));
+    dirty_ = true;
+    return {};
+  }
+
+  result<void> sync() {
+    QUORUM_TRY(log_.sync());
+    dirty_ = false;
+    return {};
+  }
+
+  [[nodiscard]] L& policy() noexcept { return log_; }
+
+ private:
+  void note(record_kind k, const entry& e, log_index position) {
+    const auto i = static_cast<std::size_t>(e.slot.value() - 1);
+    if (i >= slots_.size()) slots_.resize(i + 1);
+    slot_state& st = slots_[i];
+    if (st.chosen) return;  // a chosen value never changes: later records add nothing
+    if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
+      st.accepted = e.bal;
+      st.position = position;
+    }
+    if (k == record_kind::chosen) st.chosen = true;
+  }
+
+  [[no_unique_address]] L log_;
+  std::vector<slot_state> slots_;  // [slot - 1]
+  log_index watermark_{};
+  bool dirty_{false};
+  byte_buffer buf_;
+};
+
+}  // namespace quorum::paxos

@@ -1,0 +1,109 @@
+// Linearizable reads at the leader, without a slot each. A read waits for a
+// round of heartbeats answered by a phase-2 quorum, which meets every phase-1
+// quorum: no newer leader finished phase 1 before the round began. It is then
+// served once every slot the leader had opened when it asked is applied.
+// With a lease, a round answered within election_ticks - clock_drift_ticks
+// (followers ignore prepares that long after hearing from their leader)
+// vouches for later reads too, so they wait for no round of their own.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "quorum/core/ids.hpp"
+#include "quorum/paxos/quorums.hpp"
+
+namespace quorum::paxos {
+
+class read_tracker {
+ public:
+  static constexpr std::size_t max_unconfirmed_rounds = 1024;
+
+  struct pending {
+    std::uint64_t id;
+    log_index index;      // served once applied reaches it
+    std::uint64_t round;  // and a quorum answered this heartbeat round (0: vouched by the lease)
+  };
+
+  void reset(std::size_t members) {
+    acked_.assign(members, 0);
+    sent_.clear();
+    reads_.clear();
+    confirmed_ = round_;
+    has_confirmed_tick_ = false;
+  }
+
+  // A new heartbeat round, sent at `tick`; its number goes on the heartbeats.
+  std::uint64_t start_round(std::uint64_t tick) {
+    if (sent_.size() >= max_unconfirmed_rounds) sent_.pop_front();  // only forgets a lease start
+    sent_.push_back(sent_round{++round_, tick});
+    return round_;
+  }
+  [[nodiscard]] std::uint64_t round() const noexcept { return round_; }
+
+  // Our own answer is implied: we are the leader that sent the round.
+  void acknowledge(std::size_t position, std::uint64_t round) {
+    if (position < acked_.size() && round <= round_) acked_[position] = std::max(acked_[position], round);
+  }
+
+  // The highest round a phase-2 quorum answered (ourselves included), and
+  // the tick it was sent at; rounds before it are forgotten.
+  void confirm(const membership& m) {
+    scratch_.assign(acked_.begin(), acked_.end());
+    scratch_[m.self()] = round_;
+    const auto nth = scratch_.begin() + static_cast<std::ptrdiff_t>(m.phase2_quorum() - 1);
+    std::nth_element(scratch_.begin(), nth, scratch_.end(), std::greater<>{});
+    confirmed_ = std::max(confirmed_, *nth);
+    while (!sent_.empty() && sent_.front().round <= confirmed_) {
+      confirmed_tick_ = sent_.front().tick;
+      has_confirmed_tick_ = true;
+      sent_.pop_front();
+    }
+  }
+
+  // Whether a round answered by a quorum was sent less than `span` ticks before `now`.
+  [[nodiscard]] bool vouches(std::uint64_t now, std::uint64_t span) const noexcept {
+    return has_confirmed_tick_ && confirmed_tick_ + span > now;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return reads_.size(); }
+  void add(const pending& p) { reads_.push_back(p); }
+
+  // Hands out, in order, every read whose round is confirmed and whose index is applied.
+  template <class Ready>
+  void serve(log_index applied, Ready&& ready) {
+    while (!reads_.empty() && reads_.front().round <= confirmed_ && reads_.front().index <= applied) {
+      const pending p = reads_.front();
+      reads_.pop_front();
+      ready(p);
+    }
+  }
+
+  template <class Failed>
+  void fail_all(Failed&& failed) {
+    while (!reads_.empty()) {
+      const pending p = reads_.front();
+      reads_.pop_front();
+      failed(p);
+    }
+  }
+
+ private:
+  struct sent_round {
+    std::uint64_t round;
+    std::uint64_t tick;
+  };
+  std::vector<std::uint64_t> acked_;  // [member position] -> highest round it answered
+  std::vector<std::uint64_t> scratch_;
+  std::deque<sent_round> sent_;       // rounds not yet confirmed, with their send ticks
+  std::deque<pending> reads_;
+  std::uint64_t round_{0};
+  std::uint64_t confirmed_{0};
+  std::uint64_t confirmed_tick_{0};
+  bool has_confirmed_tick_{false};
+};
+
+}  // namespace quorum::paxos

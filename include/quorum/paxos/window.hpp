@@ -1,0 +1,71 @@
+// A leader's open slots: [base, next) proposed at its ballot and not yet all
+// known chosen, each with the mask of acceptors that acknowledged it. The
+// window's size is what max_open_slots bounds for new proposals.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+
+#include "quorum/core/assert.hpp"
+#include "quorum/core/ids.hpp"
+
+namespace quorum::paxos {
+
+class slot_window {
+ public:
+  void reset(log_index first) {
+    acks_.clear();
+    base_ = next_ = unsent_ = self_counted_ = first;
+  }
+
+  // Opens the next slot; returns it.
+  log_index open() {
+    acks_.push_back(0);
+    const log_index s = next_;
+    next_ = next_.next();
+    return s;
+  }
+
+  // Adds `bit` to slot s's acknowledgements (s open) and returns the mask.
+  std::uint64_t acknowledge(log_index s, std::uint64_t bit) {
+    QUORUM_ASSERT(contains(s));
+    std::uint64_t& mask = acks_[static_cast<std::size_t>(s - base_)];
+    mask |= bit;
+    return mask;
+  }
+
+  // Closes slots from the front while chosen(slot) says so.
+  template <class Chosen>
+  void close_chosen(Chosen&& chosen) {
+    while (!acks_.empty() && chosen(base_)) {
+      acks_.pop_front();
+      base_ = base_.next();
+    }
+    if (self_counted_ < base_) self_counted_ = base_;
+  }
+
+  [[nodiscard]] bool contains(log_index s) const noexcept { return s >= base_ && s < next_; }
+  [[nodiscard]] std::uint64_t mask(log_index s) const noexcept {
+    return contains(s) ? acks_[static_cast<std::size_t>(s - base_)] : ~std::uint64_t{0};
+  }
+  [[nodiscard]] std::uint64_t size() const noexcept { return next_ - base_; }
+  [[nodiscard]] log_index base() const noexcept { return base_; }
+  [[nodiscard]] log_index next() const noexcept { return next_; }
+  // Slots from here on were not sent to the acceptors yet.
+  [[nodiscard]] log_index unsent() const noexcept { return unsent_; }
+  void sent_through(log_index s) noexcept { unsent_ = s.next(); }
+  // Slots from here on were opened after the last sync: our own accept of
+  // them does not count yet.
+  [[nodiscard]] log_index self_counted() const noexcept { return self_counted_; }
+  void self_counted_through(log_index s) noexcept { self_counted_ = s.next(); }
+
+ private:
+  std::deque<std::uint64_t> acks_;
+  log_index base_{1};
+  log_index next_{1};
+  log_index unsent_{1};
+  log_index self_counted_{1};
+};
+
+}  // namespace quorum::paxos

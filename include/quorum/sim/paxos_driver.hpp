@@ -1,0 +1,471 @@
+// Multi-Paxos in the deterministic simulator: a world<> Driver running a
+// cluster of paxos::node over the simulated network, disk and clocks, with the
+// same key-value client as Raft's (sim/raft_driver.hpp). sim/ depends on
+// paxos, never back.
+//
+// API:
+//   seed_report r = quorum::sim::paxos_sim::run_seed(config);             // one seed
+//   seed_report r = quorum::sim::paxos_sim::run_seed(config, {.bug = plant::forget_accepts});
+//   paxos_sim::driver d{seed, opts};  world<paxos_sim::driver> w{config, d};  // scenario tests
+// Messages travel encoded, so every delivery also goes through the total
+// decoder. The client: each request is SET, GET or INCR on a few keys,
+// proposed to the current leader at some slot. Commands are unique, so the
+// value applied at that slot tells the proposal's fate: it is acknowledged
+// when the proposing node, in the same incarnation, applies it there; any
+// other value there means it was lost. An operation is resolved by the first
+// apply of its slot on any node, and recorded for the linearizability check.
+// With driver_options::reads, GETs skip the log and go through node::read
+// (quorum rounds or leases), and the linearizability check judges them.
+// Planted bugs prove the checkers fire: corrupt_apply (node 2 applies a
+// mangled value), forget_promise (a restarted acceptor forgets its promise),
+// forget_accepts (a restarted acceptor forgets what it accepted), local_reads
+// (GETs answered from the stalest node's store, without a round).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/random.hpp"
+#include "quorum/paxos.hpp"
+#include "quorum/sim/disk.hpp"
+#include "quorum/sim/history.hpp"
+#include "quorum/sim/linearizability.hpp"
+#include "quorum/sim/paxos_checker.hpp"
+#include "quorum/sim/run.hpp"
+#include "quorum/sim/world.hpp"
+
+namespace quorum::sim::paxos_sim {
+
+enum class plant : std::uint8_t { none, corrupt_apply, forget_promise, forget_accepts, local_reads };
+
+// How a GET is served: as a command through the log, or by node::read
+// (a heartbeat round per read, or the leader's lease).
+enum class read_path : std::uint8_t { log, quorum_read, lease_read };
+
+struct driver_options {
+  plant bug{plant::none};
+  paxos::options paxos{};      // seed is replaced per boot; lease_read sets lease_reads
+  read_path reads{read_path::log};
+  std::uint32_t registers{2};  // keys k0.. set and read
+  std::uint32_t counters{1};   // keys after them incremented and read
+  check_options linearizability{.max_steps = 2'000'000};
+};
+
+// Encodes each message: the network keeps its own copy of the bytes.
+struct wire_transport {
+  sim_transport<byte_buffer> net;
+  void send(node_id to, const paxos::message& m) {
+    byte_buffer b;
+    paxos::encode(m, b);
+    net.send(to, b);
+  }
+};
+
+class driver;
+
+// The state machine policy: a handle that hands each apply to the driver.
+struct kv_machine {
+  driver* owner;
+  node_id self;
+  void apply(log_index i, byte_view command);
+  void read_ready(std::uint64_t id, log_index i);
+  void read_failed(std::uint64_t id, const error& e);
+};
+
+struct policies {
+  using transport = wire_transport;
+  using log = sim_log;
+  using clock = sim_clock;
+  using state_machine = kv_machine;
+};
+
+using paxos_node = paxos::node<policies>;
+
+class driver {
+ public:
+  using message = byte_buffer;
+
+  explicit driver(std::uint64_t seed, driver_options opts = {})
+      : opts_{opts}, client_rng_{seed ^ 0x6b76636c69656e74ULL} {}
+
+  void boot(const node_env<message>& env) {
+    if (members_.empty()) {
+      members_.resize(env.cluster_size + 1);
+      checker_.emplace(env.cluster_size);
+      for (std::size_t i = 1; i <= env.cluster_size; ++i) ids_.push_back(node_id{i});
+    }
+    member& m = at(env.self);
+    m = member{};
+    m.env.emplace(env);
+    if (env.incarnation > 1) plant_amnesia(m.env->log);
+    paxos::options o = opts_.paxos;
+    if (opts_.reads == read_path::lease_read) o.lease_reads = true;
+    seeded_random rng = env.rng;
+    o.seed = rng();
+    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine{this, env.self}, o);
+    checker_->boot(env.self);
+    settle(env.self);
+  }
+
+  void crash(node_id n) {
+    member& m = at(n);
+    m.node.reset();
+    for (auto it = reads_.begin(); it != reads_.end();)  // their fate stays unknown
+      it = it->second.reader == n ? reads_.erase(it) : std::next(it);
+    for (auto& [slot, p] : pending_)
+      if (p.proposer == n) p.orphaned = true;  // its acknowledgement died with it
+  }
+
+  void deliver(node_id to, node_id /*from*/, const message& bytes) {
+    at(to).node->receive(byte_view{bytes});
+    settle(to);
+  }
+
+  void tick(node_id n) {
+    at(n).node->tick();
+    settle(n);
+  }
+
+  void client_request(std::string_view v) {
+    const std::string command = make_command(v);
+    const node_id l = find_leader();
+    const std::int64_t now = now_ns();
+    const std::size_t op = record_invoke(command, now);
+    if (l == no_node) return fail_op(op, now);
+    member& m = at(l);
+    if (opts_.bug == plant::local_reads && parse(command).op == "get") return local_read(command, op);
+    if (opts_.reads != read_path::log && parse(command).op == "get") return start_read(l, command, op);
+    checker_->observe_proposed(command);
+    auto r = m.node->propose(as_bytes(command));
+    if (!r) {
+      settle(l);
+      return fail_op(op, now);
+    }
+    m.env->trace.propose(command);
+    pending_.emplace(r->index.value(), proposal{l, command, op, false, false});
+    settle(l);
+  }
+
+  [[nodiscard]] std::optional<std::string> check() const {
+    if (checker_->violation()) return checker_->violation();
+    return mismatch_;
+  }
+
+  // After liveness held: every acknowledged slot is in the chosen prefix and
+  // the client's history is linearizable (or too costly to decide, which is
+  // counted, not failed). No leader need be up at that instant: a candidate
+  // still finishes phase 2 of the slots its phase 1 settled, and acknowledges.
+  [[nodiscard]] std::optional<std::string> final_check() const {
+    if (max_acked_ > checker_->chosen_prefix())
+      return "acknowledged slot " + std::to_string(max_acked_) + " is past the chosen prefix " +
+             std::to_string(checker_->chosen_prefix());
+    auto r = sim::check(history_, opts_.linearizability);
+    if (!r) return std::string{"linearizability: the recorded history is malformed: "} + r.error().what;
+    if (r->outcome == check_outcome::violation) return "linearizability: " + r->what;
+    if (r->outcome == check_outcome::unknown) ++lin_unknown_;
+    return std::nullopt;
+  }
+
+  [[nodiscard]] std::uint64_t commits() const noexcept { return acks_; }
+  [[nodiscard]] std::uint64_t leader_changes() const noexcept { return leader_changes_; }
+  [[nodiscard]] std::uint64_t linearizability_unknown() const noexcept { return lin_unknown_; }
+  [[nodiscard]] const history& client_history() const noexcept { return history_; }
+  [[nodiscard]] const paxos_checker& checker() const { return *checker_; }
+  [[nodiscard]] const paxos_node* node(node_id n) const {
+    const member& m = members_[static_cast<std::size_t>(n.value())];
+    return m.node ? &*m.node : nullptr;
+  }
+
+  // Called by kv_machine from inside the node: the read may now look at
+  // this node's store, which holds every slot up to the read's index.
+  void on_read(node_id n, std::uint64_t id, bool ready) {
+    auto it = reads_.find(id);
+    if (it == reads_.end() || it->second.reader != n) return;
+    const std::int64_t now = now_ns();
+    if (ready) finish_op(it->second.op, run(at(n), it->second.command), now);
+    else fail_op(it->second.op, now);
+    reads_.erase(it);
+  }
+
+  // Called by kv_machine from inside the node: runs the command on this
+  // node's store now, and leaves the trace and checks to settle().
+  void on_apply(node_id n, log_index i, byte_view command) {
+    member& m = at(n);
+    std::string text{as_chars(command)};
+    if (opts_.bug == plant::corrupt_apply && n == node_id{2} && !m.corrupted) {
+      m.corrupted = true;
+      text += "!";
+    }
+    const value out = run(m, text);
+    m.applies.push_back(applied{i.value(), std::move(text), out});
+  }
+
+ private:
+  struct applied {
+    std::uint64_t index;
+    std::string text;
+    value output;
+  };
+  struct cell {
+    bool counter{false};
+    std::int64_t number{0};
+    std::string text;
+  };
+  struct member {
+    std::optional<node_env<message>> env;
+    std::optional<paxos_node> node;
+    std::map<std::string, cell, std::less<>> store;
+    std::vector<applied> applies;  // made during the current call, not yet traced
+    std::uint64_t traced{0};       // last applied slot traced in this incarnation
+    std::uint64_t seen_chosen{0};  // chosen watermark reported to the checker
+    ballot leading{};              // the ballot it leads with, if it leads
+    bool corrupted{false};
+  };
+  struct proposal {
+    node_id proposer;
+    std::string command;
+    std::size_t op;
+    bool resolved;
+    bool orphaned;
+  };
+
+  struct read {
+    node_id reader;
+    std::string command;
+    std::size_t op;
+  };
+
+  void start_read(node_id l, const std::string& command, std::size_t op) {
+    const std::uint64_t id = ++read_ids_;
+    reads_.emplace(id, read{l, command, op});
+    at(l).env->trace.propose(command);
+    if (auto r = at(l).node->read(id); !r) {
+      reads_.erase(id);
+      fail_op(op, now_ns());
+    }
+    settle(l);
+  }
+
+  // The planted bug: a GET answered at once from the store of the up node
+  // that has applied least, as a careless follower read would be.
+  void local_read(const std::string& command, std::size_t op) {
+    member* stalest = nullptr;
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      member& m = members_[i];
+      if (m.node && (stalest == nullptr || m.node->applied_index() < stalest->node->applied_index())) stalest = &m;
+    }
+    finish_op(op, run(*stalest, command), now_ns());
+  }
+
+  member& at(node_id n) {
+    QUORUM_ASSERT(n.value() >= 1 && n.value() < members_.size());
+    return members_[static_cast<std::size_t>(n.value())];
+  }
+  [[nodiscard]] std::int64_t now_ns() const {
+    for (const member& m : members_)
+      if (m.env) return m.env->trace.stamp().time.count();
+    return 0;
+  }
+
+  // The planted bugs that live on the disk: what a restart finds is wrong.
+  void plant_amnesia(sim_log& log) const {
+    if (opts_.bug == plant::forget_promise) {
+      (void)log.save_state({});
+      (void)log.sync();
+    } else if (opts_.bug == plant::forget_accepts && log.last_index() >= log.first_index()) {
+      (void)log.truncate(log.first_index());
+      (void)log.sync();
+    }
+  }
+
+  // The leader a client would find: the up node that leads the highest ballot.
+  [[nodiscard]] node_id find_leader() const {
+    node_id best = no_node;
+    ballot top{};
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (m.node && m.node->role() == paxos::role::leader && m.node->current_ballot() > top) {
+        best = node_id{i};
+        top = m.node->current_ballot();
+      }
+    }
+    return best;
+  }
+
+  static std::string text_of(const paxos::entry& e) {
+    return e.kind == paxos::entry_kind::noop ? std::string{"noop"} : std::string{as_chars(e.data)};
+  }
+
+  // After every call into a node: what changed becomes checks and trace.
+  void settle(node_id n) {
+    member& m = at(n);
+    paxos_node& p = *m.node;
+    const ballot leading = p.role() == paxos::role::leader ? p.current_ballot() : ballot{};
+    if (leading.round != 0 && leading != m.leading) {
+      ++leader_changes_;
+      m.env->trace.leader(leading);
+      checker_->observe_leader(n, leading);
+    }
+    m.leading = leading;
+    for (std::uint64_t s = m.seen_chosen + 1; s <= p.commit_index().value(); ++s) {
+      auto e = p.value_at(log_index{s});
+      if (!e) {
+        record_mismatch("node " + std::to_string(n.value()) + " counts slot " + std::to_string(s) +
+                        " chosen but holds no value for it");
+        break;
+      }
+      checker_->observe_chosen(n, s, text_of(*e));
+    }
+    m.seen_chosen = std::max(m.seen_chosen, p.commit_index().value());
+    trace_applies(n, m, p);
+  }
+
+  void trace_applies(node_id n, member& m, paxos_node& p) {
+    std::size_t next = 0;
+    for (std::uint64_t i = m.traced + 1; i <= p.applied_index().value(); ++i) {
+      if (next < m.applies.size() && m.applies[next].index == i) {
+        const applied& a = m.applies[next++];
+        m.env->trace.apply(i, a.text);
+        checker_->observe_apply(n, i, a.text);
+        resolve(n, i, a.text, a.output);
+      } else {
+        m.env->trace.apply(i, "noop");
+        checker_->observe_apply(n, i, "noop");
+        resolve(n, i, "noop", value{});
+      }
+    }
+    QUORUM_ASSERT(next == m.applies.size());
+    m.applies.clear();
+    m.traced = p.applied_index().value();
+  }
+
+  // The fate of every proposal at slot i, now that n applied `text` there.
+  void resolve(node_id n, std::uint64_t i, const std::string& text, value out) {
+    auto [lo, hi] = pending_.equal_range(i);
+    const std::int64_t now = now_ns();
+    for (auto it = lo; it != hi;) {
+      proposal& p = it->second;
+      const bool ours = text == p.command;
+      if (!p.resolved) {
+        p.resolved = true;
+        if (ours) finish_op(p.op, out, now);
+        else fail_op(p.op, now);
+      }
+      if (ours && p.proposer == n && !p.orphaned) {
+        at(n).env->trace.ack(i, p.command);
+        checker_->observe_ack(i, text);
+        ++acks_;
+        max_acked_ = std::max(max_acked_, i);
+        p.orphaned = true;
+      }
+      if (!ours || p.orphaned) it = pending_.erase(it);
+      else ++it;
+    }
+  }
+
+  void record_mismatch(std::string why) {
+    if (!mismatch_) mismatch_ = std::move(why);
+  }
+
+  // "v12 set k0", "v13 get k2", "v14 incr k2": registers first, then counters.
+  std::string make_command(std::string_view v) {
+    const std::uint32_t keys = opts_.registers + opts_.counters;
+    const auto k = static_cast<std::uint32_t>(client_rng_.below(keys == 0 ? 1 : keys));
+    const bool counter = k >= opts_.registers;
+    const bool read = client_rng_.chance(0.4);
+    const char* op = read ? "get" : (counter ? "incr" : "set");
+    return std::string{v} + ' ' + op + " k" + std::to_string(k);
+  }
+
+  struct parsed {
+    std::string_view id, op, key;
+  };
+  static parsed parse(std::string_view s) {
+    parsed p;
+    std::string_view* parts[] = {&p.id, &p.op, &p.key};
+    for (std::string_view* part : parts) {
+      const auto sp = s.find(' ');
+      *part = s.substr(0, sp);
+      s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+    }
+    return p;
+  }
+
+  std::size_t record_invoke(const std::string& command, std::int64_t now) {
+    const parsed c = parse(command);
+    operation op;
+    op.client = history_.size();
+    op.key = history_.intern(c.key);
+    op.kind = c.op == "get" ? op_kind::read : c.op == "incr" ? op_kind::incr : op_kind::write;
+    if (op.kind == op_kind::incr) op.input = value::integer(1);
+    if (op.kind == op_kind::write) op.input = history_.intern(c.id);
+    op.invoke = now;
+    op.complete = now;
+    return history_.add(op);
+  }
+  void fail_op(std::size_t op, std::int64_t now) {
+    history_[op].status = op_status::failed;
+    history_[op].complete = now;
+  }
+  void finish_op(std::size_t op, value out, std::int64_t now) {
+    history_[op].status = op_status::ok;
+    history_[op].output = out;
+    history_[op].complete = now;
+  }
+
+  // The node's store runs the command; the output is what the client is told.
+  value run(member& m, std::string_view command) {
+    const parsed c = parse(command);
+    auto it = m.store.find(c.key);
+    if (c.op == "get") {
+      if (it == m.store.end()) return value::absent();
+      return it->second.counter ? value::integer(it->second.number) : history_.intern(it->second.text);
+    }
+    if (it == m.store.end()) it = m.store.emplace(std::string{c.key}, cell{}).first;
+    if (c.op == "incr") {
+      it->second.counter = true;
+      it->second.number += 1;
+      return value::integer(it->second.number);
+    }
+    it->second.text = std::string{c.id};
+    return value::absent();
+  }
+
+  driver_options opts_;
+  seeded_random client_rng_;
+  std::vector<member> members_;  // [node id]
+  std::vector<node_id> ids_;
+  std::optional<paxos_checker> checker_;
+  std::multimap<std::uint64_t, proposal> pending_;  // slot -> proposals awaiting their fate
+  std::map<std::uint64_t, read> reads_;             // read id -> a read awaiting its round
+  std::uint64_t read_ids_{0};
+  history history_;
+  std::optional<std::string> mismatch_;
+  std::uint64_t acks_{0};
+  std::uint64_t leader_changes_{0};
+  std::uint64_t max_acked_{0};
+  mutable std::uint64_t lin_unknown_{0};
+};
+
+inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+inline void kv_machine::read_ready(std::uint64_t id, log_index) { owner->on_read(self, id, true); }
+inline void kv_machine::read_failed(std::uint64_t id, const error&) { owner->on_read(self, id, false); }
+
+static_assert(check_driver<driver>());
+
+// One seed of Multi-Paxos on the world's default options.
+inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
+  driver d{config.seed, opts};
+  world<driver> w{config, d};
+  return w.run();
+}
+
+}  // namespace quorum::sim::paxos_sim

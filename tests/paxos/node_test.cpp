@@ -1,0 +1,175 @@
+// The Multi-Paxos node in calm conditions: election by phase 1, proposals
+// chosen and applied in slot order on every node, batching and the window,
+// group commit, the durability rule, and the errors a caller can get.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "cluster.hpp"
+
+using namespace paxos_test;
+
+TEST_CASE("paxos node: one node elects itself and applies its proposals in order") {
+  cluster c{1};
+  c.start();
+  REQUIRE(c.settle() == 1);
+  for (int i = 0; i < 5; ++i) REQUIRE(c[1].propose(as_bytes("c" + std::to_string(i))));
+  CHECK(c[1].commit_index() == log_index{5});
+  CHECK(c.applied_values(1) == std::vector<std::string>{"c0", "c1", "c2", "c3", "c4"});
+  CHECK(c.net.violations.empty());
+}
+
+TEST_CASE("paxos node: three nodes choose proposals and every node applies them at the same slots") {
+  cluster c{3};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  for (int i = 0; i < 10; ++i) {
+    auto p = c[l].propose(as_bytes("x" + std::to_string(i)));
+    REQUIRE(p.has_value());
+    CHECK(p->index == log_index{static_cast<std::uint64_t>(i) + 1});
+    CHECK(p->bal == c[l].current_ballot());
+  }
+  c.deliver();
+  c.tick_all();
+  c.deliver();
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    INFO("node " << n);
+    CHECK(c[n].commit_index() == log_index{10});
+    CHECK(c[n].applied_index() == log_index{10});
+    const auto& applied = c[n].state_machine().applied;
+    REQUIRE(applied.size() == 10);
+    for (std::uint64_t i = 0; i < 10; ++i) {
+      CHECK(applied[i].first == i + 1);
+      CHECK(applied[i].second == "x" + std::to_string(i));
+    }
+  }
+  CHECK(c.net.violations.empty());
+}
+
+TEST_CASE("paxos node: a follower refuses a proposal and names the leader") {
+  cluster c{3};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.tick_all();
+  c.deliver();
+  const std::uint64_t f = l == 1 ? 2 : 1;
+  auto r = c[f].propose(as_bytes("nope"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::not_leader);
+  CHECK(r.error().detail == l);
+}
+
+TEST_CASE("paxos node: the open-slot window refuses with busy and reopens once slots are chosen") {
+  options o = test_options();
+  o.max_open_slots = 4;
+  cluster c{3, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  for (int i = 0; i < 4; ++i) REQUIRE(c[l].propose(as_bytes("w")));
+  auto r = c[l].propose(as_bytes("over"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::busy);
+  CHECK(c[l].stats().proposals_refused_busy == 1);
+  c.deliver();
+  CHECK(c[l].commit_index() == log_index{4});
+  CHECK(c[l].propose(as_bytes("again")).has_value());
+}
+
+TEST_CASE("paxos node: a batch of proposals costs one sync and one accept message per peer") {
+  options o = test_options();
+  o.max_entries_per_message = 64;
+  cluster c{3, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  const std::uint64_t syncs = c.disk_of(l).syncs;
+  c.net.queue.clear();
+  {
+    auto guard = c[l].batch();
+    for (int i = 0; i < 20; ++i) REQUIRE(c[l].propose(as_bytes("b" + std::to_string(i))));
+  }
+  CHECK(c.disk_of(l).syncs == syncs + 1);
+  std::size_t accepts = 0;
+  for (const envelope& e : c.net.queue) accepts += e.type == message_type::accept ? 1 : 0;
+  CHECK(accepts == 2);
+  c.deliver();
+  CHECK(c[l].commit_index().value() >= 20);
+}
+
+TEST_CASE("paxos node: accept messages are split by max_entries_per_message and max_bytes_per_message") {
+  options o = test_options();
+  o.max_entries_per_message = 3;
+  o.max_bytes_per_message = 10;
+  cluster c{2, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  c.net.queue.clear();
+  {
+    auto guard = c[l].batch();
+    for (int i = 0; i < 7; ++i) REQUIRE(c[l].propose(as_bytes("1234")));  // 4 bytes: two fit in 10
+  }
+  std::vector<entry> scratch;
+  std::size_t accepts = 0;
+  for (const envelope& e : c.net.queue) {
+    if (e.type != message_type::accept) continue;
+    ++accepts;
+    auto m = decode(byte_view{e.bytes}, scratch);
+    REQUIRE(m.has_value());
+    CHECK(m->entries.size() <= 2);
+  }
+  CHECK(accepts == 4);
+  c.deliver();
+  CHECK(c[l].commit_index() == log_index{7});
+}
+
+TEST_CASE("paxos node: commands over max_command_bytes are refused with too_large") {
+  options o = test_options();
+  o.max_command_bytes = 8;
+  cluster c{1, o};
+  c.start();
+  REQUIRE(c.settle() == 1);
+  auto r = c[1].propose(as_bytes("123456789"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::too_large);
+}
+
+TEST_CASE("paxos node: a bad configuration leaves the node inert and says why") {
+  fabric f{3};
+  options o = test_options();
+  o.heartbeat_ticks = 20;
+  test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&f.disk_of(1)}, manual_clock{}, recorder{}, o};
+  REQUIRE_FALSE(n.status().has_value());
+  CHECK(n.status().error().code == errc::invalid_config);
+  n.tick();
+  auto r = n.propose(as_bytes("x"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::invalid_config);
+  const std::vector<node_id> outsider{node_id{2}, node_id{3}};
+  test_node m{node_id{1}, outsider, test_transport{&f.net}, test_log{&f.disk_of(1)}, manual_clock{}, recorder{},
+              test_options()};
+  CHECK(m.status().error().code == errc::invalid_config);
+}
+
+TEST_CASE("paxos node: garbage bytes and misaddressed messages are dropped and counted") {
+  cluster c{3};
+  c.start();
+  const byte_buffer junk{std::byte{1}, std::byte{99}, std::byte{0}};
+  c[1].receive(byte_view{junk});
+  CHECK(c[1].stats().dropped_malformed == 1);
+  message m = msg(message_type::heartbeat, 2, 3, bal(5, 2));
+  c[1].receive(m);
+  CHECK(c[1].stats().dropped_misrouted == 1);
+  m = msg(message_type::heartbeat, 9, 1, bal(5, 9));
+  c[1].receive(m);
+  CHECK(c[1].stats().dropped_unknown_sender == 1);
+  m = msg(message_type::accept, 2, 1, bal(5, 3));  // a ballot that is not the sender's own
+  c[1].receive(m);
+  CHECK(c[1].stats().dropped_malformed == 2);
+  CHECK(c[1].role() == role::follower);
+}

@@ -1,0 +1,237 @@
+// Whole seeds of Multi-Paxos in the simulator (sim/paxos_driver.hpp): a sweep
+// runs clean under faults drawn per seed, a run is a pure function of its
+// seed, planted bugs are caught, and the client's history is checked for real.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "quorum/sim/paxos_driver.hpp"
+#include "quorum/sim/trace.hpp"
+
+namespace {
+
+// An unoptimized (Debug, sanitizer) build runs a seed many times slower: it
+// sweeps a sample of the seeds an optimized build sweeps.
+#if defined(__OPTIMIZE__)
+constexpr std::uint64_t sweep_scale = 10;
+#else
+constexpr std::uint64_t sweep_scale = 1;
+#endif
+
+using namespace quorum::sim;
+using paxos_sim::driver;
+using paxos_sim::plant;
+
+std::string read_all(std::FILE* f) {
+  std::string s;
+  std::rewind(f);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+  return s;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+seed_report traced(std::uint64_t seed, std::string& out) {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  seed_report r;
+  {
+    trace_writer w{f};
+    run_config c;
+    c.seed = seed;
+    c.trace = &w;
+    r = paxos_sim::run_seed(c);
+  }
+  out = read_all(f);
+  std::fclose(f);
+  return r;
+}
+
+void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
+  std::uint64_t commits = 0;
+  for (std::uint64_t s = first; s <= last; ++s) {
+    c.seed = s;
+    const seed_report r = paxos_sim::run_seed(c);
+    INFO(r.what);
+    REQUIRE_FALSE(r.violation);
+    CHECK(r.commits > 0);  // the heal phase demands a new one
+    CHECK(r.leader_changes > 0);
+    commits += r.commits;
+  }
+  CHECK(commits > (last - first + 1) * 10);
+}
+
+}  // namespace
+
+TEST_CASE("sim paxos: seeds 1-300 (1-30 unoptimized) run clean, faults drawn per seed, 3 nodes") {
+  sweep(run_config{}, 1, 30 * sweep_scale);
+}
+
+TEST_CASE("sim paxos: seeds under heavy explicit faults run clean") {
+  run_config c;
+  c.drop = 0.2;
+  c.duplicate = 0.1;
+  c.reorder = 0.2;
+  c.partition = 0.005;
+  c.crash = 0.003;
+  sweep(c, 1, 8 * sweep_scale);
+}
+
+TEST_CASE("sim paxos: 5 and 1 node clusters run clean") {
+  run_config five;
+  five.nodes = 5;
+  sweep(five, 1, 6 * sweep_scale);
+  run_config one;
+  one.nodes = 1;
+  sweep(one, 1, 2 * sweep_scale);
+}
+
+TEST_CASE("sim paxos: flexible quorums with a phase-2 quorum of 2 out of 5 run clean") {
+  for (std::uint64_t s = 1; s <= 4 * sweep_scale; ++s) {
+    run_config c;
+    c.seed = s;
+    c.nodes = 5;
+    paxos_sim::driver_options o;
+    o.paxos.phase1_quorum = 4;
+    o.paxos.phase2_quorum = 2;
+    const seed_report r = paxos_sim::run_seed(c, o);
+    INFO(r.what);
+    CHECK_FALSE(r.violation);
+    CHECK(r.commits > 0);
+  }
+}
+
+TEST_CASE("sim paxos: a seed is a pure function: the same seed gives the same trace") {
+  std::string a, b, c;
+  const seed_report ra = traced(11, a);
+  const seed_report rb = traced(11, b);
+  const seed_report rc = traced(12, c);
+  REQUIRE_FALSE(ra.violation);
+  CHECK(a == b);
+  CHECK(ra.events == rb.events);
+  CHECK(a != c);
+  // The trace holds what DESIGN.md promises, consistently with the report.
+  CHECK(count(a, "\"event\":\"ack\"") == ra.commits);
+  CHECK(count(a, "\"event\":\"leader\"") == ra.leader_changes);
+  CHECK(count(a, "\"event\":\"propose\"") >= ra.commits);
+  CHECK(count(a, "\"event\":\"apply\"") > ra.commits);
+  CHECK(a.find("\"event\":\"leader\",\"ballot\":{\"round\":") != std::string::npos);
+  CHECK(a.find("\"term\"") == std::string::npos);  // paxos applies carry no term
+}
+
+TEST_CASE("sim paxos: planted bug corrupt_apply is caught on every seed") {
+  for (std::uint64_t s = 1; s <= 10; ++s) {
+    run_config c;
+    c.seed = s;
+    const seed_report r = paxos_sim::run_seed(c, {.bug = plant::corrupt_apply});
+    INFO("seed " << s << ": " << r.what);
+    REQUIRE(r.violation);
+    CHECK(r.what.find("Agreement") != std::string::npos);
+  }
+}
+
+TEST_CASE("sim paxos: planted bug forget_accepts (a restart forgets what it accepted) chooses two values") {
+  // Seed 39 is where the sweep first caught it: a failing seed stays a test.
+  run_config c;
+  c.seed = 39;
+  const seed_report r = paxos_sim::run_seed(c, {.bug = plant::forget_accepts});
+  INFO(r.what);
+  CHECK(r.violation);
+  CHECK(r.what.find("Agreement") != std::string::npos);
+  CHECK_FALSE(paxos_sim::run_seed(c).violation);  // the bug, not the seed, fires
+}
+
+TEST_CASE("sim paxos: planted bug forget_promise (a restart forgets its promise) reuses a ballot") {
+  // Seed 157: the sweep's first catch. An acceptor that forgets its promise
+  // also forgets the ballots it proposed with, and leads one of them twice.
+  run_config c;
+  c.seed = 157;
+  const seed_report r = paxos_sim::run_seed(c, {.bug = plant::forget_promise});
+  INFO(r.what);
+  CHECK(r.violation);
+  CHECK(r.what.find("became leader twice") != std::string::npos);
+  CHECK_FALSE(paxos_sim::run_seed(c).violation);
+}
+
+TEST_CASE("sim paxos: the client's history is checked, and a wrong answer in it is a violation") {
+  run_config c;
+  c.seed = 5;
+  driver d{c.seed};
+  world<driver> w{c, d};
+  const seed_report r = w.run();
+  REQUIRE_FALSE(r.violation);
+  history h = d.client_history();
+  std::size_t ok_reads = 0, ok_writes = 0;
+  std::size_t victim = h.size();
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    if (h[i].status != op_status::ok) continue;
+    if (h[i].kind == op_kind::read) {
+      ++ok_reads;
+      if (h[i].output.is_symbol() && victim == h.size()) victim = i;
+    } else {
+      ++ok_writes;
+    }
+  }
+  CHECK(ok_reads > 10);
+  CHECK(ok_writes > 10);
+  auto fine = check(h, {});
+  REQUIRE(fine.has_value());
+  CHECK(fine->outcome == check_outcome::ok);
+  REQUIRE(victim < h.size());
+  h[victim].output = h.intern("never written");
+  auto bad = check(h, {});
+  REQUIRE(bad.has_value());
+  CHECK(bad->outcome == check_outcome::violation);
+}
+
+TEST_CASE("sim paxos: a lagging candidate acknowledging mid phase 1 is no violation (seed 205)") {
+  // This seed once failed a final check that wanted a leader up at the
+  // instant of the heal's first acknowledgement: a candidate still runs phase
+  // 2 for the slots its phase 1 settled, and its own proposals get applied.
+  run_config c;
+  c.seed = 205;
+  const seed_report r = paxos_sim::run_seed(c);
+  INFO(r.what);
+  CHECK_FALSE(r.violation);
+}
+
+TEST_CASE("sim paxos: GETs served by quorum reads and by leases are linearizable") {
+  for (const paxos_sim::read_path path : {paxos_sim::read_path::quorum_read, paxos_sim::read_path::lease_read}) {
+    std::size_t ok_reads = 0;
+    for (std::uint64_t s = 1; s <= 3 * sweep_scale; ++s) {
+      run_config c;
+      c.seed = s;
+      paxos_sim::driver_options o;
+      o.reads = path;
+      driver d{c.seed, o};
+      world<driver> w{c, d};
+      const seed_report r = w.run();
+      INFO("seed " << s << ": " << r.what);
+      REQUIRE_FALSE(r.violation);  // final_check ran the linearizability check
+      const history& h = d.client_history();
+      for (std::size_t i = 0; i < h.size(); ++i)
+        ok_reads += h[i].kind == op_kind::read && h[i].status == op_status::ok ? 1 : 0;
+    }
+    CHECK(ok_reads > 30);
+  }
+}
+
+TEST_CASE("sim paxos: planted bug local_reads (GETs answered from a stale store) fails linearizability") {
+  std::size_t caught = 0;
+  for (std::uint64_t s = 1; s <= 10; ++s) {
+    run_config c;
+    c.seed = s;
+    const seed_report r = paxos_sim::run_seed(c, {.bug = plant::local_reads});
+    if (r.violation) {
+      CHECK(r.what.find("linearizability") != std::string::npos);
+      ++caught;
+    }
+  }
+  CHECK(caught >= 5);
+}
