@@ -51,6 +51,34 @@ TEST_CASE("§5.3: a leader replicates proposals and every node applies them once
   CHECK(c.net.violations.empty());
 }
 
+TEST_CASE("entry cache: with the cache off or tiny every entry comes from the Log and the result is the same") {
+  for (std::size_t bytes : {std::size_t{0}, std::size_t{40}}) {
+    CAPTURE(bytes);
+    options o = test_options();
+    o.entry_cache_bytes = bytes;
+    cluster c{3, o};
+    c.start();
+    c.elect(1);
+    std::vector<std::string> want;
+    for (int k = 0; k < 30; ++k) {
+      want.push_back("entry-" + std::to_string(k));
+      REQUIRE(c[1].propose(as_bytes(want.back())).has_value());
+      if (k % 7 == 0) c.deliver();
+    }
+    c.deliver();
+    c.restart(3);  // a restarted follower reads its own log back
+    for (int r = 0; r < 3; ++r) {
+      c.tick(1);
+      c.deliver();
+    }
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+      CHECK(applied_values(c[id]) == want);
+      CHECK(c.log_terms(id) == c.log_terms(1));
+    }
+    CHECK(c.net.violations.empty());
+  }
+}
+
 TEST_CASE("§5.3: a follower rejects an append whose previous entry it does not hold, with a hint") {
   cluster c{3, test_options(false, false)};
   preload(c.disk_of(2), {1, 1, 2}, 2);

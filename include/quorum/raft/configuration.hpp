@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -193,6 +194,7 @@ class configuration {
   }
 
  private:
+  static constexpr std::size_t small_side = 7;
   static constexpr std::uint8_t incoming_voter = 1;
   static constexpr std::uint8_t outgoing_voter = 2;
 
@@ -209,8 +211,27 @@ class configuration {
     return vote_result::pending;
   }
 
+  // The q-th largest match of a side's voters, q its majority. Up to
+  // small_side voters (every usual group) an insertion sort on the stack
+  // does it in a few compares; larger sides use nth_element.
   template <class MatchOf>
   [[nodiscard]] log_index side_index(std::uint8_t flag, MatchOf& match_of) {
+    std::array<log_index, small_side> v;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      if ((flags_[i] & flag) == 0) continue;
+      if (n == small_side) return large_side_index(flag, match_of);
+      log_index x = match_of(i);
+      std::size_t k = n++;
+      for (; k > 0 && v[k - 1] < x; --k) v[k] = v[k - 1];  // descending
+      v[k] = x;
+    }
+    if (n == 0) return log_index{};
+    return v[n / 2];  // the (n/2 + 1)-th largest
+  }
+
+  template <class MatchOf>
+  [[nodiscard]] log_index large_side_index(std::uint8_t flag, MatchOf& match_of) {
     scratch_.clear();
     for (std::size_t i = 0; i < members_.size(); ++i)
       if ((flags_[i] & flag) != 0) scratch_.push_back(match_of(i));

@@ -69,7 +69,7 @@ class node {
   node(node_id self, std::span<const node_id> members, transport_type transport, log_type log,
        clock_type clock, state_machine_type state_machine, snapshot_store_type snapshots, options opts = {})
       : transport_{std::move(transport)},
-        log_{std::move(log)},
+        log_{std::move(log), entry_cache_options{opts.entry_cache_bytes}},
         clock_{std::move(clock)},
         fsm_{std::move(state_machine)},
         store_{std::move(snapshots)},
@@ -195,11 +195,21 @@ class node {
 
   // Sends pending appends, syncs once if anything was written, then sends the
   // acknowledgements that sync made true and applies what is committed.
+  //
+  // A leader broadcasts here only when its log grew since the last flush (a
+  // follower that could not take entries then is sent them by the answer
+  // that frees it), and counts a quorum here only after a sync: otherwise
+  // only an acknowledgement, counted where it arrives, moves the commit index.
   void flush() {
     if (!status_) return;
-    if (role_ == role::leader) broadcast_appends(false);
-    if (log_.dirty() && !sync_now()) return;
-    if (role_ == role::leader && maybe_commit()) broadcast_appends(true);
+    if (role_ == role::leader && (log_.last_index() != flushed_last_ || term_ != flushed_term_)) {
+      flushed_last_ = log_.last_index();
+      flushed_term_ = term_;
+      broadcast_appends(false);
+    }
+    const bool wrote = log_.dirty();
+    if (wrote && !sync_now()) return;
+    if (wrote && role_ == role::leader && maybe_commit()) broadcast_appends(true);
     send_pending_ack();
     apply_committed();
   }
@@ -217,6 +227,8 @@ class node {
     if (!status_) return unexpected{status_.error()};
     if (applied_ <= snap_meta_.index) return snap_meta_.index;  // nothing new to cover
     const auto& cfg = configs_.at(applied_);
+    if (cfg.config.voters.empty())  // a joining node that has not applied the entry adding it
+      return fail(errc::busy, "raft: no configuration applied yet; snapshot after the entry that adds this node");
     snapshot_meta meta{applied_, *log_.term_at(applied_), cfg.index, cfg.config};
     byte_buffer image, scratch;
     begin_image(meta, image, scratch);
@@ -394,9 +406,19 @@ class node {
 
   void tick_election() {
     if (++election_elapsed_ < randomized_timeout_) return;
-    if (!config_.self_is_voter()) return reset_election_timer();  // learners and removed nodes never campaign
+    if (!may_campaign()) return reset_election_timer();  // learners and removed nodes never campaign
     if (opts_.pre_vote) become_pre_candidate();
     else become_candidate();
+  }
+
+  // Thesis §4.2.2: a node left out of its latest configuration still
+  // campaigns (its own vote uncounted) until it knows that configuration is
+  // committed, or a change that removes it could leave the group leaderless.
+  [[nodiscard]] bool may_campaign() const {
+    if (config_.self_is_voter()) return true;
+    if (configs_.latest().index <= commit_ || configs_.size() < 2) return false;
+    const auto& before = configs_.at(configs_.latest().index.prev()).config;
+    return contains(before.voters, self_) || contains(before.outgoing, self_);
   }
 
   void tick_leader() {
@@ -703,7 +725,8 @@ class node {
       return;
     }
     if (m.index > log_.last_index()) return static_cast<void>(++stats_.dropped_invalid);  // never had those
-    if (p.acknowledge(m.index) && maybe_commit()) broadcast_appends(true);
+    // Only an acknowledgement past the commit index can move it.
+    if (p.acknowledge(m.index) && m.index > commit_ && maybe_commit()) broadcast_appends(true);
     send_appends(from, false);
     maybe_send_timeout_now(from);
   }
@@ -850,6 +873,8 @@ class node {
     }
   }
 
+  // The entries view the log's cache (or its copy buffers): valid during
+  // transport_.send, and no log call happens before it returns.
   void send_append(std::size_t i) {
     progress& p = progress_[i];
     const log_index prev = p.next.prev();
@@ -914,19 +939,42 @@ class node {
     transport_.send(r.to, r);
   }
 
+  // What changes here changes only when something is applied, so a call
+  // with nothing new goes straight to the reads.
   void apply_committed() {
-    while (applied_ < commit_ && status_) {
-      const log_index i = applied_.next();
-      auto e = log_.entry(i);
-      if (!e) return static_cast<void>(set_failed(e.error()));
-      if (role_ == role::leader && e->term == term_ && e->kind == entry_kind::normal)
-        uncommitted_bytes_ -= std::min(uncommitted_bytes_, e->data.size());
-      applied_ = i;
-      if (e->kind == entry_kind::normal) fsm_.apply(i, e->data);
+    if (applied_ < commit_) {
+      while (applied_ < commit_ && status_) {
+        // Recent entries come straight from the log's cache, older ones from the Log.
+        const auto run = log_.cached(applied_.next(), commit_ - applied_);
+        for (const entry_view& e : run) apply_one(e);
+        if (!run.empty()) continue;
+        auto e = log_.entry(applied_.next());
+        if (!e) return static_cast<void>(set_failed(e.error()));
+        apply_one(*e);
+      }
+      configs_.forget_before(applied_);
+      release_cache();
+      if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
     }
-    configs_.forget_before(applied_);
-    if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
     advance_reads();
+  }
+
+  void apply_one(const entry_view& e) {
+    const log_index i = applied_.next();
+    if (role_ == role::leader && e.term == term_ && e.kind == entry_kind::normal)
+      uncommitted_bytes_ -= std::min(uncommitted_bytes_, e.data.size());
+    applied_ = i;
+    if (e.kind == entry_kind::normal) fsm_.apply(i, e.data);
+  }
+
+  // The log's cache keeps what may still be sent or applied: on a leader,
+  // what some follower may lack; elsewhere what is not applied yet.
+  void release_cache() {
+    log_index upto = applied_;
+    if (role_ == role::leader)
+      for (std::size_t i = 0; i < progress_.size(); ++i)
+        if (i != config_.self()) upto = std::min(upto, progress_[i].match);
+    log_.release(upto);
   }
 
   // The configuration in force is committed: a leader leaves a joint one at
@@ -1062,6 +1110,8 @@ class node {
   node_id ack_to_{};
   term_id ack_term_{};
   log_index ack_index_{};
+  log_index flushed_last_{};  // the leader's last index and term when flush() last broadcast
+  term_id flushed_term_{};
   std::size_t uncommitted_bytes_{0};
   result<void> status_{};
   node_stats stats_{};

@@ -42,6 +42,10 @@ struct options {
   // take_snapshot() keeps this many entries behind the snapshot, so that a
   // follower only slightly behind catches up from the log, not a snapshot.
   std::uint64_t snapshot_trailing_entries = 1024;
+  // The recent tail of the log kept in memory (entry data plus a small
+  // header each), so that appends to followers and applies need no Log
+  // read; older entries are read from the Log. 0 turns the cache off.
+  std::size_t entry_cache_bytes = std::size_t{8} << 20;
   // Linearizable reads: ReadIndex always; with lease_reads, a leader that
   // heard from a quorum within election_ticks - clock_drift_ticks serves
   // reads without a round (safe only if clocks drift less than that).

@@ -1,8 +1,10 @@
-// raft_log: a node's view of its Log policy. Entry i at position i, the term
-// of every entry cached in term_runs, the hard state, and the bookkeeping of
-// what a sync() has covered: the node may acknowledge or count only that.
+// raft_log: a node's view of its Log policy. Entry i at position i, every term
+// in term_runs, the recent entries in an entry_cache, the hard state, and what
+// a sync() has covered: the node may acknowledge or count only that.
 #pragma once
 
+#include <array>
+#include <concepts>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -14,18 +16,31 @@
 #include "quorum/core/ids.hpp"
 #include "quorum/core/log.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/raft/entry.hpp"
+#include "quorum/raft/entry_cache.hpp"
 #include "quorum/raft/hard_state.hpp"
 #include "quorum/raft/term_runs.hpp"
 
 namespace quorum::raft {
+
+namespace detail {
+
+// A Log that can take a record in two pieces (header, body) saves raft_log
+// from joining them in a scratch buffer first: memory_log does.
+template <class L>
+concept appends_in_two_pieces = requires(L& l, byte_view a, byte_view b) {
+  { l.append(a, b) } -> std::same_as<result<log_index>>;
+};
+
+}  // namespace detail
 
 template <class L>
 class raft_log {
   static_assert(check_log<L>());
 
  public:
-  explicit raft_log(L log) : log_{std::move(log)} {}
+  explicit raft_log(L log, entry_cache_options cache = {}) : log_{std::move(log)}, cache_{cache} {}
 
   // Reads the hard state and every entry's term back from the Log, after
   // the snapshot `base` (index and term 0: none). Entries the snapshot
@@ -53,6 +68,7 @@ class raft_log {
     }
     dirty_ = true;  // what survived a restart may not have been synced yet
     synced_ = base_index;
+    cache_.restart(terms_.last_index().next());
     return *hs;
   }
 
@@ -72,6 +88,7 @@ class raft_log {
     if (upto <= terms_.base_index()) return {};
     QUORUM_TRY(log_.compact(upto.next()));
     terms_.compact(upto);
+    cache_.release(upto);
     if (synced_ < upto) synced_ = upto;
     return {};
   }
@@ -82,6 +99,7 @@ class raft_log {
     if (terms_.term_at(index) == term) return compact(index);
     QUORUM_TRY(drop_covered(index, term));
     terms_.reset(index, term);
+    cache_.restart(index.next());
     synced_ = index;  // the snapshot itself is durable before it is installed
     dirty_ = true;
     return {};
@@ -98,12 +116,11 @@ class raft_log {
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
   result<log_index> append(const entry_view& e) {
-    record_.clear();
-    encode_entry_record(e, record_);
-    auto at = log_.append(record_);
+    auto at = write_record(e);
     if (!at) return at;
     QUORUM_ASSERT(*at == terms_.last_index().next());
     terms_.append(*at, e.term);
+    cache_.append(*at, e);
     dirty_ = true;
     return at;
   }
@@ -120,6 +137,7 @@ class raft_log {
         QUORUM_ASSERT(i > commit);  // a committed entry is never overwritten
         if (auto t = log_.truncate(i); !t) return unexpected{t.error()};
         terms_.truncate(i);
+        cache_.truncate(i);
         if (synced_ >= i) synced_ = i.prev();
         truncated = i;
       }
@@ -144,8 +162,10 @@ class raft_log {
     return {};
   }
 
-  // The entry at i; its data views the Log's buffer until the next non-const call.
+  // The entry at i; its data views the cache or the Log's buffer until the
+  // next non-const call.
   result<entry_view> entry(log_index i) {
+    if (cache_.holds(i)) return cache_.at(i);
     auto rec = log_.read(i);
     if (!rec) return unexpected{rec.error()};
     auto e = decode_entry_record(*rec);
@@ -153,10 +173,12 @@ class raft_log {
     return e;
   }
 
-  // Copies entries from `from` into reused buffers, at most max_entries and
-  // about max_bytes of data (at least one entry): the body of one append.
-  // The views stay valid until the next call.
+  // Entries from `from`, at most max_entries and about max_bytes of data (at
+  // least one entry): the body of one append. Views into the cache when it
+  // holds `from` (nothing copied), else copies out of the Log into reused
+  // buffers. Valid until the next non-const call.
   result<std::span<const entry_view>> batch(log_index from, std::size_t max_entries, std::size_t max_bytes) {
+    if (cache_.holds(from)) return cache_.run(from, max_entries, max_bytes);
     arena_.clear();
     meta_.clear();
     views_.clear();
@@ -174,9 +196,34 @@ class raft_log {
     return std::span<const entry_view>{views_};
   }
 
+  // The node needs entries up to `upto` no more (applied, and on a leader
+  // held by every follower): the cache lets them go; the Log keeps them.
+  void release(log_index upto) noexcept { cache_.release(upto); }
+  [[nodiscard]] const entry_cache& cache() const noexcept { return cache_; }
+  // Up to n entries from `from` on, straight from the cache (empty when it
+  // does not hold `from`). Valid until the next non-const call.
+  [[nodiscard]] std::span<const entry_view> cached(log_index from, std::uint64_t n) const noexcept {
+    return cache_.upto(from, n);
+  }
+
   [[nodiscard]] L& policy() noexcept { return log_; }
 
  private:
+  // The record is u8 kind, varint term, data (entry.hpp); a Log that takes
+  // it in two pieces gets the header from the stack and the data as it is.
+  result<log_index> write_record(const entry_view& e) {
+    if constexpr (detail::appends_in_two_pieces<L>) {
+      std::array<std::byte, 1 + codec::max_varint_bytes> head;
+      head[0] = static_cast<std::byte>(e.kind);
+      const std::size_t n = 1 + codec::encode_varint(e.term.value(), head.data() + 1);
+      return log_.append(byte_view{head.data(), n}, e.data);
+    } else {
+      record_.clear();
+      encode_entry_record(e, record_);
+      return log_.append(record_);
+    }
+  }
+
   // Empties the log of everything up to a snapshot at (index, term), and of
   // everything after it too unless the log holds that very entry.
   result<void> drop_covered(log_index index, term_id term) {
@@ -198,6 +245,7 @@ class raft_log {
 
   [[no_unique_address]] L log_;
   term_runs terms_;
+  entry_cache cache_;
   log_index synced_{};
   bool dirty_{false};
   byte_buffer record_;

@@ -62,6 +62,7 @@ class term_runs {
   [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept {
     if (i < base_index_ || i > last_) return std::nullopt;
     if (i == base_index_) return base_term_;
+    if (!runs_.empty() && i >= runs_.back().start) return runs_.back().term;  // nearly always: the tail
     auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
                                [](log_index x, const run& r) { return x < r.start; });
     QUORUM_ASSERT(it != runs_.begin());

@@ -64,6 +64,24 @@ class memory_log {
     return byte_view{arena_.data() + begin, ends_[k] - begin};
   }
 
+  // The same as append() of head and body joined, without joining them
+  // first: raft_log writes an entry's header and its data this way.
+  result<log_index> append(byte_view head, byte_view body) {
+    const std::size_t size = head.size() + body.size();
+    if (size > options_.max_record_bytes) return fail(errc::too_large, "record over max_record_bytes", size);
+    if (last_index().value() == std::numeric_limits<std::uint64_t>::max())
+      return fail(errc::out_of_range, "log position space exhausted");
+    if (detail::aliases(arena_, head) || detail::aliases(arena_, body)) {
+      byte_buffer copy(head.begin(), head.end());
+      copy.insert(copy.end(), body.begin(), body.end());
+      return append(copy);
+    }
+    arena_.insert(arena_.end(), head.begin(), head.end());
+    arena_.insert(arena_.end(), body.begin(), body.end());
+    ends_.push_back(arena_.size());
+    return last_index();
+  }
+
   result<void> truncate(log_index i) {
     if (i < first_ || i > last_index().next())
       return fail(errc::out_of_range, "truncate outside [first_index, last_index + 1]", i.value());

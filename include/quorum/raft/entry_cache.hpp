@@ -1,0 +1,200 @@
+// entry_cache: the recent tail of a Raft log in memory, entry views into one
+// reused arena, owned by raft_log: appends to followers and applying read it
+// instead of reading and decoding the Log; what it does not hold comes from the Log.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "quorum/core/assert.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/raft/entry.hpp"
+
+namespace quorum::raft {
+
+struct entry_cache_options {
+  // Bytes the cache may hold: entry data plus sizeof(entry_view) per entry.
+  // Beyond it the oldest entries are dropped (and read from the Log when
+  // needed); an entry alone over it is not cached. 0 turns the cache off.
+  std::size_t max_bytes = std::size_t{8} << 20;
+};
+
+class entry_cache {
+ public:
+  static constexpr std::size_t per_entry_bytes = sizeof(entry_view);
+
+  explicit entry_cache(entry_cache_options o = {}) : opts_{o} {}
+
+  // The cache holds [first(), last()]; empty when first() > last().
+  [[nodiscard]] log_index first() const noexcept { return first_; }
+  [[nodiscard]] log_index last() const noexcept { return first_ + live() - 1; }
+  [[nodiscard]] bool holds(log_index i) const noexcept { return i >= first_ && i - first_ < live(); }
+  [[nodiscard]] std::size_t size() const noexcept { return live(); }
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  [[nodiscard]] const entry_cache_options& options() const noexcept { return opts_; }
+
+  // Entry i as cached; holds(i) must be true. Valid until the next non-const call.
+  [[nodiscard]] const entry_view& at(log_index i) const noexcept {
+    QUORUM_ASSERT(holds(i));
+    return views_[head_ + static_cast<std::size_t>(i - first_)];
+  }
+
+  // The cached entries from `from` (held) on: at most max_entries, and about
+  // max_bytes of data (at least one entry). Valid until the next non-const call.
+  [[nodiscard]] std::span<const entry_view> run(log_index from, std::size_t max_entries,
+                                                std::size_t max_bytes) const noexcept {
+    QUORUM_ASSERT(holds(from));
+    const std::size_t begin = head_ + static_cast<std::size_t>(from - first_);
+    const std::size_t end = begin + std::min(max_entries, views_.size() - begin);
+    std::size_t k = begin, data = 0;
+    for (; k < end; ++k) {
+      if (k > begin && data + views_[k].data.size() > max_bytes) break;
+      data += views_[k].data.size();
+    }
+    return std::span<const entry_view>{views_.data() + begin, k - begin};
+  }
+
+  // Up to n cached entries from `from` on; empty when `from` is not held.
+  [[nodiscard]] std::span<const entry_view> upto(log_index from, std::uint64_t n) const noexcept {
+    if (!holds(from)) return {};
+    const std::size_t begin = head_ + static_cast<std::size_t>(from - first_);
+    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(n, views_.size() - begin));
+    return std::span<const entry_view>{views_.data() + begin, count};
+  }
+
+  // Entry i follows the log; when it does not follow last(), the cache
+  // starts over at i (the Log was reset under it).
+  void append(log_index i, const entry_view& e) {
+    if (i != last().next()) restart(i);
+    const std::size_t need = e.data.size() + per_entry_bytes;
+    if (need > opts_.max_bytes) return restart(i.next());  // too large to keep: stay contiguous after it
+    while (bytes_ + need > opts_.max_bytes) drop_front();
+    byte_view data = store(e.data);
+    if (head_ > 0 && views_.size() == views_.capacity()) drop_dead_views();  // reuse, do not grow
+    views_.push_back(entry_view{e.term, e.kind, data});
+    bytes_ += need;
+  }
+
+  // Forgets every index >= i.
+  void truncate(log_index i) {
+    if (i <= first_) return restart(i);
+    while (live() > 0 && last() >= i) {
+      // Data lies in entry order, so the last entry's bytes end the arena's line.
+      const std::size_t n = views_.back().data.size();
+      bytes_ -= n + per_entry_bytes;
+      tail_ -= n;
+      views_.pop_back();
+    }
+    if (live() == 0) restart(i);
+  }
+
+  // Forgets every index <= upto.
+  void release(log_index upto) noexcept {
+    while (live() > 0 && first_ <= upto) drop_front();
+    if (live() == 0 && first_ <= upto) first_ = upto.next();
+  }
+
+  // Empties the cache; the next entry it expects is `next`.
+  void restart(log_index next) noexcept {
+    views_.clear();
+    head_ = 0;
+    tail_ = 0;
+    bytes_ = 0;
+    first_ = next;
+  }
+
+ private:
+  [[nodiscard]] std::size_t live() const noexcept { return views_.size() - head_; }
+
+  void drop_front() noexcept {
+    QUORUM_ASSERT(live() > 0);
+    bytes_ -= views_[head_].data.size() + per_entry_bytes;
+    ++head_;
+    first_ = first_.next();
+    if (live() == 0) restart(first_);
+  }
+
+  // Copies data behind the live entries: the arena is used as a line that
+  // is packed to its front (views re-pointed) when it runs out, and grows
+  // only when the live entries fill more than half of it, so that steady
+  // state neither allocates nor moves more than O(1) bytes per entry.
+  byte_view store(byte_view data) {
+    if (data.empty()) return byte_view{};
+    if (tail_ + data.size() > arena_bytes_) {
+      if (aliases_arena(data)) {  // an entry's own cached bytes proposed again: copy before they move
+        const byte_buffer copy(data.begin(), data.end());
+        return store_after_room(copy);
+      }
+      make_room(data.size());
+    }
+    // memmove: bytes of an entry just dropped may be stored again, over themselves.
+    std::memmove(arena_.get() + tail_, data.data(), data.size());
+    const byte_view stored{arena_.get() + tail_, data.size()};
+    tail_ += data.size();
+    return stored;
+  }
+
+  byte_view store_after_room(byte_view data) {
+    make_room(data.size());
+    return store(data);
+  }
+
+  [[nodiscard]] bool aliases_arena(byte_view b) const noexcept {
+    const std::less<const std::byte*> before;
+    return arena_ && !before(b.data(), arena_.get()) && before(b.data(), arena_.get() + arena_bytes_);
+  }
+
+  void make_room(std::size_t n) {
+    const std::size_t live_data = bytes_ - live() * per_entry_bytes;
+    const std::size_t want = std::max(arena_bytes_, 2 * (live_data + n));
+    if (want > arena_bytes_) {
+      const std::size_t size = std::max(want, min_arena_bytes);
+      auto bigger = std::make_unique_for_overwrite<std::byte[]>(size);  // no zeroing: every byte read is written first
+      pack_into(bigger.get());
+      arena_ = std::move(bigger);
+      arena_bytes_ = size;
+    } else {
+      pack_into(arena_.get());
+    }
+    drop_dead_views();
+  }
+
+  void drop_dead_views() noexcept {
+    views_.erase(views_.begin(), views_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+
+  // Moves the live data, in order, to the front of `to` (which may be the
+  // arena itself: each piece moves down or stays).
+  void pack_into(std::byte* to) noexcept {
+    std::size_t at = 0;
+    for (std::size_t k = head_; k < views_.size(); ++k) {
+      entry_view& v = views_[k];
+      if (v.data.empty()) continue;
+      std::memmove(to + at, v.data.data(), v.data.size());
+      v.data = byte_view{to + at, v.data.size()};
+      at += v.data.size();
+    }
+    tail_ = at;
+  }
+
+  static constexpr std::size_t min_arena_bytes = 4096;
+
+  entry_cache_options opts_;
+  std::unique_ptr<std::byte[]> arena_;  // entry data; live data sits before tail_
+  std::size_t arena_bytes_ = 0;
+  std::vector<entry_view> views_;  // views_[head_ + k] is entry first_ + k
+  std::size_t head_ = 0;
+  std::size_t tail_ = 0;
+  std::size_t bytes_ = 0;          // what the live entries count against max_bytes
+  log_index first_{1};
+};
+
+}  // namespace quorum::raft
