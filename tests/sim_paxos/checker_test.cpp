@@ -94,3 +94,30 @@ TEST_CASE("paxos checker: a ballot leads once and only for its own node") {
   foreign.observe_leader(node_id{1}, ballot{3, node_id{2}});
   CHECK(fired(foreign, "not its own"));
 }
+
+TEST_CASE("paxos checker: a restore of chosen slots continues the applies after it") {
+  paxos_checker c{3};
+  correct_history(c);
+  c.boot(node_id{3});
+  c.observe_restore(node_id{3}, 3);  // every slot up to 3 is chosen
+  CHECK_FALSE(c.violation().has_value());
+  c.observe_proposed("d");
+  c.observe_chosen(node_id{1}, 4, "d");
+  c.observe_apply(node_id{3}, 4, "d");
+  CHECK_FALSE(c.violation().has_value());
+}
+
+TEST_CASE("paxos checker: a restore past the chosen slots is a violation") {
+  paxos_checker c{3};
+  correct_history(c);
+  c.boot(node_id{3});
+  c.observe_restore(node_id{3}, 4);
+  CHECK(fired(c, "only slots up to 3 are known chosen"));
+}
+
+TEST_CASE("paxos checker: a restore that takes a node back is a violation") {
+  paxos_checker c{3};
+  correct_history(c);
+  c.observe_restore(node_id{1}, 2);
+  CHECK(fired(c, "after applying up to 3"));
+}

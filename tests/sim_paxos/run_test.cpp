@@ -140,7 +140,7 @@ TEST_CASE("sim paxos: planted bug forget_accepts (a restart forgets what it acce
   // Seed 39 is where the sweep first caught it: a failing seed stays a test.
   run_config c;
   c.seed = 39;
-  const seed_report r = paxos_sim::run_seed(c, {.bug = plant::forget_accepts});
+  const seed_report r = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_accepts));
   INFO(r.what);
   CHECK(r.violation);
   CHECK(r.what.find("Agreement") != std::string::npos);
@@ -152,7 +152,7 @@ TEST_CASE("sim paxos: planted bug forget_promise (a restart forgets its promise)
   // also forgets the ballots it proposed with, and leads one of them twice.
   run_config c;
   c.seed = 157;
-  const seed_report r = paxos_sim::run_seed(c, {.bug = plant::forget_promise});
+  const seed_report r = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_promise));
   INFO(r.what);
   CHECK(r.violation);
   CHECK(r.what.find("became leader twice") != std::string::npos);

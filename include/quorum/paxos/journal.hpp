@@ -2,9 +2,11 @@
 // state, and a journal of "accepted (slot, ballot, value)" and "chosen (slot,
 // ballot, value)" records in arrival order. Recovery replays the journal, the
 // highest ballot per slot winning; an index from slot to record is kept in
-// memory, values stay in the Log. Also tracks the chosen watermark.
+// memory, values stay in the Log. Also tracks the chosen watermark. Slots up
+// to base() are covered by a snapshot: neither indexed nor journalled.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -102,12 +104,13 @@ class journal {
 
   explicit journal(L log) : log_{std::move(log)} {}
 
-  // Reads the promise and replays every record; returns the promise.
-  result<ballot> recover(std::uint64_t max_slot) {
+  // Reads the promise and replays every record above the snapshot's slot
+  // `base` (0: none); returns the promise. Changes nothing in the Log.
+  result<ballot> recover(std::uint64_t max_slot, log_index base = {}) {
     auto promised = decode_promise(log_.state());
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
-    watermark_ = log_index{};
+    base_ = watermark_ = base;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
       auto bytes = log_.read(i);
       if (!bytes) return unexpected{bytes.error()};
@@ -122,16 +125,21 @@ class journal {
   }
 
   // The highest slot this node holds anything for.
-  [[nodiscard]] log_index known_end() const noexcept { return log_index{slots_.size()}; }
+  [[nodiscard]] log_index known_end() const noexcept { return base_ + slots_.size(); }
+  // Every slot up to here is in the snapshot, no longer in the journal.
+  [[nodiscard]] log_index base() const noexcept { return base_; }
+  [[nodiscard]] std::size_t indexed_slots() const noexcept { return slots_.size(); }
   // Every slot up to here is known chosen (and its value is held).
   [[nodiscard]] log_index watermark() const noexcept { return watermark_; }
   [[nodiscard]] const slot_state* at(log_index s) const noexcept {
-    return s.value() >= 1 && s.value() <= slots_.size() ? &slots_[static_cast<std::size_t>(s.value() - 1)] : nullptr;
+    return s > base_ && s <= known_end() ? &slots_[offset(s)] : nullptr;
   }
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
-  // Journals an accept (phase 2b) or a value learned chosen.
+  // Journals an accept (phase 2b) or a value learned chosen; nothing for a
+  // slot the snapshot covers.
   result<void> write(record_kind k, const entry& e) {
+    if (e.slot <= base_) return {};
     buf_.clear();
     encode_record(k, e, buf_);
     auto at = log_.append(buf_);
@@ -142,7 +150,7 @@ class journal {
   }
 
   void mark_chosen(log_index s) {
-    slot_state& st = slots_[static_cast<std::size_t>(s.value() - 1)];
+    slot_state& st = slots_[offset(s)];
     QUORUM_ASSERT(st.position != log_index{});
     st.chosen = true;
   }
@@ -150,8 +158,7 @@ class journal {
   // Moves the watermark over slots known chosen; true if it moved.
   bool advance() noexcept {
     const log_index before = watermark_;
-    while (watermark_.value() < slots_.size() && slots_[static_cast<std::size_t>(watermark_.value())].chosen)
-      watermark_ = watermark_.next();
+    while (watermark_ < known_end() && slots_[offset(watermark_.next())].chosen) watermark_ = watermark_.next();
     return watermark_ != before;
   }
 
@@ -170,7 +177,7 @@ class journal {
   // Returns the last slot the batch speaks for (all_slots: every one).
   result<log_index> collect_held(log_index first, entry_batch& out, std::size_t max_entries, std::size_t max_bytes) {
     out.clear();
-    for (log_index s = first; s <= known_end(); s = s.next()) {
+    for (log_index s = std::max(first, base_.next()); s <= known_end(); s = s.next()) {
       if (at(s)->position == log_index{}) continue;
       auto e = read(s);
       if (!e) return unexpected{e.error()};
@@ -210,11 +217,40 @@ class journal {
     return {};
   }
 
+  // The first journal position a compaction to slot `through` must keep:
+  // the record of every slot above it that holds a value. Past the end when
+  // none does.
+  [[nodiscard]] log_index needed_from(log_index through) const noexcept {
+    log_index first = log_.last_index().next();
+    for (log_index s = std::max(through, base_).next(); s <= known_end(); s = s.next()) {
+      const slot_state& st = slots_[offset(s)];
+      if (st.position != log_index{} && st.position < first) first = st.position;
+    }
+    return first;
+  }
+
+  // Forgets slots up to `through` (a snapshot covers them: they are chosen)
+  // and moves the watermark to at least there.
+  void drop_through(log_index through) {
+    if (through <= base_) return;
+    if (through >= known_end()) slots_.clear();
+    else slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(through.value() - base_.value()));
+    base_ = through;
+    if (watermark_ < through) watermark_ = through;
+    advance();
+  }
+
   [[nodiscard]] L& policy() noexcept { return log_; }
+  [[nodiscard]] const L& policy() const noexcept { return log_; }
 
  private:
+  [[nodiscard]] std::size_t offset(log_index s) const noexcept {
+    return static_cast<std::size_t>(s.value() - base_.value() - 1);
+  }
+
   void note(record_kind k, const entry& e, log_index position) {
-    const auto i = static_cast<std::size_t>(e.slot.value() - 1);
+    if (e.slot <= base_) return;  // the snapshot has it
+    const std::size_t i = offset(e.slot);
     if (i >= slots_.size()) slots_.resize(i + 1);
     slot_state& st = slots_[i];
     if (st.chosen) return;  // a chosen value never changes: later records add nothing
@@ -226,7 +262,8 @@ class journal {
   }
 
   [[no_unique_address]] L log_;
-  std::vector<slot_state> slots_;  // [slot - 1]
+  std::vector<slot_state> slots_;  // [slot - base_ - 1]
+  log_index base_{};
   log_index watermark_{};
   bool dirty_{false};
   byte_buffer buf_;

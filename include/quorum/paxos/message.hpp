@@ -25,9 +25,11 @@ enum class message_type : std::uint8_t {
   heartbeat_response,  // slot = the read round answered; reject: promised higher
   catchup_request,     // "send me the chosen values from `slot` on"
   catchup,             // chosen values (entries), contiguous from `slot`
+  snapshot_chunk,      // bytes [index, index + size) of the image of `slot` (commit = image size), in entries[0]
+  snapshot_ack,        // the image of `slot` is held up to `index` bytes; reject: resume there
 };
 
-inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(message_type::catchup);
+inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(message_type::snapshot_ack);
 
 // normal: a client's command. noop: what a new leader puts in a slot that no
 // acceptor of its phase-1 quorum had accepted anything in; never applied.
@@ -178,6 +180,8 @@ namespace detail {
     case message_type::heartbeat_response: return "heartbeat_response";
     case message_type::catchup_request: return "catchup_request";
     case message_type::catchup: return "catchup";
+    case message_type::snapshot_chunk: return "snapshot_chunk";
+    case message_type::snapshot_ack: return "snapshot_ack";
   }
   return "unknown";
 }

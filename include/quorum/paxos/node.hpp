@@ -44,12 +44,20 @@ class node : public replica<Policies> {
   using log_type = typename Policies::log;
   using clock_type = typename Policies::clock;
   using state_machine_type = typename Policies::state_machine;
+  using snapshot_store_type = typename replica<Policies>::snapshot_store_type;
 
   // A configuration or a stored state that cannot work leaves the node inert:
   // status() says why, propose() returns that error, tick()/receive() do nothing.
   node(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
        state_machine_type state_machine, options opts = {})
-      : base{self, members, std::move(transport), std::move(log), std::move(clock), std::move(state_machine), opts} {
+      : node{self, members, std::move(transport), std::move(log), std::move(clock), std::move(state_machine),
+             snapshot_store_type{}, opts} {}
+
+  // With a snapshot store: a restart restores its image, then replays the journal after it.
+  node(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
+       state_machine_type state_machine, snapshot_store_type snapshots, options opts = {})
+      : base{self,       members, std::move(transport), std::move(log), std::move(clock), std::move(state_machine),
+             std::move(snapshots), opts} {
     seen_ = promised_;
     // A node that never promised anything cannot have granted a lease.
     lease_elapsed_ = promised_.round == 0 ? opts_.election_ticks : 0;
@@ -62,6 +70,7 @@ class node : public replica<Policies> {
     ++ticks_;
     ++lease_elapsed_;
     if (catchup_wait_ > 0) --catchup_wait_;
+    this->tick_snapshots();
     if (role_ == role::follower) tick_follower();
     else tick_proposer();
     maybe_flush();
@@ -97,6 +106,18 @@ class node : public replica<Policies> {
     if (!propose_at(entry_kind::normal, command)) return unexpected{status_.error()};
     maybe_flush();
     return p;
+  }
+
+  // Snapshots the state machine at the applied slot into the snapshot store,
+  // then compacts the journal and the slot index behind it (keeping
+  // options::snapshot_trailing_slots, and every slot still open). Returns the
+  // snapshot's slot.
+  result<log_index> take_snapshot() {
+    static_assert(base::can_snapshot,
+                  "quorum::paxos::node::take_snapshot: needs 'using snapshot_store = ...' in the policies and "
+                  "'snapshot(out)' and 'restore(slot, bytes)' on the state machine");
+    const log_index limit = role_ == role::follower ? all_slots : window_.base().prev();
+    return this->snapshot_to(limit);
   }
 
   void flush() {
@@ -301,11 +322,22 @@ class node : public replica<Policies> {
       case message_type::heartbeat_response: return on_heartbeat_response(m, from);
       case message_type::catchup_request: return on_catchup_request(m);
       case message_type::catchup: return on_catchup(m);
+      case message_type::snapshot_chunk:
+        // An image past our watermark: whatever we lead or run for is behind.
+        if (role_ != role::follower && m.slot > journal_.watermark()) step_down(ballot{});
+        return this->on_snapshot_chunk(m);
+      case message_type::snapshot_ack: return this->on_snapshot_ack(m, from);
     }
   }
 
   void on_prepare(const message& m) {
     if (m.slot == log_index{}) return static_cast<void>(++stats_.dropped_malformed);
+    // We hold slots below m.slot only in the snapshot and cannot report what
+    // we accepted there: no promise, the image instead.
+    if (m.slot <= journal_.base()) {
+      ++stats_.prepares_behind_snapshot;
+      return this->start_snapshot(m.from);
+    }
     // Our own leader's next page of phase 1 is no threat to its lease.
     if (in_lease() && !(m.from == leader_ && m.bal == promised_)) return static_cast<void>(++stats_.dropped_in_lease);
     if (m.bal > promised_) {

@@ -49,6 +49,18 @@ struct options {
   std::uint32_t clock_drift_ticks = 2;
   // Reads waiting for a round or for the apply index (errc::busy beyond).
   std::size_t max_pending_reads = 4096;
+  // Snapshots (with a snapshot_store policy and a state machine that has
+  // snapshot/restore): an image goes to a peer behind the journal in chunks
+  // of at most snapshot_chunk_bytes (and max_command_bytes, the bound on a
+  // value in a message), at most max_inflight_snapshot_chunks of
+  // them unconfirmed; a receiver refuses an image over max_snapshot_bytes.
+  std::size_t snapshot_chunk_bytes = std::size_t{1} << 18;
+  std::size_t max_inflight_snapshot_chunks = 4;
+  std::size_t max_snapshot_bytes = std::size_t{1} << 30;
+  // take_snapshot() keeps this many chosen slots behind the snapshot (in the
+  // journal and the slot index), so that a peer slightly behind catches up
+  // from values, not an image.
+  std::uint64_t snapshot_trailing_slots = 1024;
   // The seed of the timeout jitter, mixed with the node id: the whole
   // cluster may share one options value without timing out in lockstep.
   std::uint64_t seed = 0;
@@ -74,6 +86,10 @@ struct options {
                 o.clock_drift_ticks);
   if (o.lease_reads && !o.check_quorum)
     return fail(errc::invalid_config, "paxos: lease_reads needs check_quorum (a deaf leader must let its lease lapse)");
+  if (o.snapshot_chunk_bytes == 0) return fail(errc::invalid_config, "paxos: snapshot_chunk_bytes must be at least 1");
+  if (o.max_inflight_snapshot_chunks == 0)
+    return fail(errc::invalid_config, "paxos: max_inflight_snapshot_chunks must be at least 1");
+  if (o.max_snapshot_bytes == 0) return fail(errc::invalid_config, "paxos: max_snapshot_bytes must be at least 1");
   if (o.max_pending_reads == 0) return fail(errc::invalid_config, "paxos: max_pending_reads must be at least 1");
   return {};
 }

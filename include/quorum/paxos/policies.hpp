@@ -1,9 +1,12 @@
 // The traits struct a paxos::node is instantiated with, and its check: the
 // same four names as raft's (DESIGN.md, "one shape for every protocol"), so
-// swapping protocols changes one type, and a miss is said in plain words.
+// swapping protocols changes one type, and a miss is said in plain words. A
+// fifth, `using snapshot_store = ...`, is optional: without it (or without
+// snapshot/restore on the state machine) the node never compacts its journal.
 #pragma once
 
 #include "quorum/core/concepts.hpp"
+#include "quorum/core/snapshot_store.hpp"
 #include "quorum/paxos/message.hpp"
 #include "quorum/paxos/state_machine.hpp"
 
@@ -19,7 +22,26 @@ concept policies_name_all = requires {
   typename P::state_machine;
 };
 
+template <class P>
+concept policies_name_snapshot_store = requires { typename P::snapshot_store; };
+
 }  // namespace detail
+
+// What a node uses when the policies name no snapshot store: nothing is saved.
+struct no_snapshot_store {
+  result<void> save(byte_view) { return fail(errc::invalid_argument, "paxos: the policies name no snapshot_store"); }
+  result<byte_view> load() { return byte_view{}; }
+};
+
+template <class P>
+struct snapshot_store_of {
+  using type = no_snapshot_store;
+};
+
+template <detail::policies_name_snapshot_store P>
+struct snapshot_store_of<P> {
+  using type = typename P::snapshot_store;
+};
 
 template <class P>
 consteval bool check_policies() {
@@ -28,7 +50,8 @@ consteval bool check_policies() {
                 "'using log = ...', 'using clock = ...' and 'using state_machine = ...'");
   if constexpr (detail::policies_name_all<P>) {
     return check_transport<typename P::transport, message>() && check_log<typename P::log>() &&
-           check_clock<typename P::clock>() && check_state_machine<typename P::state_machine>();
+           check_clock<typename P::clock>() && check_state_machine<typename P::state_machine>() &&
+           check_snapshot_store<typename snapshot_store_of<P>::type>();
   } else {
     return false;
   }

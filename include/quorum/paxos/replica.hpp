@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "quorum/paxos/options.hpp"
 #include "quorum/paxos/policies.hpp"
 #include "quorum/paxos/quorums.hpp"
+#include "quorum/paxos/snapshot.hpp"
+#include "quorum/paxos/state_machine.hpp"
 #include "quorum/paxos/status.hpp"
 
 namespace quorum::paxos {
@@ -34,6 +37,10 @@ class replica {
   using log_type = typename Policies::log;
   using clock_type = typename Policies::clock;
   using state_machine_type = typename Policies::state_machine;
+  using snapshot_store_type = typename snapshot_store_of<Policies>::type;
+  // Snapshots need both a store and a state machine that can write and restore one.
+  static constexpr bool can_snapshot =
+      SnapshottingStateMachine<state_machine_type> && !std::is_same_v<snapshot_store_type, no_snapshot_store>;
 
   [[nodiscard]] static result<void> validate_config(node_id self, std::span<const node_id> members, const options& o) {
     if (auto r = validate(o); !r) return r;
@@ -56,6 +63,13 @@ class replica {
   [[nodiscard]] log_type& log() noexcept { return journal_.policy(); }
   [[nodiscard]] clock_type& clock() noexcept { return clock_; }
   [[nodiscard]] state_machine_type& state_machine() noexcept { return fsm_; }
+  [[nodiscard]] snapshot_store_type& snapshot_store() noexcept { return store_; }
+  // The slot of the last snapshot taken, installed or restored (0: none).
+  [[nodiscard]] log_index snapshot_index() const noexcept { return snapshot_slot_; }
+  // Slots up to here are in the snapshot only: neither journalled nor indexed.
+  [[nodiscard]] log_index compacted_index() const noexcept { return journal_.base(); }
+  // Slots the in-memory index holds (what compaction bounds).
+  [[nodiscard]] std::size_t indexed_slots() const noexcept { return journal_.indexed_slots(); }
 
  protected:
   struct reply {
@@ -69,9 +83,9 @@ class replica {
   // A configuration or a stored state that cannot work leaves the node inert:
   // status() says why.
   replica(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
-          state_machine_type state_machine, const options& opts)
+          state_machine_type state_machine, snapshot_store_type snapshots, const options& opts)
       : transport_{std::move(transport)}, journal_{std::move(log)}, clock_{std::move(clock)},
-        fsm_{std::move(state_machine)}, opts_{opts}, self_{self} {
+        fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;
     members_ = membership{self, members, opts.phase1_quorum, opts.phase2_quorum};
@@ -82,13 +96,75 @@ class replica {
     // An acceptor never takes a slot more than max_slot_gap past what it
     // holds, so a journal's slots stay under this: a damaged slot number
     // cannot make recovery size its index by it.
-    const std::uint64_t records = journal_.policy().last_index().value() + 2;
-    const std::uint64_t max_slot = records > all_slots.value() / opts_.max_slot_gap ? all_slots.value() : records * opts_.max_slot_gap;
-    if (auto p = journal_.recover(max_slot); !p) {
-      status_ = unexpected{p.error()};
-    } else {
-      promised_ = *p;
+    senders_.resize(members_.size());
+    status_ = recover();
+  }
+
+  // The snapshot first (checked against the journal, nothing restored yet),
+  // then the journal after it, then the state machine from the image.
+  result<void> recover() {
+    snapshot_image img{};
+    if constexpr (can_snapshot) {
+      auto stored = store_.load();
+      if (!stored) return unexpected{stored.error()};
+      if (!stored->empty()) {
+        auto d = decode_image(*stored);
+        if (!d) return fail(errc::corrupt_log, "paxos: the stored snapshot does not decode", d.error().detail);
+        img = *d;
+      }
     }
+    const log_index first = journal_.policy().first_index();
+    if (img.meta.slot == log_index{} && first > log_index{1})
+      return fail(errc::corrupt_log, "paxos: the journal was compacted but no snapshot covers it", first.value());
+    if (img.meta.slot != log_index{} && first > img.meta.journal_from)
+      return fail(errc::corrupt_log, "paxos: the journal misses records between the snapshot and its start",
+                  img.meta.journal_from.value());
+    // An acceptor never takes a slot more than max_slot_gap past what it
+    // holds, so a journal's slots stay under this: a damaged slot number
+    // cannot make recovery size its index by it.
+    if (img.meta.slot > all_slots) return fail(errc::corrupt_log, "paxos: the snapshot's slot is out of range");
+    const std::uint64_t records = journal_.policy().last_index().value() + 2;
+    const std::uint64_t cap = all_slots.value();
+    const std::uint64_t max_slot = records >= cap / opts_.max_slot_gap
+                                       ? cap
+                                       : std::min(cap, img.meta.slot.value() + records * opts_.max_slot_gap);
+    auto p = journal_.recover(max_slot, img.meta.slot);
+    if (!p) return unexpected{p.error()};
+    promised_ = *p;
+    if constexpr (can_snapshot) {
+      if (img.meta.slot != log_index{}) {
+        fsm_.restore(img.meta.slot, img.data);
+        applied_ = snapshot_slot_ = img.meta.slot;
+      }
+    }
+    return {};
+  }
+
+  // Snapshots the state at the applied slot, saves it durably, then forgets
+  // the slots at least snapshot_trailing_slots behind it, and not past
+  // `limit` (slots a leader still has open), in the index and the journal.
+  result<log_index> snapshot_to(log_index limit)
+    requires can_snapshot
+  {
+    if (!status_) return unexpected{status_.error()};
+    const log_index s = applied_;
+    if (s <= snapshot_slot_)
+      return fail(errc::invalid_argument, "paxos: nothing applied since the last snapshot", s.value());
+    const std::uint64_t trailing = opts_.snapshot_trailing_slots;
+    log_index through = std::min(s.value() > trailing ? s - trailing : log_index{}, limit);
+    through = std::max(through, journal_.base());
+    const log_index keep = journal_.needed_from(through);
+    begin_image(snapshot_meta{s, keep}, image_buf_);
+    fsm_.snapshot(image_buf_);
+    seal_image(image_buf_);
+    auto saved = store_.save(image_buf_);
+    byte_buffer{}.swap(image_buf_);
+    if (!saved) return unexpected{saved.error()};  // nothing changed: the journal is whole
+    snapshot_slot_ = s;
+    ++stats_.snapshots_taken;
+    if (!compact_journal(keep)) return unexpected{status_.error()};
+    journal_.drop_through(through);
+    return s;
   }
 
   // Whether an accept is one a correct leader could send: a run of
@@ -108,13 +184,18 @@ class replica {
   // Phase 2b: journals the run (at or above our promise) and queues the answer.
   void accept_run(const message& m) {
     if (!raise_promise(m.bal)) return;
+    // Slots in our snapshot are not answered: we hold no accept of them at
+    // this ballot, and must not pretend to.
+    const log_index first = std::max(m.entries.front().slot, journal_.base().next());
+    if (m.entries.front().slot <= journal_.base()) start_snapshot(m.from);  // its proposer is behind us
+    if (first > m.entries.back().slot) return;
     for (const entry& e : m.entries) {
       const auto* st = journal_.at(e.slot);
       if (st == nullptr || st->position == log_index{} || st->accepted != m.bal) {
         if (auto r = journal_.write(record_kind::accepted, e); !r) return static_cast<void>(set_failed(r.error()));
       }
     }
-    replies_.push_back(reply{m.from, message_type::accepted, m.bal, m.entries.front().slot, m.entries.back().slot});
+    replies_.push_back(reply{m.from, message_type::accepted, m.bal, first, m.entries.back().slot});
   }
 
   // Tells a proposer below our promise about it, so that it stops (and a
@@ -162,6 +243,7 @@ class replica {
 
   void on_catchup_request(const message& m) {
     if (m.slot == log_index{} || m.slot > journal_.watermark()) return;
+    if (m.slot <= journal_.base()) return start_snapshot(m.from);
     auto c = journal_.collect_range(m.slot, journal_.watermark(), batch_, opts_.max_entries_per_message,
                                     opts_.max_bytes_per_message, ballot{}, [](log_index) { return false; });
     if (!c) return static_cast<void>(set_failed(c.error()));
@@ -190,6 +272,135 @@ class replica {
     request_catchup(m.from, m.commit);  // more to fetch: ask again now
   }
 
+  // ---- snapshots on the wire -----------------------------------------------
+
+  // Drops journal records before `keep`, once the image that covers what
+  // they held is durable.
+  bool compact_journal(log_index keep) {
+    if (keep <= journal_.policy().first_index()) return true;
+    if (auto r = journal_.policy().compact(keep); !r) return set_failed(r.error());
+    return true;
+  }
+
+  // A peer asked for slots we hold only in the snapshot: it gets the image.
+  void start_snapshot(node_id to) {
+    if constexpr (can_snapshot) {
+      const std::size_t pos = members_.position_of(to);
+      if (pos == membership::npos || snapshot_slot_ == log_index{}) return;
+      if (senders_[pos].active() && senders_[pos].slot == snapshot_slot_) return;  // under way
+      senders_[pos].start(snapshot_slot_, 0);
+      pump_snapshot(pos);
+    } else {
+      (void)to;
+    }
+  }
+
+  // Sends chunks from `next` while the unconfirmed ones fit the window. The
+  // image is read from the store each time: a newer one restarts the transfer.
+  void pump_snapshot(std::size_t pos) {
+    snapshot_sender& tx = senders_[pos];
+    auto image = store_.load();
+    if (!image || image->empty()) return tx.stop();
+    if (tx.slot != snapshot_slot_ || tx.total != image->size()) tx.start(snapshot_slot_, image->size());
+    const std::uint64_t chunk = std::min(opts_.snapshot_chunk_bytes, opts_.max_command_bytes);
+    const std::uint64_t window = chunk * opts_.max_inflight_snapshot_chunks;
+    while (tx.next < tx.total && tx.next < tx.acked + window) {
+      const std::uint64_t size = std::min<std::uint64_t>(chunk, tx.total - tx.next);
+      const entry chunk{tx.slot, promised_, entry_kind::normal,
+                        image->subspan(static_cast<std::size_t>(tx.next), static_cast<std::size_t>(size))};
+      message m = outgoing(message_type::snapshot_chunk, members_.at(pos), promised_);
+      m.slot = tx.slot;
+      m.index = log_index{tx.next};
+      m.commit = log_index{tx.total};
+      m.entries = std::span<const entry>{&chunk, 1};
+      ++stats_.snapshot_chunks_sent;
+      transport_.send(m.to, m);
+      tx.next += size;
+    }
+  }
+
+  // Every retransmit period, a transfer that heard nothing new starts again
+  // from what its peer confirmed (chunks or acks were lost).
+  void tick_snapshots() {
+    if (++snapshot_elapsed_ < opts_.retransmit_ticks) return;
+    snapshot_elapsed_ = 0;
+    for (std::size_t pos = 0; pos < senders_.size(); ++pos) {
+      snapshot_sender& tx = senders_[pos];
+      if (!tx.active()) continue;
+      if (!tx.progressed) tx.next = tx.acked;
+      tx.progressed = false;
+      pump_snapshot(pos);
+    }
+  }
+
+  void on_snapshot_ack(const message& m, std::size_t pos) {
+    snapshot_sender& tx = senders_[pos];
+    if (!tx.active() || m.slot != tx.slot) return;
+    if (m.index.value() >= tx.total) return tx.stop();
+    if (m.reject) {
+      tx.acked = tx.next = m.index.value();  // the peer holds exactly this much
+    } else if (m.index.value() > tx.acked) {
+      tx.acked = m.index.value();
+      tx.progressed = true;
+    }
+    pump_snapshot(pos);
+  }
+
+  void on_snapshot_chunk(const message& m) {
+    if (m.entries.size() != 1 || m.slot == log_index{}) return static_cast<void>(++stats_.dropped_malformed);
+    if constexpr (can_snapshot) {
+      if (m.slot <= journal_.watermark()) return send_snapshot_ack(m, m.commit.value(), false);  // have it all
+      using out = snapshot_receiver::outcome;
+      const byte_view data = m.entries[0].data;
+      switch (receiver_.accept(m.slot, m.index.value(), m.commit.value(), data, opts_.max_snapshot_bytes)) {
+        case out::more: return send_snapshot_ack(m, receiver_.held(), false);
+        case out::resume: return send_snapshot_ack(m, receiver_.held(), true);
+        case out::too_large: return static_cast<void>(++stats_.snapshots_refused);
+        case out::complete:
+          if (!install_snapshot()) return;
+          return send_snapshot_ack(m, m.commit.value(), false);
+      }
+    }
+  }
+
+  void send_snapshot_ack(const message& m, std::uint64_t held, bool resume) {
+    message r = outgoing(message_type::snapshot_ack, m.from, promised_);
+    r.slot = m.slot;
+    r.index = log_index{held};
+    r.reject = resume;
+    transport_.send(r.to, r);
+  }
+
+  // The whole image is here: saved durably (with our own journal position),
+  // then the state restored, then the journal and index below it dropped.
+  bool install_snapshot()
+    requires can_snapshot
+  {
+    auto img = decode_image(receiver_.image());
+    if (!img) {
+      receiver_.clear();
+      ++stats_.snapshots_refused;
+      return false;
+    }
+    const log_index s = img->meta.slot;
+    const log_index keep = journal_.needed_from(s);
+    begin_image(snapshot_meta{s, keep}, image_buf_);
+    image_buf_.insert(image_buf_.end(), img->data.begin(), img->data.end());
+    seal_image(image_buf_);
+    const std::size_t n = img->data.size();
+    receiver_.clear();
+    auto saved = store_.save(image_buf_);
+    if (!saved) return set_failed(saved.error());
+    fsm_.restore(s, byte_view{image_buf_}.subspan(image_buf_.size() - 4 - n, n));
+    byte_buffer{}.swap(image_buf_);
+    applied_ = snapshot_slot_ = s;
+    ++stats_.snapshots_installed;
+    if (!compact_journal(keep)) return false;
+    journal_.drop_through(s);
+    catchup_wait_ = 0;  // the slots after it come from the next leader message
+    return true;
+  }
+
   // ---- answers after the sync ---------------------------------------------
 
   void send_pending_replies() {
@@ -204,6 +415,8 @@ class replica {
   // hear a reject when it asks again.
   void send_promise(const reply& r) {
     if (promised_ != r.bal || !status_) return;
+    // A snapshot installed since: we no longer hold what we accepted there.
+    if (r.first <= journal_.base()) return start_snapshot(r.to);
     auto bound = journal_.collect_held(r.first, batch_, opts_.max_entries_per_message, opts_.max_bytes_per_message);
     if (!bound) return static_cast<void>(set_failed(bound.error()));
     message m = outgoing(message_type::promise, r.to, r.bal);
@@ -215,8 +428,12 @@ class replica {
   }
 
   void send_accepted(const reply& r) {
+    // Slots a snapshot covered since the accept are not vouched for: their
+    // records may be compacted away.
+    const log_index first = std::max(r.first, journal_.base().next());
+    if (first > r.last) return;
     message m = outgoing(message_type::accepted, r.to, r.bal);
-    m.slot = r.first;
+    m.slot = first;
     m.index = r.last;
     m.commit = journal_.watermark();
     transport_.send(m.to, m);
@@ -260,6 +477,7 @@ class replica {
   journal<log_type> journal_;
   [[no_unique_address]] clock_type clock_;
   [[no_unique_address]] state_machine_type fsm_;
+  [[no_unique_address]] snapshot_store_type store_;
   options opts_;
   message_limits limits_{};
   node_id self_;
@@ -273,6 +491,11 @@ class replica {
   result<void> status_{};
   node_stats stats_{};
   std::vector<entry> recv_entries_;
+  log_index snapshot_slot_{};
+  snapshot_receiver receiver_;
+  std::vector<snapshot_sender> senders_;  // [member position]
+  std::uint32_t snapshot_elapsed_{0};
+  byte_buffer image_buf_;
 };
 
 }  // namespace quorum::paxos

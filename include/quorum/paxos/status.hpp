@@ -49,6 +49,11 @@ struct node_stats {
   std::uint64_t proposals_refused_busy{0};
   std::uint64_t reads_served{0};
   std::uint64_t reads_by_lease{0};          // served without a heartbeat round of their own
+  std::uint64_t snapshots_taken{0};
+  std::uint64_t snapshots_installed{0};     // images received from a peer and restored
+  std::uint64_t snapshot_chunks_sent{0};
+  std::uint64_t snapshots_refused{0};       // received images that were damaged or over max_snapshot_bytes
+  std::uint64_t prepares_behind_snapshot{0};  // prepares from below our snapshot: answered with the image
 
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return dropped_malformed + dropped_unknown_sender + dropped_misrouted + dropped_stale + dropped_out_of_window +

@@ -12,6 +12,8 @@
 //   c.observe_apply(n, slot, value)    node n applied `slot` (no-ops included)
 //   c.observe_leader(n, ballot)        node n became leader of `ballot`
 //   c.observe_ack(slot, value)         a client was told `value` is chosen at `slot`
+//   c.observe_restore(n, slot)         node n replaced its state with a snapshot up
+//                                      to `slot`: its applies continue after it
 //   c.violation()                      the first property broken, or nullopt
 // Properties: Agreement (at most one value chosen per slot, over every node
 // and incarnation), Validity (only proposed values or no-ops are chosen),
@@ -66,6 +68,18 @@ class paxos_checker {
     else if (!same(it->second.value, value))
       record("Agreement: node " + std::to_string(n.value()) + " applied '" + std::string{value} + "' at slot " +
              std::to_string(slot) + " where '" + it->second.value + "' was chosen");
+  }
+
+  // A snapshot holds only chosen slots, and never takes a node back.
+  void observe_restore(node_id n, std::uint64_t slot) {
+    std::uint64_t& applied = applied_.at(static_cast<std::size_t>(n.value()));
+    if (slot < applied)
+      record("node " + std::to_string(n.value()) + " restored a snapshot up to slot " + std::to_string(slot) +
+             " after applying up to " + std::to_string(applied) + " in the same incarnation");
+    if (chosen_prefix() < slot)
+      record("node " + std::to_string(n.value()) + " restored a snapshot up to slot " + std::to_string(slot) +
+             " but only slots up to " + std::to_string(chosen_prefix()) + " are known chosen");
+    applied = slot;
   }
 
   void observe_leader(node_id n, ballot b) {

@@ -20,6 +20,9 @@
 // mangled value), forget_promise (a restarted acceptor forgets its promise),
 // forget_accepts (a restarted acceptor forgets what it accepted), local_reads
 // (GETs answered from the stalest node's store, without a round).
+// Beside the client, the driver plays operator: a node snapshots once it
+// applied driver_options::snapshot_every slots past its last snapshot, so that
+// journals compact, laggards get images in chunks, and restarts restore.
 #pragma once
 
 #include <algorithm>
@@ -31,6 +34,8 @@
 #include <string_view>
 #include <vector>
 
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
@@ -41,6 +46,7 @@
 #include "quorum/sim/paxos_checker.hpp"
 #include "quorum/sim/run.hpp"
 #include "quorum/sim/world.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace quorum::sim::paxos_sim {
 
@@ -50,13 +56,35 @@ enum class plant : std::uint8_t { none, corrupt_apply, forget_promise, forget_ac
 // (a heartbeat round per read, or the leader's lease).
 enum class read_path : std::uint8_t { log, quorum_read, lease_read };
 
+// Small chunks and a short tail, so that snapshot transfers happen and take
+// several chunks even in short runs.
+inline paxos::options default_sim_paxos_options() {
+  paxos::options o;
+  o.snapshot_chunk_bytes = 64;
+  o.max_inflight_snapshot_chunks = 2;
+  o.snapshot_trailing_slots = 8;
+  return o;
+}
+
 struct driver_options {
   plant bug{plant::none};
-  paxos::options paxos{};      // seed is replaced per boot; lease_read sets lease_reads
+  paxos::options paxos{default_sim_paxos_options()};  // seed is replaced per boot; lease_read sets lease_reads
   read_path reads{read_path::log};
   std::uint32_t registers{2};  // keys k0.. set and read
   std::uint32_t counters{1};   // keys after them incremented and read
   check_options linearizability{.max_steps = 2'000'000};
+  // A node snapshots once it applied this many slots past its last one (0: never).
+  std::uint64_t snapshot_every{30};
+
+  // The driver as it was before snapshots existed (planted-bug seeds found
+  // then replay exactly).
+  [[nodiscard]] static driver_options without_snapshots(plant bug = plant::none) {
+    driver_options o;
+    o.bug = bug;
+    o.paxos = paxos::options{};
+    o.snapshot_every = 0;
+    return o;
+  }
 };
 
 // Encodes each message: the network keeps its own copy of the bytes.
@@ -76,8 +104,18 @@ struct kv_machine {
   driver* owner;
   node_id self;
   void apply(log_index i, byte_view command);
+  void snapshot(byte_buffer& out);
+  void restore(log_index i, byte_view image);
   void read_ready(std::uint64_t id, log_index i);
   void read_failed(std::uint64_t id, const error& e);
+};
+
+// A node's snapshot store: the image survives crashes (a save is atomic and
+// durable), so it lives in the driver, not in the node's incarnation.
+struct sim_snapshot_store {
+  storage::memory_snapshot_store* store;
+  result<void> save(byte_view b) { return store->save(b); }
+  result<byte_view> load() { return store->load(); }
 };
 
 struct policies {
@@ -85,6 +123,7 @@ struct policies {
   using log = sim_log;
   using clock = sim_clock;
   using state_machine = kv_machine;
+  using snapshot_store = sim_snapshot_store;
 };
 
 using paxos_node = paxos::node<policies>;
@@ -99,6 +138,7 @@ class driver {
   void boot(const node_env<message>& env) {
     if (members_.empty()) {
       members_.resize(env.cluster_size + 1);
+      stores_.resize(env.cluster_size + 1);
       checker_.emplace(env.cluster_size);
       for (std::size_t i = 1; i <= env.cluster_size; ++i) ids_.push_back(node_id{i});
     }
@@ -110,7 +150,8 @@ class driver {
     if (opts_.reads == read_path::lease_read) o.lease_reads = true;
     seeded_random rng = env.rng;
     o.seed = rng();
-    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine{this, env.self}, o);
+    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine{this, env.self},
+                   sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
   }
@@ -130,8 +171,14 @@ class driver {
   }
 
   void tick(node_id n) {
-    at(n).node->tick();
-    settle(n);
+    paxos_node& p = *at(n).node;
+    p.tick();
+    settle(n);  // traces the applies before a snapshot may compact their slots away
+    if (opts_.snapshot_every != 0 && p.applied_index() - p.snapshot_index() >= opts_.snapshot_every) {
+      if (auto s = p.take_snapshot(); !s)
+        record_mismatch("node " + std::to_string(n.value()) + " could not take a snapshot: " + s.error().message());
+      settle(n);
+    }
   }
 
   void client_request(std::string_view v) {
@@ -205,7 +252,37 @@ class driver {
       text += "!";
     }
     const value out = run(m, text);
-    m.applies.push_back(applied{i.value(), std::move(text), out});
+    m.applies.push_back(applied{i.value(), std::move(text), out, false});
+  }
+
+  // The node's store as bytes, and back: its snapshot.
+  void snapshot_state(node_id n, byte_buffer& out) {
+    codec::writer w{out};
+    const member& m = at(n);
+    w.varint(m.store.size());
+    for (const auto& [key, c] : m.store) {
+      w.prefixed_string(key);
+      w.u8(c.counter ? 1 : 0);
+      w.zigzag(c.number);
+      w.prefixed_string(c.text);
+    }
+  }
+  void restore_state(node_id n, log_index i, byte_view image) {
+    member& m = at(n);
+    m.store.clear();
+    codec::reader r{image};
+    auto count = r.varint();
+    bool ok = count.has_value();
+    for (std::uint64_t k = 0; ok && k < *count; ++k) {
+      auto key = r.prefixed_string(image.size());
+      auto counter = r.u8();
+      auto number = r.zigzag();
+      auto text = r.prefixed_string(image.size());
+      ok = key && counter && number && text;
+      if (ok) m.store.emplace(std::string{*key}, cell{*counter != 0, *number, std::string{*text}});
+    }
+    if (!ok || !r.empty()) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
+    m.applies.push_back(applied{i.value(), {}, value{}, true});
   }
 
  private:
@@ -213,6 +290,7 @@ class driver {
     std::uint64_t index;
     std::string text;
     value output;
+    bool restore;  // not an apply: a snapshot restored up to index
   };
   struct cell {
     bool counter{false};
@@ -315,7 +393,18 @@ class driver {
       checker_->observe_leader(n, leading);
     }
     m.leading = leading;
-    for (std::uint64_t s = m.seen_chosen + 1; s <= p.commit_index().value(); ++s) {
+    // A restore comes before any apply of the same call (a node restores in
+    // its constructor or while taking a chunk, and applies only in flush()).
+    if (!m.applies.empty() && m.applies.front().restore) {
+      const std::uint64_t index = m.applies.front().index;
+      m.applies.erase(m.applies.begin());
+      m.env->trace.restore(index);
+      checker_->observe_restore(n, index);
+      m.traced = index;
+    }
+    // Slots the snapshot covers are held by no value any more.
+    const std::uint64_t first = std::max(m.seen_chosen, p.compacted_index().value()) + 1;
+    for (std::uint64_t s = first; s <= p.commit_index().value(); ++s) {
       auto e = p.value_at(log_index{s});
       if (!e) {
         record_mismatch("node " + std::to_string(n.value()) + " counts slot " + std::to_string(s) +
@@ -442,6 +531,7 @@ class driver {
   driver_options opts_;
   seeded_random client_rng_;
   std::vector<member> members_;  // [node id]
+  std::vector<storage::memory_snapshot_store> stores_;  // [node id]: outlive incarnations
   std::vector<node_id> ids_;
   std::optional<paxos_checker> checker_;
   std::multimap<std::uint64_t, proposal> pending_;  // slot -> proposals awaiting their fate
@@ -456,6 +546,8 @@ class driver {
 };
 
 inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+inline void kv_machine::snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
+inline void kv_machine::restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
 inline void kv_machine::read_ready(std::uint64_t id, log_index) { owner->on_read(self, id, true); }
 inline void kv_machine::read_failed(std::uint64_t id, const error&) { owner->on_read(self, id, false); }
 
