@@ -8,6 +8,7 @@
 #include "quorum/two_phase_commit/message.hpp"
 #include "quorum/two_phase_commit/options.hpp"
 #include "quorum/two_phase_commit/participant.hpp"
+#include "quorum/two_phase_commit/paxos_commit.hpp"
 #include "quorum/two_phase_commit/policies.hpp"
 #include "quorum/two_phase_commit/record.hpp"
 #include "quorum/two_phase_commit/status.hpp"

@@ -1,0 +1,108 @@
+// Paxos Commit's log records: an RM's prepared and decided records, and an
+// acceptor's state for every instance of one transaction (the synod's durable
+// acceptor_state, per RM). The node replays them in order on restart.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "quorum/codec/reader.hpp"
+#include "quorum/codec/writer.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/result.hpp"
+#include "quorum/paxos/synod.hpp"
+#include "quorum/two_phase_commit/paxos_commit_message.hpp"
+
+namespace quorum::two_phase_commit {
+
+enum class pc_record_kind : std::uint8_t {
+  prepared = 1,  // RM: voted yes (participants, leader); forced before its 2a
+  decided,       // RM: applied the outcome; lazy
+  acceptor,      // acceptor: every instance's promise and accept; forced before 2b / 1b
+};
+
+// One decoded record. For `acceptor`, states[i] belongs to participants[i].
+struct pc_record {
+  pc_record_kind kind{pc_record_kind::prepared};
+  txn_id txn{};
+  node_id leader{};
+  two_phase_commit::decision decision{decision::abort};
+  std::vector<node_id> participants;
+  std::vector<paxos::acceptor_state> states;
+};
+
+[[nodiscard]] inline pc_value value_of(const paxos::acceptor_state& s) noexcept {
+  if (!s.has_value() || s.value.size() != 1) return pc_value::none;
+  return static_cast<pc_value>(std::to_integer<std::uint8_t>(s.value[0]));
+}
+
+inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id leader, decision d,
+                             std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
+                             byte_buffer& out) {
+  out.clear();
+  codec::writer w{out};
+  w.u8(static_cast<std::uint8_t>(kind));
+  w.varint(txn.value());
+  w.varint(leader.value());
+  w.u8(static_cast<std::uint8_t>(d));
+  w.varint(participants.size());
+  for (const node_id p : participants) w.varint(p.value());
+  w.varint(acc.size());
+  for (const paxos::acceptor& a : acc) {
+    const paxos::acceptor_state& s = a.state();
+    for (std::uint64_t v : {s.promised.round, s.promised.node.value(), s.accepted.round, s.accepted.node.value()})
+      w.varint(v);
+    w.u8(static_cast<std::uint8_t>(value_of(s)));
+  }
+}
+
+// Total over any bytes; max_participants bounds both lists.
+[[nodiscard]] inline result<pc_record> decode_pc_record(byte_view b, std::size_t max_participants) {
+  codec::reader r{b};
+  pc_record rec;
+  auto kind = detail::pc_byte(r, 1, 3, "paxos commit record: unknown kind");
+  if (!kind) return unexpected{kind.error()};
+  rec.kind = static_cast<pc_record_kind>(*kind);
+  auto txn = r.varint();
+  if (!txn) return unexpected{txn.error()};
+  auto leader = r.varint();
+  if (!leader) return unexpected{leader.error()};
+  auto d = detail::pc_byte(r, 1, 2, "paxos commit record: unknown decision");
+  if (!d) return unexpected{d.error()};
+  rec.txn = txn_id{*txn};
+  rec.leader = node_id{*leader};
+  rec.decision = static_cast<decision>(*d);
+  auto np = detail::pc_count(r, max_participants, 1);
+  if (!np) return unexpected{np.error()};
+  for (std::size_t i = 0; i < *np; ++i) {
+    auto id = r.varint();
+    if (!id) return unexpected{id.error()};
+    rec.participants.push_back(node_id{*id});
+  }
+  auto na = detail::pc_count(r, max_participants, 5);
+  if (!na) return unexpected{na.error()};
+  if (*na != 0 && *na != *np) return fail(errc::malformed, "paxos commit record: states do not match participants");
+  for (std::size_t i = 0; i < *na; ++i) {
+    std::uint64_t f[4];
+    for (auto& x : f) {
+      auto v = r.varint();
+      if (!v) return unexpected{v.error()};
+      x = *v;
+    }
+    auto val = detail::pc_byte(r, 0, 2, "paxos commit record: unknown value");
+    if (!val) return unexpected{val.error()};
+    paxos::acceptor_state s;
+    s.promised = ballot{f[0], node_id{f[1]}};
+    s.accepted = ballot{f[2], node_id{f[3]}};
+    if (s.accepted > s.promised) return fail(errc::malformed, "paxos commit record: accepted above promised");
+    if (s.has_value() != (*val != 0)) return fail(errc::malformed, "paxos commit record: value without ballot");
+    if (*val != 0) s.value.push_back(std::byte{*val});
+    rec.states.push_back(std::move(s));
+  }
+  QUORUM_TRY(r.expect_end());
+  return rec;
+}
+
+}  // namespace quorum::two_phase_commit
