@@ -25,6 +25,7 @@
 #include <concepts>
 
 #include "quorum/core/bytes.hpp"
+#include "quorum/core/error.hpp"
 #include "quorum/core/result.hpp"
 
 namespace quorum {
@@ -45,6 +46,30 @@ concept snapshot_store_has_load = requires(S& s) {
 
 template <class S>
 concept SnapshotStore = detail::snapshot_store_has_save<S> && detail::snapshot_store_has_load<S>;
+
+// What a protocol uses when its policies name no `snapshot_store`: nothing
+// is saved, so the node never compacts. Shared by Raft and Paxos.
+struct no_snapshot_store {
+  result<void> save(byte_view) { return fail(errc::invalid_argument, "the policies name no snapshot_store"); }
+  result<byte_view> load() { return byte_view{}; }
+};
+
+namespace detail {
+
+template <class P>
+concept policies_name_snapshot_store = requires { typename P::snapshot_store; };
+
+}  // namespace detail
+
+// P::snapshot_store if the policies name one, else no_snapshot_store.
+template <class P>
+struct snapshot_store_of {
+  using type = no_snapshot_store;
+};
+template <detail::policies_name_snapshot_store P>
+struct snapshot_store_of<P> {
+  using type = typename P::snapshot_store;
+};
 
 template <class S>
 consteval bool check_snapshot_store() {

@@ -22,26 +22,7 @@ concept policies_name_all = requires {
   typename P::state_machine;
 };
 
-template <class P>
-concept policies_name_snapshot_store = requires { typename P::snapshot_store; };
-
 }  // namespace detail
-
-// What a node uses when the policies name no snapshot store: nothing is saved.
-struct no_snapshot_store {
-  result<void> save(byte_view) { return fail(errc::invalid_argument, "paxos: the policies name no snapshot_store"); }
-  result<byte_view> load() { return byte_view{}; }
-};
-
-template <class P>
-struct snapshot_store_of {
-  using type = no_snapshot_store;
-};
-
-template <detail::policies_name_snapshot_store P>
-struct snapshot_store_of<P> {
-  using type = typename P::snapshot_store;
-};
 
 template <class P>
 consteval bool check_policies() {
