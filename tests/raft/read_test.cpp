@@ -152,6 +152,29 @@ TEST_CASE("ReadIndex: a leader that steps down fails its pending reads with not_
   CHECK(c[1].pending_reads() == 0);
 }
 
+TEST_CASE("ReadIndex: a leader whose Log fails fails its pending reads with the Log's error") {
+  cluster c{3};
+  c.start();
+  c.elect(1);
+  c.isolate(1);  // no quorum round completes: the reads stay queued
+  REQUIRE(c[1].read(31));
+  REQUIRE(c[1].read(32));
+  REQUIRE(c[1].pending_reads() == 2);
+  CHECK(reads_of(c, 1).empty());
+  c.disk_of(1).fail_sync = true;
+  REQUIRE(c[1].propose(as_bytes("x")));  // its sync fails: the node stops
+  REQUIRE_FALSE(c[1].status());
+  REQUIRE(reads_of(c, 1).size() == 2);
+  for (const read_outcome& r : reads_of(c, 1)) {
+    CHECK_FALSE(r.served);
+    CHECK(r.code == errc::io_error);
+  }
+  CHECK(c[1].pending_reads() == 0);
+  CHECK(c[1].stats().reads_failed == 2);
+  CHECK_FALSE(c[1].read(33));  // an inert node refuses at once and calls nothing
+  CHECK(reads_of(c, 1).size() == 2);
+}
+
 TEST_CASE("ReadIndex: stale ReadIndex after a retried heartbeat - an answer to an earlier round never confirms a read") {
   cluster c{3};
   c.start();

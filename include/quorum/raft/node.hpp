@@ -145,8 +145,8 @@ class node {
   // with a heartbeat round sent after the read arrived that a quorum still
   // follows it, and calls state_machine().read_ready(id, index) once that
   // index is applied; read_failed(id, error) if it loses leadership first
-  // (not_leader, with the hint) or no quorum confirms within election_ticks
-  // (timeout). With lease_reads and a valid lease no round is needed, and
+  // (not_leader, with the hint), no quorum confirms within election_ticks
+  // (timeout), or the node fails (its Log's error, as status() says). With lease_reads and a valid lease no round is needed, and
   // read_ready may be called before read() returns. An error returned here
   // (not_leader, busy at max_pending_reads) calls nothing. The callbacks must
   // not call back into the node.
@@ -1070,8 +1070,10 @@ class node {
   }
 
   // A Log that fails cannot keep any promise: the node stops and says why.
+  // Queued reads fail with the same error: nothing will ever serve them.
   bool set_failed(const error& e) {
     status_ = unexpected{e};
+    reads_.take_all([&](std::uint64_t id) { notify_read_failed(id, e); });
     return false;
   }
 
