@@ -84,6 +84,8 @@ class node {
     rng_.reseed(splitmix64(mix));
     if (auto r = recover(members); !r) status_ = unexpected{r.error()};
     reset_election_timer();
+    // A node that never had a term answered no leader: no lease rests on it.
+    if (opts_.lease_reads && term_ > term_id{}) boot_quiet_ticks_ = opts_.election_ticks;
   }
 
   [[nodiscard]] static result<void> validate_config(node_id self, std::span<const node_id> members,
@@ -100,6 +102,7 @@ class node {
   void tick() {
     if (!status_) return;
     last_tick_ = clock_.now();
+    if (boot_quiet_ticks_ > 0) --boot_quiet_ticks_;
     if (role_ == role::leader) tick_leader();
     else tick_election();
     maybe_flush();
@@ -448,9 +451,13 @@ class node {
   }
 
   // A follower that heard from a live leader within an election timeout
-  // ignores (pre)vote requests, so a partitioned node cannot depose it.
+  // ignores (pre)vote requests, so a partitioned node cannot depose it. With
+  // lease reads a node that just booted does the same for its first election
+  // timeout: before it crashed it may have answered the round a leader's
+  // lease rests on, and a vote now could elect a rival inside that lease.
   [[nodiscard]] bool in_lease() const noexcept {
-    return opts_.check_quorum && leader_ != no_node && election_elapsed_ < opts_.election_ticks;
+    return opts_.check_quorum &&
+           ((leader_ != no_node && election_elapsed_ < opts_.election_ticks) || boot_quiet_ticks_ > 0);
   }
 
   void become_follower(term_id t, node_id leader) {
@@ -1107,6 +1114,7 @@ class node {
   std::uint32_t election_elapsed_{0};
   std::uint32_t heartbeat_elapsed_{0};
   std::uint32_t randomized_timeout_{0};
+  std::uint32_t boot_quiet_ticks_{0};  // with lease_reads: ticks after boot in which no vote is granted
   seeded_random rng_;
   int batch_depth_{0};
   node_id ack_to_{};

@@ -48,7 +48,8 @@ struct options {
   std::size_t entry_cache_bytes = std::size_t{8} << 20;
   // Linearizable reads: ReadIndex always; with lease_reads, a leader that
   // heard from a quorum within election_ticks - clock_drift_ticks serves
-  // reads without a round (safe only if clocks drift less than that).
+  // reads without a round (safe only if clocks drift less than that); a
+  // node that restarts then grants no vote for its first election_ticks.
   bool lease_reads = false;
   std::uint32_t clock_drift_ticks = 2;
   // Reads waiting for a quorum round or for the apply index (errc::busy beyond).
