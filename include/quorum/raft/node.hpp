@@ -149,8 +149,9 @@ class node {
   // follows it, and calls state_machine().read_ready(id, index) once that
   // index is applied; read_failed(id, error) if it loses leadership first
   // (not_leader, with the hint), no quorum confirms within election_ticks
-  // (timeout), or the node fails (its Log's error, as status() says). With lease_reads and a valid lease no round is needed, and
-  // read_ready may be called before read() returns. An error returned here
+  // (timeout), or the node fails (its Log's error, as status() says). With
+  // lease_reads and a valid lease no round is needed, and read_ready may be
+  // called before read() returns. An error returned here
   // (not_leader, busy at max_pending_reads) calls nothing. The callbacks must
   // not call back into the node.
   result<void> read(std::uint64_t id) {
