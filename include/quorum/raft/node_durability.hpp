@@ -1,0 +1,64 @@
+// quorum::raft::node, continued (node.hpp includes this file at its end).
+// Restart from the Log (and snapshot store), and what the node does when its
+// Log fails.
+#pragma once
+
+#include "quorum/raft/node.hpp"
+
+namespace quorum::raft {
+
+// Restart: the snapshot (restored into the state machine), then the log
+// after it, then the configuration the two of them end with.
+template <class Policies>
+inline result<void> node<Policies>::recover(std::span<const node_id> members) {
+  auto image = store_.load();
+  if (!image) return unexpected{image.error()};
+  snapshot_meta base{};
+  if (!image->empty()) {
+    auto img = decode_image(*image);
+    if (!img) return fail(errc::corrupt_log, "raft: the stored snapshot does not decode", img.error().detail);
+    if constexpr (SnapshottingStateMachine<state_machine_type>) {
+      fsm_.restore(img->meta.index, img->data);
+    } else {
+      return fail(errc::invalid_argument, "raft: a snapshot is stored but the state machine cannot restore one");
+    }
+    base = img->meta;
+    snap_image_ = *image;
+  } else {
+    base.config.voters.assign(members.begin(), members.end());
+    std::sort(base.config.voters.begin(), base.config.voters.end());
+  }
+  configs_.reset(base.config_index, base.config);
+  auto hs = log_.recover(base.index, base.term, [&](log_index i, const entry_view& e) { return note_config(i, e); });
+  if (!hs) return unexpected{hs.error()};
+  term_ = hs->term;
+  vote_ = hs->vote;
+  commit_ = applied_ = base.index;
+  snap_meta_ = std::move(base);
+  set_config(configs_.latest().config);
+  return {};
+}
+
+template <class Policies>
+inline void node<Policies>::persist_state() {
+  if (auto r = log_.save_state(hard_state{term_, vote_}); !r) set_failed(r.error());
+}
+
+template <class Policies>
+inline bool node<Policies>::sync_now() {
+  if (!status_) return false;
+  ++stats_.syncs;
+  if (auto r = log_.sync(); !r) return set_failed(r.error());
+  return true;
+}
+
+// A Log that fails cannot keep any promise: the node stops and says why.
+// Queued reads fail with the same error: nothing will ever serve them.
+template <class Policies>
+inline bool node<Policies>::set_failed(const error& e) {
+  status_ = unexpected{e};
+  reads_.take_all([&](std::uint64_t id) { notify_read_failed(id, e); });
+  return false;
+}
+
+}  // namespace quorum::raft
