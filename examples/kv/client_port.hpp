@@ -1,0 +1,238 @@
+// The client side of quorum-kv: a TCP listener for RESP clients. Each
+// connection parses requests as they arrive, numbers them, and writes the
+// replies back in request order whenever they come. Like Redis, a connection
+// sees its own writes: a read waits until the writes before it on the same
+// connection are answered (writes may pipeline freely; the log keeps their
+// order). Bad input gets a RESP error and the connection is closed, as Redis
+// does; other clients go on.
+#pragma once
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#include <asio.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "resp.hpp"
+
+namespace kv {
+
+// Where a reply goes: a client connection and the request's number on it.
+struct reply_slot {
+  std::uint64_t client = 0;
+  std::uint64_t seq = 0;
+};
+
+struct client_limits {
+  std::size_t max_clients = 1024;
+  std::size_t max_pipeline = 1024;  // requests awaiting replies per connection; reading pauses beyond
+  std::size_t read_chunk_bytes = std::size_t{16} << 10;
+  resp::limits resp;
+};
+
+class client_port {
+  struct session {
+    explicit session(asio::ip::tcp::socket s) : socket{std::move(s)} {}
+    std::uint64_t id = 0;
+    asio::ip::tcp::socket socket;
+    std::string in;
+    struct pending {
+      std::optional<std::string> reply;
+      bool write = false;
+    };
+    std::deque<pending> replies;  // front: request number first_seq
+    std::uint64_t first_seq = 0;
+    std::size_t writes_outstanding = 0;
+    bool parsing = false, held = false;  // held: a read waits for this connection's writes
+    std::string out, writing;
+    bool reading = false, writing_now = false, closing = false, closed = false;
+  };
+
+ public:
+  // on_command(args, slot): every parsed request (args non-empty); reply(slot, ...) answers it, now or later.
+  using command_handler = std::function<void(std::vector<std::string>& args, reply_slot slot)>;
+  enum class ordering { free, write, read };
+  // Called on each request before on_command; may normalise args (e.g. upper-case the name).
+  using order_of = std::function<ordering(std::vector<std::string>& args)>;
+
+  client_port(asio::io_context& io, client_limits lim, order_of order, command_handler h)
+      : io_{io}, acceptor_{io}, lim_{lim}, order_{std::move(order)}, handler_{std::move(h)} {}
+
+  // Binds host:port and starts accepting; an error message when it cannot.
+  std::optional<std::string> listen(const std::string& host, std::uint16_t port) {
+    asio::error_code ec;
+    asio::ip::tcp::resolver resolver{io_};
+    auto found = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || found.empty()) return "cannot resolve " + host;
+    const auto endpoint = found.begin()->endpoint();
+    if (acceptor_.open(endpoint.protocol(), ec); ec) return ec.message();
+    acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (acceptor_.bind(endpoint, ec); ec) return "bind " + host + ":" + std::to_string(port) + ": " + ec.message();
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec.message();
+    accept();
+    return std::nullopt;
+  }
+
+  // Answers request `slot`; dropped if that client is gone.
+  void reply(reply_slot slot, std::string text) {
+    const auto it = sessions_.find(slot.client);
+    if (it == sessions_.end()) return;
+    session& s = *it->second;
+    if (slot.seq < s.first_seq || slot.seq - s.first_seq >= s.replies.size()) return;
+    auto& p = s.replies[slot.seq - s.first_seq];
+    if (p.reply) return;  // answered already
+    p.reply = std::move(text);
+    if (p.write) --s.writes_outstanding;
+    while (!s.replies.empty() && s.replies.front().reply) {
+      s.out += *s.replies.front().reply;
+      s.replies.pop_front();
+      ++s.first_seq;
+    }
+    const auto keep = it->second;  // write() may end the session
+    write(keep);
+    if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) {
+      parse(keep);
+      read(keep);
+    }
+  }
+
+  [[nodiscard]] std::size_t clients() const noexcept { return sessions_.size(); }
+
+  void close() {
+    asio::error_code ec;
+    acceptor_.close(ec);
+    for (auto& [id, s] : sessions_) s->socket.close(ec);
+    sessions_.clear();
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        if (sessions_.size() >= lim_.max_clients) {
+          std::string refuse;
+          resp::error(refuse, "ERR max number of clients reached");
+          asio::error_code ignored;
+          asio::write(sock, asio::buffer(refuse), ignored);
+        } else {
+          asio::error_code ignored;
+          sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+          auto s = std::make_shared<session>(std::move(sock));
+          s->id = ++last_id_;
+          sessions_.emplace(s->id, s);
+          read(s);
+        }
+      }
+      accept();
+    });
+  }
+
+  void read(const std::shared_ptr<session>& s) {
+    if (s->reading || s->closing || s->held || s->replies.size() >= lim_.max_pipeline) return;
+    s->reading = true;
+    const std::size_t at = s->in.size();
+    s->in.resize(at + lim_.read_chunk_bytes);
+    s->socket.async_read_some(asio::buffer(s->in.data() + at, lim_.read_chunk_bytes),
+                              [this, s, at](const asio::error_code& ec, std::size_t n) {
+                                s->reading = false;
+                                s->in.resize(at + (ec ? 0 : n));
+                                if (s->closed) return;
+                                if (ec) {
+                                  end(s);
+                                  return;
+                                }
+                                parse(s);
+                                read(s);
+                              });
+  }
+
+  // Runs every complete request in the buffer, up to the pipeline bound.
+  void parse(const std::shared_ptr<session>& s) {
+    if (s->parsing) return;  // a reply given inside the handler: the loop below goes on
+    s->parsing = true;
+    s->held = false;
+    std::size_t off = 0;
+    while (!s->closing && !s->closed && s->replies.size() < lim_.max_pipeline) {
+      resp::parsed p = resp::parse(std::string_view{s->in}.substr(off), lim_.resp);
+      if (p.state == resp::status::need_more) break;
+      if (p.state == resp::status::error) {
+        std::string text;
+        resp::error(text, "ERR " + p.error);
+        s->replies.push_back({});
+        s->closing = true;  // after this reply: the stream cannot be resynchronised
+        off = s->in.size();
+        s->parsing = false;
+        reply(reply_slot{s->id, s->first_seq + s->replies.size() - 1}, std::move(text));
+        return;
+      }
+      if (p.args.empty()) {
+        off += p.consumed;
+        continue;
+      }
+      const ordering o = order_(p.args);
+      if (o == ordering::read && s->writes_outstanding > 0) {
+        s->held = true;  // parsed again once the writes are answered
+        break;
+      }
+      off += p.consumed;
+      s->replies.push_back({std::nullopt, o == ordering::write});
+      if (o == ordering::write) ++s->writes_outstanding;
+      handler_(p.args, reply_slot{s->id, s->first_seq + s->replies.size() - 1});
+    }
+    s->in.erase(0, off);
+    s->parsing = false;
+  }
+
+  void write(const std::shared_ptr<session>& s) {
+    if (s->writing_now || s->closed) return;
+    if (s->out.empty()) {
+      if (s->closing && s->replies.empty()) end(s);
+      return;
+    }
+    std::swap(s->writing, s->out);
+    s->out.clear();
+    s->writing_now = true;
+    asio::async_write(s->socket, asio::buffer(s->writing), [this, s](const asio::error_code& ec, std::size_t) {
+      s->writing_now = false;
+      s->writing.clear();
+      if (s->closed) return;
+      if (ec) {
+        end(s);
+        return;
+      }
+      write(s);
+      if (!s->closing && !s->reading && !s->held) {  // a paused pipeline may go on
+        parse(s);
+        read(s);
+      }
+    });
+  }
+
+  void end(const std::shared_ptr<session>& s) {
+    s->closed = true;
+    asio::error_code ignored;
+    s->socket.close(ignored);
+    sessions_.erase(s->id);
+  }
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  client_limits lim_;
+  order_of order_;
+  command_handler handler_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
+  std::uint64_t last_id_ = 0;
+};
+
+}  // namespace kv

@@ -1,0 +1,93 @@
+// What quorum-kv servers say to each other over the peer connections: every
+// frame starts with a channel byte. Channel 1 carries the protocol's own
+// messages; 2 and 3 let a follower hand a client's command to the leader and
+// get the reply back. Decoding is total and bounded like the RESP parser.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <quorum/codec/reader.hpp>
+#include <quorum/codec/writer.hpp>
+#include <quorum/core/bytes.hpp>
+#include <quorum/core/ids.hpp>
+#include <quorum/core/result.hpp>
+
+#include "resp.hpp"
+
+namespace kv::wire {
+
+enum class channel : std::uint8_t { protocol = 1, forward = 2, forward_reply = 3 };
+
+// A client's command that a follower hands to the leader; the reply goes to `origin`.
+struct forward {
+  quorum::node_id origin;
+  std::uint64_t id = 0;  // the origin's number for it
+  std::vector<std::string> args;
+};
+
+struct forward_reply {
+  std::uint64_t id = 0;
+  std::string reply;  // RESP, as the client will read it
+};
+
+inline void put_channel(quorum::byte_buffer& out, channel c) { out.push_back(static_cast<std::byte>(c)); }
+
+inline void encode(const forward& f, quorum::byte_buffer& out) {
+  put_channel(out, channel::forward);
+  quorum::codec::writer w{out};
+  w.varint(f.origin.value());
+  w.varint(f.id);
+  w.varint(f.args.size());
+  for (const std::string& a : f.args) w.prefixed_string(a);
+}
+
+inline void encode(const forward_reply& r, quorum::byte_buffer& out) {
+  put_channel(out, channel::forward_reply);
+  quorum::codec::writer w{out};
+  w.varint(r.id);
+  w.prefixed_string(r.reply);
+}
+
+// body: the frame after its channel byte.
+inline quorum::result<forward> decode_forward(quorum::byte_view body, const resp::limits& lim = {}) {
+  quorum::codec::reader r{body};
+  forward f;
+  const auto origin = r.varint();
+  if (!origin) return quorum::unexpected{origin.error()};
+  f.origin = quorum::node_id{*origin};
+  const auto id = r.varint();
+  if (!id) return quorum::unexpected{id.error()};
+  f.id = *id;
+  const auto n = r.count(lim.max_args);
+  if (!n) return quorum::unexpected{n.error()};
+  if (*n == 0) return quorum::fail(quorum::errc::malformed, "forward: no command");
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < *n; ++i) {
+    const auto a = r.prefixed_string(lim.max_bulk_bytes);
+    if (!a) return quorum::unexpected{a.error()};
+    total += a->size();
+    if (total > lim.max_command_bytes) return quorum::fail(quorum::errc::too_large, "forward: command too large");
+    f.args.emplace_back(*a);
+  }
+  QUORUM_TRY(r.expect_end());
+  return f;
+}
+
+inline quorum::result<forward_reply> decode_forward_reply(quorum::byte_view body) {
+  quorum::codec::reader r{body};
+  forward_reply f;
+  const auto id = r.varint();
+  if (!id) return quorum::unexpected{id.error()};
+  f.id = *id;
+  const auto reply = r.prefixed_string(body.size());
+  if (!reply) return quorum::unexpected{reply.error()};
+  f.reply = *reply;
+  QUORUM_TRY(r.expect_end());
+  return f;
+}
+
+}  // namespace kv::wire

@@ -1,0 +1,422 @@
+// quorum-kv's server: the glue between RESP clients, the peer network and a
+// quorum::raft::node or quorum::paxos::node (the same verbs; protocols.hpp).
+// Writes are proposed and answered when applied (after commit, durable on a
+// majority); reads are linearizable (the node's read()); a follower
+// hands a command to the leader and relays the reply. Everything runs on one
+// io_context thread; proposals that arrive in one turn of it share one
+// fsync (group commit: a batch is open until a posted handler closes it).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <quorum/storage/file_log.hpp>
+#include <quorum/storage/file_snapshot_store.hpp>
+#include <quorum/transport/asio.hpp>
+
+#include "client_port.hpp"
+#include "peer_wire.hpp"
+#include "protocols.hpp"
+#include "store.hpp"
+
+namespace kv {
+
+struct server_config {
+  quorum::node_id self;
+  std::vector<quorum::transport::peer_address> cluster;  // every member, this one included
+  std::string client_host;
+  std::uint16_t client_port = 0;
+  std::string data_dir;
+  std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
+  std::chrono::milliseconds tick{10};
+  std::chrono::milliseconds request_timeout{3000};
+  client_limits clients;
+};
+
+template <class Protocol>
+class server;
+
+// The state machine policy: the store, plus a handle to the server that
+// waits for results. Callbacks never call back into the node.
+template <class Protocol>
+struct state_machine {
+  server<Protocol>* owner = nullptr;
+  store data;
+  void apply(quorum::log_index i, quorum::byte_view entry);
+  void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
+  void restore(quorum::log_index i, quorum::byte_view image);
+  void read_ready(std::uint64_t id, quorum::log_index);
+  void read_failed(std::uint64_t id, const quorum::error& e);
+};
+
+// The Transport policy: channel byte, then the protocol's message, in one frame.
+template <class Message>
+struct peer_transport {
+  quorum::transport::tcp_network* net = nullptr;
+  void send(quorum::node_id to, const Message& m) {
+    net->send(to, [&](quorum::byte_buffer& out) {
+      wire::put_channel(out, wire::channel::protocol);
+      encode(m, out);  // raft::encode or paxos::encode, by argument-dependent lookup
+    });
+  }
+};
+
+template <class Protocol>
+struct policies {
+  using transport = peer_transport<typename Protocol::message>;
+  using log = quorum::storage::file_log;
+  using clock = std::chrono::steady_clock;
+  using state_machine = kv::state_machine<Protocol>;
+  using snapshot_store = quorum::storage::file_snapshot_store;
+};
+
+template <class Protocol>
+class server {
+  using node_type = typename Protocol::template node<policies<Protocol>>;
+  using clock = std::chrono::steady_clock;
+
+  // Where an answer goes: a local client, or a peer that forwarded the request.
+  struct destination {
+    std::optional<reply_slot> local;
+    quorum::node_id origin{};
+    std::uint64_t forward_id = 0;
+  };
+  struct pending_write {
+    destination to;
+    quorum::log_index index;
+    clock::time_point deadline;
+  };
+  struct pending_read {
+    destination to;
+    std::vector<std::string> args;
+    clock::time_point deadline;
+  };
+  struct pending_forward {
+    reply_slot to;
+    quorum::node_id leader;  // where it went
+    clock::time_point deadline;
+  };
+
+ public:
+  // Opens the data directory, binds both ports; an error message when something cannot start.
+  static std::optional<std::string> start(asio::io_context& io, server_config cfg, std::unique_ptr<server>& out) {
+    out.reset(new server{io, std::move(cfg)});
+    return out->open();
+  }
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  void stop() {
+    tick_timer_.cancel();
+    clients_.close();
+    if (net_) net_->close();
+  }
+
+  // Called by the state machine (inside the node: nothing here calls the node).
+  // Entries apply in order: a write proposed at an index up to i that did not
+  // apply as itself was replaced by another leader's entry and never will.
+  void on_applied(quorum::log_index i, std::uint64_t tag, std::string reply) {
+    while (!by_index_.empty() && by_index_.begin()->first < i) fail_lost(by_index_.begin());
+    if (const auto it = by_index_.find(i); it != by_index_.end() && it->second != tag) fail_lost(it);
+    const auto w = writes_.find(tag);
+    if (w == writes_.end()) return;
+    by_index_.erase(w->second.index);
+    deliver(w->second.to, std::move(reply));
+    writes_.erase(w);
+  }
+  // A snapshot replaced the state up to i: a pending write there may be in it or not.
+  void on_restored(quorum::log_index i) {
+    while (!by_index_.empty() && by_index_.begin()->first <= i) {
+      const auto w = writes_.find(by_index_.begin()->second);
+      if (w != writes_.end()) {
+        deliver(w->second.to, "-TIMEOUT the write may or may not have been applied\r\n");
+        writes_.erase(w);
+      }
+      by_index_.erase(by_index_.begin());
+    }
+  }
+  void on_read_ready(std::uint64_t id) {
+    const auto it = reads_.find(id);
+    if (it == reads_.end()) return;
+    deliver(it->second.to, node_->state_machine().data.read(it->second.args));
+    reads_.erase(it);
+  }
+  void on_read_failed(std::uint64_t id, const quorum::error& e) {
+    const auto it = reads_.find(id);
+    if (it == reads_.end()) return;
+    deliver(it->second.to, error_reply(e));
+    reads_.erase(it);
+  }
+
+ private:
+  server(asio::io_context& io, server_config cfg)
+      : io_{io},
+        cfg_{std::move(cfg)},
+        tick_timer_{io},
+        clients_{io, cfg_.clients, order_of,
+                 [this](std::vector<std::string>& args, reply_slot slot) {
+                   open_batch();
+                   execute(args, destination{slot, {}, 0});
+                 }} {
+    std::random_device rd;
+    tag_ = (std::uint64_t{rd()} << 32 | rd()) & ~(std::uint64_t{0xffff} << 48);  // fresh per incarnation
+  }
+
+  static client_port::ordering order_of(std::vector<std::string>& args) {
+    const auto info = classify(args);
+    if (!info || info->kind == command_kind::local) return client_port::ordering::free;
+    return info->kind == command_kind::write ? client_port::ordering::write : client_port::ordering::read;
+  }
+
+  std::optional<std::string> open() {
+    const std::string dir = cfg_.data_dir;
+    auto log = quorum::storage::file_log::open(dir + "/log");
+    if (!log) return "cannot open the log: " + log.error().message;
+    auto snaps = quorum::storage::file_snapshot_store::open(dir + "/snapshot");
+    if (!snaps) return "cannot open the snapshot store: " + snaps.error().message;
+    auto net = quorum::transport::tcp_network::create(io_, cfg_.self, cfg_.cluster);
+    if (!net) return "peer network: " + net.error().message();
+    net_ = std::move(*net);
+    const quorum::transport::peer_address* me = nullptr;
+    std::vector<quorum::node_id> members;
+    for (const auto& p : cfg_.cluster) {
+      members.push_back(p.id);
+      if (p.id == cfg_.self) me = &p;
+    }
+    if (me == nullptr) return "--id is not in --cluster";
+    if (auto r = net_->listen(me->host, me->port); !r) return "peer listen " + me->host + ":" +
+                                                              std::to_string(me->port) + ": " + r.error().message();
+    node_ = std::make_unique<node_type>(cfg_.self, members, peer_transport<typename Protocol::message>{net_.get()},
+                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}}, std::move(*snaps),
+                                        Protocol::options());
+    if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
+    net_->on_frame([this](quorum::byte_view frame) { on_peer_frame(frame); });
+    if (auto e = clients_.listen(cfg_.client_host, cfg_.client_port)) return "client listen: " + *e;
+    schedule_tick();
+    return std::nullopt;
+  }
+
+  void schedule_tick() {
+    tick_timer_.expires_after(cfg_.tick);
+    tick_timer_.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      node_->tick();
+      expire();
+      maybe_snapshot();
+      schedule_tick();
+    });
+  }
+
+  // Holds every flush until the handlers already queued on the io_context ran.
+  void open_batch() {
+    if (batch_) return;
+    batch_.emplace(*node_);
+    asio::post(io_, [this] { batch_.reset(); });
+  }
+
+  void on_peer_frame(quorum::byte_view frame) {
+    if (frame.empty()) return;
+    const auto body = frame.subspan(1);
+    switch (static_cast<wire::channel>(frame[0])) {
+      case wire::channel::protocol:
+        open_batch();
+        node_->receive(body);
+        return;
+      case wire::channel::forward: {
+        auto f = wire::decode_forward(body, cfg_.clients.resp);
+        if (!f) return;  // counted by nobody: a peer that sends garbage is a bug there
+        open_batch();
+        execute(f->args, destination{std::nullopt, f->origin, f->id});
+        return;
+      }
+      case wire::channel::forward_reply: {
+        auto r = wire::decode_forward_reply(body);
+        if (!r) return;
+        const auto it = forwards_.find(r->id);
+        if (it == forwards_.end()) return;  // answered already (timed out)
+        clients_.reply(it->second.to, std::move(r->reply));
+        forwards_.erase(it);
+        return;
+      }
+    }
+  }
+
+  void execute(std::vector<std::string>& args, destination to) {
+    auto info = classify(args);
+    if (!info) return deliver(to, "-" + info.error() + "\r\n");
+    if (info->kind == command_kind::local) return deliver(to, local(args));
+    if (leading()) {
+      if (info->kind == command_kind::write) write(args, std::move(to));
+      else read(std::move(args), std::move(to));
+      return;
+    }
+    const quorum::node_id leader = node_->leader();
+    if (!to.local || leader == quorum::no_node || leader == cfg_.self)  // a forwarded request is never forwarded again
+      return deliver(to, "-TRYAGAIN no leader\r\n");
+    const std::uint64_t id = ++last_forward_;
+    forwards_.emplace(id, pending_forward{*to.local, leader, clock::now() + cfg_.request_timeout});
+    net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::forward{cfg_.self, id, args}, out); });
+  }
+
+  void write(const std::vector<std::string>& args, destination to) {
+    const std::uint64_t tag = ++tag_;
+    entry_.clear();
+    encode_write(tag, args, entry_);
+    auto p = node_->propose(entry_);
+    if (!p) return deliver(to, error_reply(p.error()));
+    by_index_.emplace(p->index, tag);
+    writes_.emplace(tag, pending_write{std::move(to), p->index, clock::now() + cfg_.request_timeout});
+  }
+
+  void read(std::vector<std::string> args, destination to) {
+    const std::uint64_t id = ++last_read_;
+    reads_.emplace(id, pending_read{std::move(to), std::move(args), clock::now() + cfg_.request_timeout});
+    if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
+  }
+
+  [[nodiscard]] bool leading() const { return node_->role() == decltype(node_->role())::leader; }
+
+  std::string local(const std::vector<std::string>& args) {
+    std::string out;
+    if (args[0] == "PING") {
+      if (args.size() == 1) resp::simple(out, "PONG");
+      else resp::bulk(out, args[1]);
+    } else if (args[0] == "COMMAND") {
+      resp::array_header(out, 0);  // redis-cli asks for command docs; it works without them
+    } else {
+      resp::bulk(out, info());
+    }
+    return out;
+  }
+
+  std::string info() {
+    auto& n = *node_;
+    std::string s = std::string{"# Replication\r\nprotocol:"} + Protocol::name + "\r\n";
+    s += "node_id:" + std::to_string(cfg_.self.value()) + "\r\n";
+    s += std::string{"role:"} + to_string(n.role()) + "\r\n";
+    s += "leader:" + std::to_string(n.leader().value()) + "\r\n";
+    s += Protocol::term_info(n);
+    s += "commit_index:" + std::to_string(n.commit_index().value()) + "\r\n";
+    s += "applied_index:" + std::to_string(n.applied_index().value()) + "\r\n";
+    s += "snapshot_index:" + std::to_string(n.snapshot_index().value()) + "\r\n";
+    s += "last_index:" + std::to_string(n.last_index().value()) + "\r\n";
+    s += "keys:" + std::to_string(n.state_machine().data.size()) + "\r\n";
+    const auto& t = net_->stats();
+    s += "peer_frames_dropped:" + std::to_string(t.dropped_queue_full + t.dropped_too_large) + "\r\n";
+    s += "peer_bad_frames:" + std::to_string(t.bad_frames) + "\r\n";
+    return s;
+  }
+
+  static std::string error_reply(const quorum::error& e) {
+    switch (e.code) {
+      case quorum::errc::not_leader: return "-TRYAGAIN no leader\r\n";
+      case quorum::errc::busy: return "-TRYAGAIN busy, retry\r\n";
+      case quorum::errc::too_large: return "-ERR request too large\r\n";
+      case quorum::errc::timeout: return "-TRYAGAIN read not confirmed, retry\r\n";
+      default: return "-ERR " + e.message() + "\r\n";
+    }
+  }
+
+  void deliver(const destination& to, std::string reply) {
+    if (to.local) {
+      clients_.reply(*to.local, std::move(reply));
+      return;
+    }
+    net_->send(to.origin, [&](quorum::byte_buffer& out) { wire::encode(wire::forward_reply{to.forward_id, reply}, out); });
+  }
+
+  void fail_lost(typename std::map<quorum::log_index, std::uint64_t>::iterator it) {
+    const auto w = writes_.find(it->second);
+    if (w != writes_.end()) {
+      deliver(w->second.to, "-TRYAGAIN leadership changed, the write was not applied\r\n");
+      writes_.erase(w);
+    }
+    by_index_.erase(it);
+  }
+
+  // Deadlines: a reply that cannot come in time says the outcome is unknown.
+  void expire() {
+    const auto now = clock::now();
+    // A write whose index applied without its tag (a no-op or configuration took it) is lost.
+    while (!by_index_.empty() && by_index_.begin()->first <= node_->applied_index()) fail_lost(by_index_.begin());
+    for (auto it = writes_.begin(); it != writes_.end();) {
+      if (it->second.deadline > now) break;  // tags grow with time: the rest are younger
+      deliver(it->second.to, "-TIMEOUT the write may or may not have been applied\r\n");
+      by_index_.erase(it->second.index);
+      it = writes_.erase(it);
+    }
+    for (auto it = reads_.begin(); it != reads_.end() && it->second.deadline <= now;) {
+      deliver(it->second.to, "-TRYAGAIN read timed out\r\n");
+      it = reads_.erase(it);
+    }
+    // A forward to a node that is no longer the leader will likely never be
+    // answered: say so now rather than at the deadline.
+    for (auto it = forwards_.begin(); it != forwards_.end();) {
+      if (it->second.deadline > now && it->second.leader == node_->leader()) {
+        ++it;
+        continue;
+      }
+      clients_.reply(it->second.to, "-TIMEOUT no answer from the leader; a write may or may not have been applied\r\n");
+      it = forwards_.erase(it);
+    }
+  }
+
+  void maybe_snapshot() {
+    if (node_->applied_index().value() - node_->snapshot_index().value() < cfg_.snapshot_every) return;
+    if (auto r = node_->take_snapshot(); !r)
+      std::fprintf(stderr, "quorum-kv: snapshot failed: %s\n", r.error().message().c_str());
+  }
+
+  asio::io_context& io_;
+  server_config cfg_;
+  asio::steady_timer tick_timer_;
+  client_port clients_;
+  std::unique_ptr<quorum::transport::tcp_network> net_;
+  std::unique_ptr<node_type> node_;
+  std::optional<typename node_type::batch_guard> batch_;
+  quorum::byte_buffer entry_;
+  std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
+  std::map<std::uint64_t, pending_write> writes_;           // by tag
+  std::map<quorum::log_index, std::uint64_t> by_index_;     // proposal index -> tag
+  std::map<std::uint64_t, pending_read> reads_;
+  std::map<std::uint64_t, pending_forward> forwards_;
+};
+
+template <class Protocol>
+void state_machine<Protocol>::apply(quorum::log_index i, quorum::byte_view entry) {
+  auto w = decode_write(entry);
+  if (!w) {  // written by a leader of this program: cannot happen short of a bug
+    if (owner != nullptr) owner->on_applied(i, 0, "-ERR undecodable log entry\r\n");
+    return;
+  }
+  std::string reply = data.apply(w->args);
+  if (owner != nullptr) owner->on_applied(i, w->tag, std::move(reply));
+}
+template <class Protocol>
+void state_machine<Protocol>::restore(quorum::log_index i, quorum::byte_view image) {
+  if (auto r = data.restore(image); !r) {  // the image passed its CRC: this is a bug, not bad input
+    std::fprintf(stderr, "quorum-kv: a snapshot image does not decode: %s\n", r.error().message().c_str());
+    std::abort();
+  }
+  if (owner != nullptr) owner->on_restored(i);
+}
+template <class Protocol>
+void state_machine<Protocol>::read_ready(std::uint64_t id, quorum::log_index) {
+  if (owner != nullptr) owner->on_read_ready(id);
+}
+template <class Protocol>
+void state_machine<Protocol>::read_failed(std::uint64_t id, const quorum::error& e) {
+  if (owner != nullptr) owner->on_read_failed(id, e);
+}
+
+}  // namespace kv

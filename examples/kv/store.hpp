@@ -1,0 +1,205 @@
+// The key-value state every replica holds, and the commands that reach it:
+// which are reads, writes or local; the log entry a write travels in (a tag
+// that names the request, then the arguments); applying an entry; serving a
+// read; and the snapshot image. Deterministic: same entries, same state.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <quorum/codec/reader.hpp>
+#include <quorum/codec/writer.hpp>
+#include <quorum/core/bytes.hpp>
+#include <quorum/core/result.hpp>
+
+#include "resp.hpp"
+
+namespace kv {
+
+enum class command_kind { local, read, write };
+
+struct command_info {
+  command_kind kind;
+  int arity;  // as Redis counts it: n exactly, or -n for at least n (the name included)
+};
+
+// Upper-cases args[0] in place and looks it up; an error reply text when unknown or the arity is wrong.
+inline quorum::result<command_info, std::string> classify(std::vector<std::string>& args) {
+  for (char& c : args[0])
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  const std::string& name = args[0];
+  std::optional<command_info> info;
+  if (name == "PING") info = {command_kind::local, -1};
+  else if (name == "INFO") info = {command_kind::local, -1};
+  else if (name == "COMMAND") info = {command_kind::local, -1};  // redis-cli asks at start
+  else if (name == "GET") info = {command_kind::read, 2};
+  else if (name == "MGET") info = {command_kind::read, -2};
+  else if (name == "EXISTS") info = {command_kind::read, -2};
+  else if (name == "SET") info = {command_kind::write, 3};
+  else if (name == "DEL") info = {command_kind::write, -2};
+  else if (name == "INCR") info = {command_kind::write, 2};
+  if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + name + "'"};
+  const auto n = static_cast<int>(args.size());
+  if ((info->arity > 0 && n != info->arity) || (info->arity < 0 && n < -info->arity)) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return quorum::unexpected<std::string>{"ERR wrong number of arguments for '" + lower + "' command"};
+  }
+  return *info;
+}
+
+// A write's log entry: u64 tag (who asked: unique per request of a server
+// incarnation), varint count, then the arguments, length-prefixed.
+inline void encode_write(std::uint64_t tag, std::span<const std::string> args, quorum::byte_buffer& out) {
+  quorum::codec::writer w{out};
+  w.u64(tag);
+  w.varint(args.size());
+  for (const std::string& a : args) w.prefixed_string(a);
+}
+
+struct decoded_write {
+  std::uint64_t tag = 0;
+  std::vector<std::string_view> args;  // views into the entry
+};
+
+inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
+  quorum::codec::reader r{entry};
+  decoded_write d;
+  const auto tag = r.u64();
+  if (!tag) return quorum::unexpected{tag.error()};
+  d.tag = *tag;
+  const auto n = r.count(resp::limits{}.max_args);
+  if (!n) return quorum::unexpected{n.error()};
+  for (std::size_t i = 0; i < *n; ++i) {
+    const auto a = r.prefixed_string(entry.size());
+    if (!a) return quorum::unexpected{a.error()};
+    d.args.push_back(*a);
+  }
+  QUORUM_TRY(r.expect_end());
+  return d;
+}
+
+// Redis's integer rule for INCR: optional '-', no '+', no leading zeros, fits 64 bits.
+inline std::optional<long long> parse_strict_integer(std::string_view s) {
+  if (s.empty() || s.size() > 20 || s == "-" || s.front() == '+') return std::nullopt;
+  const std::string_view digits = s.front() == '-' ? s.substr(1) : s;
+  if (digits.size() > 1 && digits.front() == '0') return std::nullopt;
+  if (s == "-0") return std::nullopt;
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+class store {
+ public:
+  // Applies a committed write; returns its RESP reply.
+  std::string apply(std::span<const std::string_view> args) {
+    std::string out;
+    if (args.empty()) {
+      resp::error(out, "ERR empty command in the log");
+      return out;
+    }
+    const std::string_view name = args[0];
+    if (name == "SET" && args.size() == 3) {
+      data_.insert_or_assign(std::string{args[1]}, std::string{args[2]});
+      resp::simple(out, "OK");
+    } else if (name == "DEL" && args.size() >= 2) {
+      long long removed = 0;
+      for (std::size_t i = 1; i < args.size(); ++i) removed += static_cast<long long>(data_.erase(std::string{args[i]}));
+      resp::integer(out, removed);
+    } else if (name == "INCR" && args.size() == 2) {
+      incr(std::string{args[1]}, out);
+    } else {
+      resp::error(out, "ERR not a write command");
+    }
+    return out;
+  }
+
+  // Serves a read from the state as it is now; returns its RESP reply.
+  [[nodiscard]] std::string read(std::span<const std::string> args) const {
+    std::string out;
+    const std::string& name = args[0];
+    if (name == "GET") {
+      const auto it = data_.find(args[1]);
+      if (it == data_.end()) resp::null_bulk(out);
+      else resp::bulk(out, it->second);
+    } else if (name == "MGET") {
+      resp::array_header(out, args.size() - 1);
+      for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto it = data_.find(args[i]);
+        if (it == data_.end()) resp::null_bulk(out);
+        else resp::bulk(out, it->second);
+      }
+    } else if (name == "EXISTS") {
+      long long n = 0;
+      for (std::size_t i = 1; i < args.size(); ++i) n += static_cast<long long>(data_.count(args[i]));
+      resp::integer(out, n);
+    } else {
+      resp::error(out, "ERR not a read command");
+    }
+    return out;
+  }
+
+  // Image: varint count, then key and value, each length-prefixed.
+  void snapshot(quorum::byte_buffer& out) const {
+    quorum::codec::writer w{out};
+    w.varint(data_.size());
+    for (const auto& [k, v] : data_) {
+      w.prefixed_string(k);
+      w.prefixed_string(v);
+    }
+  }
+
+  // Replaces the state; on a malformed image the state is left as it was.
+  quorum::result<void> restore(quorum::byte_view image) {
+    quorum::codec::reader r{image};
+    const auto n = r.count(image.size());  // each pair takes at least 2 bytes: bounded by the image
+    if (!n) return quorum::unexpected{n.error()};
+    std::unordered_map<std::string, std::string> next;
+    for (std::size_t i = 0; i < *n; ++i) {
+      const auto k = r.prefixed_string(image.size());
+      if (!k) return quorum::unexpected{k.error()};
+      const auto v = r.prefixed_string(image.size());
+      if (!v) return quorum::unexpected{v.error()};
+      next.insert_or_assign(std::string{*k}, std::string{*v});
+    }
+    QUORUM_TRY(r.expect_end());
+    data_ = std::move(next);
+    return {};
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
+
+ private:
+  void incr(const std::string& key, std::string& out) {
+    auto it = data_.find(key);
+    long long v = 0;
+    if (it != data_.end()) {
+      const auto parsed = parse_strict_integer(it->second);
+      if (!parsed) {
+        resp::error(out, "ERR value is not an integer or out of range");
+        return;
+      }
+      v = *parsed;
+    }
+    if (v == std::numeric_limits<long long>::max()) {
+      resp::error(out, "ERR increment or decrement would overflow");
+      return;
+    }
+    ++v;
+    data_.insert_or_assign(key, std::to_string(v));
+    resp::integer(out, v);
+  }
+
+  std::unordered_map<std::string, std::string> data_;
+};
+
+}  // namespace kv

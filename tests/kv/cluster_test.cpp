@@ -1,0 +1,274 @@
+// quorum-kv for real: three processes on loopback, driven through a small
+// RESP client. Writes and INCRs through every node; the leader killed with
+// SIGKILL and writes go on; it restarts and catches up; then every node is
+// killed at once and restarted, and no acknowledged write may be missing.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "resp_client.hpp"
+
+#ifndef QUORUM_KV_BINARY
+#error "QUORUM_KV_BINARY names the quorum-kv executable"
+#endif
+#ifndef KV_TEST_DIR
+#error "KV_TEST_DIR names a scratch directory"
+#endif
+
+using namespace std::chrono_literals;
+using kv_test::reply;
+using kv_test::resp_client;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class cluster {
+ public:
+  explicit cluster(std::string protocol) : protocol_{std::move(protocol)} {
+    std::string tmpl = std::string{KV_TEST_DIR} + "/cluster-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+    for (int i = 0; i < 3; ++i) {
+      peer_[i] = free_port();
+      client_[i] = free_port();
+    }
+    for (int i = 0; i < 3; ++i)
+      members_ += (i ? "," : "") + std::to_string(i + 1) + "=127.0.0.1:" + std::to_string(peer_[i]);
+  }
+  ~cluster() {
+    for (int i = 0; i < 3; ++i) kill9(i);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void start(int i) {
+    REQUIRE(pid_[i] == 0);
+    const std::string data = dir_ + "/node" + std::to_string(i + 1);
+    const std::string log = data + ".log";
+    const std::string id = std::to_string(i + 1);
+    const std::string listen = "127.0.0.1:" + std::to_string(client_[i]);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      const char* argv[] = {QUORUM_KV_BINARY, "--id", id.c_str(), "--cluster", members_.c_str(), "--listen",
+                            listen.c_str(), "--data", data.c_str(), "--snapshot-every", "20", "--protocol",
+                            protocol_.c_str(), nullptr};
+      ::execv(argv[0], const_cast<char* const*>(argv));
+      std::_Exit(127);
+    }
+    pid_[i] = pid;
+  }
+  void kill9(int i) {
+    if (pid_[i] == 0) return;
+    ::kill(pid_[i], SIGKILL);
+    ::waitpid(pid_[i], nullptr, 0);
+    pid_[i] = 0;
+  }
+  [[nodiscard]] bool running(int i) const { return pid_[i] != 0; }
+  [[nodiscard]] std::uint16_t port(int i) const { return client_[i]; }
+
+  // INFO of node i as field -> value; empty if it does not answer.
+  std::map<std::string, std::string> info(int i) {
+    std::map<std::string, std::string> out;
+    resp_client c{client_[i], 1000};
+    auto r = c.command({"INFO"});
+    if (!r || r->type != '$') return out;
+    std::size_t at = 0;
+    while (at < r->text.size()) {
+      std::size_t end = r->text.find("\r\n", at);
+      if (end == std::string::npos) end = r->text.size();
+      const std::string line = r->text.substr(at, end - at);
+      if (const auto colon = line.find(':'); colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+      at = end + 2;
+    }
+    return out;
+  }
+
+  // The running node that says it leads, waiting up to `limit`; -1 if none.
+  int wait_leader(std::chrono::milliseconds limit = 15000ms) {
+    const auto deadline = steady::now() + limit;
+    while (steady::now() < deadline) {
+      for (int i = 0; i < 3; ++i)
+        if (running(i) && info(i)["role"] == "leader") return i;
+      std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+
+ private:
+  std::string protocol_, dir_, members_;
+  std::array<std::uint16_t, 3> peer_{}, client_{};
+  std::array<pid_t, 3> pid_{};
+};
+
+// Runs args on node `first`, then the others in turn, until a reply that is
+// not TRYAGAIN or TIMEOUT (no leader yet, leader changed, outcome unknown),
+// for up to 20 s. Retrying SET is safe (same value); a retried INCR may count
+// twice, which is what its checks allow for.
+reply until_answered(cluster& c, int first, const std::vector<std::string>& args) {
+  const auto deadline = steady::now() + 20s;
+  for (int attempt = 0; steady::now() < deadline; ++attempt) {
+    const int n = (first + attempt) % 3;
+    if (!c.running(n)) continue;
+    resp_client client{c.port(n)};
+    auto r = client.command(args);
+    if (r && !(r->is_error() && (r->text.starts_with("TRYAGAIN") || r->text.starts_with("TIMEOUT")))) return *r;
+    std::this_thread::sleep_for(20ms);
+  }
+  FAIL("no answer within 20 s to ", args[0]);
+  return {};
+}
+
+struct history {
+  std::map<std::string, std::string> acknowledged;  // key -> value of every acknowledged SET
+  std::vector<long long> increments;                // every acknowledged INCR value, in order
+};
+
+void write_some(cluster& c, history& h, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    const std::string key = "key" + std::to_string(i), value = "value" + std::to_string(i);
+    const reply set = until_answered(c, i % 3, {"SET", key, value});
+    REQUIRE(set.type == '+');
+    CHECK(set.text == "OK");
+    h.acknowledged[key] = value;
+    const reply incr = until_answered(c, (i + 1) % 3, {"INCR", "counter"});
+    REQUIRE(incr.type == ':');
+    // A single client's INCRs are sequential: each acknowledged value is larger than the last.
+    if (!h.increments.empty()) CHECK(incr.integer > h.increments.back());
+    h.increments.push_back(incr.integer);
+  }
+}
+
+void check_everything(cluster& c, const history& h) {
+  for (int n = 0; n < 3; ++n) {
+    for (const auto& kv : h.acknowledged) {
+      const std::string& key = kv.first;
+      const reply r = until_answered(c, n, {"GET", key});
+      REQUIRE(r.type == '$');
+      CHECK_MESSAGE(r.text == kv.second, "node ", n + 1, " key ", key);
+    }
+    const reply counter = until_answered(c, n, {"GET", "counter"});
+    REQUIRE(counter.type == '$');
+    CHECK(std::stoll(counter.text) >= h.increments.back());
+  }
+}
+
+void survives_kill9(const std::string& protocol) {
+  cluster c{protocol};
+  for (int i = 0; i < 3; ++i) c.start(i);
+  const int first_leader = c.wait_leader();
+  REQUIRE(first_leader >= 0);
+  CHECK(c.info(first_leader)["protocol"] == protocol);
+
+  history h;
+  write_some(c, h, 0, 30);
+
+  // A pipeline through a follower (forwarded) comes back in request order.
+  {
+    const int follower = (first_leader + 1) % 3;
+    resp_client p{c.port(follower)};
+    REQUIRE(p.send_raw("*3\r\n$3\r\nSET\r\n$4\r\npipe\r\n$2\r\n41\r\n*2\r\n$4\r\nINCR\r\n$4\r\npipe\r\n"
+                       "*2\r\n$3\r\nGET\r\n$4\r\npipe\r\nPING\r\n"));
+    auto a = p.read_reply(), b = p.read_reply(), g = p.read_reply(), ping = p.read_reply();
+    REQUIRE((a && b && g && ping));
+    CHECK(a->text == "OK");
+    CHECK(b->integer == 42);
+    CHECK(g->text == "42");
+    CHECK(ping->text == "PONG");
+    h.acknowledged["pipe"] = "42";
+  }
+
+  // The leader dies without warning; the other two elect a new one and go on.
+  const auto killed_at = steady::now();
+  c.kill9(first_leader);
+  write_some(c, h, 30, 31);
+  const auto recovery = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed_at);
+  MESSAGE("first write acknowledged ", recovery.count(), " ms after SIGKILL of the leader");
+  write_some(c, h, 31, 60);
+  const int second_leader = c.wait_leader();
+  REQUIRE(second_leader >= 0);
+  CHECK(second_leader != first_leader);
+
+  // It comes back from its own disk and catches up.
+  c.start(first_leader);
+  const auto target = std::stoull(c.info(second_leader)["commit_index"]);
+  const auto deadline = steady::now() + 15s;
+  while (steady::now() < deadline) {
+    auto i = c.info(first_leader);
+    if (!i["applied_index"].empty() && std::stoull(i["applied_index"]) >= target) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(std::stoull(c.info(first_leader)["applied_index"]) >= target);
+  write_some(c, h, 60, 70);
+
+  // Snapshots were taken (every 20 entries) and the log compacted behind them.
+  CHECK(std::stoull(c.info(second_leader)["snapshot_index"]) > 0);
+
+  // Everyone dies at once: only what was durable on disk survives, and that must be every acknowledged write.
+  for (int i = 0; i < 3; ++i) c.kill9(i);
+  for (int i = 0; i < 3; ++i) c.start(i);
+  REQUIRE(c.wait_leader() >= 0);
+  check_everything(c, h);
+}
+
+}  // namespace
+
+TEST_CASE("raft: a 3-node cluster keeps every acknowledged write through kill -9 of the leader and of everyone") {
+  survives_kill9("raft");
+}
+
+TEST_CASE("paxos: a 3-node cluster keeps every acknowledged write through kill -9 of the leader and of everyone") {
+  survives_kill9("paxos");
+}
+
+TEST_CASE("bad RESP gets an error and a closed connection and the server keeps serving") {
+  cluster c{"raft"};
+  for (int i = 0; i < 3; ++i) c.start(i);
+  REQUIRE(c.wait_leader() >= 0);
+  for (const std::string& bad : {std::string{"*1\r\n$-5\r\n"}, std::string{"*1\r\n$999999999\r\n"},
+                                std::string{"*2\r\n+x\r\n"}, std::string{"\"unbalanced\r\n"}}) {
+    resp_client client{c.port(0)};
+    REQUIRE(client.send_raw(bad));
+    auto r = client.read_reply();
+    REQUIRE(r);
+    CHECK(r->is_error());
+    CHECK(r->text.starts_with("ERR Protocol error"));
+    CHECK(client.closed_by_peer());
+  }
+  resp_client ok{c.port(0)};
+  auto unknown = ok.command({"FLUSHALL"});
+  REQUIRE(unknown);
+  CHECK(unknown->text == "ERR unknown command 'FLUSHALL'");
+  auto pong = ok.command({"PING"});
+  REQUIRE(pong);
+  CHECK(pong->text == "PONG");
+  const reply set = until_answered(c, 0, {"SET", "still", "works"});
+  CHECK(set.text == "OK");
+}

@@ -1,0 +1,119 @@
+// The KV state and its wire: commands classified with Redis's arity rules,
+// writes through the log entry format, INCR's integer rule, snapshots that
+// restore the same state, and decoders that refuse damaged bytes.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "../../examples/kv/peer_wire.hpp"
+#include "../../examples/kv/store.hpp"
+
+using namespace kv;
+
+namespace {
+
+std::string apply(store& s, std::uint64_t tag, std::vector<std::string> args) {
+  quorum::byte_buffer entry;
+  encode_write(tag, args, entry);
+  auto w = decode_write(entry);
+  REQUIRE(w);
+  CHECK(w->tag == tag);
+  return s.apply(w->args);
+}
+
+std::string read(const store& s, std::vector<std::string> args) { return s.read(args); }
+
+}  // namespace
+
+TEST_CASE("commands are classified case-insensitively with Redis's arity") {
+  std::vector<std::string> get{"get", "k"};
+  auto c = classify(get);
+  REQUIRE(c);
+  CHECK(c->kind == command_kind::read);
+  CHECK(get[0] == "GET");
+  std::vector<std::string> set{"Set", "k"};
+  REQUIRE(!classify(set));
+  CHECK(classify(set).error() == "ERR wrong number of arguments for 'set' command");
+  std::vector<std::string> del{"DEL"};
+  CHECK(!classify(del));
+  std::vector<std::string> del2{"DEL", "a", "b"};
+  CHECK(classify(del2)->kind == command_kind::write);
+  std::vector<std::string> ping{"ping"};
+  CHECK(classify(ping)->kind == command_kind::local);
+  std::vector<std::string> flush{"FLUSHALL"};
+  CHECK(classify(flush).error() == "ERR unknown command 'FLUSHALL'");
+}
+
+TEST_CASE("SET, GET, DEL, EXISTS and MGET") {
+  store s;
+  CHECK(apply(s, 1, {"SET", "a", "1"}) == "+OK\r\n");
+  CHECK(apply(s, 2, {"SET", "b", "two"}) == "+OK\r\n");
+  CHECK(read(s, {"GET", "a"}) == "$1\r\n1\r\n");
+  CHECK(read(s, {"GET", "zz"}) == "$-1\r\n");
+  CHECK(read(s, {"MGET", "a", "zz", "b"}) == "*3\r\n$1\r\n1\r\n$-1\r\n$3\r\ntwo\r\n");
+  CHECK(read(s, {"EXISTS", "a", "b", "a", "zz"}) == ":3\r\n");
+  CHECK(apply(s, 3, {"DEL", "a", "zz"}) == ":1\r\n");
+  CHECK(read(s, {"EXISTS", "a"}) == ":0\r\n");
+}
+
+TEST_CASE("INCR follows Redis's integer rule") {
+  store s;
+  CHECK(apply(s, 1, {"INCR", "n"}) == ":1\r\n");
+  CHECK(apply(s, 2, {"INCR", "n"}) == ":2\r\n");
+  apply(s, 3, {"SET", "n", "-7"});
+  CHECK(apply(s, 4, {"INCR", "n"}) == ":-6\r\n");
+  for (const char* bad : {"abc", "01", "+1", " 1", "1.5", "", "-0", "99999999999999999999"}) {
+    apply(s, 5, {"SET", "x", bad});
+    CHECK_MESSAGE(apply(s, 6, {"INCR", "x"}) == "-ERR value is not an integer or out of range\r\n", bad);
+    CHECK(read(s, {"GET", "x"}) == "$" + std::to_string(std::string{bad}.size()) + "\r\n" + bad + "\r\n");
+  }
+  apply(s, 7, {"SET", "max", "9223372036854775807"});
+  CHECK(apply(s, 8, {"INCR", "max"}) == "-ERR increment or decrement would overflow\r\n");
+  CHECK(parse_strict_integer("-9223372036854775808") == std::numeric_limits<long long>::min());
+}
+
+TEST_CASE("a snapshot restores the same state and a damaged image changes nothing") {
+  store s;
+  for (int i = 0; i < 100; ++i) apply(s, 1, {"SET", "k" + std::to_string(i), std::string(i, 'v')});
+  quorum::byte_buffer image;
+  s.snapshot(image);
+  store t;
+  REQUIRE(t.restore(image));
+  CHECK(t.size() == 100);
+  for (int i = 0; i < 100; i += 7) CHECK(read(t, {"GET", "k" + std::to_string(i)}) == read(s, {"GET", "k" + std::to_string(i)}));
+  for (std::size_t cut = 0; cut < image.size(); cut += 13) {
+    store u;
+    apply(u, 1, {"SET", "keep", "me"});
+    CHECK(!u.restore(quorum::byte_view{image}.first(cut)));
+    CHECK(u.size() == 1);
+  }
+}
+
+TEST_CASE("log entries and peer messages refuse damaged bytes") {
+  quorum::byte_buffer entry;
+  encode_write(9, std::vector<std::string>{"SET", "k", "v"}, entry);
+  for (std::size_t cut = 0; cut < entry.size(); ++cut) CHECK(!decode_write(quorum::byte_view{entry}.first(cut)));
+  entry.push_back(std::byte{0});
+  CHECK(!decode_write(entry));
+
+  quorum::byte_buffer f;
+  wire::encode(wire::forward{quorum::node_id{2}, 77, {"SET", "k", "v"}}, f);
+  CHECK(f[0] == std::byte{2});
+  auto d = wire::decode_forward(quorum::byte_view{f}.subspan(1));
+  REQUIRE(d);
+  CHECK(d->origin == quorum::node_id{2});
+  CHECK(d->id == 77);
+  CHECK(d->args == std::vector<std::string>{"SET", "k", "v"});
+  for (std::size_t cut = 1; cut < f.size(); ++cut) CHECK(!wire::decode_forward(quorum::byte_view{f}.subspan(1, cut - 1)));
+  resp::limits small;
+  small.max_args = 2;
+  CHECK(!wire::decode_forward(quorum::byte_view{f}.subspan(1), small));
+
+  quorum::byte_buffer r;
+  wire::encode(wire::forward_reply{5, "+OK\r\n"}, r);
+  auto dr = wire::decode_forward_reply(quorum::byte_view{r}.subspan(1));
+  REQUIRE(dr);
+  CHECK(dr->reply == "+OK\r\n");
+  CHECK(!wire::decode_forward_reply(quorum::byte_view{r}.subspan(1, r.size() - 2)));
+}
