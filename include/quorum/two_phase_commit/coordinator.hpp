@@ -64,7 +64,7 @@ class coordinator {
     max_begun_ = txn;
     save_max_begun();
     ++stats_.begun;
-    txn_state& t = open_[txn];
+    txn_state& t = open_slot(txn);
     t.participants.assign(participants.begin(), participants.end());
     t.state.assign(participants.size(), waiting);
     t.one_phase = opts_.one_phase && participants.size() == 1;
@@ -176,8 +176,35 @@ class coordinator {
     std::uint32_t since_begin{0};
     std::uint32_t since_send{0};
     std::uint64_t first_record{0};  // log position of its first record; 0: none
+
+    // As new, but the vectors keep their capacity.
+    void reset() noexcept {
+      ph = phase::collecting;
+      d = decision::abort;
+      one_phase = last_held = needs_end = false;
+      participants.clear();
+      state.clear();
+      since_begin = since_send = 0;
+      first_record = 0;
+    }
   };
   using txn_map = std::map<txn_id, txn_state>;
+
+  // A finished transaction's map node (and its vectors) is kept for the next
+  // begin(), so a steady state allocates nothing (DESIGN.md principle 3).
+  // Never more spares than max_open_transactions: the peak stays the bound.
+  txn_state& open_slot(txn_id txn) {
+    if (spare_.empty()) return open_[txn];
+    typename txn_map::node_type n = std::move(spare_.back());
+    spare_.pop_back();
+    n.key() = txn;
+    n.mapped().reset();
+    return open_.insert(std::move(n)).position->second;
+  }
+  void retire(typename txn_map::iterator it) {
+    if (spare_.size() < opts_.max_open_transactions) spare_.push_back(open_.extract(it));
+    else open_.erase(it);
+  }
 
   [[nodiscard]] message_limits limits() const noexcept { return message_limits{opts_.max_participants}; }
   [[nodiscard]] std::uint8_t pres_value() const noexcept { return static_cast<std::uint8_t>(opts_.presumption); }
@@ -250,10 +277,14 @@ class coordinator {
   // A Log failure stops the coordinator: nothing it promised can be trusted.
   bool write(const record& r, bool force, txn_state& t, bool counted = true) {
     buf_.clear();
-    encode(r, buf_);
-    auto at = log_.append(buf_);
+    detail::packer w{buf_};
+    encode(r, w);
+    auto at = log_.append(w.bytes());
     if (!at) return stop(at.error());
-    if (t.first_record == 0) t.first_record = at->value();
+    if (t.first_record == 0) {
+      t.first_record = at->value();
+      first_records_.add(t.first_record, r.txn);
+    }
     if (!force) {
       stats_.lazy_writes += counted ? 1 : 0;
       return true;
@@ -275,8 +306,9 @@ class coordinator {
   void save_max_begun() {
     buf_.clear();
     const std::pair<node_id, txn_id> hs[] = {{self_, max_begun_}};
-    encode_horizons(hs, buf_);
-    if (auto s = log_.save_state(buf_); !s) (void)stop(s.error());
+    detail::packer w{buf_};
+    encode_horizons(hs, w);
+    if (auto s = log_.save_state(w.bytes()); !s) (void)stop(s.error());
   }
 
   void on_vote(const message& m) {
@@ -396,7 +428,7 @@ class coordinator {
     if (it->second.needs_end &&
         !write(record{record_kind::ended, it->first, self_, pres_value(), {}}, false, it->second))
       return;
-    open_.erase(it);
+    retire(it);
     compact();
   }
 
@@ -405,17 +437,22 @@ class coordinator {
   // stays bounded. A crash keeps a prefix of the calls, so a compaction that
   // survives comes with the copies made before it.
   void compact() {
-    if (keep_from() + opts_.max_log_span <= log_.last_index().value()) relocate();
-    if (!status_) return;
-    const std::uint64_t keep = keep_from();
+    std::uint64_t keep = keep_from();
+    if (keep + opts_.max_log_span <= log_.last_index().value()) {
+      relocate();
+      if (!status_) return;
+      keep = keep_from();
+    }
     if (keep <= log_.first_index().value()) return;
     if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
   }
-  [[nodiscard]] std::uint64_t keep_from() const {
-    std::uint64_t keep = log_.last_index().value() + 1;
-    for (const auto& [id, t] : open_)
-      if (t.first_record != 0) keep = std::min(keep, t.first_record);
-    return keep;
+  // The lowest first record of an open txn.
+  [[nodiscard]] std::uint64_t keep_from() {
+    const auto held = [this](txn_id txn, std::uint64_t at) {
+      auto it = open_.find(txn);
+      return it != open_.end() && it->second.first_record == at;
+    };
+    return first_records_.oldest(held, log_.last_index().value() + 1);
   }
   void relocate() {
     for (auto& [id, t] : open_) {
@@ -445,6 +482,8 @@ class coordinator {
   node_id self_;
   result<void> status_{};
   txn_map open_;
+  std::vector<typename txn_map::node_type> spare_;
+  first_records first_records_;
   txn_id max_begun_{};
   std::vector<decided_txn> decisions_;
   coordinator_stats stats_;
@@ -477,6 +516,11 @@ result<void> coordinator<Policies>::recover() {
     resume(id, r, t.participants, t.ph == phase::deciding ? t.d : decision::abort);
     ++stats_.recovered;
   }
+  std::vector<std::pair<std::uint64_t, txn_id>> firsts;
+  for (const auto& [id, t] : open_)
+    if (t.first_record != 0) firsts.emplace_back(t.first_record, id);
+  std::sort(firsts.begin(), firsts.end());
+  for (const auto& [at, id] : firsts) first_records_.add(at, id);
   return {};
 }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
-#include "quorum/codec/writer.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
@@ -57,10 +57,58 @@ struct message_limits {
 
 inline constexpr std::uint8_t wire_version = 1;
 
+namespace detail {
+
+// Gathers fields in a small buffer on the stack and appends them to a
+// byte_buffer in one insert per 128 bytes. Messages and records are a few
+// bytes, encoded on every step: an insert per field (as codec::writer does)
+// would cost more than the encoding itself.
+class packer {
+ public:
+  explicit packer(byte_buffer& out) noexcept : out_{out} {}
+  [[gnu::always_inline]] void u8(std::uint8_t v) {
+    if (n_ == sizeof buf_) spill();
+    buf_[n_++] = static_cast<std::byte>(v);
+  }
+  // Ids, counts and enums are mostly below 128: one byte, no loop.
+  [[gnu::always_inline]] void varint(std::uint64_t v) {
+    if (n_ + codec::max_varint_bytes > sizeof buf_) spill();
+    if (v < 0x80) buf_[n_++] = static_cast<std::byte>(v);
+    else n_ += codec::encode_varint(v, buf_ + n_);
+  }
+  // Appends what is gathered to out; call once at the end.
+  void finish() { flush(); }
+  // Instead of finish(), for a caller that only needs to look at the bytes
+  // (a Log append): everything written, on this packer's own buffer when it
+  // never filled (nothing copied), else in out, which must have started empty.
+  [[nodiscard]] byte_view bytes() {
+    if (!spilled_) return byte_view{buf_, n_};
+    flush();
+    return out_;
+  }
+
+ private:
+  // Out of line so that the fields' fast path inlines.
+  [[gnu::noinline]] void spill() {
+    spilled_ = true;
+    flush();
+  }
+  void flush() {
+    out_.insert(out_.end(), buf_, buf_ + n_);
+    n_ = 0;
+  }
+  byte_buffer& out_;
+  std::size_t n_ = 0;
+  bool spilled_ = false;
+  std::byte buf_[128];
+};
+
+}  // namespace detail
+
 // Layout: u8 version, u8 type, varints from to txn coordinator horizon, u8
 // presumption, u8 vote, u8 decision, varint count, varint per participant.
 inline void encode(const message& m, byte_buffer& out) {
-  codec::writer w{out};
+  detail::packer w{out};
   w.u8(wire_version);
   w.u8(static_cast<std::uint8_t>(m.type));
   w.varint(m.from.value());
@@ -73,6 +121,7 @@ inline void encode(const message& m, byte_buffer& out) {
   w.u8(static_cast<std::uint8_t>(m.decision));
   w.varint(m.participants.size());
   for (const node_id n : m.participants) w.varint(n.value());
+  w.finish();
 }
 
 namespace detail {
@@ -85,13 +134,76 @@ namespace detail {
   return *v;
 }
 
+// Reads fields off the input and remembers whether any was missing or bad,
+// so that a well-formed message is decoded without an error value per field.
+class unpacker {
+ public:
+  explicit unpacker(byte_view in) noexcept : p_{in.data()}, end_{in.data() + in.size()} {}
+  std::uint8_t u8() noexcept {
+    if (p_ == end_) return fail();
+    return std::to_integer<std::uint8_t>(*p_++);
+  }
+  std::uint64_t varint() noexcept {
+    if (p_ != end_ && std::to_integer<std::uint8_t>(*p_) < 0x80) return std::to_integer<std::uint8_t>(*p_++);
+    const codec::varint_parse r = codec::parse_varint(byte_view{p_, end_});
+    if (!r.ok()) return fail();
+    p_ += r.size;
+    return r.value;
+  }
+  [[nodiscard]] std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - p_); }
+  [[nodiscard]] bool ok() const noexcept { return ok_; }
+
+ private:
+  std::uint8_t fail() noexcept {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const std::byte* p_;
+  const std::byte* end_;
+  bool ok_ = true;
+};
+
+// The decoder's fast path: true and m filled exactly when decode_checked()
+// below would accept the input and give the same message; false otherwise,
+// and decode_checked() then says what is wrong.
+[[nodiscard]] inline bool decode_fast(byte_view in, std::vector<node_id>& storage, const message_limits& limits,
+                                      message& m) {
+  unpacker r{in};
+  const std::uint8_t version = r.u8();
+  const std::uint8_t type = r.u8();
+  std::uint64_t fields[5];
+  for (auto& f : fields) f = r.varint();
+  const std::uint8_t pres = r.u8();
+  const std::uint8_t v = r.u8();
+  const std::uint8_t d = r.u8();
+  const std::uint64_t count = r.varint();
+  const auto in_range = [](std::uint8_t x, std::uint8_t max) { return x != 0 && x <= max; };
+  if (!r.ok() || version != wire_version || !in_range(type, max_message_type) || !in_range(pres, 2) ||
+      !in_range(v, 3) || !in_range(d, 2) || count > limits.max_participants || count > r.remaining())
+    return false;
+  storage.clear();
+  for (std::uint64_t i = 0; i < count; ++i) storage.push_back(node_id{r.varint()});
+  if (!r.ok() || r.remaining() != 0) return false;
+  m.type = static_cast<message_type>(type);
+  m.from = node_id{fields[0]};
+  m.to = node_id{fields[1]};
+  m.txn = txn_id{fields[2]};
+  m.coordinator = node_id{fields[3]};
+  m.horizon = txn_id{fields[4]};
+  m.presumption = static_cast<two_phase_commit::presumption>(pres);
+  m.vote = static_cast<two_phase_commit::vote>(v);
+  m.decision = static_cast<two_phase_commit::decision>(d);
+  m.participants = storage;
+  return true;
+}
+
 }  // namespace detail
 
-// Total: any byte string gives a message or an error naming the offset.
-// storage is the caller's reusable scratch (cleared here) that the message's
-// participants view.
-[[nodiscard]] inline result<message> decode(byte_view in, std::vector<node_id>& storage,
-                                            const message_limits& limits = {}) {
+// Field by field, each error naming what is wrong and where: what decode()
+// falls back on when its fast path refuses the input.
+[[nodiscard]] inline result<message> decode_checked(byte_view in, std::vector<node_id>& storage,
+                                                    const message_limits& limits = {}) {
   storage.clear();
   codec::reader r{in};
   auto version = r.u8();
@@ -133,6 +245,16 @@ namespace detail {
   m.decision = static_cast<two_phase_commit::decision>(*d);
   m.participants = storage;
   return m;
+}
+
+// Total: any byte string gives a message or an error naming the offset.
+// storage is the caller's reusable scratch (cleared here) that the message's
+// participants view.
+[[nodiscard]] inline result<message> decode(byte_view in, std::vector<node_id>& storage,
+                                            const message_limits& limits = {}) {
+  message m;
+  if (detail::decode_fast(in, storage, limits, m)) return m;
+  return decode_checked(in, storage, limits);
 }
 
 [[nodiscard]] constexpr const char* to_string(message_type t) noexcept {

@@ -78,8 +78,7 @@ class participant {
     }
     if (txn < horizon_of(coordinator)) return fail(errc::stale, "2pc enlist: the coordinator has finished txn");
     if (!has_room(coordinator)) return fail(errc::busy, "2pc enlist: max_transactions reached", opts_.max_transactions);
-    entry& e = txns_[txn];
-    e.coordinator = coordinator;
+    hold(txn, coordinator);
     return {};
   }
 
@@ -199,8 +198,43 @@ class participant {
     std::vector<node_id> peers;
     std::uint32_t ticks{0};
     std::uint64_t first_record{0};
+
+    // As new, but peers keeps its capacity.
+    void reset() noexcept {
+      coordinator = no_node;
+      presumption = presumption::abort;
+      phase = txn_phase::enlisted;
+      reported = false;
+      peers.clear();
+      ticks = 0;
+      first_record = 0;
+    }
   };
   using txn_map = std::map<txn_id, entry>;
+
+  // Starts holding txn (not held yet). A forgotten transaction's map node
+  // (and its peers vector) is reused, so a steady state allocates nothing;
+  // spares never outnumber max_transactions, the bound on what is held.
+  typename txn_map::iterator hold(txn_id txn, node_id coordinator) {
+    typename txn_map::iterator it;
+    if (spare_.empty()) {
+      it = txns_.emplace(txn, entry{}).first;
+    } else {
+      typename txn_map::node_type n = std::move(spare_.back());
+      spare_.pop_back();
+      n.key() = txn;
+      n.mapped().reset();
+      it = txns_.insert(std::move(n)).position;
+    }
+    it->second.coordinator = coordinator;
+    return it;
+  }
+  typename txn_map::iterator forget(typename txn_map::iterator it) {
+    auto next = std::next(it);
+    if (spare_.size() < opts_.max_transactions) spare_.push_back(txns_.extract(it));
+    else txns_.erase(it);
+    return next;
+  }
 
   [[nodiscard]] bool has_room(node_id coordinator) const {
     if (txns_.size() >= opts_.max_transactions) return false;
@@ -233,10 +267,14 @@ class participant {
 
   bool write(const record& r, bool force, entry& e) {
     buf_.clear();
-    encode(r, buf_);
-    auto at = log_.append(buf_);
+    detail::packer w{buf_};
+    encode(r, w);
+    auto at = log_.append(w.bytes());
     if (!at) return stop(at.error());
-    if (e.first_record == 0) e.first_record = at->value();
+    if (e.first_record == 0) {
+      e.first_record = at->value();
+      first_records_.add(e.first_record, r.txn);
+    }
     if (!force) {
       ++stats_.lazy_writes;
       return true;
@@ -268,8 +306,7 @@ class participant {
         rm_.abort(m.txn);
         return send_vote(m, vote::no);
       }
-      it = txns_.emplace(m.txn, entry{}).first;
-      it->second.coordinator = m.coordinator;
+      it = hold(m.txn, m.coordinator);
     }
     entry& e = it->second;
     switch (e.phase) {
@@ -320,8 +357,7 @@ class participant {
         rm_.abort(m.txn);
         return send_decision(message_type::outcome, m.from, m.txn, m.coordinator, decision::abort);
       }
-      it = txns_.emplace(m.txn, entry{}).first;
-      it->second.coordinator = m.coordinator;
+      it = hold(m.txn, m.coordinator);
     }
     entry& e = it->second;
     if (e.phase == txn_phase::enlisted) {
@@ -445,28 +481,38 @@ class participant {
 
   // Forgets what the horizons make unnecessary, persists the horizons, then
   // compacts the log prefix nothing kept refers to.
+  // Only ids below the highest horizon can go, and the map is in id order:
+  // the scan stops there instead of visiting every transaction held.
   void collect() {
-    for (auto it = txns_.begin(); it != txns_.end();) {
+    txn_id top = no_txn;
+    for (const auto& [c, h] : horizons_) top = std::max(top, h);
+    for (auto it = txns_.begin(); it != txns_.end() && it->first < top;) {
       const entry& e = it->second;
       const bool over = e.phase == txn_phase::committed || e.phase == txn_phase::aborted ||
                         e.phase == txn_phase::read_only;
-      if (over && !e.reported && it->first < horizon_of(e.coordinator)) it = txns_.erase(it);
+      if (over && !e.reported && it->first < horizon_of(e.coordinator)) it = forget(it);
       else ++it;
     }
     buf_.clear();
-    encode_horizons(horizons_, buf_);
-    if (auto s = log_.save_state(buf_); !s) return (void)stop(s.error());
-    if (keep_from() + opts_.max_log_span <= log_.last_index().value()) relocate();
-    if (!status_) return;
-    const std::uint64_t keep = keep_from();
+    detail::packer w{buf_};
+    encode_horizons(horizons_, w);
+    if (auto s = log_.save_state(w.bytes()); !s) return (void)stop(s.error());
+    std::uint64_t keep = keep_from();
+    if (keep + opts_.max_log_span <= log_.last_index().value()) {
+      relocate();
+      if (!status_) return;
+      keep = keep_from();
+    }
     if (keep <= log_.first_index().value()) return;
     if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
   }
-  [[nodiscard]] std::uint64_t keep_from() const {
-    std::uint64_t keep = log_.last_index().value() + 1;
-    for (const auto& [id, e] : txns_)
-      if (e.first_record != 0) keep = std::min(keep, e.first_record);
-    return keep;
+  // The lowest first record of a held txn.
+  [[nodiscard]] std::uint64_t keep_from() {
+    const auto held = [this](txn_id txn, std::uint64_t at) {
+      auto it = txns_.find(txn);
+      return it != txns_.end() && it->second.first_record == at;
+    };
+    return first_records_.oldest(held, log_.last_index().value() + 1);
   }
 
   // A transaction in doubt for long would pin the log's prefix: its records
@@ -495,10 +541,14 @@ class participant {
   }
   void copy(const record& r, entry& e) {
     buf_.clear();
-    encode(r, buf_);
-    auto at = log_.append(buf_);
+    detail::packer w{buf_};
+    encode(r, w);
+    auto at = log_.append(w.bytes());
     if (!at) return (void)stop(at.error());
-    if (e.first_record == 0) e.first_record = at->value();
+    if (e.first_record == 0) {
+      e.first_record = at->value();
+      first_records_.add(e.first_record, r.txn);
+    }
   }
 
   result<void> recover();
@@ -512,6 +562,8 @@ class participant {
   node_id self_;
   result<void> status_{};
   txn_map txns_;
+  std::vector<typename txn_map::node_type> spare_;
+  first_records first_records_;
   std::vector<std::pair<node_id, txn_id>> horizons_;
   std::vector<heuristic_report> heuristics_;
   participant_stats stats_;
@@ -547,7 +599,10 @@ result<void> participant<Policies>::recover() {
 template <class Policies>
 void participant<Policies>::replay_one(const record& r, std::uint64_t at) {
   entry& e = txns_[r.txn];
-  if (e.first_record == 0) e.first_record = at;
+  if (e.first_record == 0) {
+    e.first_record = at;
+    first_records_.add(at, r.txn);
+  }
   e.coordinator = r.node;
   const auto d = static_cast<decision>(r.value);
   switch (r.kind) {

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
-#include "quorum/codec/writer.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/two_phase_commit/message.hpp"
 #include "quorum/two_phase_commit/types.hpp"
 
 namespace quorum::two_phase_commit {
@@ -43,14 +44,20 @@ struct record {
   std::span<const node_id> nodes{};
 };
 
-inline void encode(const record& r, byte_buffer& out) {
-  codec::writer w{out};
+// Into a packer, whose bytes() a node hands to Log::append without a copy.
+inline void encode(const record& r, detail::packer& w) {
   w.u8(static_cast<std::uint8_t>(r.kind));
   w.varint(r.txn.value());
   w.varint(r.node.value());
   w.u8(r.value);
   w.varint(r.nodes.size());
   for (const node_id n : r.nodes) w.varint(n.value());
+}
+
+inline void encode(const record& r, byte_buffer& out) {
+  detail::packer w{out};
+  encode(r, w);
+  w.finish();
 }
 
 // Total, like the message decoder: a record this code did not write is an
@@ -81,17 +88,63 @@ inline void encode(const record& r, byte_buffer& out) {
   return record{static_cast<record_kind>(*kind), txn_id{*txn}, node_id{*node}, *value, storage};
 }
 
+// Where each transaction a node holds has its first record, in log order:
+// the oldest still held is where the log may be compacted to, found without
+// visiting every transaction. A transaction that finished, or whose records
+// were copied forward, leaves a stale entry that is dropped once it reaches
+// the front; entries behind a held one wait there, so their number is bounded
+// by the log's span (max_log_span), as the log is.
+class first_records {
+ public:
+  // at: the log position of txn's first record; positions only increase.
+  void add(std::uint64_t at, txn_id txn) {
+    if (count_ == ring_.size()) grow();
+    ring_[(head_ + count_++) & (ring_.size() - 1)] = entry{at, txn};
+  }
+  // The oldest position whose transaction `held(txn, at)` says still has its
+  // first record there; `none` when there is none.
+  template <class Held>
+  [[nodiscard]] std::uint64_t oldest(Held held, std::uint64_t none) {
+    for (; count_ != 0; head_ = (head_ + 1) & (ring_.size() - 1), --count_) {
+      const entry& e = ring_[head_];
+      if (held(e.txn, e.at)) return e.at;
+    }
+    return none;
+  }
+  void clear() noexcept { head_ = count_ = 0; }
+
+ private:
+  struct entry {
+    std::uint64_t at{0};
+    txn_id txn{};
+  };
+  void grow() {
+    std::vector<entry> bigger(ring_.empty() ? 16 : ring_.size() * 2);
+    for (std::size_t k = 0; k < count_; ++k) bigger[k] = ring_[(head_ + k) & (ring_.size() - 1)];
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  std::vector<entry> ring_;  // a power of two in size
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+};
+
 // Hard state: the coordinator's highest txn begun; a participant's horizon per
 // coordinator (nothing below it needs this participant any more). Both are
 // written before a compaction that relies on them, so a crash that keeps the
 // compaction keeps them (a Log keeps a prefix of its calls in order).
-inline void encode_horizons(std::span<const std::pair<node_id, txn_id>> hs, byte_buffer& out) {
-  codec::writer w{out};
+inline void encode_horizons(std::span<const std::pair<node_id, txn_id>> hs, detail::packer& w) {
   w.varint(hs.size());
   for (const auto& [n, t] : hs) {
     w.varint(n.value());
     w.varint(t.value());
   }
+}
+
+inline void encode_horizons(std::span<const std::pair<node_id, txn_id>> hs, byte_buffer& out) {
+  detail::packer w{out};
+  encode_horizons(hs, w);
+  w.finish();
 }
 
 [[nodiscard]] inline result<void> decode_horizons(byte_view in, std::size_t max,

@@ -1,0 +1,138 @@
+// The Paxos Commit side of quorum_2pc_bench: N resource managers (nodes
+// 1..N), the first 2F+1 of them also acceptors, node 1 the leader that begins
+// every transaction; memory_log, frozen clock and fixed-vote RMs as on the
+// classic side. paxos_commit_node only receives bytes, so every message
+// crosses this network encoded (the classic side's wire mode is its peer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "classic_cluster.hpp"
+#include "quorum/two_phase_commit/paxos_commit.hpp"
+
+namespace tpc_bench {
+
+// A FIFO of encoded messages in reused buffers.
+class byte_queue {
+ public:
+  struct slot {
+    node_id to{};
+    byte_buffer bytes;
+  };
+
+  byte_queue() : slots_(initial_slots) {}
+
+  void push(node_id to, const tpc::pc_message& m) {
+    if (count_ == slots_.size()) grow();
+    slot& s = slots_[(head_ + count_++) & (slots_.size() - 1)];
+    ++sent_;
+    s.to = to;
+    s.bytes.clear();
+    encode(m, s.bytes);
+  }
+  void pop(slot& out) {
+    std::swap(out, slots_[head_]);
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --count_;
+  }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+
+ private:
+  static constexpr std::size_t initial_slots = 64;  // a power of two, and so every size after it
+  void grow() {
+    std::vector<slot> bigger(slots_.size() * 2);
+    for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(slots_[(head_ + k) & (slots_.size() - 1)]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+  std::vector<slot> slots_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+struct byte_queue_transport {
+  byte_queue* q;
+  void send(node_id to, const tpc::pc_message& m) { q->push(to, m); }
+};
+
+struct paxos_commit_policies {
+  using transport = byte_queue_transport;
+  using log = quorum::storage::memory_log;
+  using clock = frozen_clock;
+  using resource_manager = fixed_vote_rm;
+};
+
+class paxos_commit_cluster {
+ public:
+  using node = tpc::paxos_commit_node<paxos_commit_policies>;
+
+  paxos_commit_cluster(std::size_t n, std::size_t f) {
+    tpc::paxos_commit_options o;
+    o.f = f;
+    for (std::size_t i = 1; i <= 2 * f + 1; ++i) o.acceptors.push_back(node_id{i});
+    for (std::size_t i = 1; i <= n; ++i) ids_.push_back(node_id{i});
+    for (const node_id id : ids_)
+      nodes_.push_back(std::make_unique<node>(id, byte_queue_transport{&queue_}, quorum::storage::memory_log{},
+                                              frozen_clock{}, fixed_vote_rm{}, o));
+  }
+
+  [[nodiscard]] std::string check() const {
+    for (const auto& n : nodes_)
+      if (!n->status()) return "paxos commit node: " + n->status().error().message();
+    return {};
+  }
+
+  // As classic_cluster::begin_next: open = begun and not yet decided by the leader.
+  [[nodiscard]] bool begin_next(std::size_t window) {
+    for (std::uint64_t k = 0; open() >= window; ++k) {
+      if (queue_.empty() || k == max_messages_per_drain) return false;
+      deliver_one();
+    }
+    ++begun_;
+    return static_cast<bool>(leader().begin(tpc::txn_id{begun_}, ids_));
+  }
+  [[nodiscard]] bool drain() {
+    for (std::uint64_t k = 0; !queue_.empty(); ++k) {
+      if (k == max_messages_per_drain) return false;
+      deliver_one();
+    }
+    return true;
+  }
+
+  [[nodiscard]] std::uint64_t open() const { return begun_ - decided(); }
+  [[nodiscard]] std::uint64_t commits() const { return nodes_.front()->stats().commits; }
+  [[nodiscard]] std::uint64_t decided() const { return commits() + nodes_.front()->stats().aborts; }
+  [[nodiscard]] std::uint64_t messages() const noexcept { return queue_.sent(); }
+  [[nodiscard]] std::uint64_t forced_writes() const {
+    std::uint64_t k = 0;
+    for (const auto& n : nodes_) k += n->stats().forced_writes;
+    return k;
+  }
+  [[nodiscard]] std::uint64_t rm_commits() const {
+    std::uint64_t k = 0;
+    for (const auto& n : nodes_) k += n->resource_manager().commits;
+    return k;
+  }
+
+ private:
+  node& leader() { return *nodes_.front(); }
+  void deliver_one() {
+    queue_.pop(in_hand_);
+    nodes_[in_hand_.to.value() - 1]->receive(byte_view{in_hand_.bytes});
+  }
+
+  byte_queue queue_;
+  byte_queue::slot in_hand_;
+  std::vector<node_id> ids_;
+  std::vector<std::unique_ptr<node>> nodes_;
+  std::uint64_t begun_ = 0;
+};
+
+}  // namespace tpc_bench
