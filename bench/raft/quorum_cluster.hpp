@@ -38,11 +38,13 @@ class message_queue {
     byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
   };
 
-  explicit message_queue(wire_mode mode) : mode_{mode}, slots_(initial_slots) {}
+  explicit message_queue(wire_mode mode) : mode_{mode} {
+    for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
+  }
 
   void push(const quorum::raft::message& m) {
     if (count_ == slots_.size()) grow();
-    slot& s = slots_[(head_ + count_++) % slots_.size()];
+    slot& s = *slots_[(head_ + count_++) % slots_.size()];
     ++sent_;
     if (mode_ == wire_mode::wire) {
       s.m.to = m.to;
@@ -51,9 +53,10 @@ class message_queue {
       return;
     }
     s.m = m;
+    if (m.entries.empty() && m.data.empty()) return;  // most messages: nothing to copy
     s.data.clear();
-    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
-    s.data.insert(s.data.end(), m.data.begin(), m.data.end());
+    for (const auto& e : m.entries) append(s.data, e.data);
+    append(s.data, m.data);
     // Views are taken once the buffer has stopped growing.
     s.entries.clear();
     std::size_t at = 0;
@@ -65,10 +68,11 @@ class message_queue {
     s.m.data = byte_view{s.data}.subspan(at, m.data.size());
   }
 
-  // Moves the oldest message into `out` (swapping buffers, so nothing is
-  // copied or freed): `out` stays valid while the receiver sends more.
-  void pop(slot& out) {
-    std::swap(out, slots_[head_]);
+  // The oldest message, delivered in place: it stays queued (its slot is not
+  // reused) until pop(), and slots never move, so it stays valid while the
+  // receiver sends more.
+  [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
+  void pop() noexcept {
     head_ = (head_ + 1) % slots_.size();
     --count_;
   }
@@ -84,14 +88,18 @@ class message_queue {
   // Only while warming up: the queue doubles until it holds the most messages
   // ever in flight at once.
   void grow() {
-    std::vector<slot> bigger(slots_.size() * 2);
-    for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(slots_[(head_ + k) % slots_.size()]);
+    std::vector<std::unique_ptr<slot>> bigger;
+    bigger.reserve(slots_.size() * 2);
+    for (std::size_t k = 0; k < slots_.size(); ++k) bigger.push_back(std::move(slots_[(head_ + k) % slots_.size()]));
+    while (bigger.size() < slots_.size() * 2) bigger.push_back(std::make_unique<slot>());
     slots_ = std::move(bigger);
     head_ = 0;
   }
 
+  static void append(byte_buffer& to, byte_view bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
+
   wire_mode mode_;
-  std::vector<slot> slots_;
+  std::vector<std::unique_ptr<slot>> slots_;  // by pointer: a slot being delivered never moves
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::uint64_t sent_ = 0;
@@ -243,14 +251,14 @@ class quorum_cluster {
   }
 
   void deliver_one() {
-    queue_.pop(in_hand_);
-    bench_node& to = *nodes_[in_hand_.m.to.value() - 1];
-    if (queue_.mode() == wire_mode::wire) to.receive(byte_view{in_hand_.data});
-    else to.receive(in_hand_.m);
+    const message_queue::slot& s = queue_.front();
+    bench_node& to = *nodes_[s.m.to.value() - 1];
+    if (queue_.mode() == wire_mode::wire) to.receive(byte_view{s.data});
+    else to.receive(s.m);
+    queue_.pop();
   }
 
   message_queue queue_;
-  message_queue::slot in_hand_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<bench_node>> nodes_;
   std::array<std::byte, command_bytes> command_{};

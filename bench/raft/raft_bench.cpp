@@ -1,5 +1,6 @@
 // Raft: quorum against canonical raft (Debian libraft-dev, its in-memory
-// fixture), three voters in one process, 64-byte commands. Committed entries
+// fixture), and quorum's Multi-Paxos on the same workload (BM_paxos_*):
+// three voters in one process, 64-byte commands. Committed entries
 // per second (all three applied), heap allocations and messages per committed
 // entry, one proposal at a time and in batches of 64; ns per follower receive
 // of a 64-entry append; commit latency in message delays. bench/README.md
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "paxos_cluster.hpp"
 #include "quorum_cluster.hpp"
+#include "recovery_cluster.hpp"
 
 #if QUORUM_BENCH_HAVE_LIBRAFT
 #include "canonical_cluster.hpp"
@@ -35,10 +38,12 @@ void report(benchmark::State& state, std::uint64_t entries, std::uint64_t alloca
   state.counters["msgs_per_entry"] = per_entry(messages);
 }
 
-// range(0): entries per batch (1: one proposal at a time); range(1): 1 = wire mode.
-void BM_quorum_commit(benchmark::State& state) {
+// range(0): entries per batch (1: one proposal at a time); range(1): 1 = wire
+// mode. The same body for quorum's Raft and quorum's Multi-Paxos.
+template <class Cluster>
+void run_commit(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
-  quorum_cluster c{state.range(1) == 1 ? wire_mode::wire : wire_mode::copy};
+  Cluster c{state.range(1) == 1 ? wire_mode::wire : wire_mode::copy};
   if (auto e = c.elect(); !e.empty()) return state.SkipWithError(e.c_str());
   for (std::uint64_t k = 0; k < quorum_warmup_entries / batch; ++k)
     if (!(batch == 1 ? c.commit_one() : c.commit_batch(batch))) return state.SkipWithError("warm-up commit failed");
@@ -55,7 +60,15 @@ void BM_quorum_commit(benchmark::State& state) {
   report(state, entries, allocs, c.messages_sent() - messages0);
   state.counters["syncs_per_entry"] = static_cast<double>(c.syncs() - syncs0) / static_cast<double>(entries);
 }
+void BM_quorum_commit(benchmark::State& state) { run_commit<quorum_cluster>(state); }
+void BM_paxos_commit(benchmark::State& state) { run_commit<paxos_cluster>(state); }
 BENCHMARK(BM_quorum_commit)
+    ->ArgNames({"batch", "wire"})
+    ->Args({1, 0})
+    ->Args({64, 0})
+    ->Args({1, 1})
+    ->Args({64, 1});
+BENCHMARK(BM_paxos_commit)
     ->ArgNames({"batch", "wire"})
     ->Args({1, 0})
     ->Args({64, 0})
@@ -64,8 +77,9 @@ BENCHMARK(BM_quorum_commit)
 
 // Message delays from propose to the leader's commit and to the last apply,
 // delivering in rounds (a round: every message in flight when it began).
-void BM_quorum_commit_latency(benchmark::State& state) {
-  quorum_cluster c;
+template <class Cluster>
+void run_commit_latency(benchmark::State& state) {
+  Cluster c;
   if (auto e = c.elect(); !e.empty()) return state.SkipWithError(e.c_str());
   for (std::uint64_t k = 0; k < quorum_warmup_entries; ++k)
     if (!c.commit_one()) return state.SkipWithError("warm-up commit failed");
@@ -83,7 +97,52 @@ void BM_quorum_commit_latency(benchmark::State& state) {
   state.counters["delays_to_all_applied_min"] = applied_min;
   state.counters["delays_to_all_applied_max"] = applied_max;
 }
+void BM_quorum_commit_latency(benchmark::State& state) { run_commit_latency<quorum_cluster>(state); }
+void BM_paxos_commit_latency(benchmark::State& state) { run_commit_latency<paxos_cluster>(state); }
 BENCHMARK(BM_quorum_commit_latency)->Iterations(1000);
+BENCHMARK(BM_paxos_commit_latency)->Iterations(1000);
+
+// Ticks from a leader's crash until a new leader has committed a new command
+// (recovery_cluster.hpp): one seed per iteration, seeds 1, 2, ...; range(0):
+// nodes, range(1): delivery rounds per tick (0: the network is instant).
+template <class Protocol>
+void run_recovery(benchmark::State& state) {
+  std::vector<std::uint64_t> ticks, messages;
+  std::uint64_t seed = 0, failed = 0, repeated = 0;
+  for (auto _ : state) {
+    recovery_setup s;
+    s.nodes = static_cast<std::size_t>(state.range(0));
+    s.rounds_per_tick = static_cast<std::uint32_t>(state.range(1));
+    s.seed = ++seed;
+    recovery_cluster<Protocol> c{s};
+    const recovery_result r = c.run(20);
+    if (!r.recovered) {
+      ++failed;
+      continue;
+    }
+    ticks.push_back(r.ticks);
+    messages.push_back(r.messages);
+    if (r.elections > 1) ++repeated;
+  }
+  if (ticks.empty()) return state.SkipWithError("no seed recovered");
+  const auto at = [](std::vector<std::uint64_t>& v, double q) {
+    std::sort(v.begin(), v.end());
+    return static_cast<double>(v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]);
+  };
+  state.counters["seeds"] = static_cast<double>(seed);
+  state.counters["not_recovered"] = static_cast<double>(failed);
+  state.counters["ticks_min"] = at(ticks, 0.0);
+  state.counters["ticks_median"] = at(ticks, 0.5);
+  state.counters["ticks_p99"] = at(ticks, 0.99);
+  state.counters["ticks_max"] = at(ticks, 1.0);
+  state.counters["msgs_median"] = at(messages, 0.5);
+  // Seeds whose recovery took more than one election (a split vote, duelling proposers).
+  state.counters["seeds_2plus_elections"] = static_cast<double>(repeated);
+}
+void BM_raft_recovery(benchmark::State& state) { run_recovery<raft_protocol>(state); }
+void BM_paxos_recovery(benchmark::State& state) { run_recovery<paxos_protocol>(state); }
+BENCHMARK(BM_raft_recovery)->ArgNames({"nodes", "rounds_per_tick"})->ArgsProduct({{3, 5}, {0, 1}})->Iterations(2000);
+BENCHMARK(BM_paxos_recovery)->ArgNames({"nodes", "rounds_per_tick"})->ArgsProduct({{3, 5}, {0, 1}})->Iterations(2000);
 
 // A follower that only receives: its acknowledgements go nowhere.
 struct sink_transport {

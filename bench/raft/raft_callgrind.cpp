@@ -1,6 +1,7 @@
 // A fixed-size Raft run for instruction counts: warm up untimed, then commit
-// N entries (one at a time or in batches of 64) on quorum's cluster or on
-// canonical raft's fixture, inside measured_run(), the function to give
+// N entries (one at a time or in batches of 64) on quorum's cluster, on
+// quorum's Multi-Paxos cluster (side "paxos") or on canonical raft's
+// fixture, inside measured_run(), the function to give
 // valgrind --tool=callgrind --toggle-collect. Also prints allocations per
 // entry and the commit latency. Usage and figures: bench/README.md.
 #include <charconv>
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "alloc_counter.hpp"
+#include "paxos_cluster.hpp"
 #include "quorum_cluster.hpp"
 
 #if QUORUM_BENCH_HAVE_LIBRAFT
@@ -28,7 +30,7 @@ constexpr std::uint64_t quorum_warmup_entries = 4096;
 
 int usage() {
   std::fprintf(stderr,
-               "usage: quorum-raft-callgrind quorum|canonical one|batch64|batch64-one-request [N]\n"
+               "usage: quorum-raft-callgrind quorum|paxos|canonical one|batch64|batch64-one-request [N]\n"
                "  commits N entries (default 100000, a multiple of 64 for batches) after an untimed\n"
                "  warm-up, inside measured_run(): valgrind --tool=callgrind --collect-atstart=no\n"
                "  --toggle-collect='*measured_run*' counts exactly those instructions.\n"
@@ -39,7 +41,7 @@ int usage() {
 // One batch of `batch` entries (1: a single proposal), on either cluster.
 template <class Cluster>
 bool commit(Cluster& c, std::uint64_t batch, bool one_request) {
-  if constexpr (std::is_same_v<Cluster, quorum_cluster>) {
+  if constexpr (std::is_same_v<Cluster, quorum_cluster> || std::is_same_v<Cluster, paxos_cluster>) {
     (void)one_request;
     return batch == 1 ? c.commit_one() : c.commit_batch(batch);
   } else {
@@ -77,8 +79,10 @@ int run(Cluster& c, std::uint64_t entries, std::uint64_t batch, bool one_request
   return 0;
 }
 
-int run_quorum(std::uint64_t entries, std::uint64_t batch) {
-  quorum_cluster c;
+// quorum's Raft (side "quorum") or quorum's Multi-Paxos (side "paxos").
+template <class Cluster>
+int run_ours(const char* side, std::uint64_t entries, std::uint64_t batch) {
+  Cluster c;
   if (auto e = c.elect(); !e.empty()) {
     std::fprintf(stderr, "%s\n", e.c_str());
     return 1;
@@ -86,7 +90,7 @@ int run_quorum(std::uint64_t entries, std::uint64_t batch) {
   for (std::uint64_t k = 0; k < quorum_warmup_entries / batch; ++k)
     if (!commit(c, batch, false)) return std::fprintf(stderr, "warm-up failed\n"), 1;
   const auto l = c.measure_rounds();
-  std::printf("quorum: commit latency %d message delays to the leader's commit, %d to all applied\n",
+  std::printf("%s: commit latency %d message delays to the leader's commit, %d to all applied\n", side,
               l.leader_commit, l.all_applied);
   return run(c, entries, batch, false, [] { return heap_allocations(); });
 }
@@ -129,9 +133,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "N must be a multiple of %llu in this mode\n", static_cast<unsigned long long>(batch));
     return 2;
   }
-  if (side == "quorum") {
+  if (side == "quorum" || side == "paxos") {
     if (one_request) return usage();
-    return run_quorum(entries, batch);
+    return side == "quorum" ? run_ours<quorum_cluster>("quorum", entries, batch)
+                            : run_ours<paxos_cluster>("paxos", entries, batch);
   }
   if (side == "canonical") {
 #if QUORUM_BENCH_HAVE_LIBRAFT

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Re-runs the Raft benchmark against canonical raft in one command: builds
-# (Release) if needed, runs quorum_raft_bench (5 repetitions, medians), then
-# counts instructions per committed entry under callgrind for both sides.
+# Re-runs the Raft benchmark against canonical raft (and quorum's Multi-Paxos
+# on the same workload) in one command: builds (Release) if needed, runs
+# quorum_raft_bench (5 repetitions, medians, interleaved at random so that
+# load falls on every side alike), then counts instructions per committed
+# entry under callgrind for each side.
 #   bench/raft/run.sh [build-dir]        (default: build/bench-raft)
 # Output also lands in <build-dir>/bench-results/raft/.
 set -euo pipefail
@@ -23,15 +25,16 @@ bin="$build/bench/raft"
 } | tee "$out/machine.txt"
 
 "$bin/quorum_raft_bench" --benchmark_counters_tabular=true --benchmark_repetitions=5 \
-  --benchmark_report_aggregates_only=true --benchmark_min_time=0.3 | tee "$out/quorum_raft_bench.txt"
+  --benchmark_report_aggregates_only=true --benchmark_min_time=0.3 --benchmark_enable_random_interleaving=true \
+  | tee "$out/quorum_raft_bench.txt"
 
 if ! command -v valgrind >/dev/null; then
   echo "valgrind not found: no instruction counts" >&2
   exit 0
 fi
 echo "instructions per committed entry (callgrind, inside measured_run only):" | tee "$out/callgrind.txt"
-for spec in "quorum one 20000" "quorum batch64 64000" "canonical one 20000" "canonical batch64 64000" \
-            "canonical batch64-one-request 64000"; do
+for spec in "quorum one 20000" "quorum batch64 64000" "paxos one 20000" "paxos batch64 64000" \
+            "canonical one 20000" "canonical batch64 64000" "canonical batch64-one-request 64000"; do
   read -r side mode n <<<"$spec"
   log="$out/callgrind.$side.$mode.log"
   if ! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured_run*' \

@@ -1,6 +1,8 @@
 // The body of one outbound accept, promise or catch-up message: values copied
 // out of the Log into one reused arena (a Log's read views die at its next
-// call), bounded by a count and a byte budget, then handed out as views.
+// call), or viewed where they stay put until the message is sent (the
+// journal's record cache), bounded by a count and a byte budget, then handed
+// out as views.
 #pragma once
 
 #include <cstddef>
@@ -35,15 +37,25 @@ class entry_batch {
     bytes_ += e.data.size();
   }
 
+  // Adds e without copying its value: e.data must stay valid until the
+  // message is sent.
+  void add_view(const entry& e) {
+    meta_.push_back(e);
+    offsets_.push_back(external);
+    bytes_ += e.data.size();
+  }
+
   // The entries, valid until the next clear() or add().
   [[nodiscard]] std::span<const entry> views() {
     views_.clear();
     // Views are taken only now: the arena may have moved while it grew.
-    for (std::size_t i = 0; i < meta_.size(); ++i) {
-      const std::size_t end = i + 1 < meta_.size() ? offsets_[i + 1] : arena_.size();
-      entry e = meta_[i];
-      e.data = byte_view{arena_}.subspan(offsets_[i], end - offsets_[i]);
-      views_.push_back(e);
+    std::size_t next_offset = arena_.size();  // where the copied value after i starts
+    views_.resize(meta_.size());
+    for (std::size_t i = meta_.size(); i-- > 0;) {
+      views_[i] = meta_[i];
+      if (offsets_[i] == external) continue;
+      views_[i].data = byte_view{arena_}.subspan(offsets_[i], next_offset - offsets_[i]);
+      next_offset = offsets_[i];
     }
     return views_;
   }
@@ -52,9 +64,11 @@ class entry_batch {
   [[nodiscard]] const entry& back() const noexcept { return meta_.back(); }
 
  private:
+  static constexpr std::size_t external = ~std::size_t{0};  // offsets_: a viewed value
+
   byte_buffer arena_;
   std::vector<entry> meta_;
-  std::vector<std::size_t> offsets_;
+  std::vector<std::size_t> offsets_;  // into arena_, or external
   std::vector<entry> views_;
   std::size_t bytes_{0};
 };

@@ -7,12 +7,17 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/codec/writer.hpp"
 #include "quorum/core/assert.hpp"
 #include "quorum/core/bytes.hpp"
@@ -21,6 +26,7 @@
 #include "quorum/core/result.hpp"
 #include "quorum/paxos/entry_batch.hpp"
 #include "quorum/paxos/message.hpp"
+#include "quorum/paxos/record_cache.hpp"
 
 namespace quorum::paxos {
 
@@ -28,14 +34,25 @@ enum class record_kind : std::uint8_t { accepted = 1, chosen = 2 };
 
 // Record layout: u8 record kind, varints slot round node, u8 entry kind, then
 // the value to the end of the record (the Log delimits records).
+inline constexpr std::size_t max_record_head_bytes = 2 + 3 * codec::max_varint_bytes;
+
+// Writes everything before the value at out (room for max_record_head_bytes);
+// returns its size. Encoded on the stack, so a write costs no buffer.
+inline std::size_t encode_record_head(record_kind k, const entry& e, std::byte* out) noexcept {
+  std::size_t n = 0;
+  out[n++] = static_cast<std::byte>(k);
+  n += codec::encode_varint(e.slot.value(), out + n);
+  n += codec::encode_varint(e.bal.round, out + n);
+  n += codec::encode_varint(e.bal.node.value(), out + n);
+  out[n++] = static_cast<std::byte>(e.kind);
+  return n;
+}
+
 inline void encode_record(record_kind k, const entry& e, byte_buffer& out) {
-  codec::writer w{out};
-  w.u8(static_cast<std::uint8_t>(k));
-  w.varint(e.slot.value());
-  w.varint(e.bal.round);
-  w.varint(e.bal.node.value());
-  w.u8(static_cast<std::uint8_t>(e.kind));
-  w.raw(e.data);
+  std::byte head[max_record_head_bytes];
+  const std::size_t n = encode_record_head(k, e, head);
+  out.insert(out.end(), head, head + n);
+  codec::writer{out}.raw(e.data);
 }
 
 struct record {
@@ -43,25 +60,29 @@ struct record {
   entry value{};
 };
 
-// Total: any bytes give a record (its data viewing `in`) or an error.
+// Total: any bytes give a record (its data viewing `in`) or an error. Parses
+// the varints in place (every record read on a cache miss comes through here).
 [[nodiscard]] inline result<record> decode_record(byte_view in) noexcept {
-  codec::reader r{in};
-  auto k = r.u8();
-  if (!k) return unexpected{k.error()};
-  if (*k != 1 && *k != 2) return fail(errc::malformed, "paxos record: unknown record kind", *k);
+  if (in.empty()) return fail(errc::truncated, "u8: input ends", 0);
+  const auto k = static_cast<std::uint8_t>(in[0]);
+  if (k != 1 && k != 2) return fail(errc::malformed, "paxos record: unknown record kind", k);
+  std::size_t at = 1;
   std::uint64_t f[3];
   for (auto& x : f) {
-    auto v = r.varint();
-    if (!v) return unexpected{v.error()};
-    x = *v;
+    const codec::varint_parse p = codec::parse_varint(in.subspan(at));
+    if (!p.ok())
+      return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
+                  at);
+    x = p.value;
+    at += p.size;
   }
   if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
-  auto kind = r.u8();
-  if (!kind) return unexpected{kind.error()};
-  if (*kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", *kind);
-  return record{static_cast<record_kind>(*k),
-                entry{log_index{f[0]}, ballot{f[1], node_id{f[2]}}, static_cast<entry_kind>(*kind), r.rest()}};
+  if (at >= in.size()) return fail(errc::truncated, "u8: input ends", at);
+  const auto kind = static_cast<std::uint8_t>(in[at]);
+  if (kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", kind);
+  return record{static_cast<record_kind>(k),
+                entry{log_index{f[0]}, ballot{f[1], node_id{f[2]}}, static_cast<entry_kind>(kind), in.subspan(at + 1)}};
 }
 
 inline constexpr std::uint8_t hard_state_version = 1;
@@ -88,6 +109,17 @@ inline void encode_promise(ballot b, byte_buffer& out) {
   return ballot{*round, node_id{*node}};
 }
 
+namespace detail {
+
+// A Log that writes a record given as two pieces without joining them first
+// (storage::memory_log does): the journal hands it the head and the value.
+template <class L>
+concept appends_in_two_pieces = requires(L& l, byte_view a, byte_view b) {
+  { l.append(a, b) } -> std::same_as<result<log_index>>;
+};
+
+}  // namespace detail
+
 template <class L>
 class journal {
   static_assert(check_log<L>());
@@ -102,7 +134,8 @@ class journal {
     bool chosen{false};
   };
 
-  explicit journal(L log) : log_{std::move(log)} {}
+  explicit journal(L log, std::size_t cache_bytes = std::size_t{8} << 20)
+      : log_{std::move(log)}, cache_{cache_bytes} {}
 
   // Reads the promise and replays every record above the snapshot's slot
   // `base` (0: none); returns the promise. Changes nothing in the Log.
@@ -110,6 +143,7 @@ class journal {
     auto promised = decode_promise(log_.state());
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
+    cache_.clear();
     base_ = watermark_ = base;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
       auto bytes = log_.read(i);
@@ -140,12 +174,13 @@ class journal {
   // slot the snapshot covers.
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
-    buf_.clear();
-    encode_record(k, e, buf_);
-    auto at = log_.append(buf_);
+    std::byte head[max_record_head_bytes];
+    const std::size_t n = encode_record_head(k, e, head);
+    result<log_index> at = append(byte_view{head, n}, e.data);
     if (!at) return unexpected{at.error()};
     dirty_ = true;
     note(k, e, *at);
+    cache_.add(*at, e);
     return {};
   }
 
@@ -162,10 +197,19 @@ class journal {
     return watermark_ != before;
   }
 
+  // The value held for slot s if the record cache has it; its data views the
+  // cache until the next write.
+  [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
+    const slot_state* st = at(s);
+    if (st == nullptr || st->position == log_index{}) return std::nullopt;
+    return cache_.find(st->position);
+  }
+
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const slot_state* st = at(s);
     if (st == nullptr || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
+    if (auto hit = cache_.find(st->position)) return *hit;
     auto bytes = log_.read(st->position);
     if (!bytes) return unexpected{bytes.error()};
     auto rec = decode_record(*bytes);
@@ -173,12 +217,18 @@ class journal {
     return rec->value;
   }
 
-  // A promise's body: the values held from `first` on, as many as fit.
+  // A promise's body: the values held from `first` on, as many as fit (out
+  // views the cache: valid until the next write).
   // Returns the last slot the batch speaks for (all_slots: every one).
   result<log_index> collect_held(log_index first, entry_batch& out, std::size_t max_entries, std::size_t max_bytes) {
     out.clear();
     for (log_index s = std::max(first, base_.next()); s <= known_end(); s = s.next()) {
       if (at(s)->position == log_index{}) continue;
+      if (auto c = cached(s)) {
+        if (!out.fits(*c, max_entries, max_bytes)) return s.prev();
+        out.add_view(*c);
+        continue;
+      }
       auto e = read(s);
       if (!e) return unexpected{e.error()};
       if (!out.fits(*e, max_entries, max_bytes)) return s.prev();
@@ -188,12 +238,19 @@ class journal {
   }
 
   // The values of slots first..last, as many as fit, stopping before a slot
-  // where stop(slot) holds; each at ballot `as` unless that is 0.
+  // where stop(slot) holds; each at ballot `as` unless that is 0 (out views
+  // the cache: valid until the next write).
   template <class Stop>
   result<void> collect_range(log_index first, log_index last, entry_batch& out, std::size_t max_entries,
                              std::size_t max_bytes, ballot as, Stop&& stop) {
     out.clear();
     for (log_index s = first; s <= last && !stop(s); s = s.next()) {
+      if (auto c = cached(s)) {
+        if (!out.fits(*c, max_entries, max_bytes)) break;
+        if (as.round != 0) c->bal = as;
+        out.add_view(*c);
+        continue;
+      }
       auto e = read(s);
       if (!e) return unexpected{e.error()};
       if (!out.fits(*e, max_entries, max_bytes)) break;
@@ -240,10 +297,39 @@ class journal {
     advance();
   }
 
+  // Slot s is applied: records up to its own will not be read again soon,
+  // and leave the cache.
+  void applied_through(log_index s) noexcept {
+    if (const slot_state* st = at(s); st != nullptr && st->position != log_index{})
+      cache_.release_before(st->position.next());
+  }
+
   [[nodiscard]] L& policy() noexcept { return log_; }
   [[nodiscard]] const L& policy() const noexcept { return log_; }
 
  private:
+  // A small record is joined on the stack and handed over whole (one call
+  // into the Log's buffer instead of two, which for small values costs more
+  // than the copy); a larger one goes in two pieces where the Log takes
+  // them, else joined in buf_.
+  result<log_index> append(byte_view head, byte_view value) {
+    if (head.size() + value.size() <= small_record_bytes) {
+      std::array<std::byte, small_record_bytes> joined;
+      std::memcpy(joined.data(), head.data(), head.size());
+      if (!value.empty()) std::memcpy(joined.data() + head.size(), value.data(), value.size());
+      return log_.append(byte_view{joined.data(), head.size() + value.size()});
+    }
+    if constexpr (detail::appends_in_two_pieces<L>) {
+      return log_.append(head, value);
+    } else {
+      buf_.assign(head.begin(), head.end());
+      buf_.insert(buf_.end(), value.begin(), value.end());
+      return log_.append(buf_);
+    }
+  }
+
+  static constexpr std::size_t small_record_bytes = 256;
+
   [[nodiscard]] std::size_t offset(log_index s) const noexcept {
     return static_cast<std::size_t>(s.value() - base_.value() - 1);
   }
@@ -251,7 +337,11 @@ class journal {
   void note(record_kind k, const entry& e, log_index position) {
     if (e.slot <= base_) return;  // the snapshot has it
     const std::size_t i = offset(e.slot);
-    if (i >= slots_.size()) slots_.resize(i + 1);
+    if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
+      slots_.push_back(slot_state{e.bal, position, k == record_kind::chosen});
+      return;
+    }
+    if (i > slots_.size()) slots_.resize(i + 1);
     slot_state& st = slots_[i];
     if (st.chosen) return;  // a chosen value never changes: later records add nothing
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
@@ -267,6 +357,7 @@ class journal {
   log_index watermark_{};
   bool dirty_{false};
   byte_buffer buf_;
+  record_cache cache_;
 };
 
 }  // namespace quorum::paxos

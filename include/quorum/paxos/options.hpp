@@ -33,6 +33,10 @@ struct options {
   // An acceptor ignores slots further than this past the highest it knows:
   // a node that far behind catches up on chosen values first.
   std::uint64_t max_slot_gap = std::uint64_t{1} << 16;
+  // The journal keeps its recent records decoded in memory, up to about this
+  // many bytes, so that sending accepts and applying do not read the Log
+  // back; older ones are read from the Log. 0 turns the cache off.
+  std::size_t journal_cache_bytes = std::size_t{8} << 20;
   // Quorum sizes of phase 1 and phase 2; 0 means a majority. Flexible
   // quorums need |Q1| + |Q2| > members (refused otherwise).
   std::size_t phase1_quorum = 0;

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "quorum/core/ids.hpp"
@@ -96,9 +97,39 @@ class read_tracker {
     std::uint64_t round;
     std::uint64_t tick;
   };
+
+  // A FIFO in a ring that only grows (to max_unconfirmed_rounds at most): a
+  // heartbeat round per commit costs no allocation, unlike a deque's blocks.
+  class round_ring {
+   public:
+    void clear() noexcept { head_ = count_ = 0; }
+    [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+    [[nodiscard]] const sent_round& front() const noexcept { return ring_[head_]; }
+    void pop_front() noexcept {
+      head_ = (head_ + 1) & (ring_.size() - 1);
+      --count_;
+    }
+    void push_back(const sent_round& r) {
+      if (count_ == ring_.size()) grow();
+      ring_[(head_ + count_++) & (ring_.size() - 1)] = r;
+    }
+
+   private:
+    void grow() {
+      std::vector<sent_round> bigger(ring_.empty() ? 16 : ring_.size() * 2);  // powers of two
+      for (std::size_t k = 0; k < count_; ++k) bigger[k] = ring_[(head_ + k) & (ring_.size() - 1)];
+      ring_ = std::move(bigger);
+      head_ = 0;
+    }
+    std::vector<sent_round> ring_;
+    std::size_t head_{0};
+    std::size_t count_{0};
+  };
+
   std::vector<std::uint64_t> acked_;  // [member position] -> highest round it answered
   std::vector<std::uint64_t> scratch_;
-  std::deque<sent_round> sent_;       // rounds not yet confirmed, with their send ticks
+  round_ring sent_;                   // rounds not yet confirmed, with their send ticks
   std::deque<pending> reads_;
   std::uint64_t round_{0};
   std::uint64_t confirmed_{0};

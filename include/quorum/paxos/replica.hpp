@@ -84,7 +84,7 @@ class replica {
   // status() says why.
   replica(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
           state_machine_type state_machine, snapshot_store_type snapshots, const options& opts)
-      : transport_{std::move(transport)}, journal_{std::move(log)}, clock_{std::move(clock)},
+      : transport_{std::move(transport)}, journal_{std::move(log), opts.journal_cache_bytes}, clock_{std::move(clock)},
         fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;
@@ -442,11 +442,17 @@ class replica {
   void apply_chosen() {
     while (applied_ < journal_.watermark() && status_) {
       const log_index s = applied_.next();
+      if (auto c = journal_.cached(s)) {  // the usual case: no Log read, no decode
+        applied_ = s;
+        if (c->kind == entry_kind::normal) fsm_.apply(s, c->data);
+        continue;
+      }
       auto e = journal_.read(s);
       if (!e) return static_cast<void>(set_failed(e.error()));
       applied_ = s;
       if (e->kind == entry_kind::normal) fsm_.apply(s, e->data);
     }
+    journal_.applied_through(applied_);
   }
 
   // ---- plumbing ------------------------------------------------------------

@@ -1,11 +1,14 @@
 // A leader's open slots: [base, next) proposed at its ballot and not yet all
 // known chosen, each with the mask of acceptors that acknowledged it. The
-// window's size is what max_open_slots bounds for new proposals.
+// window's size is what max_open_slots bounds for new proposals. The masks
+// live in a ring that only grows (to the most slots ever open at once), so
+// opening and closing slots allocates nothing in steady state.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <utility>
+#include <vector>
 
 #include "quorum/core/assert.hpp"
 #include "quorum/core/ids.hpp"
@@ -15,13 +18,14 @@ namespace quorum::paxos {
 class slot_window {
  public:
   void reset(log_index first) {
-    acks_.clear();
+    head_ = 0;
     base_ = next_ = unsent_ = self_counted_ = first;
   }
 
   // Opens the next slot; returns it.
   log_index open() {
-    acks_.push_back(0);
+    if (size() == acks_.size()) grow();
+    acks_[ring(size())] = 0;
     const log_index s = next_;
     next_ = next_.next();
     return s;
@@ -30,7 +34,7 @@ class slot_window {
   // Adds `bit` to slot s's acknowledgements (s open) and returns the mask.
   std::uint64_t acknowledge(log_index s, std::uint64_t bit) {
     QUORUM_ASSERT(contains(s));
-    std::uint64_t& mask = acks_[static_cast<std::size_t>(s - base_)];
+    std::uint64_t& mask = acks_[ring(s - base_)];
     mask |= bit;
     return mask;
   }
@@ -38,8 +42,8 @@ class slot_window {
   // Closes slots from the front while chosen(slot) says so.
   template <class Chosen>
   void close_chosen(Chosen&& chosen) {
-    while (!acks_.empty() && chosen(base_)) {
-      acks_.pop_front();
+    while (base_ < next_ && chosen(base_)) {
+      head_ = ring(1);
       base_ = base_.next();
     }
     if (self_counted_ < base_) self_counted_ = base_;
@@ -47,7 +51,7 @@ class slot_window {
 
   [[nodiscard]] bool contains(log_index s) const noexcept { return s >= base_ && s < next_; }
   [[nodiscard]] std::uint64_t mask(log_index s) const noexcept {
-    return contains(s) ? acks_[static_cast<std::size_t>(s - base_)] : ~std::uint64_t{0};
+    return contains(s) ? acks_[ring(s - base_)] : ~std::uint64_t{0};
   }
   [[nodiscard]] std::uint64_t size() const noexcept { return next_ - base_; }
   [[nodiscard]] log_index base() const noexcept { return base_; }
@@ -61,7 +65,22 @@ class slot_window {
   void self_counted_through(log_index s) noexcept { self_counted_ = s.next(); }
 
  private:
-  std::deque<std::uint64_t> acks_;
+  static constexpr std::size_t initial_capacity = 64;  // a power of two, as every capacity
+
+  // The ring position of the slot k after base_.
+  [[nodiscard]] std::size_t ring(std::uint64_t k) const noexcept {
+    return (head_ + static_cast<std::size_t>(k)) & (acks_.size() - 1);
+  }
+
+  void grow() {
+    std::vector<std::uint64_t> bigger(acks_.empty() ? initial_capacity : acks_.size() * 2);
+    for (std::uint64_t k = 0; k < size(); ++k) bigger[static_cast<std::size_t>(k)] = acks_[ring(k)];
+    acks_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  std::vector<std::uint64_t> acks_;  // a ring: slot base_ + k at (head_ + k) mod capacity
+  std::size_t head_{0};
   log_index base_{1};
   log_index next_{1};
   log_index unsent_{1};

@@ -1,0 +1,221 @@
+// The Multi-Paxos side of the Raft benchmark (raft_bench.cpp,
+// raft_callgrind.cpp): three quorum::paxos nodes on the Raft side's workload,
+// over the same memory_log, frozen clock and counting state machine, with a
+// queue that copies messages into reused slots as quorum_cluster's does.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "quorum/paxos.hpp"
+#include "quorum/storage/memory_log.hpp"
+#include "quorum_cluster.hpp"
+
+namespace quorum_bench {
+
+// quorum_cluster's message_queue for Paxos messages, built the same way: a
+// FIFO of slots whose buffers are kept, so the network allocates nothing once
+// they have grown; a message is delivered in place and only entries are copied.
+class paxos_message_queue {
+ public:
+  struct slot {
+    quorum::paxos::message m;
+    std::vector<quorum::paxos::entry> entries;
+    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
+  };
+
+  explicit paxos_message_queue(wire_mode mode) : mode_{mode} {
+    for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
+  }
+
+  void push(const quorum::paxos::message& m) {
+    if (count_ == slots_.size()) grow();
+    slot& s = *slots_[(head_ + count_++) % slots_.size()];
+    ++sent_;
+    if (mode_ == wire_mode::wire) {
+      s.m.to = m.to;
+      s.data.clear();
+      encode(m, s.data);
+      return;
+    }
+    s.m = m;
+    if (m.entries.empty()) return;  // most messages: nothing to copy
+    s.data.clear();
+    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
+    // Views are taken once the buffer has stopped growing.
+    s.entries.clear();
+    std::size_t at = 0;
+    for (const auto& e : m.entries) {
+      s.entries.push_back(quorum::paxos::entry{e.slot, e.bal, e.kind, byte_view{s.data}.subspan(at, e.data.size())});
+      at += e.data.size();
+    }
+    s.m.entries = s.entries;
+  }
+
+  // The oldest message, delivered in place: its slot is not reused before
+  // pop(), and slots never move, so it stays valid while the receiver sends.
+  [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
+  void pop() noexcept {
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
+
+ private:
+  static constexpr std::size_t initial_slots = 64;
+
+  // Only while warming up: doubles until it holds the most messages ever in flight.
+  void grow() {
+    std::vector<std::unique_ptr<slot>> bigger;
+    bigger.reserve(slots_.size() * 2);
+    for (std::size_t k = 0; k < slots_.size(); ++k) bigger.push_back(std::move(slots_[(head_ + k) % slots_.size()]));
+    while (bigger.size() < slots_.size() * 2) bigger.push_back(std::make_unique<slot>());
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  wire_mode mode_;
+  std::vector<std::unique_ptr<slot>> slots_;  // by pointer: a slot being delivered never moves
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+struct paxos_queue_transport {
+  paxos_message_queue* q;
+  void send(node_id, const quorum::paxos::message& m) { q->push(m); }
+};
+
+struct paxos_bench_policies {
+  using transport = paxos_queue_transport;
+  using log = quorum::storage::memory_log;
+  using clock = frozen_clock;
+  using state_machine = counting_state_machine;
+};
+
+using paxos_bench_node = quorum::paxos::node<paxos_bench_policies>;
+
+// The same calls as quorum_cluster, so one benchmark body drives either.
+class paxos_cluster {
+ public:
+  explicit paxos_cluster(wire_mode mode = wire_mode::copy) : queue_{mode} {
+    quorum::paxos::options o;
+    o.max_entries_per_message = 64;  // as Raft's max_entries_per_append
+    for (std::size_t i = 1; i <= cluster_size; ++i) ids_.push_back(node_id{i});
+    for (auto id : ids_)
+      nodes_.push_back(std::make_unique<paxos_bench_node>(id, ids_, paxos_queue_transport{&queue_},
+                                                          quorum::storage::memory_log{}, frozen_clock{},
+                                                          counting_state_machine{}, o));
+  }
+
+  // Ticks node 1 until it leads (phase 1 done); empty on success, else what went wrong.
+  [[nodiscard]] std::string elect() {
+    for (auto& n : nodes_)
+      if (!n->status()) return "node refused its configuration: " + n->status().error().message();
+    for (int k = 0; k < 1000 && leader().role() != quorum::paxos::role::leader; ++k) {
+      leader().tick();
+      if (!drain()) return "phase 1 did not settle";
+    }
+    return leader().role() == quorum::paxos::role::leader ? std::string{} : "node 1 did not become leader";
+  }
+
+  [[nodiscard]] bool commit_one() {
+    auto p = leader().propose(byte_view{command_});
+    return p && deliver_until_applied(p->index);
+  }
+
+  [[nodiscard]] bool commit_batch(std::size_t n) {
+    log_index last{};
+    {
+      auto guard = leader().batch();
+      for (std::size_t k = 0; k < n; ++k) {
+        auto p = leader().propose(byte_view{command_});
+        if (!p) return false;
+        last = p->index;
+      }
+    }
+    return deliver_until_applied(last);
+  }
+
+  // As quorum_cluster::measure_rounds: rounds of delivery (one message delay
+  // each) until the leader knows the command chosen and until all applied it.
+  [[nodiscard]] quorum_cluster::latency measure_rounds() {
+    quorum_cluster::latency l;
+    if (!drain()) return l;
+    auto p = leader().propose(byte_view{command_});
+    if (!p) return l;
+    for (int round = 0; round <= 64; ++round) {
+      if (l.leader_commit < 0 && leader().commit_index() >= p->index) l.leader_commit = round;
+      if (applied_everywhere(p->index)) {
+        l.all_applied = round;
+        return l;
+      }
+      for (std::size_t n = queue_.size(); n > 0; --n) deliver_one();
+    }
+    return l;
+  }
+
+  [[nodiscard]] bool drain() {
+    for (std::uint64_t k = 0; !queue_.empty(); ++k) {
+      if (k == max_messages_per_commit) return false;
+      deliver_one();
+    }
+    return true;
+  }
+
+  [[nodiscard]] paxos_bench_node& leader() noexcept { return *nodes_[0]; }
+  [[nodiscard]] paxos_bench_node& node(std::size_t i) noexcept { return *nodes_[i]; }
+  [[nodiscard]] std::uint64_t messages_sent() const noexcept { return queue_.sent(); }
+  [[nodiscard]] std::uint64_t syncs() const noexcept {
+    std::uint64_t total = 0;
+    for (const auto& n : nodes_) total += n->stats().syncs;
+    return total;
+  }
+  [[nodiscard]] std::uint64_t applied_everywhere_count() noexcept {
+    std::uint64_t least = nodes_[0]->state_machine().applied;
+    for (auto& n : nodes_) least = std::min(least, n->state_machine().applied);
+    return least;
+  }
+
+ private:
+  [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
+    for (const auto& n : nodes_)
+      if (n->applied_index() < i) return false;
+    return true;
+  }
+
+  // Stops once all three applied it; what is still in flight goes out with
+  // the next command, as under a steady load.
+  [[nodiscard]] bool deliver_until_applied(log_index i) {
+    for (std::uint64_t k = 0; !applied_everywhere(i); ++k) {
+      if (queue_.empty() || k == max_messages_per_commit) return false;
+      deliver_one();
+    }
+    return true;
+  }
+
+  void deliver_one() {
+    const paxos_message_queue::slot& s = queue_.front();
+    paxos_bench_node& to = *nodes_[s.m.to.value() - 1];
+    if (queue_.mode() == wire_mode::wire) to.receive(byte_view{s.data});
+    else to.receive(s.m);
+    queue_.pop();
+  }
+
+  paxos_message_queue queue_;
+  std::vector<node_id> ids_;
+  std::vector<std::unique_ptr<paxos_bench_node>> nodes_;
+  std::array<std::byte, command_bytes> command_{};
+};
+
+}  // namespace quorum_bench
