@@ -389,6 +389,30 @@ TEST_CASE("paxos reconfiguration: a learner receives chosen values but no accept
   CHECK(c[4].stats().elections_started == 0);
 }
 
+TEST_CASE("paxos reconfiguration: a node that may not campaign asks a peer for what it missed") {
+  // Without a leader to tell it (the one that added it may be gone), a
+  // non-voter in its own view could be a voter of a configuration it has not
+  // learned yet: each election timeout it asks a peer for chosen values.
+  rcluster c{4, ids({1, 2, 3})};
+  c.elect(1);
+  REQUIRE(c[1].change_membership(configuration{ids({1, 2, 3}), ids({4})}).has_value());
+  c.deliver();
+  c.until_in_force(1);
+  c.tick_all(3);
+  c.isolate(4);
+  for (int i = 0; i < 5; ++i) c.put(1, "missed" + std::to_string(i));
+  c.tick_all(2);
+  c.heal();
+  REQUIRE(c[4].state_machine().values.size() < c[1].state_machine().values.size());
+  // Only node 4 ticks: no heartbeat reaches it, its own timeout does the asking.
+  for (int k = 0; k < 100 && c[4].applied_index() < c[1].applied_index(); ++k) {
+    c[4].tick();
+    c.deliver();
+  }
+  CHECK(c[4].state_machine().values == c[1].state_machine().values);
+  CHECK(c[4].stats().elections_started == 0);
+}
+
 TEST_CASE("paxos reconfiguration: bad changes are refused with a clear error") {
   options o = reconf_options();
   o.phase1_quorum = 4;

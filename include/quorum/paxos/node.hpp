@@ -224,12 +224,28 @@ class node : public replica<Policies> {
     timeout_ = opts_.election_ticks + static_cast<std::uint32_t>(rng_.below(span));
   }
 
-  // Only a voter of the configuration of its next slot campaigns: a
-  // learner, a removed node, a joining node that has not learned it.
+  // Only a voter of the configuration of its next slot campaigns: not a
+  // learner, a removed node, a joining node that has not learned it. Such a
+  // node asks a peer for chosen values it lacks instead: it may be a voter
+  // of a later configuration it has not learned, with no leader left to
+  // tell it (the one that added it was removed).
   void tick_follower() {
     if (++elapsed_ < timeout_) return;
-    if (configs_.at(applied_.next()).quorums.self() == paxos::membership::npos) return reset_timer();
+    if (configs_.at(applied_.next()).quorums.self() == paxos::membership::npos) {
+      ask_for_news();
+      return reset_timer();
+    }
     become_candidate();
+  }
+
+  void ask_for_news() {
+    const auto roster = configs_.roster();
+    if (roster.empty()) return;
+    const node_id peer = roster[static_cast<std::size_t>(rng_.below(roster.size()))];
+    if (peer == self_) return;
+    message r = outgoing(message_type::catchup_request, peer, promised_);
+    r.slot = r.index = journal_.watermark().next();
+    transport_.send(r.to, r);
   }
 
   void tick_proposer() {
@@ -534,6 +550,9 @@ class node : public replica<Policies> {
   }
 
   void on_promise(const message& m) {
+    // An acceptor that knows more chosen than we do: fetch it. A lagging
+    // candidate so learns what it missed, a removed one that it was removed.
+    if (m.commit > journal_.watermark() && catchup_wait_ == 0) this->request_catchup(m.from, m.commit);
     if (m.reject) return preempted_by(m.bal);
     if (!p1_running_ || p1_waiting_ || role_ == role::follower || m.bal != bal_) return;
     for (const entry& e : m.entries)
@@ -547,9 +566,7 @@ class node : public replica<Policies> {
     if (m.reject) return preempted_by(m.bal);
     if (role_ == role::follower || m.bal != bal_ || m.index < m.slot) return;
     note_active(m.from);
-    const log_index lo = std::max(m.slot, window_.base());
-    const log_index hi = std::min(m.index, window_.next().prev());
-    for (log_index s = lo; s <= hi; s = s.next()) acknowledge(s, m.from);
+    acknowledge_run(std::max(m.slot, window_.base()), std::min(m.index, window_.next().prev()), m.from);
     close_chosen();
   }
 
@@ -577,13 +594,23 @@ class node : public replica<Policies> {
     return true;
   }
 
-  // Only a voter of the slot's configuration counts toward its quorum.
-  void acknowledge(log_index s, node_id from) {
-    const paxos::membership& q = configs_.at(s).quorums;
-    const std::size_t position = q.position_of(from);
-    if (position == paxos::membership::npos) return;
-    const std::uint64_t mask = window_.acknowledge(s, paxos::membership::bit(position));
-    if (!journal_.at(s)->chosen && q.phase2_reached(mask)) journal_.mark_chosen(s);
+  // Slots lo..hi acknowledged by `from`: it counts toward a slot's quorum
+  // only as a voter of that slot's configuration (looked up once per run of
+  // slots that share one).
+  void acknowledge_run(log_index lo, log_index hi, node_id from) {
+    while (lo <= hi) {
+      const paxos::membership& q = configs_.at(lo).quorums;
+      const log_index end = std::min(hi, configs_.next_change(lo).prev());
+      const std::size_t position = q.position_of(from);
+      if (position != paxos::membership::npos) {
+        const std::uint64_t bit = paxos::membership::bit(position);
+        for (log_index s = lo; s <= end; s = s.next()) {
+          const std::uint64_t mask = window_.acknowledge(s, bit);
+          if (!journal_.at(s)->chosen && q.phase2_reached(mask)) journal_.mark_chosen(s);
+        }
+      }
+      lo = end.next();
+    }
   }
 
   void close_chosen() {
@@ -592,7 +619,7 @@ class node : public replica<Policies> {
 
   // After a sync: our own accept of every slot opened before it is durable.
   void count_self() {
-    for (log_index s = window_.self_counted(); s < window_.next(); s = s.next()) acknowledge(s, self_);
+    if (window_.self_counted() < window_.next()) acknowledge_run(window_.self_counted(), window_.next().prev(), self_);
     if (window_.next() > window_.base()) window_.self_counted_through(window_.next().prev());
     close_chosen();
   }
