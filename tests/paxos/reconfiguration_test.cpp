@@ -413,6 +413,41 @@ TEST_CASE("paxos reconfiguration: a node that may not campaign asks a peer for w
   CHECK(c[4].stats().elections_started == 0);
 }
 
+TEST_CASE("paxos reconfiguration: with leases, a voter that never promised the leader's ballot still answers its phase 1") {
+  // Node 2 follows leader 1 (it hears its heartbeats, so it ignores other
+  // proposers for a lease) but never promised its ballot: it was away at the
+  // election and is no voter until the change. Its promise is needed to enter
+  // {1, 2}; a prepare from its own leader is no threat to that leader's lease.
+  options o = reconf_options();
+  o.lease_reads = true;
+  rcluster c{3, ids({1, 2, 3}), o};
+  auto tick_1_3 = [&](int times) {
+    for (int k = 0; k < times; ++k) {
+      c[1].tick();
+      c[3].tick();
+      c.deliver();
+    }
+  };
+  c.isolate(2);
+  c.elect(1);
+  REQUIRE(c[1].change_membership(configuration{ids({1, 3}), {}}).has_value());
+  c.deliver();
+  tick_1_3(30);
+  REQUIRE(c[1].membership_at(c[1].commit_index().next()).voters == ids({1, 3}));
+  c.heal();
+  REQUIRE(c[2].promised() < c[1].current_ballot());
+  REQUIRE(c[1].change_membership(configuration{ids({1, 2}), {}}).has_value());
+  c.deliver();
+  tick_1_3(30);
+  CHECK(c[1].role() == role::leader);
+  CHECK(c[1].membership_at(c[1].commit_index().next()).voters == ids({1, 2}));
+  CHECK(c[1].stats().phase1_for_configuration == 2);
+  c.put(1, "chosen by 1 and 2");
+  tick_1_3(2);
+  CHECK(c[2].promised() == c[1].current_ballot());
+  CHECK(c[2].state_machine().values.back() == "chosen by 1 and 2");
+}
+
 TEST_CASE("paxos reconfiguration: bad changes are refused with a clear error") {
   options o = reconf_options();
   o.phase1_quorum = 4;

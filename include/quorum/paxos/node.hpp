@@ -522,8 +522,10 @@ class node : public replica<Policies> {
       ++stats_.prepares_behind_snapshot;
       return this->start_snapshot(m.from);
     }
-    // Our own leader's next page of phase 1 is no threat to its lease.
-    if (in_lease() && !(m.from == leader_ && m.bal == promised_)) return static_cast<void>(++stats_.dropped_in_lease);
+    // Our own leader's phase 1 is no threat to its lease: its next page, or
+    // its first page in a new configuration, sent to voters (a joining one)
+    // that never promised its ballot.
+    if (in_lease() && m.from != leader_) return static_cast<void>(++stats_.dropped_in_lease);
     if (m.bal > promised_) {
       if (role_ != role::follower) step_down(m.bal);
       leader_ = no_node;
