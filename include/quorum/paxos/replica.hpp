@@ -115,8 +115,9 @@ class replica {
         configs_{self, opts.phase1_quorum, opts.phase2_quorum} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;
-    bootstrap_.assign(members.begin(), members.end());
-    configs_.reset({stamped_configuration{log_index{1}, log_index{}, paxos::configuration{bootstrap_, {}}}});
+    std::vector<node_id> voters(members.begin(), members.end());
+    std::sort(voters.begin(), voters.end());
+    configs_.reset({stamped_configuration{log_index{1}, log_index{}, paxos::configuration{std::move(voters), {}}}});
     limits_.max_entries = std::max<std::size_t>(limits_.max_entries, opts_.max_entries_per_message);
     limits_.max_entry_bytes = opts_.max_command_bytes;
     std::uint64_t mix = opts_.seed ^ (self_.value() * 0x9e3779b97f4a7c15ULL);
@@ -546,7 +547,6 @@ class replica {
   options opts_;
   message_limits limits_{};
   node_id self_;
-  std::vector<node_id> bootstrap_;
   config_history configs_;
   bool configs_changed_{false};  // since the proposer last looked
   ballot promised_{};  // durable: no accept or prepare below it is honoured
