@@ -3,6 +3,8 @@
 // Transport, Log, Clock and StateMachine policies, shaped like raft::node.
 #pragma once
 
+#include "quorum/paxos/config_history.hpp"
+#include "quorum/paxos/configuration.hpp"
 #include "quorum/paxos/entry_batch.hpp"
 #include "quorum/paxos/journal.hpp"
 #include "quorum/paxos/message.hpp"

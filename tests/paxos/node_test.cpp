@@ -165,9 +165,14 @@ TEST_CASE("paxos node: garbage bytes and misaddressed messages are dropped and c
   message m = msg(message_type::heartbeat, 2, 3, bal(5, 2));
   c[1].receive(m);
   CHECK(c[1].stats().dropped_misrouted == 1);
-  m = msg(message_type::heartbeat, 9, 1, bal(5, 9));
+  // Requests count from anyone (a leader may sit in a configuration this
+  // node has not learned yet); answers only from nodes it knows.
+  m = msg(message_type::accepted, 9, 1, bal(5, 9));
   c[1].receive(m);
   CHECK(c[1].stats().dropped_unknown_sender == 1);
+  m = msg(message_type::heartbeat, 1, 1, bal(5, 1));
+  c[1].receive(m);
+  CHECK(c[1].stats().dropped_unknown_sender == 2);  // from itself
   m = msg(message_type::accept, 2, 1, bal(5, 3));  // a ballot that is not the sender's own
   c[1].receive(m);
   CHECK(c[1].stats().dropped_malformed == 2);

@@ -33,8 +33,10 @@ inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(messa
 
 // normal: a client's command. noop: what a new leader puts in a slot that no
 // acceptor of its phase-1 quorum had accepted anything in; never applied.
-enum class entry_kind : std::uint8_t { normal = 0, noop = 1 };
-inline constexpr std::uint8_t max_entry_kind = 1;
+// config: a configuration (configuration.hpp) for the slots α after its own;
+// the node applies it, the state machine never sees it.
+enum class entry_kind : std::uint8_t { normal = 0, noop = 1, config = 2 };
+inline constexpr std::uint8_t max_entry_kind = 2;
 
 // One slot's value, with the ballot it was accepted (or chosen) at.
 struct entry {

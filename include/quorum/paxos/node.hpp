@@ -3,6 +3,9 @@
 // raft::node is, so one type swaps for the other. A distinguished leader runs
 // phase 1 once for every open slot, then phase 2 per slot, pipelined and
 // batched; promises and accepts leave only after the sync() that makes them true.
+// Membership changes go through the log: a configuration chosen at slot s
+// governs slots s + α on (α = options::max_open_slots), and a leader runs
+// phase 1 again, at its ballot, before it opens the first slot of a new one.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +20,8 @@
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/paxos/config_history.hpp"
+#include "quorum/paxos/configuration.hpp"
 #include "quorum/paxos/entry_batch.hpp"
 #include "quorum/paxos/journal.hpp"
 #include "quorum/paxos/message.hpp"
@@ -61,7 +66,7 @@ class node : public replica<Policies> {
     seen_ = promised_;
     // A node that never promised anything cannot have granted a lease.
     lease_elapsed_ = promised_.round == 0 ? opts_.election_ticks : 0;
-    if (members_.size() != 0) reset_timer();
+    reset_timer();
   }
 
   void tick() {
@@ -102,8 +107,35 @@ class node : public replica<Policies> {
       ++stats_.proposals_refused_busy;
       return fail(errc::busy, "paxos: max_open_slots reached", opts_.max_open_slots);
     }
+    QUORUM_TRY(ready_to_open());
     const proposal p{window_.next(), bal_};
     if (!propose_at(entry_kind::normal, command)) return unexpected{status_.error()};
+    maybe_flush();
+    return p;
+  }
+
+  // Moves the group to `target` through the log: chosen at slot s, it
+  // governs slots s + α on (α = options::max_open_slots); the leader fills
+  // the slots up to there with no-ops if clients leave them empty. Voters
+  // are the acceptors; learners only receive chosen values. One change at a
+  // time: refused while one is proposed or chosen and not yet in force. A
+  // leader the target leaves out finishes the slots before it, then steps
+  // down. Returns where the command will be chosen.
+  result<proposal> change_membership(paxos::configuration target) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "paxos: not the leader", leader_.value());
+    QUORUM_TRY(normalize(target, opts_.phase1_quorum, opts_.phase2_quorum));
+    if (change_pending()) return fail(errc::busy, "paxos: a configuration change is in progress", config_slot_.value());
+    if (target == configs_.at(window_.next()).stamp.config)
+      return fail(errc::invalid_argument, "paxos: that is the configuration already");
+    if (window_.size() >= opts_.max_open_slots)
+      return fail(errc::busy, "paxos: max_open_slots reached", opts_.max_open_slots);
+    QUORUM_TRY(ready_to_open());
+    byte_buffer data;
+    encode(target, data);
+    const proposal p{window_.next(), bal_};
+    if (!propose_at(entry_kind::config, data)) return unexpected{status_.error()};
+    ++stats_.configuration_changes;
     maybe_flush();
     return p;
   }
@@ -128,6 +160,7 @@ class node : public replica<Policies> {
     if (journal_.advance() && role_ != role::follower) broadcast_heartbeats();
     send_pending_replies();
     apply_chosen();
+    if (role_ != role::follower) after_apply();
     if (role_ == role::leader) serve_reads();
   }
 
@@ -175,7 +208,7 @@ class node : public replica<Policies> {
  private:
   using base = replica<Policies>;
   using base::applied_, base::batch_, base::catchup_wait_, base::clock_, base::fsm_, base::journal_, base::limits_;
-  using base::members_, base::opts_, base::promised_, base::recv_entries_, base::replies_, base::rng_, base::self_;
+  using base::configs_, base::configs_changed_, base::opts_, base::promised_, base::recv_entries_, base::replies_, base::rng_, base::self_;
   using base::stats_, base::status_, base::transport_;
   using base::apply_chosen, base::outgoing, base::raise_promise, base::reject, base::send_pending_replies;
   using base::set_failed, base::sync_now, base::learn_commit, base::on_catchup, base::on_catchup_request;
@@ -191,14 +224,34 @@ class node : public replica<Policies> {
     timeout_ = opts_.election_ticks + static_cast<std::uint32_t>(rng_.below(span));
   }
 
+  // Only a voter of the configuration of its next slot campaigns: not a
+  // learner, a removed node, a joining node that has not learned it. Such a
+  // node asks a peer for chosen values it lacks instead: it may be a voter
+  // of a later configuration it has not learned, with no leader left to
+  // tell it (the one that added it was removed).
   void tick_follower() {
-    if (++elapsed_ >= timeout_) become_candidate();
+    if (++elapsed_ < timeout_) return;
+    if (configs_.at(applied_.next()).quorums.self() == paxos::membership::npos) {
+      ask_for_news();
+      return reset_timer();
+    }
+    become_candidate();
+  }
+
+  void ask_for_news() {
+    const auto roster = configs_.roster();
+    if (roster.empty()) return;
+    const node_id peer = roster[static_cast<std::size_t>(rng_.below(roster.size()))];
+    if (peer == self_) return;
+    message r = outgoing(message_type::catchup_request, peer, promised_);
+    r.slot = r.index = journal_.watermark().next();
+    transport_.send(r.to, r);
   }
 
   void tick_proposer() {
     if (++retransmit_elapsed_ >= opts_.retransmit_ticks) {
       retransmit_elapsed_ = 0;
-      if (role_ == role::candidate) send_prepares();
+      if (p1_running_ && !p1_waiting_) send_prepares();
       retransmit_accepts();
     }
     if (role_ == role::candidate) {
@@ -208,12 +261,27 @@ class node : public replica<Policies> {
     if (++heartbeat_elapsed_ >= opts_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
       broadcast_heartbeats();
+      fill_to_configuration();
     }
     if (opts_.check_quorum && ++elapsed_ >= opts_.election_ticks) {
       elapsed_ = 0;
-      if (!members_.phase2_reached(active_ | membership::bit(members_.self()))) return step_down(ballot{});
-      active_ = 0;
+      if (!heard_from_quorum()) return step_down(ballot{});
+      active_.clear();
     }
+  }
+
+  // The peers heard from this period, with us, are a phase-2 quorum of the
+  // configuration of the next slot.
+  [[nodiscard]] bool heard_from_quorum() const {
+    const paxos::membership& q = configs_.at(window_.next()).quorums;
+    std::uint64_t mask = q.self() == paxos::membership::npos ? 0 : paxos::membership::bit(q.self());
+    for (node_id n : active_)
+      if (const std::size_t pos = q.position_of(n); pos != paxos::membership::npos) mask |= paxos::membership::bit(pos);
+    return q.phase2_reached(mask);
+  }
+
+  void note_active(node_id n) {
+    if (std::find(active_.begin(), active_.end(), n) == active_.end()) active_.push_back(n);
   }
 
   // ---- roles -------------------------------------------------------------
@@ -229,12 +297,32 @@ class node : public replica<Policies> {
     if (!sync_now()) return;  // our own promise is durable before it counts
     const log_index first = journal_.watermark().next();
     window_.reset(first);
-    active_ = 0;
+    active_.clear();
     retransmit_elapsed_ = 0;
+    covered_from_ = config_slot_ = log_index{};
+    p1_running_ = true;
+    start_page(first);
+    settle_page();
+  }
+
+  // The last slot whose configuration this node knows: α past the applied one.
+  [[nodiscard]] log_index horizon() const noexcept { return applied_ + opts_.max_open_slots; }
+
+  // Phase 1 from `first` in the configuration in force there; a page past
+  // the horizon waits until enough is applied to know that configuration.
+  void start_page(log_index first) {
+    if (first > horizon()) {
+      p1_waiting_ = true;
+      return;
+    }
+    p1_waiting_ = false;
     p1_.start(first);
+    if (configs_.at(first).quorums.self() == paxos::membership::npos) {
+      ++stats_.stepped_down_removed;  // that configuration leaves us out: let its voters lead
+      return step_down(ballot{});
+    }
     add_own_promise();
     send_prepares();
-    settle_page();
   }
 
   void add_own_promise() {
@@ -244,26 +332,36 @@ class node : public replica<Policies> {
       if (!e) return static_cast<void>(set_failed(e.error()));
       p1_.offer(*e);
     }
-    p1_.add(members_.self(), p1_.first(), all_slots, {});
+    p1_.add(configs_.at(p1_.first()).quorums.self(), p1_.first(), all_slots, {});
   }
 
-  // Settles pages while a quorum has answered: re-proposes the value found
-  // at the highest ballot in each settled slot, a no-op in each gap.
+  // Settles pages while a phase-1 quorum of the page's configuration has
+  // answered: re-proposes the value found at the highest ballot in each
+  // settled slot, a no-op in each gap. A page never crosses into another
+  // configuration, nor past the horizon: that next page waits for the
+  // slots before it to be chosen and applied.
   void settle_page() {
-    while (role_ == role::candidate && status_ && p1_.reached(members_)) {
-      const bool last_page = p1_.bound() == all_slots;
-      const log_index end = last_page ? p1_.last_found() : p1_.bound();
-      for (log_index s = p1_.first(); s <= end && status_; s = s.next()) {
+    while (p1_running_ && !p1_waiting_ && role_ != role::follower && status_ &&
+           p1_.reached(configs_.at(p1_.first()).quorums)) {
+      const log_index first = p1_.first();
+      const log_index boundary = configs_.next_change(first);
+      const log_index cap = std::min(horizon(), boundary.prev());
+      const bool told_all = p1_.bound() == all_slots;
+      const log_index end = std::min(told_all ? p1_.last_found() : p1_.bound(), cap);
+      for (log_index s = first; s <= end && status_; s = s.next()) {
         const phase_one::found* f = p1_.at(s);
         if (f != nullptr) ++stats_.reproposed;
         else ++stats_.noops_proposed;
         QUORUM_ASSERT(s == window_.next());
         propose_at(f ? f->kind : entry_kind::noop, f ? byte_view{f->data} : byte_view{});
       }
-      if (last_page) return become_leader();
-      p1_.start(end.next());
-      add_own_promise();
-      send_prepares();
+      if (told_all && p1_.last_found() <= cap && end < boundary.prev()) {
+        covered_from_ = configs_.at(first).stamp.from;  // nothing accepted further in this configuration
+        p1_running_ = false;
+        if (role_ == role::candidate) become_leader();
+        return;
+      }
+      start_page(end.next());
     }
   }
 
@@ -273,8 +371,78 @@ class node : public replica<Policies> {
     backoff_ = 0;
     elapsed_ = heartbeat_elapsed_ = 0;
     ++stats_.times_leader;
-    reads_.reset(members_.size());
+    reads_.reset();
     broadcast_heartbeats();
+  }
+
+  // After the applies of a flush: a candidate's page waiting for its
+  // configuration, or a leader's first slot of a new configuration.
+  void after_apply() {
+    if (configs_changed_) {
+      configs_changed_ = false;
+      active_.clear();  // counted against the configuration that held before
+      elapsed_ = 0;
+    }
+    if (p1_running_ && p1_waiting_ && window_.next() <= horizon()) {
+      start_page(window_.next());
+      settle_page();
+    }
+    maybe_cross();
+  }
+
+  // The leader's next slot is in a configuration its phase 1 did not cover:
+  // phase 1 again at our ballot, from that slot, with that configuration's
+  // quorums (an older ballot may have had values accepted there). A leader
+  // the configuration leaves out steps down once its open slots are chosen.
+  void maybe_cross() {
+    if (role_ != role::leader || p1_running_) return;
+    const log_index t = window_.next();
+    if (t > horizon()) return;
+    const auto& c = configs_.at(t);
+    if (c.stamp.from == covered_from_) return;
+    if (c.quorums.self() == paxos::membership::npos) {
+      if (window_.size() != 0) return;
+      ++stats_.stepped_down_removed;
+      return step_down(ballot{});
+    }
+    ++stats_.phase1_for_configuration;
+    p1_running_ = true;
+    start_page(t);
+    settle_page();
+  }
+
+  // Whether a new slot may be opened now, and if not, why.
+  result<void> ready_to_open() {
+    if (window_.next() > horizon()) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "paxos: the next slot's configuration is not known yet (over α past the applied slot)",
+                  window_.next().value());
+    }
+    maybe_cross();
+    if (role_ != role::leader) return fail(errc::not_leader, "paxos: this node left the configuration", 0);
+    if (p1_running_) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "paxos: running phase 1 in the new configuration", window_.next().value());
+    }
+    if (configs_.at(window_.next()).quorums.self() == paxos::membership::npos)
+      return fail(errc::not_leader, "paxos: this node is not a voter of the next slot's configuration", 0);
+    return {};
+  }
+
+  // A configuration command is open, or chosen and not in force yet.
+  [[nodiscard]] bool change_pending() const noexcept {
+    return config_slot_ > applied_ || configs_.latest().stamp.from > window_.next();
+  }
+
+  // A chosen configuration not in force yet: the slots before it are filled
+  // with no-ops when clients leave them empty, so that it takes effect.
+  void fill_to_configuration() {
+    if (role_ != role::leader || p1_running_ || window_.size() != 0) return;
+    const log_index from = configs_.latest().stamp.from;
+    while (window_.next() < from && window_.next() <= horizon() && window_.size() < opts_.max_open_slots && status_) {
+      ++stats_.noops_proposed;
+      propose_at(entry_kind::noop, {});
+    }
   }
 
   // A higher ballot is about: stop proposing and back off (`by` is the
@@ -287,6 +455,7 @@ class node : public replica<Policies> {
     }
     if (role_ == role::leader) fail_reads();
     role_ = role::follower;
+    p1_running_ = p1_waiting_ = false;
     leader_ = no_node;
     window_.reset(journal_.watermark().next());
     reset_timer();
@@ -303,10 +472,13 @@ class node : public replica<Policies> {
 
   // ---- inbound -----------------------------------------------------------
 
+  // A proposer may sit in a configuration this node has not learned yet
+  // (it is joining, or lags): requests count from anyone, answers only from
+  // the nodes of the configurations we know.
   void step(const message& m) {
     if (m.to != self_) return static_cast<void>(++stats_.dropped_misrouted);
-    const std::size_t from = members_.position_of(m.from);
-    if (from == membership::npos || from == members_.self()) return static_cast<void>(++stats_.dropped_unknown_sender);
+    if (m.from == self_ || m.from == no_node || (!is_request(m.type) && !configs_.in_roster(m.from)))
+      return static_cast<void>(++stats_.dropped_unknown_sender);
     seen_ = std::max(seen_, m.bal);
     switch (m.type) {
       case message_type::prepare:
@@ -317,16 +489,28 @@ class node : public replica<Policies> {
         if (m.type == message_type::prepare) return on_prepare(m);
         if (m.type == message_type::accept) return on_accept(m);
         return on_heartbeat(m);
-      case message_type::promise: return on_promise(m, from);
-      case message_type::accepted: return on_accepted(m, from);
-      case message_type::heartbeat_response: return on_heartbeat_response(m, from);
+      case message_type::promise: return on_promise(m);
+      case message_type::accepted: return on_accepted(m);
+      case message_type::heartbeat_response: return on_heartbeat_response(m);
       case message_type::catchup_request: return on_catchup_request(m);
       case message_type::catchup: return on_catchup(m);
       case message_type::snapshot_chunk:
         // An image past our watermark: whatever we lead or run for is behind.
         if (role_ != role::follower && m.slot > journal_.watermark()) step_down(ballot{});
         return this->on_snapshot_chunk(m);
-      case message_type::snapshot_ack: return this->on_snapshot_ack(m, from);
+      case message_type::snapshot_ack: return this->on_snapshot_ack(m);
+    }
+  }
+
+  [[nodiscard]] static bool is_request(message_type t) noexcept {
+    switch (t) {
+      case message_type::prepare:
+      case message_type::accept:
+      case message_type::heartbeat:
+      case message_type::catchup_request:
+      case message_type::catchup:
+      case message_type::snapshot_chunk: return true;
+      default: return false;
     }
   }
 
@@ -338,8 +522,10 @@ class node : public replica<Policies> {
       ++stats_.prepares_behind_snapshot;
       return this->start_snapshot(m.from);
     }
-    // Our own leader's next page of phase 1 is no threat to its lease.
-    if (in_lease() && !(m.from == leader_ && m.bal == promised_)) return static_cast<void>(++stats_.dropped_in_lease);
+    // Our own leader's phase 1 is no threat to its lease: its next page, or
+    // its first page in a new configuration, sent to voters (a joining one)
+    // that never promised its ballot.
+    if (in_lease() && m.from != leader_) return static_cast<void>(++stats_.dropped_in_lease);
     if (m.bal > promised_) {
       if (role_ != role::follower) step_down(m.bal);
       leader_ = no_node;
@@ -365,29 +551,32 @@ class node : public replica<Policies> {
     transport_.send(r.to, r);
   }
 
-  void on_promise(const message& m, std::size_t from) {
+  void on_promise(const message& m) {
+    // An acceptor that knows more chosen than we do: fetch it. A lagging
+    // candidate so learns what it missed, a removed one that it was removed.
+    if (m.commit > journal_.watermark() && catchup_wait_ == 0) this->request_catchup(m.from, m.commit);
     if (m.reject) return preempted_by(m.bal);
-    if (role_ != role::candidate || m.bal != bal_) return;
+    if (!p1_running_ || p1_waiting_ || role_ == role::follower || m.bal != bal_) return;
     for (const entry& e : m.entries)
       if (e.bal > m.bal || e.slot < m.slot || e.slot > m.index) return static_cast<void>(++stats_.dropped_malformed);
+    const std::size_t from = configs_.at(p1_.first()).quorums.position_of(m.from);
+    if (from == paxos::membership::npos) return;  // not an acceptor of this page's configuration
     if (p1_.add(from, m.slot, m.index, m.entries)) settle_page();
   }
 
-  void on_accepted(const message& m, std::size_t from) {
+  void on_accepted(const message& m) {
     if (m.reject) return preempted_by(m.bal);
     if (role_ == role::follower || m.bal != bal_ || m.index < m.slot) return;
-    active_ |= membership::bit(from);
-    const log_index lo = std::max(m.slot, window_.base());
-    const log_index hi = std::min(m.index, window_.next().prev());
-    for (log_index s = lo; s <= hi; s = s.next()) acknowledge(s, from);
+    note_active(m.from);
+    acknowledge_run(std::max(m.slot, window_.base()), std::min(m.index, window_.next().prev()), m.from);
     close_chosen();
   }
 
-  void on_heartbeat_response(const message& m, std::size_t from) {
+  void on_heartbeat_response(const message& m) {
     if (m.reject) return preempted_by(m.bal);
     if (role_ != role::leader || m.bal != bal_) return;
-    active_ |= membership::bit(from);
-    reads_.acknowledge(from, m.slot.value());
+    note_active(m.from);
+    reads_.acknowledge(m.from, m.slot.value());
   }
 
   void preempted_by(ballot b) {
@@ -403,12 +592,27 @@ class node : public replica<Policies> {
     const log_index s = window_.next();
     if (auto r = journal_.write(record_kind::accepted, entry{s, bal_, kind, data}); !r) return set_failed(r.error());
     window_.open();
+    if (kind == entry_kind::config) config_slot_ = s;
     return true;
   }
 
-  void acknowledge(log_index s, std::size_t position) {
-    const std::uint64_t mask = window_.acknowledge(s, membership::bit(position));
-    if (!journal_.at(s)->chosen && members_.phase2_reached(mask)) journal_.mark_chosen(s);
+  // Slots lo..hi acknowledged by `from`: it counts toward a slot's quorum
+  // only as a voter of that slot's configuration (looked up once per run of
+  // slots that share one).
+  void acknowledge_run(log_index lo, log_index hi, node_id from) {
+    while (lo <= hi) {
+      const paxos::membership& q = configs_.at(lo).quorums;
+      const log_index end = std::min(hi, configs_.next_change(lo).prev());
+      const std::size_t position = q.position_of(from);
+      if (position != paxos::membership::npos) {
+        const std::uint64_t bit = paxos::membership::bit(position);
+        for (log_index s = lo; s <= end; s = s.next()) {
+          const std::uint64_t mask = window_.acknowledge(s, bit);
+          if (!journal_.at(s)->chosen && q.phase2_reached(mask)) journal_.mark_chosen(s);
+        }
+      }
+      lo = end.next();
+    }
   }
 
   void close_chosen() {
@@ -417,36 +621,48 @@ class node : public replica<Policies> {
 
   // After a sync: our own accept of every slot opened before it is durable.
   void count_self() {
-    for (log_index s = window_.self_counted(); s < window_.next(); s = s.next()) acknowledge(s, members_.self());
+    if (window_.self_counted() < window_.next()) acknowledge_run(window_.self_counted(), window_.next().prev(), self_);
     if (window_.next() > window_.base()) window_.self_counted_through(window_.next().prev());
     close_chosen();
   }
 
+  // One run per configuration, to its voters.
   void send_new_accepts() {
     while (window_.unsent() < window_.next() && status_) {
-      if (!collect(window_.unsent(), window_.next().prev(), no_node)) return;
-      const log_index last = batch_.back().slot;
-      for (std::size_t i = 0; i < members_.size(); ++i)
-        if (i != members_.self()) send_accept(members_.at(i));
-      window_.sent_through(last);
+      const log_index first = window_.unsent();
+      const auto& c = configs_.at(first);
+      const log_index last = std::min(window_.next().prev(), configs_.next_change(first).prev());
+      if (!collect(first, last, 0)) return;
+      const log_index sent = batch_.back().slot;
+      for (node_id v : c.stamp.config.voters)
+        if (v != self_) send_accept(v);
+      window_.sent_through(sent);
     }
   }
 
-  // Accepts again every open slot a peer has not acknowledged, in runs.
+  // Accepts again every open slot a voter of its configuration has not
+  // acknowledged, in runs that stay within one configuration.
   void retransmit_accepts() {
-    for (std::size_t i = 0; i < members_.size() && status_; ++i) {
-      if (i == members_.self()) continue;
-      const node_id peer = members_.at(i);
+    for (node_id peer : configs_.roster()) {
+      if (peer == self_) continue;
       log_index s = window_.base();
       while (s < window_.unsent() && status_) {
-        if ((window_.mask(s) & membership::bit(i)) != 0) {
+        const std::size_t pos = configs_.at(s).quorums.position_of(peer);
+        const log_index end = std::min(window_.unsent().prev(), configs_.next_change(s).prev());
+        if (pos == paxos::membership::npos) {
+          s = end.next();
+          continue;
+        }
+        const std::uint64_t bit = paxos::membership::bit(pos);
+        if ((window_.mask(s) & bit) != 0) {
           s = s.next();
           continue;
         }
-        if (!collect(s, window_.unsent().prev(), peer)) return;
+        if (!collect(s, end, bit)) return;
         send_accept(peer);
         s = batch_.back().slot.next();
       }
+      if (!status_) return;
     }
   }
 
@@ -458,11 +674,11 @@ class node : public replica<Policies> {
   }
 
   // Copies the values of slots first..last into batch_ (bounded by the
-  // message options, at least one), stopping before a slot `peer` (when set)
-  // has acknowledged. An accept carries our ballot: a slot we hold as chosen
-  // at an older one is proposed again, with the same value, at ours.
-  bool collect(log_index first, log_index last, node_id peer) {
-    const std::uint64_t bit = peer == no_node ? 0 : membership::bit(members_.position_of(peer));
+  // message options, at least one), stopping before a slot whose mask has
+  // `bit` (a peer's acknowledgement; 0: none). An accept carries our ballot:
+  // a slot we hold as chosen at an older one is proposed again, with the
+  // same value, at ours.
+  bool collect(log_index first, log_index last, std::uint64_t bit) {
     auto r = journal_.collect_range(first, last, batch_, opts_.max_entries_per_message, opts_.max_bytes_per_message,
                                     bal_, [&](log_index s) { return (window_.mask(s) & bit) != 0; });
     if (!r) return set_failed(r.error());
@@ -470,9 +686,10 @@ class node : public replica<Policies> {
   }
 
   void send_prepares() {
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      if (i == members_.self() || (p1_.mask() & membership::bit(i)) != 0) continue;
-      message m = outgoing(message_type::prepare, members_.at(i), bal_);
+    const paxos::membership& q = configs_.at(p1_.first()).quorums;
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      if (i == q.self() || (p1_.mask() & paxos::membership::bit(i)) != 0) continue;
+      message m = outgoing(message_type::prepare, q.at(i), bal_);
       m.slot = p1_.first();
       m.commit = journal_.watermark();
       transport_.send(m.to, m);
@@ -483,9 +700,9 @@ class node : public replica<Policies> {
   // before it was sent (and, with leases, for those asked soon after).
   void broadcast_heartbeats() {
     const std::uint64_t round = reads_.start_round(ticks_);
-    for (std::size_t i = 0; i < members_.size(); ++i) {
-      if (i == members_.self()) continue;
-      message m = outgoing(message_type::heartbeat, members_.at(i), bal_);
+    for (node_id peer : configs_.roster()) {
+      if (peer == self_) continue;
+      message m = outgoing(message_type::heartbeat, peer, bal_);
       m.slot = log_index{round};
       m.commit = journal_.watermark();
       transport_.send(m.to, m);
@@ -499,13 +716,13 @@ class node : public replica<Policies> {
   }
   bool lease_valid() {
     if (!opts_.lease_reads) return false;
-    reads_.confirm(members_);
+    reads_.confirm(configs_.entries(), self_);
     return reads_.vouches(ticks_, opts_.election_ticks - opts_.clock_drift_ticks);
   }
 
   void serve_reads() {
     if constexpr (ReadingStateMachine<state_machine_type>) {
-      reads_.confirm(members_);
+      reads_.confirm(configs_.entries(), self_);
       reads_.serve(applied_, [&](const read_tracker::pending& p) {
         ++stats_.reads_served;
         fsm_.read_ready(p.id, p.index);
@@ -528,9 +745,13 @@ class node : public replica<Policies> {
   ballot seen_{};  // the highest ballot heard of: a candidacy goes above it
   ballot bal_{};   // ours, as candidate or leader
   node_id leader_{};
-  slot_window window_;       // leader and candidate: the open slots
-  std::uint64_t active_{0};  // peers heard from since the last quorum check
+  slot_window window_;           // leader and candidate: the open slots
+  std::vector<node_id> active_;  // peers heard from since the last quorum check
   phase_one p1_;
+  bool p1_running_{false};   // phase 1 pages under way (a candidate, or a leader entering a configuration)
+  bool p1_waiting_{false};   // the next page waits for its configuration to be known
+  log_index covered_from_{};  // the configuration (by its first slot) our phase 1 covers to the end
+  log_index config_slot_{};   // our latest configuration command's slot
   std::uint32_t elapsed_{0};
   std::uint32_t timeout_{0};
   std::uint32_t heartbeat_elapsed_{0};

@@ -23,6 +23,8 @@ struct options {
   std::uint32_t retransmit_ticks = 2;
   // Slots a leader has proposed and not yet seen chosen; propose() beyond it
   // is refused with errc::busy. Re-proposals after a leader change do not count.
+  // It is also α of reconfiguration: a configuration chosen at slot s governs
+  // slots s + α on, so every node of a group must use the same value.
   std::size_t max_open_slots = 256;
   // One accept, promise or catch-up message carries at most this many slots
   // and about this many bytes of values (always at least one slot).

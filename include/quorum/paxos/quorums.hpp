@@ -37,7 +37,11 @@ class membership {
       return fail(errc::invalid_config, "paxos: a member is listed twice");
     if (!std::binary_search(sorted.begin(), sorted.end(), self))
       return fail(errc::invalid_config, "paxos: this node is not a member", self.value());
-    const std::size_t n = members.size();
+    return validate_quorums(members.size(), q1, q2);
+  }
+
+  // Quorums of sizes q1, q2 (0: a majority) exist among n acceptors and intersect.
+  [[nodiscard]] static result<void> validate_quorums(std::size_t n, std::size_t q1, std::size_t q2) {
     const std::size_t a = q1 == 0 ? majority(n) : q1;
     const std::size_t b = q2 == 0 ? majority(n) : q2;
     if (a > n) return fail(errc::invalid_config, "paxos: the phase-1 quorum is larger than the cluster", a);

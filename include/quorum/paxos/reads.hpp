@@ -5,16 +5,20 @@
 // With a lease, a round answered within election_ticks - clock_drift_ticks
 // (followers ignore prepares that long after hearing from their leader)
 // vouches for later reads too, so they wait for no round of their own.
+// Across a reconfiguration a round must be answered by a phase-2 quorum of
+// every configuration the leader knows for its open and coming slots.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <utility>
 #include <vector>
 
 #include "quorum/core/ids.hpp"
+#include "quorum/paxos/config_history.hpp"
 #include "quorum/paxos/quorums.hpp"
 
 namespace quorum::paxos {
@@ -29,8 +33,8 @@ class read_tracker {
     std::uint64_t round;  // and a quorum answered this heartbeat round (0: vouched by the lease)
   };
 
-  void reset(std::size_t members) {
-    acked_.assign(members, 0);
+  void reset() {
+    acked_.clear();
     sent_.clear();
     reads_.clear();
     confirmed_ = round_;
@@ -45,19 +49,22 @@ class read_tracker {
   }
   [[nodiscard]] std::uint64_t round() const noexcept { return round_; }
 
-  // Our own answer is implied: we are the leader that sent the round.
-  void acknowledge(std::size_t position, std::uint64_t round) {
-    if (position < acked_.size() && round <= round_) acked_[position] = std::max(acked_[position], round);
+  // Our own answer is implied: we are the leader that sent the round. The
+  // caller passes only members of its configurations (a bounded set).
+  void acknowledge(node_id from, std::uint64_t round) {
+    if (round > round_) return;
+    for (auto& [id, r] : acked_)
+      if (id == from) return static_cast<void>(r = std::max(r, round));
+    acked_.emplace_back(from, round);
   }
 
-  // The highest round a phase-2 quorum answered (ourselves included), and
-  // the tick it was sent at; rounds before it are forgotten.
-  void confirm(const membership& m) {
-    scratch_.assign(acked_.begin(), acked_.end());
-    scratch_[m.self()] = round_;
-    const auto nth = scratch_.begin() + static_cast<std::ptrdiff_t>(m.phase2_quorum() - 1);
-    std::nth_element(scratch_.begin(), nth, scratch_.end(), std::greater<>{});
-    confirmed_ = std::max(confirmed_, *nth);
+  // The highest round a phase-2 quorum of every configuration answered
+  // (ourselves included), and the tick it was sent at; rounds before it are
+  // forgotten.
+  void confirm(std::span<const config_history::entry> configs, node_id self) {
+    std::uint64_t answered = round_;
+    for (const auto& c : configs) answered = std::min(answered, quorum_round(c.quorums, self));
+    confirmed_ = std::max(confirmed_, answered);
     while (!sent_.empty() && sent_.front().round <= confirmed_) {
       confirmed_tick_ = sent_.front().tick;
       has_confirmed_tick_ = true;
@@ -127,7 +134,23 @@ class read_tracker {
     std::size_t count_{0};
   };
 
-  std::vector<std::uint64_t> acked_;  // [member position] -> highest round it answered
+  // The q2-th highest round among m's voters (0 when no quorum answered).
+  std::uint64_t quorum_round(const membership& m, node_id self) {
+    scratch_.clear();
+    for (node_id v : m.members()) {
+      std::uint64_t r = v == self ? round_ : 0;
+      for (const auto& [id, got] : acked_)
+        if (id == v) r = got;
+      scratch_.push_back(r);
+    }
+    const std::size_t q = m.phase2_quorum();
+    if (q == 0 || q > scratch_.size()) return 0;
+    const auto nth = scratch_.begin() + static_cast<std::ptrdiff_t>(q - 1);
+    std::nth_element(scratch_.begin(), nth, scratch_.end(), std::greater<>{});
+    return *nth;
+  }
+
+  std::vector<std::pair<node_id, std::uint64_t>> acked_;  // highest round each answered
   std::vector<std::uint64_t> scratch_;
   round_ring sent_;                   // rounds not yet confirmed, with their send ticks
   std::deque<pending> reads_;

@@ -1,7 +1,9 @@
 // The acceptor and learner half of a Multi-Paxos node: the durable promise
 // and journal, the answers that leave only after the sync that makes them
 // true, and the chosen values learned (from the leader's watermark or by
-// catching up) and applied in slot order. node.hpp adds the proposer's roles.
+// catching up) and applied in slot order, configuration commands included:
+// the node applies those itself (config_history.hpp). node.hpp adds the
+// proposer's roles.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +18,8 @@
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/paxos/config_history.hpp"
+#include "quorum/paxos/configuration.hpp"
 #include "quorum/paxos/entry_batch.hpp"
 #include "quorum/paxos/journal.hpp"
 #include "quorum/paxos/message.hpp"
@@ -42,9 +46,16 @@ class replica {
   static constexpr bool can_snapshot =
       SnapshottingStateMachine<state_machine_type> && !std::is_same_v<snapshot_store_type, no_snapshot_store>;
 
+  // members: the bootstrap configuration (every one a voter, this node
+  // among them), or empty for a node joining a running group: it learns its
+  // configuration from the log or a snapshot, and never leads before.
   [[nodiscard]] static result<void> validate_config(node_id self, std::span<const node_id> members, const options& o) {
     if (auto r = validate(o); !r) return r;
-    return membership::validate(self, members, o.phase1_quorum, o.phase2_quorum);
+    if (members.empty()) {
+      if (self == no_node) return fail(errc::invalid_config, "paxos: node id 0 is reserved for 'no node'");
+      return {};
+    }
+    return paxos::membership::validate(self, members, o.phase1_quorum, o.phase2_quorum);
   }
 
   [[nodiscard]] const result<void>& status() const noexcept { return status_; }
@@ -57,7 +68,22 @@ class replica {
   [[nodiscard]] const typename journal<log_type>::slot_state* slot(log_index s) const noexcept { return journal_.at(s); }
   // The value held for slot s (accepted or chosen); views the Log until the next call.
   [[nodiscard]] result<entry> value_at(log_index s) { return journal_.read(s); }
-  [[nodiscard]] std::span<const node_id> members() const noexcept { return members_.members(); }
+  // The latest configuration this node knows chosen (maybe not in force
+  // yet), and the slot of its command (0: the bootstrap configuration).
+  [[nodiscard]] const paxos::configuration& membership() const noexcept { return configs_.latest().stamp.config; }
+  [[nodiscard]] log_index membership_index() const noexcept { return configs_.latest().stamp.chosen_at; }
+  // The configuration in force at slot s, for s past the applied slot (earlier ones are forgotten).
+  [[nodiscard]] const paxos::configuration& membership_at(log_index s) const noexcept {
+    return configs_.at(s).stamp.config;
+  }
+  // Voters and learners of the configuration in force at the next slot to apply.
+  [[nodiscard]] std::vector<node_id> members() const {
+    const paxos::configuration& c = configs_.at(applied_.next()).stamp.config;
+    std::vector<node_id> out{c.voters};
+    out.insert(out.end(), c.learners.begin(), c.learners.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
   [[nodiscard]] const node_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] transport_type& transport() noexcept { return transport_; }
   [[nodiscard]] log_type& log() noexcept { return journal_.policy(); }
@@ -85,18 +111,17 @@ class replica {
   replica(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
           state_machine_type state_machine, snapshot_store_type snapshots, const options& opts)
       : transport_{std::move(transport)}, journal_{std::move(log), opts.journal_cache_bytes}, clock_{std::move(clock)},
-        fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self} {
+        fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self},
+        configs_{self, opts.phase1_quorum, opts.phase2_quorum} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;
-    members_ = membership{self, members, opts.phase1_quorum, opts.phase2_quorum};
+    std::vector<node_id> voters(members.begin(), members.end());
+    std::sort(voters.begin(), voters.end());
+    configs_.reset({stamped_configuration{log_index{1}, log_index{}, paxos::configuration{std::move(voters), {}}}});
     limits_.max_entries = std::max<std::size_t>(limits_.max_entries, opts_.max_entries_per_message);
     limits_.max_entry_bytes = opts_.max_command_bytes;
     std::uint64_t mix = opts_.seed ^ (self_.value() * 0x9e3779b97f4a7c15ULL);
     rng_.reseed(splitmix64(mix));
-    // An acceptor never takes a slot more than max_slot_gap past what it
-    // holds, so a journal's slots stay under this: a damaged slot number
-    // cannot make recovery size its index by it.
-    senders_.resize(members_.size());
     status_ = recover();
   }
 
@@ -135,6 +160,7 @@ class replica {
       if (img.meta.slot != log_index{}) {
         fsm_.restore(img.meta.slot, img.data);
         applied_ = snapshot_slot_ = img.meta.slot;
+        adopt_configs(img.meta.configs);
       }
     }
     return {};
@@ -154,7 +180,7 @@ class replica {
     log_index through = std::min(s.value() > trailing ? s - trailing : log_index{}, limit);
     through = std::max(through, journal_.base());
     const log_index keep = journal_.needed_from(through);
-    begin_image(snapshot_meta{s, keep}, image_buf_);
+    begin_image(snapshot_meta{s, keep, configs_.stamps()}, image_buf_);
     fsm_.snapshot(image_buf_);
     seal_image(image_buf_);
     auto saved = store_.save(image_buf_);
@@ -285,20 +311,37 @@ class replica {
   // A peer asked for slots we hold only in the snapshot: it gets the image.
   void start_snapshot(node_id to) {
     if constexpr (can_snapshot) {
-      const std::size_t pos = members_.position_of(to);
-      if (pos == membership::npos || snapshot_slot_ == log_index{}) return;
-      if (senders_[pos].active() && senders_[pos].slot == snapshot_slot_) return;  // under way
-      senders_[pos].start(snapshot_slot_, 0);
+      if (snapshot_slot_ == log_index{}) return;
+      const std::size_t pos = sender_for(to);
+      if (pos == senders_.size()) return;
+      snapshot_sender& tx = senders_[pos].second;
+      if (tx.active() && tx.slot == snapshot_slot_) return;  // under way
+      tx.start(snapshot_slot_, 0);
       pump_snapshot(pos);
     } else {
       (void)to;
     }
   }
 
+  // The transfer slot for a peer (a new one if there is room); senders_.size() if none.
+  // Peers outside every configuration may ask too (a joining node), so the room is bounded.
+  std::size_t sender_for(node_id to) {
+    for (std::size_t i = 0; i < senders_.size(); ++i)
+      if (senders_[i].first == to) return i;
+    if (senders_.size() >= 2 * max_members) {
+      auto idle = std::find_if(senders_.begin(), senders_.end(), [](const auto& s) { return !s.second.active(); });
+      if (idle == senders_.end()) return senders_.size();
+      *idle = {to, snapshot_sender{}};
+      return static_cast<std::size_t>(idle - senders_.begin());
+    }
+    senders_.emplace_back(to, snapshot_sender{});
+    return senders_.size() - 1;
+  }
+
   // Sends chunks from `next` while the unconfirmed ones fit the window. The
   // image is read from the store each time: a newer one restarts the transfer.
   void pump_snapshot(std::size_t pos) {
-    snapshot_sender& tx = senders_[pos];
+    snapshot_sender& tx = senders_[pos].second;
     auto image = store_.load();
     if (!image || image->empty()) return tx.stop();
     if (tx.slot != snapshot_slot_ || tx.total != image->size()) tx.start(snapshot_slot_, image->size());
@@ -308,7 +351,7 @@ class replica {
       const std::uint64_t size = std::min<std::uint64_t>(chunk, tx.total - tx.next);
       const entry chunk{tx.slot, promised_, entry_kind::normal,
                         image->subspan(static_cast<std::size_t>(tx.next), static_cast<std::size_t>(size))};
-      message m = outgoing(message_type::snapshot_chunk, members_.at(pos), promised_);
+      message m = outgoing(message_type::snapshot_chunk, senders_[pos].first, promised_);
       m.slot = tx.slot;
       m.index = log_index{tx.next};
       m.commit = log_index{tx.total};
@@ -325,7 +368,7 @@ class replica {
     if (++snapshot_elapsed_ < opts_.retransmit_ticks) return;
     snapshot_elapsed_ = 0;
     for (std::size_t pos = 0; pos < senders_.size(); ++pos) {
-      snapshot_sender& tx = senders_[pos];
+      snapshot_sender& tx = senders_[pos].second;
       if (!tx.active()) continue;
       if (!tx.progressed) tx.next = tx.acked;
       tx.progressed = false;
@@ -333,8 +376,11 @@ class replica {
     }
   }
 
-  void on_snapshot_ack(const message& m, std::size_t pos) {
-    snapshot_sender& tx = senders_[pos];
+  void on_snapshot_ack(const message& m) {
+    std::size_t pos = 0;
+    while (pos < senders_.size() && senders_[pos].first != m.from) ++pos;
+    if (pos == senders_.size()) return;
+    snapshot_sender& tx = senders_[pos].second;
     if (!tx.active() || m.slot != tx.slot) return;
     if (m.index.value() >= tx.total) return tx.stop();
     if (m.reject) {
@@ -384,7 +430,8 @@ class replica {
     }
     const log_index s = img->meta.slot;
     const log_index keep = journal_.needed_from(s);
-    begin_image(snapshot_meta{s, keep}, image_buf_);
+    std::vector<stamped_configuration> configs = std::move(img->meta.configs);
+    begin_image(snapshot_meta{s, keep, configs}, image_buf_);
     image_buf_.insert(image_buf_.end(), img->data.begin(), img->data.end());
     seal_image(image_buf_);
     const std::size_t n = img->data.size();
@@ -394,6 +441,7 @@ class replica {
     fsm_.restore(s, byte_view{image_buf_}.subspan(image_buf_.size() - 4 - n, n));
     byte_buffer{}.swap(image_buf_);
     applied_ = snapshot_slot_ = s;
+    adopt_configs(configs);
     ++stats_.snapshots_installed;
     if (!compact_journal(keep)) return false;
     journal_.drop_through(s);
@@ -443,16 +491,37 @@ class replica {
     while (applied_ < journal_.watermark() && status_) {
       const log_index s = applied_.next();
       if (auto c = journal_.cached(s)) {  // the usual case: no Log read, no decode
-        applied_ = s;
-        if (c->kind == entry_kind::normal) fsm_.apply(s, c->data);
+        apply_one(s, c->kind, c->data);
         continue;
       }
       auto e = journal_.read(s);
       if (!e) return static_cast<void>(set_failed(e.error()));
-      applied_ = s;
-      if (e->kind == entry_kind::normal) fsm_.apply(s, e->data);
+      apply_one(s, e->kind, e->data);
     }
     journal_.applied_through(applied_);
+    configs_.forget_before(applied_.next());
+  }
+
+  void apply_one(log_index s, entry_kind kind, byte_view data) {
+    applied_ = s;
+    if (kind == entry_kind::normal) fsm_.apply(s, data);
+    else if (kind == entry_kind::config) learn_config(s, data);
+  }
+
+  // A configuration chosen at s governs slots s + α on. One that does not
+  // decode was never written by a correct leader; every node skips it alike.
+  void learn_config(log_index s, byte_view data) {
+    auto c = decode_configuration(data);
+    if (!c) return static_cast<void>(++stats_.configs_malformed);
+    if (configs_.push(s, s + opts_.max_open_slots, std::move(*c))) configs_changed_ = true;
+  }
+
+  // The configurations of a snapshot (none in a version-1 image: the
+  // bootstrap one still holds), or, an older image of ours, nothing new.
+  void adopt_configs(const std::vector<stamped_configuration>& configs) {
+    if (!configs.empty()) configs_.reset(configs);
+    configs_.forget_before(applied_.next());
+    configs_changed_ = true;
   }
 
   // ---- plumbing ------------------------------------------------------------
@@ -487,7 +556,8 @@ class replica {
   options opts_;
   message_limits limits_{};
   node_id self_;
-  membership members_;
+  config_history configs_;
+  bool configs_changed_{false};  // since the proposer last looked
   ballot promised_{};  // durable: no accept or prepare below it is honoured
   log_index applied_{};
   std::vector<reply> replies_;  // answers waiting for the next sync
@@ -499,7 +569,7 @@ class replica {
   std::vector<entry> recv_entries_;
   log_index snapshot_slot_{};
   snapshot_receiver receiver_;
-  std::vector<snapshot_sender> senders_;  // [member position]
+  std::vector<std::pair<node_id, snapshot_sender>> senders_;  // one per peer sent an image
   std::uint32_t snapshot_elapsed_{0};
   byte_buffer image_buf_;
 };

@@ -1,12 +1,16 @@
 // A Multi-Paxos snapshot image and the two ends of its transfer. The image is
 // the state machine's bytes at a slot every slot up to which is chosen, with
 // the slot and the journal position the owner's journal was kept from in
-// front, sealed by a CRC32C: the same bytes go to the SnapshotStore and, in
-// chunks, to a peer, so damage on disk or on the wire is refused whole.
+// front, with the configurations in force after the slot and those chosen
+// but not in force yet, sealed by a CRC32C: the same bytes go to the
+// SnapshotStore and, in chunks, to a peer, so damage on disk or on the wire is
+// refused whole.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "quorum/codec/crc32c.hpp"
 #include "quorum/codec/endian.hpp"
@@ -15,12 +19,16 @@
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/paxos/config_history.hpp"
 
 namespace quorum::paxos {
 
 struct snapshot_meta {
   log_index slot{};          // every slot up to here is chosen and in the state
   log_index journal_from{};  // the owner's journal holds every record it still needs from here on
+  // The configurations slots after `slot` need; empty in an image written
+  // before reconfiguration existed (version 1): the bootstrap members hold.
+  std::vector<stamped_configuration> configs{};
   friend bool operator==(const snapshot_meta&, const snapshot_meta&) = default;
 };
 
@@ -29,10 +37,11 @@ struct snapshot_image {
   byte_view data;  // the state machine's bytes, viewing the image
 };
 
-inline constexpr std::uint8_t snapshot_version = 1;
+inline constexpr std::uint8_t snapshot_version = 2;
 
-// Layout: u8 version, varints slot and journal_from, the state machine's
-// bytes, u32 CRC32C (little endian) of all before it. begin_image() clears
+// Layout: u8 version, varints slot and journal_from, the configurations
+// (config_history.hpp; not in version 1), the state machine's bytes, u32
+// CRC32C (little endian) of all before it. begin_image() clears
 // out and writes the head, the state machine appends, seal_image() closes.
 inline void begin_image(const snapshot_meta& m, byte_buffer& out) {
   out.clear();
@@ -40,6 +49,7 @@ inline void begin_image(const snapshot_meta& m, byte_buffer& out) {
   w.u8(snapshot_version);
   w.varint(m.slot.value());
   w.varint(m.journal_from.value());
+  encode_stamps(m.configs, out);
 }
 
 inline void seal_image(byte_buffer& out) {
@@ -56,13 +66,20 @@ inline void seal_image(byte_buffer& out) {
   codec::reader r{body};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
-  if (*version != snapshot_version) return fail(errc::malformed, "paxos snapshot: unknown version", *version);
+  if (*version != 1 && *version != snapshot_version)
+    return fail(errc::malformed, "paxos snapshot: unknown version", *version);
   auto slot = r.varint();
   if (!slot) return unexpected{slot.error()};
   auto from = r.varint();
   if (!from) return unexpected{from.error()};
   if (*slot == 0 || *from == 0) return fail(errc::malformed, "paxos snapshot: slot or journal position 0");
-  return snapshot_image{snapshot_meta{log_index{*slot}, log_index{*from}}, r.rest()};
+  snapshot_meta meta{log_index{*slot}, log_index{*from}};
+  if (*version >= 2) {
+    auto configs = decode_stamps(r, 1024);
+    if (!configs) return unexpected{configs.error()};
+    meta.configs = std::move(*configs);
+  }
+  return snapshot_image{std::move(meta), r.rest()};
 }
 
 // The receiving end: the chunks of one image, taken strictly in order into

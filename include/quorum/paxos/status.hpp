@@ -54,6 +54,10 @@ struct node_stats {
   std::uint64_t snapshot_chunks_sent{0};
   std::uint64_t snapshots_refused{0};       // received images that were damaged or over max_snapshot_bytes
   std::uint64_t prepares_behind_snapshot{0};  // prepares from below our snapshot: answered with the image
+  std::uint64_t configuration_changes{0};     // change_membership() calls this node proposed
+  std::uint64_t configs_malformed{0};         // chosen configuration commands that did not decode (skipped)
+  std::uint64_t stepped_down_removed{0};      // leaderships given up: the next slot's configuration left us out
+  std::uint64_t phase1_for_configuration{0};  // phase 1 run again by a leader reaching a new configuration
 
   [[nodiscard]] std::uint64_t dropped() const noexcept {
     return dropped_malformed + dropped_unknown_sender + dropped_misrouted + dropped_stale + dropped_out_of_window +

@@ -22,7 +22,12 @@
 // (GETs answered from the stalest node's store, without a round).
 // Beside the client, the driver plays operator: a node snapshots once it
 // applied driver_options::snapshot_every slots past its last snapshot, so that
-// journals compact, laggards get images in chunks, and restarts restore.
+// journals compact, laggards get images in chunks, and restarts restore; and
+// at a seeded rate the leader changes the membership through the log (a voter
+// removed or demoted to learner, one brought back, or one swapped for
+// another, the leader included), as sim/raft_driver.hpp does for Raft. A
+// configuration command is traced and checked as the value "config voters
+// ... learners ...".
 #pragma once
 
 #include <algorithm>
@@ -57,9 +62,11 @@ enum class plant : std::uint8_t { none, corrupt_apply, forget_promise, forget_ac
 enum class read_path : std::uint8_t { log, quorum_read, lease_read };
 
 // Small chunks and a short tail, so that snapshot transfers happen and take
-// several chunks even in short runs.
+// several chunks even in short runs; a short window (α), so that a
+// configuration takes effect within a run's few dozen commands.
 inline paxos::options default_sim_paxos_options() {
   paxos::options o;
+  o.max_open_slots = 16;
   o.snapshot_chunk_bytes = 64;
   o.max_inflight_snapshot_chunks = 2;
   o.snapshot_trailing_slots = 8;
@@ -75,14 +82,17 @@ struct driver_options {
   check_options linearizability{.max_steps = 2'000'000};
   // A node snapshots once it applied this many slots past its last one (0: never).
   std::uint64_t snapshot_every{30};
+  // Per client request, the chance that the leader changes the membership (0: never).
+  double membership_change_rate{0.03};
 
-  // The driver as it was before snapshots existed (planted-bug seeds found
-  // then replay exactly).
+  // The driver as it was before snapshots and reconfiguration existed
+  // (planted-bug seeds found then replay exactly).
   [[nodiscard]] static driver_options without_snapshots(plant bug = plant::none) {
     driver_options o;
     o.bug = bug;
     o.paxos = paxos::options{};
     o.snapshot_every = 0;
+    o.membership_change_rate = 0;
     return o;
   }
 };
@@ -187,6 +197,7 @@ class driver {
     const std::int64_t now = now_ns();
     const std::size_t op = record_invoke(command, now);
     if (l == no_node) return fail_op(op, now);
+    operate(l);
     member& m = at(l);
     if (opts_.bug == plant::local_reads && parse(command).op == "get") return local_read(command, op);
     if (opts_.reads != read_path::log && parse(command).op == "get") return start_read(l, command, op);
@@ -222,6 +233,7 @@ class driver {
   }
 
   [[nodiscard]] std::uint64_t commits() const noexcept { return acks_; }
+  [[nodiscard]] std::uint64_t membership_changes() const noexcept { return membership_changes_; }
   [[nodiscard]] std::uint64_t leader_changes() const noexcept { return leader_changes_; }
   [[nodiscard]] std::uint64_t linearizability_unknown() const noexcept { return lin_unknown_; }
   [[nodiscard]] const history& client_history() const noexcept { return history_; }
@@ -379,7 +391,54 @@ class driver {
   }
 
   static std::string text_of(const paxos::entry& e) {
-    return e.kind == paxos::entry_kind::noop ? std::string{"noop"} : std::string{as_chars(e.data)};
+    if (e.kind == paxos::entry_kind::noop) return "noop";
+    if (e.kind == paxos::entry_kind::config) return config_text(e.data);
+    return std::string{as_chars(e.data)};
+  }
+
+  // "config voters 1 2 learners 3" (DESIGN.md's contract: a value no client proposed starts with "config").
+  static std::string config_text(byte_view data) {
+    auto c = paxos::decode_configuration(data);
+    if (!c) return "config malformed";
+    std::string text = "config voters";
+    for (node_id v : c->voters) text += ' ' + std::to_string(v.value());
+    if (!c->learners.empty()) text += " learners";
+    for (node_id v : c->learners) text += ' ' + std::to_string(v.value());
+    return text;
+  }
+
+  // The operator's move on leader l, at a seeded rate: bring a node back as
+  // a voter, remove or demote a voter (the leader too), or swap one for
+  // another in one change (Paxos needs no joint configuration for it).
+  void operate(node_id l) {
+    // A rate of 0 draws nothing: runs without operator moves stay as they were.
+    if (opts_.membership_change_rate <= 0 || !client_rng_.chance(opts_.membership_change_rate)) return;
+    paxos_node& p = *at(l).node;
+    paxos::configuration target = p.membership();
+    std::vector<node_id> out;
+    for (node_id id : ids_)
+      if (!paxos::contains(target.voters, id)) out.push_back(id);
+    const std::size_t floor = std::max<std::size_t>(2, ids_.size() / 2 + 1);
+    const double move = client_rng_.unit();
+    if (!out.empty() && move < 0.5) {
+      target.voters.push_back(out[client_rng_.below(out.size())]);  // back as a voter
+    } else if (!out.empty() && move < 0.7) {
+      const node_id gone = target.voters[client_rng_.below(target.voters.size())];
+      std::erase(target.voters, gone);
+      target.voters.push_back(out[client_rng_.below(out.size())]);  // a swap
+      if (client_rng_.chance(0.5)) target.learners.push_back(gone);
+    } else if (target.voters.size() > floor) {
+      const node_id gone = target.voters[client_rng_.below(target.voters.size())];
+      std::erase(target.voters, gone);
+      if (client_rng_.chance(0.5)) target.learners.push_back(gone);
+    }
+    std::sort(target.voters.begin(), target.voters.end());
+    std::erase_if(target.learners, [&](node_id x) { return paxos::contains(target.voters, x); });
+    byte_buffer data;
+    paxos::encode(target, data);
+    checker_->observe_proposed(config_text(data));
+    if (p.change_membership(target)) ++membership_changes_;
+    settle(l);
   }
 
   // After every call into a node: what changed becomes checks and trace.
@@ -426,9 +485,12 @@ class driver {
         checker_->observe_apply(n, i, a.text);
         resolve(n, i, a.text, a.output);
       } else {
-        m.env->trace.apply(i, "noop");
-        checker_->observe_apply(n, i, "noop");
-        resolve(n, i, "noop", value{});
+        // Not handed to the state machine: a no-op or a configuration.
+        auto e = p.value_at(log_index{i});
+        const std::string text = e ? text_of(*e) : std::string{"noop"};
+        m.env->trace.apply(i, text);
+        checker_->observe_apply(n, i, text);
+        resolve(n, i, text, value{});
       }
     }
     QUORUM_ASSERT(next == m.applies.size());
@@ -540,6 +602,7 @@ class driver {
   history history_;
   std::optional<std::string> mismatch_;
   std::uint64_t acks_{0};
+  std::uint64_t membership_changes_{0};
   std::uint64_t leader_changes_{0};
   std::uint64_t max_acked_{0};
   mutable std::uint64_t lin_unknown_{0};
