@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "quorum/sim/paxos_commit_driver.hpp"
 #include "quorum/sim/paxos_driver.hpp"
 #include "quorum/sim/raft_driver.hpp"
 #include "quorum/sim/run.hpp"
@@ -43,7 +44,7 @@ inline quorum::sim::seed_report run_paxos(const quorum::sim::run_config& c) {
   return quorum::sim::paxos_sim::run_seed(c);
 }
 inline quorum::sim::seed_report run_2pc(const quorum::sim::run_config& c) {
-  return quorum::sim::tpc_sim::run_seed(c);
+  return quorum::sim::run_2pc_seed(c);
 }
 }  // namespace detail
 
@@ -61,8 +62,9 @@ inline constexpr std::array protocols{
              "Multi-Paxos (stable leader, pipelined) with a key-value client; safety checked after every event",
              &detail::run_paxos},
     protocol{"2pc",
-             "two-phase commit (node 1 coordinates, the rest participate; presumed abort or commit per seed) "
-             "with random no votes and crashes; atomicity checked after every event",
+             "two-phase commit (node 1 coordinates, the rest participate) with random no votes and crashes: "
+             "classic (presumed abort or commit) on most seeds, Paxos Commit on seeds = 2 mod 4, where a "
+             "coordinator crash must not block; atomicity checked after every event",
              &detail::run_2pc, 2},
 };
 

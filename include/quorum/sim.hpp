@@ -10,6 +10,8 @@
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/linearizability.hpp"
 #include "quorum/sim/network.hpp"
+#include "quorum/sim/paxos_commit_checker.hpp"
+#include "quorum/sim/paxos_commit_driver.hpp"
 #include "quorum/sim/paxos_checker.hpp"
 #include "quorum/sim/paxos_driver.hpp"
 #include "quorum/sim/raft_checker.hpp"

@@ -1,179 +1,17 @@
 // Paxos Commit (Gray & Lamport 2006): the failure-free counts of the paper's
 // table with acceptors co-located on RMs (N(F+3) - 3 messages, N + F + 1 stable
-// writes), outcomes, leader crashes that do not block, acceptor restarts,
-// duplicates and reordering, F = 0 against classic 2PC, and the codec.
+// writes, then what forgetting the txn costs), outcomes, leader crashes that do
+// not block, acceptor restarts, duplicates and reordering, F = 0 against
+// classic 2PC, and the codec. Forgetting itself: paxos_commit_forget_test.cpp.
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <deque>
-#include <map>
-#include <memory>
 #include <optional>
 #include <random>
-#include <set>
-#include <string>
-#include <vector>
 
-#include "harness.hpp"
-#include "quorum/two_phase_commit/paxos_commit.hpp"
+#include "paxos_commit_harness.hpp"
 
-namespace pxc_test {
-
-using namespace quorum;
-using namespace quorum::two_phase_commit;
-using tpc_test::disk;
-using tpc_test::manual_clock;
-using tpc_test::rm_state;
-using tpc_test::test_log;
-using tpc_test::test_rm;
-
-struct envelope {
-  node_id to;
-  pc_message_type type;
-  byte_buffer bytes;
-};
-
-struct network {
-  std::deque<envelope> queue;
-  std::map<std::uint64_t, disk*> disks;
-  mutable std::vector<std::string> violations;
-  void check_promise(const pc_message& m) const;
-};
-
-// The latest synced acceptor record of txn on d, if any.
-inline std::optional<pc_record> durable_acceptor(const disk& d, txn_id txn) {
-  std::optional<pc_record> last;
-  for (log_index i = d.durable.first_index(); i <= d.durable.last_index(); i = i.next()) {
-    auto r = decode_pc_record(*d.durable.read(i), 1024);
-    if (r && r->txn == txn && r->kind == pc_record_kind::acceptor) last = std::move(*r);
-  }
-  return last;
-}
-inline bool durable_prepared(const disk& d, txn_id txn) {
-  for (log_index i = d.durable.first_index(); i <= d.durable.last_index(); i = i.next()) {
-    auto r = decode_pc_record(*d.durable.read(i), 1024);
-    if (r && r->txn == txn && r->kind == pc_record_kind::prepared) return true;
-  }
-  return false;
-}
-
-// The durability rule, checked at send time: a Prepared vote needs a synced
-// prepared record; a 2b or 1b needs a synced acceptor record that says it.
-inline void network::check_promise(const pc_message& m) const {
-  const disk& d = *disks.at(m.from.value());
-  const std::string who = "node " + std::to_string(m.from.value()) + " " + to_string(m.type) + ": ";
-  if (m.type == pc_message_type::phase2a && m.entries.size() == 1 && m.entries[0].bal.round == 1 &&
-      m.entries[0].value == pc_value::prepared && !durable_prepared(d, m.txn))
-    violations.push_back(who + "voted Prepared before its prepared record was synced");
-  if (m.type != pc_message_type::phase2b && m.type != pc_message_type::phase1b) return;
-  const auto rec = durable_acceptor(d, m.txn);
-  for (const pc_entry& e : m.entries) {
-    bool ok = false;
-    if (rec)
-      for (std::size_t i = 0; i < rec->participants.size(); ++i)
-        ok |= rec->participants[i] == e.instance && rec->states[i].accepted == e.bal;
-    if (!ok && !(m.type == pc_message_type::phase1b && e.value == pc_value::none))
-      violations.push_back(who + "answered before its accept was synced");
-  }
-}
-
-
-struct test_transport {
-  network* net;
-  void send(node_id to, const pc_message& m) {
-    net->check_promise(m);
-    envelope e{to, m.type, {}};
-    encode(m, e.bytes);
-    net->queue.push_back(std::move(e));
-  }
-};
-
-struct policies {
-  using transport = test_transport;
-  using log = test_log;
-  using clock = manual_clock;
-  using resource_manager = test_rm;
-};
-using node = paxos_commit_node<policies>;
-
-// Nodes 1..n are RMs; nodes 1..2F+1 are also the acceptors (node 1 first);
-// node 1 leads unless a test says otherwise.
-class cluster {
- public:
-  cluster(std::size_t n, std::size_t f) : disks_(n + 1), rms_(n + 1), nodes_(n + 1) {
-    opts_.f = f;
-    for (std::size_t i = 1; i <= 2 * f + 1; ++i) opts_.acceptors.push_back(node_id{i});
-    for (std::size_t i = 1; i <= n; ++i) {
-      ids_.push_back(node_id{i});
-      disks_[i] = std::make_unique<disk>();
-      net.disks[i] = disks_[i].get();
-      restart(node_id{i});
-    }
-  }
-
-  network net;
-  std::set<std::uint64_t> down;
-
-  node& at(std::uint64_t i) { return *nodes_[i]; }
-  rm_state& rm(std::uint64_t i) { return rms_[i]; }
-  const std::vector<node_id>& ids() const { return ids_; }
-
-  void deliver(const envelope& e) {
-    if (down.count(e.to.value()) == 0) nodes_[e.to.value()]->receive(byte_view{e.bytes});
-  }
-  void deliver_all() {
-    while (!net.queue.empty()) {
-      envelope e = std::move(net.queue.front());
-      net.queue.pop_front();
-      deliver(e);
-    }
-  }
-  void settle(std::size_t rounds = 300) {
-    deliver_all();
-    for (std::size_t r = 0; r < rounds; ++r) {
-      for (const node_id n : ids_)
-        if (down.count(n.value()) == 0) nodes_[n.value()]->tick();
-      deliver_all();
-    }
-  }
-  void crash(node_id n) {
-    down.insert(n.value());
-    disks_[n.value()]->live = disks_[n.value()]->durable;
-    nodes_[n.value()].reset();
-  }
-  void restart(node_id n) {
-    down.erase(n.value());
-    nodes_[n.value()].emplace(n, test_transport{&net}, test_log{disks_[n.value()].get()}, manual_clock{},
-                              test_rm{&rms_[n.value()]}, opts_);
-    REQUIRE(nodes_[n.value()]->status());
-  }
-  std::uint64_t messages() const {
-    std::uint64_t k = 0;
-    for (const node_id n : ids_) k += nodes_[n.value()] ? nodes_[n.value()]->stats().messages_sent : 0;
-    return k;
-  }
-  std::uint64_t forced() const {
-    std::uint64_t k = 0;
-    for (const node_id n : ids_) k += nodes_[n.value()] ? nodes_[n.value()]->stats().forced_writes : 0;
-    return k;
-  }
-  // The outcome the RM was last told, from its own record of calls.
-  std::optional<decision> final_of(std::uint64_t i) const {
-    auto it = rms_[i].final.find(1);
-    return it == rms_[i].final.end() ? std::nullopt : std::optional<decision>{it->second};
-  }
-
- private:
-  paxos_commit_options opts_;
-  std::vector<std::unique_ptr<disk>> disks_;
-  std::vector<rm_state> rms_;
-  std::vector<node_id> ids_;
-  std::vector<std::optional<node>> nodes_;
-};
-
-constexpr txn_id t1{1};
-
-}  // namespace pxc_test
 
 using namespace pxc_test;
 
@@ -191,10 +29,21 @@ TEST_CASE("paxos commit: failure-free commit costs N(F+3)-3 messages and N+F+1 s
       for (std::size_t i = 1; i <= n; ++i) CHECK(c.final_of(i) == decision::commit);
       CHECK(c.messages() == n * (f + 3) - 3);
       CHECK(c.forced() == n + f + 1);
-      // Nothing more is ever sent: no retries, no recoveries.
+      // Then only forgetting: each RM but the leader acknowledges once, the
+      // leader tells the other acceptors to forget, each node syncs once, and
+      // nothing is held anywhere. No retries, no recoveries.
       const std::uint64_t before = c.messages();
       c.settle(100);
-      CHECK(c.messages() == before);
+      std::uint64_t gc = 0, gc_syncs = 0;
+      for (std::uint64_t i = 1; i <= n; ++i) {
+        gc += c.at(i).stats().gc_messages;
+        gc_syncs += c.at(i).stats().gc_syncs;
+        CHECK(c.at(i).tracked_transactions() == 0);
+        CHECK(c.at(i).stats().recoveries == 0);
+      }
+      CHECK(gc == (n - 1) + 2 * f);
+      CHECK(c.messages() == before + gc);
+      CHECK(gc_syncs == n);
       CHECK(c.forced() == n + f + 1);
     }
   }
@@ -244,8 +93,8 @@ TEST_CASE("paxos commit: a leader crash at any step does not block the prepared 
       for (std::uint64_t i = 2; i <= 4; ++i) {
         // Asked to vote means it voted: then it must not be left in doubt.
         if (std::count(c.rm(i).calls.begin(), c.rm(i).calls.end(), "prepare 1") == 1)
-          REQUIRE(c.at(i).outcome(t1).has_value());
-        if (const auto d = c.at(i).outcome(t1)) {
+          REQUIRE(learned(c, i).has_value());
+        if (const auto d = learned(c, i)) {
           if (seen) CHECK(*d == *seen);
           seen = d;
           if (c.final_of(i)) CHECK(*c.final_of(i) == *d);
@@ -257,8 +106,8 @@ TEST_CASE("paxos commit: a leader crash at any step does not block the prepared 
       c.restart(node_id{1});
       c.settle();
       if (leader_prepared) {
-        REQUIRE(c.at(1).outcome(t1).has_value());
-        if (seen) CHECK(*c.at(1).outcome(t1) == *seen);
+        REQUIRE(learned(c, 1).has_value());
+        if (seen) CHECK(*learned(c, 1) == *seen);
       }
       CHECK(c.rm(1).conflicts == 0);
       CHECK(c.net.violations.empty());
@@ -363,11 +212,13 @@ TEST_CASE("paxos commit: duplicated and reordered messages change nothing") {
       c.deliver(e);
       c.deliver(e);
     }
-    c.settle(50);
     const decision want = one_no ? decision::abort : decision::commit;
     CHECK(c.at(1).decided(t1) == want);
+    c.settle(50);
+    CHECK(c.at(1).stats().commits + c.at(1).stats().aborts == 1);
     for (std::uint64_t i = 1; i <= 5; ++i) {
-      CHECK(c.at(i).outcome(t1) == want);
+      CHECK(learned(c, i) == want);
+      CHECK(c.at(i).tracked_transactions() == 0);
       if (!(one_no && i == 3)) CHECK(c.final_of(i) == want);
       CHECK(c.rm(i).conflicts == 0);
       CHECK(std::count(c.rm(i).calls.begin(), c.rm(i).calls.end(), "prepare 1") == 1);
@@ -523,11 +374,11 @@ TEST_CASE("paxos commit: random faults on 2000 seeds never break agreement and n
     c.settle(400);
     check_agreement(c, n, all_yes, seen);
     for (std::uint64_t i = 2; i <= n; ++i)
-      if (durable_prepared(*c.net.disks.at(i), t1)) REQUIRE(c.at(i).outcome(t1).has_value());
+      if (durable_prepared(*c.net.disks.at(i), t1)) REQUIRE(learned(c, i).has_value());
     if (c.down.count(1) != 0) c.restart(node_id{1});
     c.settle(400);
     check_agreement(c, n, all_yes, seen);
-    if (durable_prepared(*c.net.disks.at(1), t1)) REQUIRE(c.at(1).outcome(t1).has_value());
+    if (durable_prepared(*c.net.disks.at(1), t1)) REQUIRE(learned(c, 1).has_value());
     REQUIRE(c.net.violations.empty());
     if (seen) ++(*seen == decision::commit ? commits : aborts);
   }

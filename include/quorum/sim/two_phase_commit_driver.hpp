@@ -1,6 +1,8 @@
 // Two-phase commit in the deterministic simulator: a world<> Driver running a
 // coordinator (node 1) and participants (nodes 2..n) over the simulated
 // network, disks and clocks. sim/ depends on two_phase_commit, never back.
+// Paxos Commit has its own driver (sim/paxos_commit_driver.hpp), and
+// run_2pc_seed() there picks one of the two per seed for `quorum-sim 2pc`.
 //
 // API:
 //   seed_report r = quorum::sim::tpc_sim::run_seed(config);           // one seed

@@ -2,6 +2,20 @@
 // RM's vote is chosen by its own synod instance among 2F + 1 acceptors, so a
 // leader's crash does not block prepared RMs. One node class plays every role
 // (RM, acceptor, leader) its configuration gives it; messages to itself stay local.
+//
+// Forgetting. A transaction's records are dropped, in memory and from the Log,
+// once no one can need them: an RM once its outcome is durable (or once it
+// has durably refused to vote); the acceptors and leaders once every RM, and
+// the origin (the node that began it) if it is not one, has said so
+// (`resolved`, collected by the leader, which then sends `forget`; an
+// acceptor left without a leader asks them itself with `query`). A
+// forgotten txn is answered with nothing that can change an outcome: an RM
+// remembers per origin the ids it forgot (pc_tombstones) and refuses their
+// late prepares, so it never votes twice; a late decision is acknowledged but
+// not applied again; an acceptor may take a late 2a or 1a as a new txn, which
+// is harmless because no RM is left in doubt and no undecided leader is left
+// to run a recovery with it, and its query finds everyone resolved, so it is
+// forgotten again. (A leader that learns the outcome stops leading: see adopt.)
 #pragma once
 
 #include <algorithm>
@@ -21,7 +35,9 @@
 #include "quorum/two_phase_commit/paxos_commit_message.hpp"
 #include "quorum/two_phase_commit/paxos_commit_options.hpp"
 #include "quorum/two_phase_commit/paxos_commit_record.hpp"
+#include "quorum/two_phase_commit/paxos_commit_tombstones.hpp"
 #include "quorum/two_phase_commit/policies.hpp"
+#include "quorum/two_phase_commit/status.hpp"
 
 namespace quorum::two_phase_commit {
 
@@ -52,7 +68,7 @@ class paxos_commit_node {
   paxos_commit_node(node_id self, transport_type transport, log_type log, clock_type clock,
                     resource_manager_type rm, paxos_commit_options opts)
       : transport_{std::move(transport)}, log_{std::move(log)}, clock_{std::move(clock)}, rm_{std::move(rm)},
-        opts_{std::move(opts)}, self_{self} {
+        opts_{std::move(opts)}, self_{self}, tombstones_{opts_.max_origins, opts_.max_transactions} {
     status_ = validate(opts_);
     if (status_ && self_ == no_node) status_ = fail(errc::invalid_config, "paxos commit: node id 0 is reserved");
     if (!status_) return;
@@ -67,6 +83,8 @@ class paxos_commit_node {
 
   // The initiating RM's BeginCommit, handled where it lands: this node leads
   // txn and asks every participant to vote. Participants need not include it.
+  // Ids this node begins should increase: an RM that has forgotten a txn of
+  // this origin may refuse older ids it never saw (they then abort).
   result<void> begin(txn_id txn, std::span<const node_id> participants) {
     if (!status_) return unexpected{status_.error()};
     if (txn == no_txn) return fail(errc::invalid_argument, "paxos commit begin: txn 0 is reserved");
@@ -78,7 +96,9 @@ class paxos_commit_node {
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = txns_[txn];
     st.parts = std::move(parts);
+    st.origin = self_;
     st.leader = self_;
+    init_resolved(st);
     lead(st);
     pc_message m = make(pc_message_type::prepare, txn, st);
     for (const node_id p : st.parts) send(p, m);
@@ -104,6 +124,7 @@ class paxos_commit_node {
   void tick() {
     if (!status_) return;
     for (auto& [txn, st] : txns_) tick_txn(txn, st);
+    flush_resolutions();
     drain();
   }
 
@@ -125,17 +146,40 @@ class paxos_commit_node {
     return i == it->second.parts.size() ? pc_value::none : value_of(it->second.acc[i].state());
   }
 
+  // Transactions this node holds anything of, in any role; finished ones leave it.
+  [[nodiscard]] std::size_t tracked_transactions() const noexcept { return txns_.size(); }
+  [[nodiscard]] bool holds(txn_id txn) const { return txns_.count(txn) != 0; }
+  // As an RM: true if it will never vote on txn (begun by origin): it resolved
+  // and forgot it, or refused it. A prepare for it is dropped.
+  [[nodiscard]] bool forgotten(node_id origin, txn_id txn) const {
+    return txns_.count(txn) == 0 && tombstones_.covers(origin, txn);
+  }
+  // With options.report_decisions: the decisions this node reached as leader
+  // (first or recovery), in order, until clear_decisions().
+  [[nodiscard]] std::span<const decided_txn> decisions() const noexcept { return decisions_; }
+  void clear_decisions() noexcept { decisions_.clear(); }
+
  private:
-  enum class rm_phase : std::uint8_t { none, voted_yes, voted_no };
+  // refused: asked whether it resolved a txn it never voted on, it promised never to.
+  enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
   // Everything this node knows of one transaction, in each of its roles.
   struct txn_state {
     std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
+    node_id origin{};            // the node that began it
     node_id leader{};            // where acceptors send phase 2b
+    std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
+    // leader and acceptor: the RMs known to have resolved it, then the origin
+    // (known to lead it no more: it might otherwise run phase 1 on acceptors
+    // that forgot, and decide by itself what was long decided)
+    std::vector<bool> resolved;
     // RM
     rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
     std::optional<decision> applied;
+    bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
+    bool rm_durable{false};   // ... and a sync has made that survive a crash
+    std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
     // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
     std::vector<paxos::acceptor> acc;
     std::vector<bool> unanswered;  // accepted, 2b not sent yet
@@ -149,6 +193,7 @@ class paxos_commit_node {
     std::vector<paxos::proposer> prop;
     std::vector<pc_value> chosen;
     std::optional<decision> decided;
+    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
 
   // The fast path's ballot: the paper's ballot 0, owned by the RM itself, so
@@ -173,16 +218,19 @@ class paxos_commit_node {
 
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
-  txn_state* state_for(txn_id txn, std::span<const node_id> parts) {
+  txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
     if (auto it = txns_.find(txn); it != txns_.end()) {
       if (!parts.empty() && !std::equal(parts.begin(), parts.end(), it->second.parts.begin(), it->second.parts.end()))
         return nullptr;
       return &it->second;
     }
     if (!check_participants(parts) || !std::is_sorted(parts.begin(), parts.end())) return nullptr;
-    if (txns_.size() >= opts_.max_transactions) return nullptr;
+    if (txns_.size() >= opts_.max_transactions || origin == no_node) return nullptr;
     txn_state& st = txns_[txn];
     st.parts.assign(parts.begin(), parts.end());
+    st.origin = origin;
+    init_resolved(st);
+    if (index_of(st, self_) != st.parts.size() && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
   txn_state* known(txn_id txn) {
@@ -203,6 +251,7 @@ class paxos_commit_node {
     m.type = type;
     m.from = self_;
     m.txn = txn;
+    m.origin = st.origin;
     m.leader = st.leader;
     m.participants = st.parts;
     return m;
@@ -217,6 +266,7 @@ class paxos_commit_node {
       return;
     }
     ++stats_.messages_sent;
+    if (m.type >= pc_message_type::resolved) ++stats_.gc_messages;
     transport_.send(to, m);
   }
   void drain() {
@@ -232,6 +282,11 @@ class paxos_commit_node {
   }
 
   void handle(const pc_message& m) {
+    if (txn_state* st = known(m.txn)) st->idle_ticks = 0;
+    dispatch(m);
+    forget_if_done(m.txn);
+  }
+  void dispatch(const pc_message& m) {
     switch (m.type) {
       case pc_message_type::prepare: return on_prepare(m);
       case pc_message_type::phase2a: return on_phase2a(m);
@@ -240,18 +295,35 @@ class paxos_commit_node {
       case pc_message_type::phase1b: return on_phase1b(m);
       case pc_message_type::nack: return on_nack(m);
       case pc_message_type::decision: return on_decision(m);
+      case pc_message_type::resolved: return on_resolved(m);
+      case pc_message_type::forget: return on_forget(m);
+      case pc_message_type::query: return on_query(m);
     }
   }
 
   // ---- RM ----
 
   void on_prepare(const pc_message& m) {
-    txn_state* st = state_for(m.txn, m.participants);
+    const bool fresh = known(m.txn) == nullptr;
+    // Only the origin asks for votes; a txn this RM forgot is never voted on again.
+    if (m.origin != m.from || (fresh && !tombstones_.can_track(m.origin))) {
+      ++stats_.dropped_stale;
+      return;
+    }
+    if (fresh && tombstones_.covers(m.origin, m.txn)) {
+      ++stats_.refused_forgotten;
+      return;
+    }
+    txn_state* st = state_for(m.txn, m.origin, m.participants);
     if (st == nullptr || index_of(*st, self_) == st->parts.size()) {
       ++stats_.dropped_stale;
       return;
     }
     if (st->leader == no_node) st->leader = m.leader;
+    if (st->rm == rm_phase::refused) {
+      ++stats_.refused_forgotten;
+      return;
+    }
     if (st->applied && st->rm == rm_phase::none) return;  // decided without our vote: nothing to say
     if (st->rm == rm_phase::none) {
       const vote v = rm_.prepare(m.txn);
@@ -259,6 +331,7 @@ class paxos_commit_node {
         ++stats_.votes_no;
         st->rm = rm_phase::voted_no;
         st->applied = decision::abort;  // a no voter knows the outcome; its RM has rolled back already
+        resolve(m.txn, *st);
       } else {
         ++stats_.votes_yes;
         // Durable before the 2a that promises it (DESIGN.md principle 5).
@@ -279,18 +352,38 @@ class paxos_commit_node {
   void on_decision(const pc_message& m) {
     txn_state* st = known(m.txn);
     if (st == nullptr) {
-      if (m.decision == decision::abort) rm_.abort(m.txn);  // work that was never asked to prepare
-      return;
+      // Forgotten: acknowledged, never applied twice. Unknown: it can only be
+      // an abort (a commit needs this RM's prepared record, kept until resolved).
+      if (tombstones_.covers(m.origin, m.txn)) return acknowledge(m.txn, m.origin, m.from);
+      // The origin, not a participant, leads it no more (a restart lost that state).
+      if (m.decision == decision::commit && m.origin == self_) return acknowledge(m.txn, m.origin, m.from);
+      if (m.decision == decision::commit || !tombstones_.add(m.origin, m.txn)) {
+        ++stats_.dropped_stale;
+        return;
+      }
+      rm_.abort(m.txn);  // work that was never asked to prepare
+      return acknowledge(m.txn, m.origin, m.from);
     }
+    if (index_of(*st, self_) == st->parts.size()) {
+      if (st->origin != self_) {
+        ++stats_.dropped_stale;
+        return;
+      }
+      adopt(m.txn, *st, m.decision);  // the origin, told by a recovery leader
+      return acknowledge(m.txn, st->origin, m.from);
+    }
+    // Resolved already (applied, or refused after forgetting it): said once is enough.
+    if (st->rm_resolved) return acknowledge(m.txn, st->origin, m.from);
     // Paxos Commit never sends either of these: a commit needs this RM's own
     // Prepared, and an outcome is chosen once. Protocol-invalid: dropped, counted.
     const bool contradicts = (m.decision == decision::commit && st->rm != rm_phase::voted_yes) ||
                              (st->applied && *st->applied != m.decision);
-    if (index_of(*st, self_) == st->parts.size() || contradicts) {
+    if (contradicts) {
       ++stats_.dropped_stale;
       return;
     }
     apply(m.txn, *st, m.decision);
+    if (st->rm_resolved) acknowledge(m.txn, st->origin, m.from);
   }
 
   void apply(txn_id txn, txn_state& st, decision d) {
@@ -302,7 +395,10 @@ class paxos_commit_node {
     if (d == decision::commit) rm_.commit(txn);
     else rm_.abort(txn);
     // Lazy: a lost decided record only makes the RM ask again after a restart.
+    // The sync that makes its resolution durable (flush_resolutions) covers it.
     if (st.rm == rm_phase::voted_yes) (void)write(pc_record_kind::decided, txn, st, false);
+    resolve(txn, st);
+    adopt(txn, st, d);
   }
 
   // ---- acceptor ----
@@ -310,7 +406,7 @@ class paxos_commit_node {
   [[nodiscard]] bool is_acceptor() const { return acceptors_.position_of(self_) != paxos::membership::npos; }
 
   txn_state* acceptor_state_for(const pc_message& m) {
-    txn_state* st = is_acceptor() ? state_for(m.txn, m.participants) : nullptr;
+    txn_state* st = is_acceptor() ? state_for(m.txn, m.origin, m.participants) : nullptr;
     if (st == nullptr) {
       ++stats_.dropped_stale;
       return nullptr;
@@ -377,6 +473,7 @@ class paxos_commit_node {
     r.type = pc_message_type::nack;
     r.from = self_;
     r.txn = m.txn;
+    r.origin = m.origin;
     r.leader = m.leader;
     r.bal = promised;
     send(m.from, r);
@@ -408,96 +505,26 @@ class paxos_commit_node {
     return true;
   }
 
-  // ---- leader ----
+  // ---- leader (paxos_commit_leader.hpp) ----
 
-  void on_phase2b(const pc_message& m) {
-    txn_state* st = known(m.txn);
-    const std::size_t pos = acceptors_.position_of(m.from);
-    if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos) {
-      ++stats_.dropped_stale;
-      return;
-    }
-    for (const pc_entry& e : m.entries) {
-      const std::size_t i = index_of(*st, e.instance);
-      if (i == st->parts.size() || e.value == pc_value::none || st->chosen[i] != pc_value::none) continue;
-      if (st->learn[i].on_accepted(acceptors_, pos, e.bal)) st->chosen[i] = e.value;
-    }
-    maybe_decide(m.txn, *st);
-  }
-
-  // Commit iff every instance chose Prepared; one Aborted settles it early.
-  void maybe_decide(txn_id txn, txn_state& st) {
-    const bool any_abort = std::find(st.chosen.begin(), st.chosen.end(), pc_value::aborted) != st.chosen.end();
-    const bool all_prepared =
-        std::all_of(st.chosen.begin(), st.chosen.end(), [](pc_value v) { return v == pc_value::prepared; });
-    if (!any_abort && !all_prepared) return;
-    const decision d = any_abort ? decision::abort : decision::commit;
-    st.decided = d;
-    ++(d == decision::commit ? stats_.commits : stats_.aborts);
-    pc_message m = make(pc_message_type::decision, txn, st);
-    m.participants = {};
-    m.decision = d;
-    for (const node_id p : st.parts) send(p, m);
-  }
-
-  void start_recovery(txn_id txn, txn_state& st) {
-    st.bal = ballot{std::max(st.highest_round, st.bal.round) + 1, self_};
-    st.highest_round = st.bal.round;
-    st.leader_ticks = 0;
-    st.leader = self_;
-    for (paxos::proposer& p : st.prop) p.start(st.bal);
-    ++stats_.recoveries;
-    pc_message m = make(pc_message_type::phase1a, txn, st);
-    m.bal = st.bal;
-    for (const node_id a : acceptors_.members()) send(a, m);
-  }
-
-  void on_phase1b(const pc_message& m) {
-    txn_state* st = known(m.txn);
-    const std::size_t pos = acceptors_.position_of(m.from);
-    if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos || m.bal != st->bal ||
-        m.entries.size() != st->parts.size()) {
-      ++stats_.dropped_stale;
-      return;
-    }
-    bool reached = true;
-    for (const pc_entry& e : m.entries) {
-      const std::size_t i = index_of(*st, e.instance);
-      if (i == st->parts.size()) return;
-      const std::byte v{static_cast<std::uint8_t>(e.value)};
-      const std::span<const std::byte> val = e.value == pc_value::none ? std::span<const std::byte>{}
-                                                                        : std::span<const std::byte>{&v, 1};
-      reached &= st->prop[i].on_promise(acceptors_, pos, e.value == pc_value::none ? ballot{} : e.bal, val);
-    }
-    if (reached) propose_recovered(m.txn, *st);
-  }
-
-  // Phase 2 of recovery: each instance keeps the value accepted at its highest
-  // ballot; one with none gets Aborted (its RM may not have voted).
-  void propose_recovered(txn_id txn, txn_state& st) {
-    std::vector<pc_entry>& es = entries_buf_;
-    es.clear();
-    for (std::size_t i = 0; i < st.parts.size(); ++i) {
-      paxos::proposer& p = st.prop[i];
-      const std::byte abort_byte{static_cast<std::uint8_t>(pc_value::aborted)};
-      const byte_buffer v = p.highest_accepted().round != 0 ? to_buffer(p.value()) : byte_buffer{abort_byte};
-      p.start_accept(v);
-      es.push_back(pc_entry{st.parts[i], st.bal, static_cast<pc_value>(std::to_integer<std::uint8_t>(v[0]))});
-    }
-    pc_message m = make(pc_message_type::phase2a, txn, st);
-    m.entries = es;
-    for (const node_id a : acceptors_.members()) send(a, m);
-  }
-
-  void on_nack(const pc_message& m) {
-    if (txn_state* st = known(m.txn)) st->highest_round = std::max(st->highest_round, m.bal.round);
-  }
+  void on_phase2b(const pc_message& m);
+  void maybe_decide(txn_id txn, txn_state& st);
+  void report(txn_id txn, decision d);
+  void adopt(txn_id txn, txn_state& st, decision d);
+  void start_recovery(txn_id txn, txn_state& st);
+  void on_phase1b(const pc_message& m);
+  void propose_recovered(txn_id txn, txn_state& st);
+  void on_nack(const pc_message& m);
 
   void tick_txn(txn_id txn, txn_state& st) {
     if (!st.acc.empty() && std::find(st.unanswered.begin(), st.unanswered.end(), true) != st.unanswered.end() &&
         ++st.flush_ticks >= opts_.acceptor_flush_ticks)
       flush(txn, st);
     if (st.leading && !st.decided && ++st.leader_ticks >= opts_.leader_timeout_ticks) start_recovery(txn, st);
+    if (st.leading && st.decided && ++st.ack_ticks >= opts_.leader_timeout_ticks) resend_decision(txn, st);
+    // An acceptor with no leader left to say "forget" asks the RMs itself.
+    if (!st.leading && !st.acc.empty() && ++st.idle_ticks >= opts_.acceptor_query_ticks)
+      send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
     if (++st.rm_ticks < opts_.rm_in_doubt_ticks + index_of(st, self_) * opts_.leader_timeout_ticks) return;
@@ -505,16 +532,37 @@ class paxos_commit_node {
     start_recovery(txn, st);
   }
 
+  // ---- forgetting (paxos_commit_forget.hpp) ----
+
+  void init_resolved(txn_state& st);
+  void resolve(txn_id txn, txn_state& st);
+  bool refuse(txn_id txn, txn_state& st);
+  void acknowledge(txn_id txn, node_id origin, node_id to);
+  void on_resolved(const pc_message& m);
+  void on_forget(const pc_message& m);
+  void on_query(const pc_message& m);
+  void resend_decision(txn_id txn, txn_state& st);
+  void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
+  [[nodiscard]] static bool all_resolved(const txn_state& st) {
+    return std::find(st.resolved.begin(), st.resolved.end(), false) == st.resolved.end();
+  }
+  [[nodiscard]] bool done(const txn_state& st) const;
+  void forget_if_done(txn_id txn);
+  void flush_resolutions();
+  void compact();
+  void relocate();
+
   // ---- the log ----
 
-  bool write(pc_record_kind kind, txn_id txn, const txn_state& st, bool force) {
+  bool write(pc_record_kind kind, txn_id txn, txn_state& st, bool force, bool counted = true) {
     const std::span<const paxos::acceptor> acc =
         kind == pc_record_kind::acceptor ? std::span<const paxos::acceptor>{st.acc} : std::span<const paxos::acceptor>{};
-    encode_pc_record(kind, txn, st.leader, st.applied.value_or(decision::abort), st.parts, acc, buf_);
+    encode_pc_record(kind, txn, st.origin, st.leader, st.applied.value_or(decision::abort), st.parts, acc, buf_);
     auto at = log_.append(buf_);
     if (!at) return stop(at.error());
+    if (st.first_record == 0) st.first_record = at->value();
     if (!force) {
-      ++stats_.lazy_writes;
+      if (counted) ++stats_.lazy_writes;
       return true;
     }
     ++stats_.forced_writes;
@@ -527,26 +575,7 @@ class paxos_commit_node {
     return false;
   }
 
-  // Replays the log: the last acceptor record of a txn holds its state.
-  result<void> recover() {
-    for (log_index i = log_.first_index(); i <= log_.last_index() && i.value() != 0; i = i.next()) {
-      auto bytes = log_.read(i);
-      if (!bytes) return unexpected{bytes.error()};
-      auto r = decode_pc_record(*bytes, opts_.max_participants);
-      if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
-      txn_state& st = txns_[r->txn];
-      if (st.parts.empty()) st.parts = r->participants;
-      if (st.leader == no_node) st.leader = r->leader;
-      if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
-      if (r->kind == pc_record_kind::decided) st.applied = r->decision;
-      if (r->kind == pc_record_kind::acceptor) {
-        st.acc.clear();
-        for (paxos::acceptor_state& s : r->states) st.acc.emplace_back(std::move(s));
-        st.unanswered.assign(st.parts.size(), false);
-      }
-    }
-    return {};
-  }
+  result<void> recover();
 
   [[no_unique_address]] transport_type transport_;
   [[no_unique_address]] log_type log_;
@@ -558,6 +587,16 @@ class paxos_commit_node {
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
   std::map<txn_id, txn_state> txns_;
+  pc_tombstones tombstones_;
+  bool need_sync_{false};  // a resolution is not durable yet
+  struct pending_ack {
+    txn_id txn;
+    node_id origin;
+    node_id to;
+  };
+  std::vector<pending_ack> acks_;  // sent once the next sync has made them true
+  std::vector<txn_id> scratch_txns_;
+  std::vector<decided_txn> decisions_;
   std::deque<byte_buffer> local_;
   bool draining_{false};
   pc_scratch scratch_;
@@ -567,3 +606,6 @@ class paxos_commit_node {
 };
 
 }  // namespace quorum::two_phase_commit
+
+#include "quorum/two_phase_commit/paxos_commit_forget.hpp"  // IWYU pragma: export
+#include "quorum/two_phase_commit/paxos_commit_leader.hpp"  // IWYU pragma: export

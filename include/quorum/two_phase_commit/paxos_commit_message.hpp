@@ -25,8 +25,12 @@ enum class pc_message_type : std::uint8_t {
   phase1b,      // acceptor -> recovery leader: its accepted ballot and value per instance
   nack,         // acceptor -> proposer: refused; `bal` is the ballot it had promised
   decision,     // leader -> RM: the outcome
+  // Forgetting finished transactions (paxos_commit.hpp, "forgetting"):
+  resolved,  // RM -> leader or acceptor: its outcome (or its refusal to vote) is durable here
+  forget,    // leader -> acceptor: every RM has resolved txn; drop it
+  query,     // acceptor -> RM: have you resolved txn? (answered with resolved, or not at all)
 };
-inline constexpr std::uint8_t max_pc_message_type = static_cast<std::uint8_t>(pc_message_type::decision);
+inline constexpr std::uint8_t max_pc_message_type = static_cast<std::uint8_t>(pc_message_type::query);
 
 // What an instance (one RM's synod) can choose. none: nothing accepted yet.
 enum class pc_value : std::uint8_t { none = 0, prepared = 1, aborted = 2 };
@@ -39,7 +43,8 @@ struct pc_entry {
   friend constexpr bool operator==(const pc_entry&, const pc_entry&) noexcept = default;
 };
 
-// Fields by type: every message has txn and leader (the node collecting the
+// Fields by type: every message has txn, origin (the node that began txn: RMs
+// remember forgotten txns per origin) and leader (the node collecting the
 // phase 2b answers). prepare, phase2a and phase1a carry participants (the
 // sorted RMs: instance i is participants[i]). phase1a and nack use bal;
 // phase2a, phase2b and phase1b use entries; decision uses decision.
@@ -48,6 +53,7 @@ struct pc_message {
   node_id from{};
   node_id to{};
   txn_id txn{};
+  node_id origin{};
   node_id leader{};
   ballot bal{};
   two_phase_commit::decision decision{decision::abort};
@@ -59,14 +65,14 @@ struct pc_message_limits {
   std::size_t max_participants = 1024;
 };
 
-inline constexpr std::uint8_t pc_wire_version = 1;
+inline constexpr std::uint8_t pc_wire_version = 2;  // 2: origin, and the forgetting messages
 
 inline void encode(const pc_message& m, byte_buffer& out) {
   codec::writer w{out};
   w.u8(pc_wire_version);
   w.u8(static_cast<std::uint8_t>(m.type));
-  for (std::uint64_t v : {m.from.value(), m.to.value(), m.txn.value(), m.leader.value(), m.bal.round,
-                          m.bal.node.value()})
+  for (std::uint64_t v : {m.from.value(), m.to.value(), m.txn.value(), m.origin.value(), m.leader.value(),
+                          m.bal.round, m.bal.node.value()})
     w.varint(v);
   w.u8(static_cast<std::uint8_t>(m.decision));
   w.varint(m.participants.size());
@@ -117,7 +123,7 @@ namespace detail {
   if (*version != pc_wire_version) return fail(errc::malformed, "paxos commit message: unknown version", *version);
   auto type = detail::pc_byte(r, 1, max_pc_message_type, "paxos commit message: unknown type");
   if (!type) return unexpected{type.error()};
-  std::uint64_t f[6];
+  std::uint64_t f[7];
   for (auto& x : f) {
     auto v = r.varint();
     if (!v) return unexpected{v.error()};
@@ -151,8 +157,9 @@ namespace detail {
   m.from = node_id{f[0]};
   m.to = node_id{f[1]};
   m.txn = txn_id{f[2]};
-  m.leader = node_id{f[3]};
-  m.bal = ballot{f[4], node_id{f[5]}};
+  m.origin = node_id{f[3]};
+  m.leader = node_id{f[4]};
+  m.bal = ballot{f[5], node_id{f[6]}};
   m.decision = static_cast<two_phase_commit::decision>(*d);
   m.participants = s.participants;
   m.entries = s.entries;
@@ -168,6 +175,9 @@ namespace detail {
     case pc_message_type::phase1b: return "phase1b";
     case pc_message_type::nack: return "nack";
     case pc_message_type::decision: return "decision";
+    case pc_message_type::resolved: return "resolved";
+    case pc_message_type::forget: return "forget";
+    case pc_message_type::query: return "query";
   }
   return "unknown";
 }

@@ -30,6 +30,22 @@ struct paxos_commit_options {
   std::uint32_t rm_in_doubt_ticks = 20;
   std::size_t max_participants = 64;
   std::size_t max_transactions = 4096;  // open transactions this node tracks in any role
+  // Forgetting: an acceptor that has heard nothing of a txn for this many
+  // ticks, and does not lead it, asks its RMs whether they have resolved it
+  // (the leader that would have said so may have crashed).
+  std::uint32_t acceptor_query_ticks = 50;
+  // Origins (nodes that begin transactions) whose forgotten txn ids an RM
+  // remembers; a prepare from one more origin is refused (the txn aborts).
+  std::size_t max_origins = 64;
+  // Log records kept behind the oldest transaction still held; past it the
+  // held ones are copied forward and the prefix compacted. At least four
+  // times max_transactions (a held txn is copied as up to three records).
+  std::uint64_t max_log_span = 65536;
+  // Keep the decisions this node reaches as leader for decisions() until
+  // clear_decisions(), at most max_unread_decisions of them (the rest are
+  // counted in stats().unreported_decisions). Off: nothing is kept.
+  bool report_decisions = false;
+  std::size_t max_unread_decisions = 65536;
 };
 
 struct paxos_commit_stats {
@@ -44,6 +60,13 @@ struct paxos_commit_stats {
   std::uint64_t recoveries{0};        // phase 1 rounds this node started
   std::uint64_t votes_yes{0};
   std::uint64_t votes_no{0};
+  // Forgetting finished transactions:
+  std::uint64_t gc_messages{0};        // resolved, forget and query sent (also in messages_sent)
+  std::uint64_t gc_syncs{0};           // syncs that made resolutions durable before they were acknowledged
+  std::uint64_t forgotten{0};          // transactions this node dropped every record of
+  std::uint64_t refused_forgotten{0};  // prepares refused because the RM had forgotten the txn
+  std::uint64_t relocated{0};          // held txns copied forward so the log could be compacted
+  std::uint64_t unreported_decisions{0};
 };
 
 [[nodiscard]] inline result<void> validate(const paxos_commit_options& o) {
@@ -59,7 +82,12 @@ struct paxos_commit_stats {
   if (o.max_participants == 0 || o.max_participants > 1u << 20)
     return fail(errc::invalid_config, "paxos commit: max_participants must be in 1..2^20");
   if (o.max_transactions == 0) return fail(errc::invalid_config, "paxos commit: max_transactions must be positive");
-  if (o.leader_timeout_ticks == 0 || o.rm_in_doubt_ticks == 0 || o.acceptor_flush_ticks == 0)
+  if (o.max_origins == 0) return fail(errc::invalid_config, "paxos commit: max_origins must be positive");
+  if (o.max_log_span < 4 * static_cast<std::uint64_t>(o.max_transactions))
+    return fail(errc::invalid_config, "paxos commit: max_log_span must be at least four times max_transactions",
+                o.max_log_span);
+  if (o.leader_timeout_ticks == 0 || o.rm_in_doubt_ticks == 0 || o.acceptor_flush_ticks == 0 ||
+      o.acceptor_query_ticks == 0)
     return fail(errc::invalid_config, "paxos commit: timeouts must be at least one tick");
   return {};
 }

@@ -27,6 +27,7 @@ enum class pc_record_kind : std::uint8_t {
 struct pc_record {
   pc_record_kind kind{pc_record_kind::prepared};
   txn_id txn{};
+  node_id origin{};
   node_id leader{};
   two_phase_commit::decision decision{decision::abort};
   std::vector<node_id> participants;
@@ -38,13 +39,14 @@ struct pc_record {
   return static_cast<pc_value>(std::to_integer<std::uint8_t>(s.value[0]));
 }
 
-inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id leader, decision d,
+inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
                              std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
                              byte_buffer& out) {
   out.clear();
   codec::writer w{out};
   w.u8(static_cast<std::uint8_t>(kind));
   w.varint(txn.value());
+  w.varint(origin.value());
   w.varint(leader.value());
   w.u8(static_cast<std::uint8_t>(d));
   w.varint(participants.size());
@@ -67,11 +69,14 @@ inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id leader, de
   rec.kind = static_cast<pc_record_kind>(*kind);
   auto txn = r.varint();
   if (!txn) return unexpected{txn.error()};
+  auto origin = r.varint();
+  if (!origin) return unexpected{origin.error()};
   auto leader = r.varint();
   if (!leader) return unexpected{leader.error()};
   auto d = detail::pc_byte(r, 1, 2, "paxos commit record: unknown decision");
   if (!d) return unexpected{d.error()};
   rec.txn = txn_id{*txn};
+  rec.origin = node_id{*origin};
   rec.leader = node_id{*leader};
   rec.decision = static_cast<decision>(*d);
   auto np = detail::pc_count(r, max_participants, 1);

@@ -1,0 +1,235 @@
+// How a paxos_commit_node forgets finished transactions (the rule is at the
+// top of paxos_commit.hpp), compacts its Log behind them, and rebuilds itself
+// from the Log on restart. Member definitions; included by paxos_commit.hpp.
+#pragma once
+
+#include "quorum/two_phase_commit/paxos_commit.hpp"
+
+namespace quorum::two_phase_commit {
+
+// The RM has nothing more to do for txn: remember never to vote on it again.
+// Not durable until flush_resolutions() has synced; no one is told before.
+template <class P>
+void paxos_commit_node<P>::resolve(txn_id txn, txn_state& st) {
+  if (st.rm_resolved || index_of(st, self_) == st.parts.size()) return;
+  if (!tombstones_.add(st.origin, txn)) return;  // an origin past max_origins: kept until the node restarts
+  st.rm_resolved = true;
+  st.rm_durable = false;
+  need_sync_ = true;
+}
+
+// From here on the RM will not vote on txn (it resolved and forgot it before,
+// or has not voted and now never will). False: its origin cannot be tracked.
+template <class P>
+bool paxos_commit_node<P>::refuse(txn_id txn, txn_state& st) {
+  if (!tombstones_.add(st.origin, txn)) return false;
+  st.rm = rm_phase::refused;
+  st.rm_resolved = true;
+  st.rm_durable = false;
+  need_sync_ = true;
+  return true;
+}
+
+template <class P>
+void paxos_commit_node<P>::acknowledge(txn_id txn, node_id origin, node_id to) {
+  // Bounded: past it the asker asks again later.
+  if (acks_.size() < 2 * opts_.max_transactions) acks_.push_back(pending_ack{txn, origin, to});
+}
+
+// The origin's slot is last: it is known to lead txn no more.
+template <class P>
+void paxos_commit_node<P>::init_resolved(txn_state& st) {
+  st.resolved.assign(st.parts.size() + 1, false);
+  st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
+}
+
+template <class P>
+void paxos_commit_node<P>::on_resolved(const pc_message& m) {
+  txn_state* st = known(m.txn);
+  std::size_t i = st == nullptr ? 0 : index_of(*st, m.from);
+  if (st != nullptr && i == st->parts.size() && m.from != st->origin) i = st->parts.size() + 1;
+  if (st == nullptr || i > st->parts.size()) {
+    ++stats_.dropped_stale;
+    return;
+  }
+  if (st->resolved[i]) return;
+  st->resolved[i] = true;
+  if (!st->leading || !all_resolved(*st)) return;
+  pc_message f = make(pc_message_type::forget, m.txn, *st);
+  f.participants = {};
+  for (const node_id a : acceptors_.members())
+    if (a != self_) send(a, f);
+}
+
+template <class P>
+void paxos_commit_node<P>::on_forget(const pc_message& m) {
+  if (txn_state* st = known(m.txn)) st->resolved.assign(st->parts.size() + 1, true);
+}
+
+// As an RM, asked by an acceptor: answer once the resolution is durable; a txn
+// it never voted on is refused now (the acceptor asks only after a long silence).
+// As the origin and not an RM: answer unless it still leads txn undecided.
+template <class P>
+void paxos_commit_node<P>::on_query(const pc_message& m) {
+  if (acceptors_.position_of(m.from) == paxos::membership::npos) {
+    ++stats_.dropped_stale;
+    return;
+  }
+  txn_state* st = known(m.txn);
+  if (m.origin == self_ && !std::binary_search(m.participants.begin(), m.participants.end(), self_)) {
+    if (st == nullptr || !st->leading || st->decided) acknowledge(m.txn, m.origin, m.from);
+    return;
+  }
+  if (st == nullptr) {
+    if (!tombstones_.covers(m.origin, m.txn)) {
+      if (!tombstones_.add(m.origin, m.txn)) return;
+      need_sync_ = true;
+      rm_.abort(m.txn);  // any work it holds for txn rolls back: it never voted yes
+    }
+    return acknowledge(m.txn, m.origin, m.from);
+  }
+  if (index_of(*st, self_) == st->parts.size()) {
+    ++stats_.dropped_stale;
+    return;
+  }
+  // Not voted: its instance can only choose Aborted, so the outcome is abort.
+  if (st->rm == rm_phase::none && !st->applied && refuse(m.txn, *st)) apply(m.txn, *st, decision::abort);
+  if (st->rm_resolved) acknowledge(m.txn, st->origin, m.from);
+}
+
+template <class P>
+void paxos_commit_node<P>::resend_decision(txn_id txn, txn_state& st) {
+  st.ack_ticks = 0;
+  pc_message m = make(pc_message_type::decision, txn, st);
+  m.participants = {};
+  m.decision = *st.decided;
+  for (std::size_t i = 0; i < st.parts.size(); ++i)
+    if (!st.resolved[i]) send(st.parts[i], m);
+  if (!st.resolved.back()) send(st.origin, m);
+}
+
+// A query carries the participants: the origin answers it differently if it is not one.
+template <class P>
+void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st) {
+  st.idle_ticks = 0;
+  pc_message m = make(type, txn, st);
+  for (std::size_t i = 0; i < st.parts.size(); ++i)
+    if (!st.resolved[i]) send(st.parts[i], m);
+  if (!st.resolved.back()) send(st.origin, m);
+}
+
+// Nothing held for txn is needed by anyone: as an RM its resolution is
+// durable; as a leader or acceptor every RM has resolved it.
+template <class P>
+bool paxos_commit_node<P>::done(const txn_state& st) const {
+  if (index_of(st, self_) != st.parts.size() && !(st.rm_resolved && st.rm_durable)) return false;
+  return (!st.leading && st.acc.empty()) || all_resolved(st);
+}
+
+template <class P>
+void paxos_commit_node<P>::forget_if_done(txn_id txn) {
+  auto it = txns_.find(txn);
+  if (it == txns_.end() || !done(it->second)) return;
+  txns_.erase(it);
+  ++stats_.forgotten;
+}
+
+// Once per tick: one sync makes every resolution since the last one durable
+// (the tombstones in the hard state, the lazy decided records in the log),
+// then the acknowledgements it makes true go out, finished txns are dropped
+// and the log prefix nothing needs is compacted.
+template <class P>
+void paxos_commit_node<P>::flush_resolutions() {
+  if (need_sync_ || tombstones_.dirty()) {
+    tombstones_.encode(buf_);
+    if (auto s = log_.save_state(buf_); !s) return (void)stop(s.error());
+    if (auto s = log_.sync(); !s) return (void)stop(s.error());
+    ++stats_.gc_syncs;
+    tombstones_.saved();
+    need_sync_ = false;
+    for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
+  }
+  for (const pending_ack& a : acks_) {
+    pc_message m;
+    m.type = pc_message_type::resolved;
+    m.from = self_;
+    m.txn = a.txn;
+    m.origin = a.origin;
+    send(a.to, m);
+  }
+  acks_.clear();
+  scratch_txns_.clear();
+  for (const auto& [txn, st] : txns_)
+    if (done(st)) scratch_txns_.push_back(txn);
+  for (const txn_id t : scratch_txns_) forget_if_done(t);
+  compact();
+}
+
+// The tombstones that cover every dropped RM record were synced first
+// (flush_resolutions), and a crash keeps a prefix of the Log's calls, so a
+// compaction that survives comes with them and with any copies made before it.
+template <class P>
+void paxos_commit_node<P>::compact() {
+  const auto keep_from = [this] {
+    std::uint64_t keep = log_.last_index().value() + 1;
+    for (const auto& [txn, st] : txns_)
+      if (st.first_record != 0) keep = std::min(keep, st.first_record);
+    return keep;
+  };
+  if (keep_from() + opts_.max_log_span <= log_.last_index().value()) relocate();
+  if (!status_) return;
+  const std::uint64_t keep = keep_from();
+  if (keep <= log_.first_index().value()) return;
+  if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
+}
+
+// A transaction held for long (an RM down) would pin the log's prefix: its
+// records are written again at the end, so replay gives the same state.
+template <class P>
+void paxos_commit_node<P>::relocate() {
+  for (auto& [txn, st] : txns_) {
+    if (st.first_record == 0) continue;
+    st.first_record = 0;
+    ++stats_.relocated;
+    if (st.rm == rm_phase::voted_yes) {
+      if (!write(pc_record_kind::prepared, txn, st, false, false)) return;
+      if (st.applied && !write(pc_record_kind::decided, txn, st, false, false)) return;
+    }
+    if (!st.acc.empty() && !write(pc_record_kind::acceptor, txn, st, false, false)) return;
+  }
+}
+
+// Replays the log (the last acceptor record of a txn holds its state), then
+// drops what the replay shows finished: an RM whose decided record survived
+// has resolved its txn (the tombstones are synced with it, or re-derived here).
+template <class P>
+result<void> paxos_commit_node<P>::recover() {
+  QUORUM_TRY(tombstones_.decode(log_.state()));
+  for (log_index i = log_.first_index(); i <= log_.last_index() && i.value() != 0; i = i.next()) {
+    auto bytes = log_.read(i);
+    if (!bytes) return unexpected{bytes.error()};
+    auto r = decode_pc_record(*bytes, opts_.max_participants);
+    if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
+    txn_state& st = txns_[r->txn];
+    if (st.first_record == 0) st.first_record = i.value();
+    if (st.parts.empty()) st.parts = r->participants;
+    if (st.origin == no_node) st.origin = r->origin;
+    if (st.leader == no_node) st.leader = r->leader;
+    if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
+    if (r->kind == pc_record_kind::decided) st.applied = r->decision;
+    if (r->kind == pc_record_kind::acceptor) {
+      st.acc.clear();
+      for (paxos::acceptor_state& s : r->states) st.acc.emplace_back(std::move(s));
+      st.unanswered.assign(st.parts.size(), false);
+    }
+  }
+  for (auto& [txn, st] : txns_) {
+    init_resolved(st);
+    if (index_of(st, self_) == st.parts.size()) continue;
+    if (st.applied) resolve(txn, st);
+    else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
+  }
+  return {};
+}
+
+}  // namespace quorum::two_phase_commit
