@@ -34,10 +34,13 @@ class writer {
   void u32(std::uint32_t v) { store_le32(grow(4), v); }
   void u64(std::uint64_t v) { store_le64(grow(8), v); }
 
+  // Most varints (ids, small terms, lengths) are one byte: a push_back, not
+  // a range insert.
   void varint(std::uint64_t v) {
+    if (v < 0x80) return out_->push_back(static_cast<std::byte>(v));
     std::byte tmp[max_varint_bytes];
     const std::size_t n = encode_varint(v, tmp);
-    out_->insert(out_->end(), tmp, tmp + n);
+    std::memcpy(grow(n), tmp, n);
   }
   void zigzag(std::int64_t v) { varint(zigzag_encode(v)); }
 
