@@ -59,7 +59,8 @@ inline constexpr std::array protocols{
              "Raft with a key-value client and an operator (snapshots, membership changes, transfers, ReadIndex); safety checked after every event",
              &detail::run_raft},
     protocol{"paxos",
-             "Multi-Paxos (stable leader, pipelined) with a key-value client; safety checked after every event",
+             "Multi-Paxos (stable leader, pipelined) with a key-value client and membership changes; safety "
+             "checked after every event",
              &detail::run_paxos},
     protocol{"2pc",
              "two-phase commit (node 1 coordinates, the rest participate) with random no votes and crashes: "
