@@ -3,6 +3,9 @@
 // every transaction; memory_log, frozen clock and fixed-vote RMs as on the
 // classic side. paxos_commit_node only receives bytes, so every message
 // crosses this network encoded (the classic side's wire mode is its peer).
+// Every node ticks once per tick_every transactions begun: a tick is when a
+// node makes its resolutions durable and says so, so finished transactions
+// are forgotten and the run reaches a steady state, as classic's acks do.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +76,8 @@ class paxos_commit_cluster {
  public:
   using node = tpc::paxos_commit_node<paxos_commit_policies>;
 
+  static constexpr std::uint64_t tick_every = 64;
+
   paxos_commit_cluster(std::size_t n, std::size_t f) {
     tpc::paxos_commit_options o;
     o.f = f;
@@ -96,7 +101,10 @@ class paxos_commit_cluster {
       deliver_one();
     }
     ++begun_;
-    return static_cast<bool>(leader().begin(tpc::txn_id{begun_}, ids_));
+    if (!leader().begin(tpc::txn_id{begun_}, ids_)) return false;
+    if (begun_ % tick_every == 0)
+      for (const auto& n : nodes_) n->tick();
+    return true;
   }
   [[nodiscard]] bool drain() {
     for (std::uint64_t k = 0; !queue_.empty(); ++k) {
@@ -110,6 +118,23 @@ class paxos_commit_cluster {
   [[nodiscard]] std::uint64_t commits() const { return nodes_.front()->stats().commits; }
   [[nodiscard]] std::uint64_t decided() const { return commits() + nodes_.front()->stats().aborts; }
   [[nodiscard]] std::uint64_t messages() const noexcept { return queue_.sent(); }
+  // Of messages(): those that only serve forgetting (resolved, forget, query).
+  [[nodiscard]] std::uint64_t gc_messages() const {
+    std::uint64_t k = 0;
+    for (const auto& n : nodes_) k += n->stats().gc_messages;
+    return k;
+  }
+  [[nodiscard]] std::uint64_t gc_syncs() const {
+    std::uint64_t k = 0;
+    for (const auto& n : nodes_) k += n->stats().gc_syncs;
+    return k;
+  }
+  // Transactions some node still holds records of.
+  [[nodiscard]] std::uint64_t held() const {
+    std::uint64_t k = 0;
+    for (const auto& n : nodes_) k += n->tracked_transactions();
+    return k;
+  }
   [[nodiscard]] std::uint64_t forced_writes() const {
     std::uint64_t k = 0;
     for (const auto& n : nodes_) k += n->stats().forced_writes;

@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -88,14 +87,18 @@ class paxos_commit_node {
   result<void> begin(txn_id txn, std::span<const node_id> participants) {
     if (!status_) return unexpected{status_.error()};
     if (txn == no_txn) return fail(errc::invalid_argument, "paxos commit begin: txn 0 is reserved");
-    QUORUM_TRY(check_participants(participants));
-    std::vector<node_id> parts(participants.begin(), participants.end());
+    if (participants.empty() || participants.size() > opts_.max_participants)
+      return fail(errc::invalid_argument, "paxos commit: participants must number 1..max_participants",
+                  participants.size());
+    std::vector<node_id>& parts = sorted_buf_;
+    parts.assign(participants.begin(), participants.end());
     std::sort(parts.begin(), parts.end());
+    QUORUM_TRY(check_participants(parts));
     if (txns_.count(txn) != 0) return fail(errc::invalid_argument, "paxos commit begin: txn already known", txn.value());
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
-    txn_state& st = txns_[txn];
-    st.parts = std::move(parts);
+    txn_state& st = create(txn);
+    st.parts.assign(parts.begin(), parts.end());
     st.origin = self_;
     st.leader = self_;
     init_resolved(st);
@@ -172,7 +175,7 @@ class paxos_commit_node {
     // leader and acceptor: the RMs known to have resolved it, then the origin
     // (known to lead it no more: it might otherwise run phase 1 on acceptors
     // that forgot, and decide by itself what was long decided)
-    std::vector<bool> resolved;
+    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
     // RM
     rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
@@ -182,7 +185,7 @@ class paxos_commit_node {
     std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
     // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
     std::vector<paxos::acceptor> acc;
-    std::vector<bool> unanswered;  // accepted, 2b not sent yet
+    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
     std::uint32_t flush_ticks{0};
     // leader
     bool leading{false};
@@ -200,11 +203,11 @@ class paxos_commit_node {
   // it may propose its vote without phase 1. Round 0 means "none" in the synod.
   static constexpr ballot fast_ballot(node_id rm) noexcept { return ballot{1, rm}; }
 
+  // parts must be sorted (begin sorts a copy; a message's list must arrive sorted).
   result<void> check_participants(std::span<const node_id> parts) const {
     if (parts.empty() || parts.size() > opts_.max_participants)
       return fail(errc::invalid_argument, "paxos commit: participants must number 1..max_participants", parts.size());
-    std::vector<node_id> s(parts.begin(), parts.end());
-    std::sort(s.begin(), s.end());
+    const std::span<const node_id> s = parts;
     if (s.front() == no_node) return fail(errc::invalid_argument, "paxos commit: participant id 0");
     if (std::adjacent_find(s.begin(), s.end()) != s.end())
       return fail(errc::invalid_argument, "paxos commit: a participant is listed twice");
@@ -212,6 +215,11 @@ class paxos_commit_node {
   }
 
   static std::size_t index_of(const txn_state& st, node_id n) {
+    if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
+      std::size_t i = 0;
+      while (i < st.parts.size() && st.parts[i] != n) ++i;
+      return i;
+    }
     auto it = std::lower_bound(st.parts.begin(), st.parts.end(), n);
     return it != st.parts.end() && *it == n ? static_cast<std::size_t>(it - st.parts.begin()) : st.parts.size();
   }
@@ -224,15 +232,52 @@ class paxos_commit_node {
         return nullptr;
       return &it->second;
     }
-    if (!check_participants(parts) || !std::is_sorted(parts.begin(), parts.end())) return nullptr;
+    if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
     if (txns_.size() >= opts_.max_transactions || origin == no_node) return nullptr;
-    txn_state& st = txns_[txn];
+    txn_state& st = create(txn);
     st.parts.assign(parts.begin(), parts.end());
     st.origin = origin;
     init_resolved(st);
     if (index_of(st, self_) != st.parts.size() && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
+  // A new entry for txn (not held), in the map node and buffers of a
+  // forgotten one when there is one: steady state allocates nothing.
+  txn_state& create(txn_id txn) {
+    if (spare_txns_.empty()) return txns_[txn];
+    auto node = std::move(spare_txns_.back());
+    spare_txns_.pop_back();
+    node.key() = txn;
+    return txns_.insert(std::move(node)).position->second;
+  }
+  // Back to a new txn_state, keeping every list's storage; its acceptors go
+  // to the spares with their value buffers.
+  void recycle(txn_state& st) {
+    for (paxos::acceptor& a : st.acc)
+      if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
+    txn_state fresh;
+    const auto keep = [](auto& to, auto& from) {
+      to = std::move(from);
+      to.clear();
+    };
+    keep(fresh.parts, st.parts);
+    keep(fresh.resolved, st.resolved);
+    keep(fresh.acc, st.acc);
+    keep(fresh.unanswered, st.unanswered);
+    keep(fresh.learn, st.learn);
+    keep(fresh.prop, st.prop);
+    keep(fresh.chosen, st.chosen);
+    st = std::move(fresh);
+  }
+  paxos::acceptor fresh_acceptor() {
+    if (spare_acceptors_.empty()) return {};
+    static const paxos::acceptor blank{};
+    paxos::acceptor a = std::move(spare_acceptors_.back());
+    spare_acceptors_.pop_back();
+    a = blank;  // a copy keeps a's value buffer; a move would free it
+    return a;
+  }
+
   txn_state* known(txn_id txn) {
     auto it = txns_.find(txn);
     return it == txns_.end() ? nullptr : &it->second;
@@ -258,11 +303,18 @@ class paxos_commit_node {
   }
 
   // A message to this node is handled after the current one, never inline,
-  // and is not counted: it never leaves the node.
+  // and is not counted: it never leaves the node, so it is kept as it is,
+  // with copies of its lists in a reused slot, and never encoded.
   void send(node_id to, pc_message& m) {
     m.to = to;
     if (to == self_) {
-      encode(m, local_.emplace_back());
+      if (local_used_ == local_.size()) local_.emplace_back();
+      local_message& l = local_[local_used_++];
+      l.participants.assign(m.participants.begin(), m.participants.end());
+      l.entries.assign(m.entries.begin(), m.entries.end());
+      l.m = m;
+      l.m.participants = l.participants;
+      l.m.entries = l.entries;
       return;
     }
     ++stats_.messages_sent;
@@ -272,19 +324,24 @@ class paxos_commit_node {
   void drain() {
     if (draining_) return;
     draining_ = true;
-    while (!local_.empty() && status_) {
-      byte_buffer b = std::move(local_.front());
-      local_.pop_front();
-      if (auto m = decode(b, local_scratch_, pc_message_limits{opts_.max_participants})) handle(*m);
+    while (local_next_ < local_used_ && status_) {
+      // A copy: local_ may grow while it is handled. Its spans stay valid, as
+      // moving a slot's vectors keeps their storage.
+      const pc_message m = local_[local_next_++].m;
+      handle(m);
     }
-    local_.clear();
+    local_next_ = local_used_ = 0;
     draining_ = false;
   }
 
+  // A txn held before is still held after dispatch (only forgetting drops
+  // one), so its map position serves the check that follows.
   void handle(const pc_message& m) {
-    if (txn_state* st = known(m.txn)) st->idle_ticks = 0;
+    auto it = txns_.find(m.txn);
+    if (it != txns_.end()) it->second.idle_ticks = 0;
     dispatch(m);
-    forget_if_done(m.txn);
+    if (it == txns_.end()) it = txns_.find(m.txn);
+    if (it != txns_.end()) forget_if_done(it);
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -412,7 +469,7 @@ class paxos_commit_node {
       return nullptr;
     }
     if (st->acc.empty()) {
-      st->acc.assign(st->parts.size(), paxos::acceptor{});
+      for (std::size_t i = 0; i < st->parts.size(); ++i) st->acc.push_back(fresh_acceptor());
       st->unanswered.assign(st->parts.size(), false);
     }
     st->leader = m.leader;
@@ -548,6 +605,7 @@ class paxos_commit_node {
   }
   [[nodiscard]] bool done(const txn_state& st) const;
   void forget_if_done(txn_id txn);
+  void forget_if_done(typename std::map<txn_id, txn_state>::iterator it);
   void flush_resolutions();
   void compact();
   void relocate();
@@ -587,6 +645,10 @@ class paxos_commit_node {
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
   std::map<txn_id, txn_state> txns_;
+  // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
+  static constexpr std::size_t max_spares = 64;
+  std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;
+  std::vector<paxos::acceptor> spare_acceptors_;
   pc_tombstones tombstones_;
   bool need_sync_{false};  // a resolution is not durable yet
   struct pending_ack {
@@ -597,10 +659,17 @@ class paxos_commit_node {
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
   std::vector<txn_id> scratch_txns_;
   std::vector<decided_txn> decisions_;
-  std::deque<byte_buffer> local_;
+  struct local_message {
+    pc_message m;  // its spans view the two lists below
+    std::vector<node_id> participants;
+    std::vector<pc_entry> entries;
+  };
+  std::vector<local_message> local_;  // [local_next_, local_used_) wait to be handled; slots are reused
+  std::size_t local_next_{0};
+  std::size_t local_used_{0};
   bool draining_{false};
   pc_scratch scratch_;
-  pc_scratch local_scratch_;
+  std::vector<node_id> sorted_buf_;
   std::vector<pc_entry> entries_buf_;
   byte_buffer buf_;
 };

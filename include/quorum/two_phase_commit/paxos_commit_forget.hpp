@@ -128,9 +128,17 @@ bool paxos_commit_node<P>::done(const txn_state& st) const {
 
 template <class P>
 void paxos_commit_node<P>::forget_if_done(txn_id txn) {
-  auto it = txns_.find(txn);
-  if (it == txns_.end() || !done(it->second)) return;
-  txns_.erase(it);
+  if (auto it = txns_.find(txn); it != txns_.end()) forget_if_done(it);
+}
+
+template <class P>
+void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
+  if (!done(it->second)) return;
+  auto node = txns_.extract(it);
+  if (spare_txns_.size() < max_spares) {
+    recycle(node.mapped());
+    spare_txns_.push_back(std::move(node));
+  }
   ++stats_.forgotten;
 }
 

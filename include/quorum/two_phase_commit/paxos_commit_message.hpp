@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
@@ -67,23 +68,60 @@ struct pc_message_limits {
 
 inline constexpr std::uint8_t pc_wire_version = 2;  // 2: origin, and the forgetting messages
 
-inline void encode(const pc_message& m, byte_buffer& out) {
-  codec::writer w{out};
-  w.u8(pc_wire_version);
-  w.u8(static_cast<std::uint8_t>(m.type));
-  for (std::uint64_t v : {m.from.value(), m.to.value(), m.txn.value(), m.origin.value(), m.leader.value(),
-                          m.bal.round, m.bal.node.value()})
-    w.varint(v);
-  w.u8(static_cast<std::uint8_t>(m.decision));
-  w.varint(m.participants.size());
-  for (const node_id n : m.participants) w.varint(n.value());
-  w.varint(m.entries.size());
+namespace detail {
+
+// The most bytes a message with np participants and ne entries can take.
+[[nodiscard]] constexpr std::size_t pc_max_size(std::size_t np, std::size_t ne) noexcept {
+  return 3 + (9 + np) * codec::max_varint_bytes + ne * (3 * codec::max_varint_bytes + 1);
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// Writes m at p, which has room for pc_max_size; returns the end.
+inline std::byte* pc_write(const pc_message& m, std::byte* p) noexcept {
+  const auto put = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
+  *p++ = std::byte{pc_wire_version};
+  *p++ = static_cast<std::byte>(m.type);
+  put(m.from.value());
+  put(m.to.value());
+  put(m.txn.value());
+  put(m.origin.value());
+  put(m.leader.value());
+  put(m.bal.round);
+  put(m.bal.node.value());
+  *p++ = static_cast<std::byte>(m.decision);
+  put(m.participants.size());
+  for (const node_id n : m.participants) put(n.value());
+  put(m.entries.size());
   for (const pc_entry& e : m.entries) {
-    w.varint(e.instance.value());
-    w.varint(e.bal.round);
-    w.varint(e.bal.node.value());
-    w.u8(static_cast<std::uint8_t>(e.value));
+    put(e.instance.value());
+    put(e.bal.round);
+    put(e.bal.node.value());
+    *p++ = static_cast<std::byte>(e.value);
   }
+  return p;
+}
+
+}  // namespace detail
+
+// Appends m's bytes (the same as codec::writer would write), written
+// straight into memory rather than pushed a byte at a time: a small message
+// on the stack, then one copy; a large one into room made in out.
+inline void encode(const pc_message& m, byte_buffer& out) {
+  constexpr std::size_t small = 256;
+  const std::size_t max = detail::pc_max_size(m.participants.size(), m.entries.size());
+  if (max <= small) {
+    std::byte tmp[small];
+    std::byte* const end = detail::pc_write(m, tmp);
+    out.insert(out.end(), &tmp[0], end);
+    return;
+  }
+  const std::size_t start = out.size();
+  out.resize(start + max);
+  const std::byte* const end = detail::pc_write(m, out.data() + start);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 // Decoder scratch, reused between calls so a steady stream allocates nothing.
@@ -113,8 +151,10 @@ namespace detail {
 
 }  // namespace detail
 
-// Total: any byte string yields a message or an error naming the offset.
-[[nodiscard]] inline result<pc_message> decode(byte_view in, pc_scratch& s, const pc_message_limits& limits = {}) {
+namespace detail {
+
+// Field by field through codec::reader: names the offset of what is wrong.
+[[nodiscard]] inline result<pc_message> decode_checked(byte_view in, pc_scratch& s, const pc_message_limits& limits) {
   s.participants.clear();
   s.entries.clear();
   codec::reader r{in};
@@ -164,6 +204,78 @@ namespace detail {
   m.participants = s.participants;
   m.entries = s.entries;
   return m;
+}
+
+// Reads varints and bounded bytes straight off the input; a failure only
+// clears ok (and reads nothing), so the caller checks once per section.
+struct pc_cursor {
+  const std::byte* p;
+  const std::byte* end;
+  bool ok{true};
+
+  [[nodiscard]] std::size_t left() const noexcept { return static_cast<std::size_t>(end - p); }
+  // Most varints (ids, small ballots, counts) are one byte.
+  [[gnu::always_inline]] std::uint64_t varint() noexcept {
+    if (p != end && static_cast<std::uint8_t>(*p) < 0x80) return static_cast<std::uint8_t>(*p++);
+    return long_varint();
+  }
+  [[gnu::noinline]] std::uint64_t long_varint() noexcept {
+    const codec::varint_parse v = codec::parse_varint(byte_view{p, left()});
+    ok &= v.ok();
+    p += v.size;
+    return v.value;
+  }
+  [[gnu::always_inline]] std::uint8_t byte_in(std::uint8_t lo, std::uint8_t hi) noexcept {
+    if (p == end) {
+      ok = false;
+      return lo;
+    }
+    const auto b = static_cast<std::uint8_t>(*p++);
+    ok &= b >= lo && b <= hi;
+    return b;
+  }
+};
+
+// The same rules as decode_checked, read straight off the bytes. False on
+// anything it does not accept; decode() then asks decode_checked() what is wrong.
+[[nodiscard]] inline bool decode_fast(byte_view in, pc_scratch& s, const pc_message_limits& limits, pc_message& m) {
+  pc_cursor c{in.data(), in.data() + in.size()};
+  if (c.byte_in(pc_wire_version, pc_wire_version) != pc_wire_version || !c.ok) return false;
+  m.type = static_cast<pc_message_type>(c.byte_in(1, max_pc_message_type));
+  m.from = node_id{c.varint()};
+  m.to = node_id{c.varint()};
+  m.txn = txn_id{c.varint()};
+  m.origin = node_id{c.varint()};
+  m.leader = node_id{c.varint()};
+  m.bal.round = c.varint();
+  m.bal.node = node_id{c.varint()};
+  m.decision = static_cast<two_phase_commit::decision>(c.byte_in(1, 2));
+  const std::uint64_t np = c.varint();
+  if (!c.ok || np > limits.max_participants || np > c.left()) return false;
+  s.participants.resize(static_cast<std::size_t>(np));
+  for (node_id& n : s.participants) n = node_id{c.varint()};
+  const std::uint64_t ne = c.varint();
+  if (!c.ok || ne > limits.max_participants || ne > c.left() / 4) return false;
+  s.entries.resize(static_cast<std::size_t>(ne));
+  for (pc_entry& e : s.entries) {
+    e.instance = node_id{c.varint()};
+    e.bal.round = c.varint();
+    e.bal.node = node_id{c.varint()};
+    e.value = static_cast<pc_value>(c.byte_in(0, 2));
+  }
+  if (!c.ok || c.p != c.end) return false;
+  m.participants = s.participants;
+  m.entries = s.entries;
+  return true;
+}
+
+}  // namespace detail
+
+// Total: any byte string yields a message or an error naming the offset.
+[[nodiscard]] inline result<pc_message> decode(byte_view in, pc_scratch& s, const pc_message_limits& limits = {}) {
+  pc_message m;
+  if (detail::decode_fast(in, s, limits, m)) return m;
+  return detail::decode_checked(in, s, limits);
 }
 
 [[nodiscard]] constexpr const char* to_string(pc_message_type t) noexcept {

@@ -39,25 +39,41 @@ struct pc_record {
   return static_cast<pc_value>(std::to_integer<std::uint8_t>(s.value[0]));
 }
 
+// Written straight into memory, as the messages are (paxos_commit_message.hpp):
+// a small record on the stack, then one copy.
 inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
                              std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
                              byte_buffer& out) {
-  out.clear();
-  codec::writer w{out};
-  w.u8(static_cast<std::uint8_t>(kind));
-  w.varint(txn.value());
-  w.varint(origin.value());
-  w.varint(leader.value());
-  w.u8(static_cast<std::uint8_t>(d));
-  w.varint(participants.size());
-  for (const node_id p : participants) w.varint(p.value());
-  w.varint(acc.size());
-  for (const paxos::acceptor& a : acc) {
-    const paxos::acceptor_state& s = a.state();
-    for (std::uint64_t v : {s.promised.round, s.promised.node.value(), s.accepted.round, s.accepted.node.value()})
-      w.varint(v);
-    w.u8(static_cast<std::uint8_t>(value_of(s)));
+  const auto write = [&](std::byte* p) {
+    const auto put = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
+    *p++ = static_cast<std::byte>(kind);
+    put(txn.value());
+    put(origin.value());
+    put(leader.value());
+    *p++ = static_cast<std::byte>(d);
+    put(participants.size());
+    for (const node_id n : participants) put(n.value());
+    put(acc.size());
+    for (const paxos::acceptor& a : acc) {
+      const paxos::acceptor_state& s = a.state();
+      put(s.promised.round);
+      put(s.promised.node.value());
+      put(s.accepted.round);
+      put(s.accepted.node.value());
+      *p++ = static_cast<std::byte>(value_of(s));
+    }
+    return p;
+  };
+  constexpr std::size_t small = 256;
+  const std::size_t max =
+      2 + (4 + participants.size()) * codec::max_varint_bytes + acc.size() * (4 * codec::max_varint_bytes + 1);
+  if (max <= small) {
+    std::byte tmp[small];
+    out.assign(tmp, write(tmp));
+    return;
   }
+  out.resize(max);
+  out.resize(static_cast<std::size_t>(write(out.data()) - out.data()));
 }
 
 // Total over any bytes; max_participants bounds both lists.
