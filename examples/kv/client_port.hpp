@@ -46,6 +46,7 @@ class client_port {
     std::uint64_t id = 0;
     asio::ip::tcp::socket socket;
     std::string in;
+    std::unique_ptr<char[]> chunk;  // what async_read_some fills; not zeroed, unlike growing `in` would be
     struct pending {
       std::optional<std::string> reply;
       bool write = false;
@@ -56,6 +57,7 @@ class client_port {
     bool parsing = false, held = false;  // held: a read waits for this connection's writes
     std::string out, writing;
     bool reading = false, writing_now = false, closing = false, closed = false;
+    bool flush_due = false;  // on flush_queue_: its replies leave at the end of this turn
   };
 
  public:
@@ -98,8 +100,8 @@ class client_port {
       s.replies.pop_front();
       ++s.first_seq;
     }
-    const auto keep = it->second;  // write() may end the session
-    write(keep);
+    const auto keep = it->second;
+    flush_later(keep);
     if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) {
       parse(keep);
       read(keep);
@@ -111,11 +113,31 @@ class client_port {
   void close() {
     asio::error_code ec;
     acceptor_.close(ec);
-    for (auto& [id, s] : sessions_) s->socket.close(ec);
+    for (auto& [id, s] : sessions_) {
+      s->closed = true;
+      s->socket.close(ec);
+    }
     sessions_.clear();
   }
 
  private:
+  // Replies given during one turn of the event loop (a whole commit batch)
+  // leave in one send per connection, not one send per reply.
+  void flush_later(const std::shared_ptr<session>& s) {
+    if (s->flush_due) return;
+    s->flush_due = true;
+    flush_queue_.push_back(s);
+    if (flush_queue_.size() > 1) return;  // the handler is posted already
+    asio::post(io_, [this] {
+      auto due = std::move(flush_queue_);
+      flush_queue_.clear();
+      for (const auto& d : due) {
+        d->flush_due = false;
+        write(d);  // may end the session
+      }
+    });
+  }
+
   void accept() {
     acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket sock) {
       if (ec == asio::error::operation_aborted) return;
@@ -141,12 +163,11 @@ class client_port {
   void read(const std::shared_ptr<session>& s) {
     if (s->reading || s->closing || s->held || s->replies.size() >= lim_.max_pipeline) return;
     s->reading = true;
-    const std::size_t at = s->in.size();
-    s->in.resize(at + lim_.read_chunk_bytes);
-    s->socket.async_read_some(asio::buffer(s->in.data() + at, lim_.read_chunk_bytes),
-                              [this, s, at](const asio::error_code& ec, std::size_t n) {
+    if (!s->chunk) s->chunk = std::make_unique_for_overwrite<char[]>(lim_.read_chunk_bytes);
+    s->socket.async_read_some(asio::buffer(s->chunk.get(), lim_.read_chunk_bytes),
+                              [this, s](const asio::error_code& ec, std::size_t n) {
                                 s->reading = false;
-                                s->in.resize(at + (ec ? 0 : n));
+                                if (!ec) s->in.append(s->chunk.get(), n);
                                 if (s->closed) return;
                                 if (ec) {
                                   end(s);
@@ -232,6 +253,7 @@ class client_port {
   order_of order_;
   command_handler handler_;
   std::unordered_map<std::uint64_t, std::shared_ptr<session>> sessions_;
+  std::vector<std::shared_ptr<session>> flush_queue_;
   std::uint64_t last_id_ = 0;
 };
 

@@ -34,7 +34,7 @@ inline constexpr const char* usage =
     "  --listen          where RESP clients (redis-cli) connect\n"
     "  --data            the directory for the log and the snapshots (created if missing)\n"
     "  --protocol        raft (the default) or paxos (Multi-Paxos)\n"
-    "  --snapshot-every  applied entries between snapshots (default 10000)\n";
+    "  --snapshot-every  applied entries between snapshots, and at least as many as there are keys (default 10000)\n";
 
 inline std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;

@@ -40,6 +40,7 @@ struct paxos_protocol {
   static quorum::paxos::options options() {
     quorum::paxos::options o;
     o.election_ticks = 30;
+    o.max_open_slots = 4096;  // 256 refused 50 clients pipelining 16 writes each with "busy"
     o.heartbeat_ticks = 1;
     o.seed = std::random_device{}();
     return o;

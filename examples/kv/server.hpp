@@ -7,6 +7,7 @@
 // fsync (group commit: a batch is open until a posted handler closes it).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -371,8 +372,12 @@ class server {
     }
   }
 
+  // A snapshot copies the whole map, so it waits for at least as many new
+  // entries as the map has keys: its cost stays O(1) per entry however big
+  // the state grows (as Redis rewrites its AOF only once it has doubled).
   void maybe_snapshot() {
-    if (node_->applied_index().value() - node_->snapshot_index().value() < cfg_.snapshot_every) return;
+    const std::uint64_t due = std::max<std::uint64_t>(cfg_.snapshot_every, node_->state_machine().data.size());
+    if (node_->applied_index().value() - node_->snapshot_index().value() < due) return;
     if (auto r = node_->take_snapshot(); !r)
       std::fprintf(stderr, "quorum-kv: snapshot failed: %s\n", r.error().message().c_str());
   }

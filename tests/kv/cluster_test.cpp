@@ -4,20 +4,13 @@
 // killed at once and restarted, and no acknowledged write may be missing.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "kv_cluster.hpp"
 #include "resp_client.hpp"
 
 #ifndef QUORUM_KV_BINARY
@@ -34,98 +27,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-class cluster {
+// Three members on loopback ports.
+class cluster : public kv_test::process_cluster {
  public:
-  explicit cluster(std::string protocol) : protocol_{std::move(protocol)} {
-    std::string tmpl = std::string{KV_TEST_DIR} + "/cluster-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    for (int i = 0; i < 3; ++i) {
-      peer_[i] = free_port();
-      client_[i] = free_port();
-    }
-    for (int i = 0; i < 3; ++i)
-      members_ += (i ? "," : "") + std::to_string(i + 1) + "=127.0.0.1:" + std::to_string(peer_[i]);
-  }
-  ~cluster() {
-    for (int i = 0; i < 3; ++i) kill9(i);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  void start(int i) {
-    REQUIRE(pid_[i] == 0);
-    const std::string data = dir_ + "/node" + std::to_string(i + 1);
-    const std::string log = data + ".log";
-    const std::string id = std::to_string(i + 1);
-    const std::string listen = "127.0.0.1:" + std::to_string(client_[i]);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      const char* argv[] = {QUORUM_KV_BINARY, "--id", id.c_str(), "--cluster", members_.c_str(), "--listen",
-                            listen.c_str(), "--data", data.c_str(), "--snapshot-every", "20", "--protocol",
-                            protocol_.c_str(), nullptr};
-      ::execv(argv[0], const_cast<char* const*>(argv));
-      std::_Exit(127);
-    }
-    pid_[i] = pid;
-  }
-  void kill9(int i) {
-    if (pid_[i] == 0) return;
-    ::kill(pid_[i], SIGKILL);
-    ::waitpid(pid_[i], nullptr, 0);
-    pid_[i] = 0;
-  }
-  [[nodiscard]] bool running(int i) const { return pid_[i] != 0; }
-  [[nodiscard]] std::uint16_t port(int i) const { return client_[i]; }
-
-  // INFO of node i as field -> value; empty if it does not answer.
-  std::map<std::string, std::string> info(int i) {
-    std::map<std::string, std::string> out;
-    resp_client c{client_[i], 1000};
-    auto r = c.command({"INFO"});
-    if (!r || r->type != '$') return out;
-    std::size_t at = 0;
-    while (at < r->text.size()) {
-      std::size_t end = r->text.find("\r\n", at);
-      if (end == std::string::npos) end = r->text.size();
-      const std::string line = r->text.substr(at, end - at);
-      if (const auto colon = line.find(':'); colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
-      at = end + 2;
-    }
-    return out;
-  }
-
-  // The running node that says it leads, waiting up to `limit`; -1 if none.
-  int wait_leader(std::chrono::milliseconds limit = 15000ms) {
-    const auto deadline = steady::now() + limit;
-    while (steady::now() < deadline) {
-      for (int i = 0; i < 3; ++i)
-        if (running(i) && info(i)["role"] == "leader") return i;
-      std::this_thread::sleep_for(50ms);
-    }
-    return -1;
-  }
-
- private:
-  std::string protocol_, dir_, members_;
-  std::array<std::uint16_t, 3> peer_{}, client_{};
-  std::array<pid_t, 3> pid_{};
+  explicit cluster(std::string protocol)
+      : process_cluster{QUORUM_KV_BINARY, std::move(protocol), KV_TEST_DIR, kv_test::loopback_members(3)} {}
 };
 
 // Runs args on node `first`, then the others in turn, until a reply that is

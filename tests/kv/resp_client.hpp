@@ -1,5 +1,6 @@
-// A small blocking RESP2 client for tests: one TCP connection to a loopback
-// port, every wait bounded by a receive timeout, replies parsed whole.
+// A small blocking RESP2 client for tests: one TCP connection (to a loopback
+// port unless an IPv4 host is given), every wait bounded by a timeout,
+// replies parsed whole.
 #pragma once
 
 #include <arpa/inet.h>
@@ -27,7 +28,9 @@ struct reply {
 
 class resp_client {
  public:
-  explicit resp_client(std::uint16_t port, int timeout_ms = 5000) {
+  explicit resp_client(std::uint16_t port, int timeout_ms = 5000) : resp_client{"127.0.0.1", port, timeout_ms} {}
+  // The send timeout also bounds connect().
+  resp_client(const std::string& ipv4, std::uint16_t port, int timeout_ms) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -35,8 +38,8 @@ class resp_client {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
+    if (::inet_pton(AF_INET, ipv4.c_str(), &a.sin_addr) != 1 ||
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
   }
   ~resp_client() { close(); }
   resp_client(const resp_client&) = delete;

@@ -1,0 +1,183 @@
+// Real quorum-kv processes for tests: start, kill -9, pause (SIGSTOP) and
+// resume each member, ask it for INFO, and wait for a leader. Members run on
+// loopback with free ports, or each in a network namespace of its own (see
+// netns_lab.hpp). Setup failures throw std::runtime_error.
+#pragma once
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "resp_client.hpp"
+
+namespace kv_test {
+
+// Where one member listens: its peer address is host:peer_port, its RESP
+// address host:client_port. A non-empty netns names the namespace it runs in.
+struct member_address {
+  std::string host;
+  std::uint16_t peer_port = 0;
+  std::uint16_t client_port = 0;
+  std::string netns;
+};
+
+// A loopback port nobody listens on right now.
+inline std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("free_port: bind");
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline std::vector<member_address> loopback_members(int n) {
+  std::vector<member_address> out;
+  for (int i = 0; i < n; ++i) out.push_back({"127.0.0.1", free_port(), free_port(), {}});
+  return out;
+}
+
+class process_cluster {
+ public:
+  // Data and logs go to a fresh directory under `scratch_parent`. Every
+  // member gets the same --cluster list unless dial_lists gives each its own
+  // (to reach the others through proxies, see link_proxies.hpp).
+  process_cluster(std::string binary, std::string protocol, const std::string& scratch_parent,
+                  std::vector<member_address> members, int snapshot_every = 20,
+                  std::vector<std::string> dial_lists = {})
+      : binary_{std::move(binary)},
+        protocol_{std::move(protocol)},
+        members_{std::move(members)},
+        snapshot_every_{std::to_string(snapshot_every)},
+        dial_lists_{std::move(dial_lists)},
+        pid_(members_.size(), 0),
+        paused_(members_.size(), false) {
+    std::string tmpl = scratch_parent + "/cluster-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("process_cluster: mkdtemp in " + scratch_parent);
+    dir_ = tmpl;
+    for (std::size_t i = 0; i < members_.size(); ++i)
+      cluster_flag_ += (i ? "," : "") + std::to_string(i + 1) + "=" + members_[i].host + ":" +
+                       std::to_string(members_[i].peer_port);
+  }
+  ~process_cluster() {
+    for (int i = 0; i < size(); ++i) kill9(i);
+    if (!keep_dir_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
+  process_cluster(const process_cluster&) = delete;
+  process_cluster& operator=(const process_cluster&) = delete;
+
+  void start(int i) {
+    if (pid_[i] != 0) throw std::runtime_error("process_cluster: member already running");
+    const member_address& m = members_[i];
+    const std::string data = dir_ + "/node" + std::to_string(i + 1);
+    const std::string log = data + ".log";
+    const std::string id = std::to_string(i + 1);
+    const std::string listen = m.host + ":" + std::to_string(m.client_port);
+    const std::string& cluster = dial_lists_.empty() ? cluster_flag_ : dial_lists_[i];
+    const std::string netns = m.netns.empty() ? std::string{} : "/var/run/netns/" + m.netns;
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("process_cluster: fork");
+    if (pid == 0) {
+      if (!netns.empty()) {
+        const int ns = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) std::_Exit(126);
+      }
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      const char* argv[] = {binary_.c_str(), "--id", id.c_str(), "--cluster", cluster.c_str(), "--listen",
+                            listen.c_str(), "--data", data.c_str(), "--snapshot-every", snapshot_every_.c_str(),
+                            "--protocol", protocol_.c_str(), nullptr};
+      ::execv(argv[0], const_cast<char* const*>(argv));
+      std::_Exit(127);
+    }
+    pid_[i] = pid;
+    paused_[i] = false;
+  }
+  void kill9(int i) {
+    if (pid_[i] == 0) return;
+    ::kill(pid_[i], SIGKILL);  // also ends a stopped process
+    ::waitpid(pid_[i], nullptr, 0);
+    pid_[i] = 0;
+    paused_[i] = false;
+  }
+  void pause(int i) {
+    if (pid_[i] != 0 && !paused_[i] && ::kill(pid_[i], SIGSTOP) == 0) paused_[i] = true;
+  }
+  void resume(int i) {
+    if (pid_[i] != 0 && paused_[i] && ::kill(pid_[i], SIGCONT) == 0) paused_[i] = false;
+  }
+
+  [[nodiscard]] int size() const { return static_cast<int>(members_.size()); }
+  [[nodiscard]] bool running(int i) const { return pid_[i] != 0; }
+  [[nodiscard]] bool paused(int i) const { return paused_[i]; }
+  [[nodiscard]] const member_address& member(int i) const { return members_[i]; }
+  [[nodiscard]] std::uint16_t port(int i) const { return members_[i].client_port; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  // Keeps the data and logs after the cluster is gone (for a failed run).
+  void keep_dir() { keep_dir_ = true; }
+
+  // A new connection to member i's RESP port.
+  [[nodiscard]] resp_client connect(int i, int timeout_ms = 5000) const {
+    return resp_client{members_[i].host, members_[i].client_port, timeout_ms};
+  }
+
+  // INFO of member i as field -> value; empty if it does not answer in time.
+  std::map<std::string, std::string> info(int i, int timeout_ms = 1000) {
+    std::map<std::string, std::string> out;
+    if (!running(i) || paused(i)) return out;
+    resp_client c = connect(i, timeout_ms);
+    auto r = c.command({"INFO"});
+    if (!r || r->type != '$') return out;
+    std::size_t at = 0;
+    while (at < r->text.size()) {
+      std::size_t end = r->text.find("\r\n", at);
+      if (end == std::string::npos) end = r->text.size();
+      const std::string line = r->text.substr(at, end - at);
+      if (const auto colon = line.find(':'); colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+      at = end + 2;
+    }
+    return out;
+  }
+
+  // The running member that says it leads, waiting up to `limit`; -1 if none.
+  int wait_leader(std::chrono::milliseconds limit = std::chrono::milliseconds{15000}) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+      for (int i = 0; i < size(); ++i)
+        if (info(i)["role"] == "leader") return i;
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    } while (std::chrono::steady_clock::now() < deadline);
+    return -1;
+  }
+
+ private:
+  std::string binary_, protocol_;
+  std::vector<member_address> members_;
+  std::string snapshot_every_, dir_, cluster_flag_;
+  std::vector<std::string> dial_lists_;
+  std::vector<pid_t> pid_;
+  std::vector<bool> paused_;
+  bool keep_dir_ = false;
+};
+
+}  // namespace kv_test
