@@ -26,6 +26,13 @@ keyspace=${KEYSPACE:-100000}
 clients=50
 bin=$build/examples/kv/quorum-kv
 
+# The reference peer is needed only here, so it is installed only here (not
+# by scripts/dev: its package would start a server on the test machines).
+if ! command -v redis-server >/dev/null; then
+  sudo=(); [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends redis-server ||
+    { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends redis-server; }
+fi
 for tool in redis-server redis-benchmark redis-cli python3 ss; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (Debian redis-server, redis-tools, iproute2)" >&2; exit 1; }
 done
