@@ -1,7 +1,8 @@
 // Multi-Paxos reconfiguration through the log ("Paxos Made Moderately
 // Complex": a configuration chosen at slot s governs slots s + α on): adding
 // and removing nodes, replacing the leader, the α boundary seen on the wire,
-// a restart during a change (journal and snapshot), an old minority unable to
+// a restart during a change (journal and snapshot), a voter of the old
+// configuration only finishing its slots, an old minority unable to
 // choose once the new configuration holds, learners, and the refusals.
 #include <doctest/doctest.h>
 
@@ -279,6 +280,55 @@ TEST_CASE("paxos reconfiguration: replacing the leader: it finishes its slots, s
   }
   c.tick_all(300);
   CHECK(c[1].role() == role::follower);  // removed: never campaigns again
+  CHECK(c.net.violations.empty());
+}
+
+TEST_CASE("paxos reconfiguration: a candidate the next configuration leaves out gets the slots before it chosen") {
+  // Soak seeds 24648, 26192, 91191: node 3 is a voter up to s+α-1 only. Its
+  // phase 1 in the old configuration finds values accepted up to s+α-1, so
+  // it re-proposes them, then meets the configuration that leaves it out.
+  // It once stepped down there with those slots open: its next candidacy
+  // did the same, forever, while its prepares kept the others from leading.
+  rcluster c{3, ids({1, 2, 3})};
+  c.elect(1);
+  c.put(1, "x");
+  auto p = c[1].change_membership(configuration{ids({1, 2}), ids({3})});
+  REQUIRE(p.has_value());
+  const log_index s = p->index;
+  c.deliver();
+  REQUIRE(c[1].commit_index() >= s);
+  // The old leader's last slots of the old configuration reach node 3 only,
+  // and node 3's acknowledgements never return: they are accepted, not chosen.
+  c.net.cut.insert({1, 2});
+  c.net.cut.insert({3, 1});
+  for (std::size_t i = 1; i < alpha; ++i) REQUIRE(c[1].propose(as_bytes("v" + std::to_string(i))).has_value());
+  c.deliver();
+  REQUIRE(c[3].last_index() == s + (alpha - 1));
+  REQUIRE(c[3].commit_index() == s);
+  REQUIRE(c[3].membership_at(s + alpha).voters == ids({1, 2}));
+  // Node 1 is gone; only node 3 ticks, so only it campaigns.
+  c.crash(1);
+  const auto started = c[3].stats().elections_started;
+  for (int k = 0; k < 200; ++k) {
+    c[3].tick();
+    c.deliver();
+  }
+  CHECK(c[3].stats().elections_started == started + 1);  // one candidacy was enough
+  CHECK(c[3].commit_index() == s + (alpha - 1));
+  CHECK(c[3].stats().stepped_down_removed == 1);
+  CHECK(c[3].role() == role::follower);
+  CHECK(c[2].commit_index() == s + (alpha - 1));
+  CHECK(c[3].state_machine().values == std::vector<std::string>{"x", "v1", "v2", "v3"});
+  // The voters of the new configuration go on; node 3 learns as a learner.
+  c.heal();
+  c.boot(1);
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  CHECK(l != 3);
+  c.put(l, "after");
+  c.tick_all(5);
+  CHECK(c[3].state_machine().values == std::vector<std::string>{"x", "v1", "v2", "v3", "after"});
+  CHECK(c[3].stats().elections_started == started + 1);
   CHECK(c.net.violations.empty());
 }
 

@@ -318,8 +318,19 @@ class node : public replica<Policies> {
     p1_waiting_ = false;
     p1_.start(first);
     if (configs_.at(first).quorums.self() == paxos::membership::npos) {
-      ++stats_.stepped_down_removed;  // that configuration leaves us out: let its voters lead
-      return step_down(ballot{});
+      // That configuration leaves us out: its voters lead from `first` on.
+      // The slots before it that our phase 1 settled are still ours to get
+      // chosen (as a leader that opens nothing more, stepping down once they
+      // are, maybe_cross()): dropping them would leave them to our next
+      // candidacy, which settles them and stops here again, forever, while
+      // its prepares keep preempting the voters that could go on.
+      if (window_.size() == 0) {
+        ++stats_.stepped_down_removed;
+        return step_down(ballot{});
+      }
+      p1_running_ = false;
+      if (role_ == role::candidate) become_leader();
+      return;
     }
     add_own_promise();
     send_prepares();
