@@ -19,77 +19,7 @@
 
 namespace quorum_bench {
 
-// quorum_cluster's message_queue for Paxos messages, built the same way: a
-// FIFO of slots whose buffers are kept, so the network allocates nothing once
-// they have grown; a message is delivered in place and only entries are copied.
-class paxos_message_queue {
- public:
-  struct slot {
-    quorum::paxos::message m;
-    std::vector<quorum::paxos::entry> entries;
-    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
-  };
-
-  explicit paxos_message_queue(wire_mode mode) : mode_{mode} {
-    for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
-  }
-
-  void push(const quorum::paxos::message& m) {
-    if (count_ == slots_.size()) grow();
-    slot& s = *slots_[(head_ + count_++) % slots_.size()];
-    ++sent_;
-    if (mode_ == wire_mode::wire) {
-      s.m.to = m.to;
-      s.data.clear();
-      encode(m, s.data);
-      return;
-    }
-    s.m = m;
-    if (m.entries.empty()) return;  // most messages: nothing to copy
-    s.data.clear();
-    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
-    // Views are taken once the buffer has stopped growing.
-    s.entries.clear();
-    std::size_t at = 0;
-    for (const auto& e : m.entries) {
-      s.entries.push_back(quorum::paxos::entry{e.slot, e.bal, e.kind, byte_view{s.data}.subspan(at, e.data.size())});
-      at += e.data.size();
-    }
-    s.m.entries = s.entries;
-  }
-
-  // The oldest message, delivered in place: its slot is not reused before
-  // pop(), and slots never move, so it stays valid while the receiver sends.
-  [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
-  void pop() noexcept {
-    head_ = (head_ + 1) % slots_.size();
-    --count_;
-  }
-
-  [[nodiscard]] std::size_t size() const noexcept { return count_; }
-  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
-  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
-  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
-
- private:
-  static constexpr std::size_t initial_slots = 64;
-
-  // Only while warming up: doubles until it holds the most messages ever in flight.
-  void grow() {
-    std::vector<std::unique_ptr<slot>> bigger;
-    bigger.reserve(slots_.size() * 2);
-    for (std::size_t k = 0; k < slots_.size(); ++k) bigger.push_back(std::move(slots_[(head_ + k) % slots_.size()]));
-    while (bigger.size() < slots_.size() * 2) bigger.push_back(std::make_unique<slot>());
-    slots_ = std::move(bigger);
-    head_ = 0;
-  }
-
-  wire_mode mode_;
-  std::vector<std::unique_ptr<slot>> slots_;  // by pointer: a slot being delivered never moves
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
-  std::uint64_t sent_ = 0;
-};
+using paxos_message_queue = basic_message_queue<quorum::paxos::message>;
 
 struct paxos_queue_transport {
   paxos_message_queue* q;

@@ -15,6 +15,7 @@
 
 #include "quorum/raft.hpp"
 #include "quorum/storage/memory_log.hpp"
+#include "message_queue.hpp"
 
 namespace quorum_bench {
 
@@ -23,87 +24,7 @@ using quorum::byte_view;
 using quorum::log_index;
 using quorum::node_id;
 
-// How a message crosses the in-process network. copy: the message struct is
-// copied with its entries (what canonical raft's fixture does too); wire: it
-// is encoded on send and decoded by receive(byte_view), as over a socket.
-enum class wire_mode { copy, wire };
-
-// A FIFO of messages in slots whose buffers are kept and reused, so that once
-// every slot has grown to its message's size the network allocates nothing.
-class message_queue {
- public:
-  struct slot {
-    quorum::raft::message m;
-    std::vector<quorum::raft::entry_view> entries;
-    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
-  };
-
-  explicit message_queue(wire_mode mode) : mode_{mode} {
-    for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
-  }
-
-  void push(const quorum::raft::message& m) {
-    if (count_ == slots_.size()) grow();
-    slot& s = *slots_[(head_ + count_++) % slots_.size()];
-    ++sent_;
-    if (mode_ == wire_mode::wire) {
-      s.m.to = m.to;
-      s.data.clear();
-      encode(m, s.data);
-      return;
-    }
-    s.m = m;
-    if (m.entries.empty() && m.data.empty()) return;  // most messages: nothing to copy
-    s.data.clear();
-    for (const auto& e : m.entries) append(s.data, e.data);
-    append(s.data, m.data);
-    // Views are taken once the buffer has stopped growing.
-    s.entries.clear();
-    std::size_t at = 0;
-    for (const auto& e : m.entries) {
-      s.entries.push_back(quorum::raft::entry_view{e.term, e.kind, byte_view{s.data}.subspan(at, e.data.size())});
-      at += e.data.size();
-    }
-    s.m.entries = s.entries;
-    s.m.data = byte_view{s.data}.subspan(at, m.data.size());
-  }
-
-  // The oldest message, delivered in place: it stays queued (its slot is not
-  // reused) until pop(), and slots never move, so it stays valid while the
-  // receiver sends more.
-  [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
-  void pop() noexcept {
-    head_ = (head_ + 1) % slots_.size();
-    --count_;
-  }
-
-  [[nodiscard]] std::size_t size() const noexcept { return count_; }
-  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
-  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
-  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
-
- private:
-  static constexpr std::size_t initial_slots = 64;
-
-  // Only while warming up: the queue doubles until it holds the most messages
-  // ever in flight at once.
-  void grow() {
-    std::vector<std::unique_ptr<slot>> bigger;
-    bigger.reserve(slots_.size() * 2);
-    for (std::size_t k = 0; k < slots_.size(); ++k) bigger.push_back(std::move(slots_[(head_ + k) % slots_.size()]));
-    while (bigger.size() < slots_.size() * 2) bigger.push_back(std::make_unique<slot>());
-    slots_ = std::move(bigger);
-    head_ = 0;
-  }
-
-  static void append(byte_buffer& to, byte_view bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
-
-  wire_mode mode_;
-  std::vector<std::unique_ptr<slot>> slots_;  // by pointer: a slot being delivered never moves
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
-  std::uint64_t sent_ = 0;
-};
+using message_queue = basic_message_queue<quorum::raft::message>;
 
 struct queue_transport {
   message_queue* q;

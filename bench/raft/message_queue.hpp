@@ -1,0 +1,115 @@
+// The in-process network of the consensus benchmarks: one FIFO of messages
+// in reused slots, shared by the Raft and Multi-Paxos clusters so that both
+// pay the same transport cost.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "quorum/core/bytes.hpp"
+
+namespace quorum_bench {
+
+using quorum::byte_buffer;
+using quorum::byte_view;
+
+// How a message crosses the in-process network. copy: the message struct is
+// copied with its entries (what canonical raft's fixture does too); wire: it
+// is encoded on send and decoded by receive(byte_view), as over a socket.
+enum class wire_mode { copy, wire };
+
+// A FIFO of messages in slots whose buffers are kept and reused, so that once
+// every slot has grown to its message's size the network allocates nothing.
+// Message has `to`, `entries` (a span of entries, each with a `data` view)
+// and, for Raft, `data` (a snapshot chunk); encode(message, byte_buffer&) is
+// found by argument-dependent lookup.
+template <class Message>
+class basic_message_queue {
+ public:
+  using entry_type = std::remove_cvref_t<decltype(*std::declval<const Message&>().entries.begin())>;
+  static constexpr bool has_data = requires(const Message& m) { m.data; };
+
+  struct slot {
+    Message m;
+    std::vector<entry_type> entries;
+    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
+  };
+
+  explicit basic_message_queue(wire_mode mode) : mode_{mode} {
+    for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
+  }
+
+  void push(const Message& m) {
+    if (count_ == slots_.size()) grow();
+    slot& s = *slots_[(head_ + count_++) % slots_.size()];
+    ++sent_;
+    if (mode_ == wire_mode::wire) {
+      s.m.to = m.to;
+      s.data.clear();
+      encode(m, s.data);
+      return;
+    }
+    s.m = m;
+    if (m.entries.empty() && extra(m).empty()) return;  // most messages: nothing to copy
+    s.data.clear();
+    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
+    s.data.insert(s.data.end(), extra(m).begin(), extra(m).end());
+    // Views are taken once the buffer has stopped growing.
+    s.entries.clear();
+    std::size_t at = 0;
+    for (const auto& e : m.entries) {
+      entry_type copy = e;
+      copy.data = byte_view{s.data}.subspan(at, e.data.size());
+      s.entries.push_back(copy);
+      at += e.data.size();
+    }
+    s.m.entries = s.entries;
+    if constexpr (has_data) s.m.data = byte_view{s.data}.subspan(at, m.data.size());
+  }
+
+  // The oldest message, delivered in place: it stays queued (its slot is not
+  // reused) until pop(), and slots never move, so it stays valid while the
+  // receiver sends more.
+  [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
+  void pop() noexcept {
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
+
+ private:
+  static constexpr std::size_t initial_slots = 64;
+
+  // The bytes a message carries besides its entries' (a Raft snapshot chunk).
+  [[nodiscard]] static byte_view extra(const Message& m) noexcept {
+    if constexpr (has_data) return m.data;
+    else return {};
+  }
+
+  // Only while warming up: the queue doubles until it holds the most messages
+  // ever in flight at once.
+  void grow() {
+    std::vector<std::unique_ptr<slot>> bigger;
+    bigger.reserve(slots_.size() * 2);
+    for (std::size_t k = 0; k < slots_.size(); ++k) bigger.push_back(std::move(slots_[(head_ + k) % slots_.size()]));
+    while (bigger.size() < slots_.size() * 2) bigger.push_back(std::make_unique<slot>());
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  wire_mode mode_;
+  std::vector<std::unique_ptr<slot>> slots_;  // by pointer: a slot being delivered never moves
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t sent_ = 0;
+};
+
+}  // namespace quorum_bench
