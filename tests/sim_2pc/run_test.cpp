@@ -7,6 +7,7 @@
 #include <string>
 
 #include "quorum/sim/trace.hpp"
+#include "support/trace_text.hpp"
 #include "quorum/sim/two_phase_commit_driver.hpp"
 
 namespace {
@@ -21,34 +22,8 @@ using namespace quorum::sim;
 using tpc_sim::driver;
 using tpc_sim::plant;
 
-std::string read_all(std::FILE* f) {
-  std::string s;
-  std::rewind(f);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-  return s;
-}
-
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
 seed_report traced(std::uint64_t seed, std::string& out) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  seed_report r;
-  {
-    trace_writer w{f};
-    run_config c;
-    c.seed = seed;
-    c.trace = &w;
-    r = tpc_sim::run_seed(c);
-  }
-  out = read_all(f);
-  std::fclose(f);
-  return r;
+  return quorum::test::traced_run({}, seed, [](const run_config& c) { return tpc_sim::run_seed(c); }, out);
 }
 
 void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
@@ -115,12 +90,12 @@ TEST_CASE("sim 2pc: a seed is a pure function: the same seed gives the same trac
   CHECK(a == b);
   CHECK(ra.events == rb.events);
   CHECK(a != c);
-  CHECK(count(a, "\"event\":\"vote\"") > 0);
-  CHECK(count(a, "\"event\":\"decide\"") > 0);
-  CHECK(count(a, "\"event\":\"outcome\"") > 0);
-  CHECK(count(a, "\"vote\":\"no\"") > 0);
-  CHECK(count(a, "\"decision\":\"abort\"") > 0);
-  CHECK(count(a, "\"decision\":\"commit\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"event\":\"vote\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"event\":\"decide\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"event\":\"outcome\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"vote\":\"no\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"decision\":\"abort\"") > 0);
+  CHECK(quorum::test::count_of(a, "\"decision\":\"commit\"") > 0);
 }
 
 TEST_CASE("sim 2pc: planted bug forget_prepared (a restart loses prepared records) is caught") {

@@ -8,6 +8,7 @@
 
 #include "quorum/sim/paxos_driver.hpp"
 #include "quorum/sim/trace.hpp"
+#include "support/trace_text.hpp"
 
 namespace {
 
@@ -23,34 +24,8 @@ using namespace quorum::sim;
 using paxos_sim::driver;
 using paxos_sim::plant;
 
-std::string read_all(std::FILE* f) {
-  std::string s;
-  std::rewind(f);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-  return s;
-}
-
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
 seed_report traced(std::uint64_t seed, std::string& out) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  seed_report r;
-  {
-    trace_writer w{f};
-    run_config c;
-    c.seed = seed;
-    c.trace = &w;
-    r = paxos_sim::run_seed(c);
-  }
-  out = read_all(f);
-  std::fclose(f);
-  return r;
+  return quorum::test::traced_run({}, seed, [](const run_config& c) { return paxos_sim::run_seed(c); }, out);
 }
 
 void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
@@ -117,10 +92,10 @@ TEST_CASE("sim paxos: a seed is a pure function: the same seed gives the same tr
   CHECK(ra.events == rb.events);
   CHECK(a != c);
   // The trace holds what DESIGN.md promises, consistently with the report.
-  CHECK(count(a, "\"event\":\"ack\"") == ra.commits);
-  CHECK(count(a, "\"event\":\"leader\"") == ra.leader_changes);
-  CHECK(count(a, "\"event\":\"propose\"") >= ra.commits);
-  CHECK(count(a, "\"event\":\"apply\"") > ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"ack\"") == ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"leader\"") == ra.leader_changes);
+  CHECK(quorum::test::count_of(a, "\"event\":\"propose\"") >= ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"apply\"") > ra.commits);
   CHECK(a.find("\"event\":\"leader\",\"ballot\":{\"round\":") != std::string::npos);
   CHECK(a.find("\"term\"") == std::string::npos);  // paxos applies carry no term
 }
@@ -271,7 +246,7 @@ TEST_CASE("sim paxos: the operator's membership changes take effect inside simul
         world<driver> w{c, d};
         r = w.run();
       }
-      configs_traced += count(read_all(f), "\"value\":\"config voters");
+      configs_traced += quorum::test::count_of(quorum::test::read_all(f), "\"value\":\"config voters");
       std::fclose(f);
       INFO("seed " << s << ": " << r.what);
       REQUIRE_FALSE(r.violation);

@@ -8,6 +8,7 @@
 
 #include "quorum/sim/raft_driver.hpp"
 #include "quorum/sim/trace.hpp"
+#include "support/trace_text.hpp"
 
 namespace {
 
@@ -24,34 +25,8 @@ using raft_sim::driver;
 using raft_sim::driver_options;
 using raft_sim::plant;
 
-std::string read_all(std::FILE* f) {
-  std::string s;
-  std::rewind(f);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-  return s;
-}
-
-std::size_t count(const std::string& s, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
 seed_report traced(std::uint64_t seed, std::string& out) {
-  std::FILE* f = std::tmpfile();
-  REQUIRE(f != nullptr);
-  seed_report r;
-  {
-    trace_writer w{f};
-    run_config c;
-    c.seed = seed;
-    c.trace = &w;
-    r = raft_sim::run_seed(c);
-  }
-  out = read_all(f);
-  std::fclose(f);
-  return r;
+  return quorum::test::traced_run({}, seed, [](const run_config& c) { return raft_sim::run_seed(c); }, out);
 }
 
 void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
@@ -103,10 +78,10 @@ TEST_CASE("sim raft: a seed is a pure function: the same seed gives the same tra
   CHECK(ra.events == rb.events);
   CHECK(a != c);
   // The trace holds what DESIGN.md promises, consistently with the report.
-  CHECK(count(a, "\"event\":\"ack\"") == ra.commits);
-  CHECK(count(a, "\"event\":\"leader\"") == ra.leader_changes);
-  CHECK(count(a, "\"event\":\"propose\"") >= ra.commits);
-  CHECK(count(a, "\"event\":\"apply\"") > ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"ack\"") == ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"leader\"") == ra.leader_changes);
+  CHECK(quorum::test::count_of(a, "\"event\":\"propose\"") >= ra.commits);
+  CHECK(quorum::test::count_of(a, "\"event\":\"apply\"") > ra.commits);
   CHECK(a.find("\"value\":\"noop term 1\",\"term\":1") != std::string::npos);
 }
 
