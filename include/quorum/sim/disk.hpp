@@ -26,6 +26,7 @@
 #include "quorum/core/log.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace quorum::sim {
 
@@ -183,5 +184,14 @@ class sim_log {
 };
 
 static_assert(quorum::check_log<sim_log>());
+
+// A node's snapshot store in the simulator: a save is atomic and durable, so
+// the image lives with the driver (which outlives incarnations) and survives
+// every crash; a node only holds this handle on it.
+struct sim_snapshot_store {
+  storage::memory_snapshot_store* store;
+  result<void> save(byte_view b) { return store->save(b); }
+  result<byte_view> load() { return store->load(); }
+};
 
 }  // namespace quorum::sim

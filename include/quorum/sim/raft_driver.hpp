@@ -30,14 +30,13 @@
 #include <string_view>
 #include <vector>
 
-#include "quorum/codec/reader.hpp"
-#include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/raft.hpp"
 #include "quorum/sim/disk.hpp"
 #include "quorum/sim/history.hpp"
+#include "quorum/sim/kv_client.hpp"
 #include "quorum/sim/linearizability.hpp"
 #include "quorum/sim/raft_checker.hpp"
 #include "quorum/sim/run.hpp"
@@ -133,14 +132,6 @@ struct kv_machine {
   void read_failed(std::uint64_t id, const error& e);
 };
 
-// A node's snapshot store: the image survives crashes (a save is atomic and
-// durable), so it lives in the driver, not in the node's incarnation.
-struct sim_snapshot_store {
-  storage::memory_snapshot_store* store;
-  result<void> save(byte_view b) { return store->save(b); }
-  result<byte_view> load() { return store->load(); }
-};
-
 struct policies {
   using transport = wire_transport;
   using log = watched_log;
@@ -156,7 +147,7 @@ class driver {
   using message = byte_buffer;
 
   explicit driver(std::uint64_t seed, driver_options opts = {})
-      : opts_{opts}, client_rng_{seed ^ 0x6b76636c69656e74ULL} {}
+      : opts_{opts}, client_{seed, opts.registers, opts.counters} {}
 
   void boot(const node_env<message>& env) {
     if (members_.empty()) {
@@ -191,7 +182,7 @@ class driver {
         ++it;
         continue;
       }
-      fail_op(it->second.op, now);  // never answered: it had no effect
+      client_.fail(it->second.op, now);  // never answered: it had no effect
       it = reads_.erase(it);
     }
   }
@@ -213,20 +204,20 @@ class driver {
   }
 
   void client_request(std::string_view v) {
-    const std::string command = make_command(v);
+    const std::string command = client_.make_command(v);
     const node_id l = find_leader();
     const std::int64_t now = now_ns();
-    const std::size_t op = record_invoke(command, now);
-    if (l == no_node) return fail_op(op, now);
+    const std::size_t op = client_.invoke(command, now);
+    if (l == no_node) return client_.fail(op, now);
     operate(l);
-    if (history_[op].kind == op_kind::read && opts_.read_index_share > 0 &&
-        client_rng_.chance(opts_.read_index_share))
+    if (client_.records()[op].kind == op_kind::read && opts_.read_index_share > 0 &&
+        client_.rng().chance(opts_.read_index_share))
       return read_index(l, op, now, command);
     member& m = at(l);
     auto r = m.raft->propose(as_bytes(command));
     if (!r) {
       settle(l);
-      return fail_op(op, now);
+      return client_.fail(op, now);
     }
     m.env->trace.propose(command);
     pending_.emplace(r->index.value(), proposal{r->term.value(), l, command, op, false, false});
@@ -252,17 +243,13 @@ class driver {
     if (max_acked_ != 0 && !checker_->holds_committed(l, max_acked_))
       return "after the heal node " + std::to_string(l.value()) +
              " does not hold every acknowledged entry (up to index " + std::to_string(max_acked_) + ")";
-    auto r = sim::check(history_, opts_.linearizability);
-    if (!r) return std::string{"linearizability: the recorded history is malformed: "} + r.error().what;
-    if (r->outcome == check_outcome::violation) return "linearizability: " + r->what;
-    if (r->outcome == check_outcome::unknown) ++lin_unknown_;
-    return std::nullopt;
+    return client_.verdict(opts_.linearizability, lin_unknown_);
   }
 
   [[nodiscard]] std::uint64_t commits() const noexcept { return acks_; }
   [[nodiscard]] std::uint64_t leader_changes() const noexcept { return leader_changes_; }
   [[nodiscard]] std::uint64_t linearizability_unknown() const noexcept { return lin_unknown_; }
-  [[nodiscard]] const history& client_history() const noexcept { return history_; }
+  [[nodiscard]] const history& client_history() const noexcept { return client_.records(); }
   [[nodiscard]] const raft_checker& checker() const { return *checker_; }
   [[nodiscard]] const raft_node* node(node_id n) const {
     const member& m = members_[static_cast<std::size_t>(n.value())];
@@ -278,37 +265,15 @@ class driver {
       m.corrupted = true;
       text += "!";
     }
-    const value out = run(m, text);
+    const value out = m.store.run(text, client_.records());
     m.applies.push_back(applied{i.value(), std::move(text), out, false});
   }
 
   // The node's store as bytes, and back: its snapshot.
-  void snapshot_state(node_id n, byte_buffer& out) {
-    codec::writer w{out};
-    const member& m = at(n);
-    w.varint(m.store.size());
-    for (const auto& [key, c] : m.store) {
-      w.prefixed_string(key);
-      w.u8(c.counter ? 1 : 0);
-      w.zigzag(c.number);
-      w.prefixed_string(c.text);
-    }
-  }
+  void snapshot_state(node_id n, byte_buffer& out) { at(n).store.save(out); }
   void restore_state(node_id n, log_index i, byte_view image) {
     member& m = at(n);
-    m.store.clear();
-    codec::reader r{image};
-    auto count = r.varint();
-    bool ok = count.has_value();
-    for (std::uint64_t k = 0; ok && k < *count; ++k) {
-      auto key = r.prefixed_string(image.size());
-      auto counter = r.u8();
-      auto number = r.zigzag();
-      auto text = r.prefixed_string(image.size());
-      ok = key && counter && number && text;
-      if (ok) m.store.emplace(std::string{*key}, cell{*counter != 0, *number, std::string{*text}});
-    }
-    if (!ok || !r.empty()) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
+    if (!m.store.load(image)) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
     m.applies.push_back(applied{i.value(), {}, value{}, true});
   }
 
@@ -317,15 +282,15 @@ class driver {
   void on_read_ready(node_id n, std::uint64_t id, log_index) {
     auto it = reads_.find(id);
     if (it == reads_.end()) return;
-    const value out = run(at(n), it->second.command);
-    (void)finish_op(it->second.op, out, now_ns());
+    const value out = at(n).store.run(it->second.command, client_.records());
+    client_.finish(it->second.op, out, now_ns());
     ++reads_served_;
     reads_.erase(it);
   }
   void on_read_failed(std::uint64_t id) {
     auto it = reads_.find(id);
     if (it == reads_.end()) return;
-    fail_op(it->second.op, now_ns());
+    client_.fail(it->second.op, now_ns());
     reads_.erase(it);
   }
 
@@ -345,15 +310,10 @@ class driver {
     std::size_t op;
     std::string command;
   };
-  struct cell {
-    bool counter{false};
-    std::int64_t number{0};
-    std::string text;
-  };
   struct member {
     std::optional<node_env<message>> env;
     std::optional<raft_node> raft;
-    std::map<std::string, cell, std::less<>> store;
+    kv_store store;
     std::vector<applied> applies;  // made during the current call, not yet traced
     std::uint64_t traced{0};       // last applied index traced in this incarnation
     log_watch watch;              // the node's log points here: members_ never reallocates
@@ -418,19 +378,19 @@ class driver {
   void operate(node_id l) {
     raft_node& r = *at(l).raft;
     // A rate of 0 draws nothing: runs without operator moves stay as they were.
-    if (opts_.membership_change_rate > 0 && client_rng_.chance(opts_.membership_change_rate)) {
+    if (opts_.membership_change_rate > 0 && client_.rng().chance(opts_.membership_change_rate)) {
       raft::membership target = r.membership();
       std::vector<node_id> out;
       for (node_id id : ids_)
         if (!raft::contains(target.voters, id)) out.push_back(id);
-      if (!out.empty() && client_rng_.chance(0.6)) {
-        target.voters.push_back(out[client_rng_.below(out.size())]);  // back as a voter
+      if (!out.empty() && client_.rng().chance(0.6)) {
+        target.voters.push_back(out[client_.rng().below(out.size())]);  // back as a voter
       } else if (target.voters.size() > std::max<std::size_t>(2, ids_.size() / 2 + 1)) {
-        const std::size_t moves = target.voters.size() > 4 && client_rng_.chance(0.3) ? 2 : 1;
+        const std::size_t moves = target.voters.size() > 4 && client_.rng().chance(0.3) ? 2 : 1;
         for (std::size_t k = 0; k < moves; ++k) {
-          const node_id gone = target.voters[client_rng_.below(target.voters.size())];
+          const node_id gone = target.voters[client_.rng().below(target.voters.size())];
           target.voters.erase(std::find(target.voters.begin(), target.voters.end(), gone));
-          if (client_rng_.chance(0.5)) target.learners.push_back(gone);
+          if (client_.rng().chance(0.5)) target.learners.push_back(gone);
         }
       }
       std::erase_if(target.learners, [&](node_id x) { return raft::contains(target.voters, x); });
@@ -439,9 +399,9 @@ class driver {
       std::sort(target.learners.begin(), target.learners.end());
       if (r.change_membership(target)) ++membership_changes_;
     }
-    if (opts_.transfer_rate > 0 && client_rng_.chance(opts_.transfer_rate)) {
+    if (opts_.transfer_rate > 0 && client_.rng().chance(opts_.transfer_rate)) {
       const auto& voters = r.membership().voters;
-      const node_id to = voters[client_rng_.below(voters.size())];
+      const node_id to = voters[client_.rng().below(voters.size())];
       if (to != l && r.transfer_leadership(to)) ++transfers_;
     }
     settle(l);
@@ -452,7 +412,7 @@ class driver {
     reads_.emplace(id, pending_read{l, op, command});
     if (auto r = at(l).raft->read(id); !r) {
       reads_.erase(id);
-      fail_op(op, now);
+      client_.fail(op, now);
     }
     settle(l);
   }
@@ -549,8 +509,8 @@ class driver {
       }
       if (!p.resolved) {
         p.resolved = true;
-        if (ours) (void)finish_op(p.op, out, now);
-        else fail_op(p.op, now);
+        if (ours) client_.finish(p.op, out, now);
+        else client_.fail(p.op, now);
       }
       if (ours && p.proposer == n && !p.orphaned) {
         at(n).env->trace.ack(i, p.command);
@@ -568,73 +528,8 @@ class driver {
     if (!mismatch_) mismatch_ = std::move(why);
   }
 
-  // "v12 set k0", "v13 get k2", "v14 incr k2": registers first, then counters.
-  std::string make_command(std::string_view v) {
-    const std::uint32_t keys = opts_.registers + opts_.counters;
-    const auto k = static_cast<std::uint32_t>(client_rng_.below(keys == 0 ? 1 : keys));
-    const bool counter = k >= opts_.registers;
-    const bool read = client_rng_.chance(0.4);
-    const char* op = read ? "get" : (counter ? "incr" : "set");
-    return std::string{v} + ' ' + op + " k" + std::to_string(k);
-  }
-
-  std::size_t record_invoke(const std::string& command, std::int64_t now) {
-    const parsed c = parse(command);
-    operation op;
-    op.client = history_.size();
-    op.key = history_.intern(c.key);
-    op.kind = c.op == "get" ? op_kind::read : c.op == "incr" ? op_kind::incr : op_kind::write;
-    if (op.kind == op_kind::incr) op.input = value::integer(1);
-    if (op.kind == op_kind::write) op.input = history_.intern(c.id);
-    op.invoke = now;
-    op.complete = now;
-    return history_.add(op);
-  }
-  void fail_op(std::size_t op, std::int64_t now) {
-    history_[op].status = op_status::failed;
-    history_[op].complete = now;
-  }
-  bool finish_op(std::size_t op, value out, std::int64_t now) {
-    history_[op].status = op_status::ok;
-    history_[op].output = out;
-    history_[op].complete = now;
-    return true;
-  }
-
-  struct parsed {
-    std::string_view id, op, key;
-  };
-  static parsed parse(std::string_view s) {
-    parsed p;
-    std::string_view* parts[] = {&p.id, &p.op, &p.key};
-    for (std::string_view* part : parts) {
-      const auto sp = s.find(' ');
-      *part = s.substr(0, sp);
-      s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
-    }
-    return p;
-  }
-
-  // The node's store runs the command; the output is what the client is told.
-  value run(member& m, std::string_view command) {
-    const parsed c = parse(command);
-    auto it = m.store.find(c.key);
-    if (c.op == "get") {
-      if (it == m.store.end()) return value::absent();
-      return it->second.counter ? value::integer(it->second.number) : history_.intern(it->second.text);
-    }
-    if (it == m.store.end()) it = m.store.emplace(std::string{c.key}, cell{}).first;
-    if (c.op == "incr") {
-      it->second.counter = true;
-      it->second.number += 1;
-      return value::integer(it->second.number);
-    }
-    it->second.text = std::string{c.id};
-    return value::absent();
-  }
-
   driver_options opts_;
-  seeded_random client_rng_;
+  kv_client client_;  // its random stream also draws the operator's moves
   std::vector<member> members_;  // [node id]
   std::vector<storage::memory_snapshot_store> stores_;  // [node id]: outlive incarnations
   std::map<std::uint64_t, pending_read> reads_;          // ReadIndex reads awaiting an answer
@@ -645,7 +540,6 @@ class driver {
   std::vector<node_id> ids_;
   std::optional<raft_checker> checker_;
   std::multimap<std::uint64_t, proposal> pending_;  // index -> proposals awaiting their fate
-  history history_;
   std::optional<std::string> mismatch_;  // a proposal's (index, term) applied with another value
   std::uint64_t acks_{0};
   std::uint64_t leader_changes_{0};
