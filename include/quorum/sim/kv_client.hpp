@@ -12,6 +12,9 @@
 //                                              // drivers' operator moves draw from too
 //   kv_store s;  value out = s.run(cmd, c.records());   // a node's store runs a command
 //   s.save(out_bytes);  bool ok = s.load(image);         // its snapshot image, and back
+//   kv_machine<driver>{&d, self}   the StateMachine policy: hands each call to the
+//                                  driver's on_apply / snapshot_state / restore_state /
+//                                  on_read_ready / on_read_failed
 // Registers (k0 .. k{registers-1}) are set and read; the counters after them
 // are incremented and read. Command ids are unique, so a register's value
 // names the command that wrote it.
@@ -27,6 +30,8 @@
 #include "quorum/codec/reader.hpp"
 #include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
+#include "quorum/core/error.hpp"
+#include "quorum/core/ids.hpp"
 #include "quorum/core/random.hpp"
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/linearizability.hpp"
@@ -169,6 +174,20 @@ class kv_client {
   std::uint32_t registers_;
   std::uint32_t counters_;
   history history_;
+};
+
+// The state machine policy of a driven node: a handle that hands each call
+// to the driver, which runs the node's kv_store and traces what happened.
+// (A template so that it can name the driver before the driver is complete.)
+template <class Driver>
+struct kv_machine {
+  Driver* owner;
+  node_id self;
+  void apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+  void snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
+  void restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
+  void read_ready(std::uint64_t id, log_index i) { owner->on_read_ready(self, id, i); }
+  void read_failed(std::uint64_t id, const error& e) { owner->on_read_failed(self, id, e); }
 };
 
 }  // namespace quorum::sim

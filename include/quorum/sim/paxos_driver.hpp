@@ -108,22 +108,11 @@ struct wire_transport {
 
 class driver;
 
-// The state machine policy: a handle that hands each apply to the driver.
-struct kv_machine {
-  driver* owner;
-  node_id self;
-  void apply(log_index i, byte_view command);
-  void snapshot(byte_buffer& out);
-  void restore(log_index i, byte_view image);
-  void read_ready(std::uint64_t id, log_index i);
-  void read_failed(std::uint64_t id, const error& e);
-};
-
 struct policies {
   using transport = wire_transport;
   using log = sim_log;
   using clock = sim_clock;
-  using state_machine = kv_machine;
+  using state_machine = kv_machine<driver>;
   using snapshot_store = sim_snapshot_store;
 };
 
@@ -151,7 +140,7 @@ class driver {
     if (opts_.reads == read_path::lease_read) o.lease_reads = true;
     seeded_random rng = env.rng;
     o.seed = rng();
-    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine{this, env.self},
+    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine<driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
@@ -233,12 +222,16 @@ class driver {
 
   // Called by kv_machine from inside the node: the read may now look at
   // this node's store, which holds every slot up to the read's index.
-  void on_read(node_id n, std::uint64_t id, bool ready) {
+  void on_read_ready(node_id n, std::uint64_t id, log_index) {
     auto it = reads_.find(id);
     if (it == reads_.end() || it->second.reader != n) return;
-    const std::int64_t now = now_ns();
-    if (ready) client_.finish(it->second.op, at(n).store.run(it->second.command, client_.records()), now);
-    else client_.fail(it->second.op, now);
+    client_.finish(it->second.op, at(n).store.run(it->second.command, client_.records()), now_ns());
+    reads_.erase(it);
+  }
+  void on_read_failed(node_id n, std::uint64_t id, const error&) {
+    auto it = reads_.find(id);
+    if (it == reads_.end() || it->second.reader != n) return;
+    client_.fail(it->second.op, now_ns());
     reads_.erase(it);
   }
 
@@ -503,12 +496,6 @@ class driver {
   std::uint64_t max_acked_{0};
   mutable std::uint64_t lin_unknown_{0};
 };
-
-inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
-inline void kv_machine::snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
-inline void kv_machine::restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
-inline void kv_machine::read_ready(std::uint64_t id, log_index) { owner->on_read(self, id, true); }
-inline void kv_machine::read_failed(std::uint64_t id, const error&) { owner->on_read(self, id, false); }
 
 static_assert(check_driver<driver>());
 

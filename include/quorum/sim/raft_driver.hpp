@@ -121,22 +121,11 @@ struct watched_log {
 
 class driver;
 
-// The state machine policy: a handle that hands each call to the driver.
-struct kv_machine {
-  driver* owner;
-  node_id self;
-  void apply(log_index i, byte_view command);
-  void snapshot(byte_buffer& out);
-  void restore(log_index i, byte_view image);
-  void read_ready(std::uint64_t id, log_index i);
-  void read_failed(std::uint64_t id, const error& e);
-};
-
 struct policies {
   using transport = wire_transport;
   using log = watched_log;
   using clock = sim_clock;
-  using state_machine = kv_machine;
+  using state_machine = kv_machine<driver>;
   using snapshot_store = sim_snapshot_store;
 };
 
@@ -165,7 +154,7 @@ class driver {
     o.seed = rng();
     m.watch.low = 1;  // what the crash kept: read it all once
     m.raft.emplace(env.self, ids_, wire_transport{env.transport}, watched_log{env.log, &m.watch},
-                   env.clock, kv_machine{this, env.self},
+                   env.clock, kv_machine<driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
@@ -287,7 +276,7 @@ class driver {
     ++reads_served_;
     reads_.erase(it);
   }
-  void on_read_failed(std::uint64_t id) {
+  void on_read_failed(node_id, std::uint64_t id, const error&) {
     auto it = reads_.find(id);
     if (it == reads_.end()) return;
     client_.fail(it->second.op, now_ns());
@@ -546,12 +535,6 @@ class driver {
   std::uint64_t max_acked_{0};
   mutable std::uint64_t lin_unknown_{0};
 };
-
-inline void kv_machine::apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
-inline void kv_machine::snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
-inline void kv_machine::restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
-inline void kv_machine::read_ready(std::uint64_t id, log_index i) { owner->on_read_ready(self, id, i); }
-inline void kv_machine::read_failed(std::uint64_t id, const error&) { owner->on_read_failed(id); }
 
 static_assert(check_driver<driver>());
 
