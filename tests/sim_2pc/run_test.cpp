@@ -7,36 +7,24 @@
 #include <string>
 
 #include "quorum/sim/trace.hpp"
+#include "support/sweep.hpp"
 #include "support/trace_text.hpp"
 #include "quorum/sim/two_phase_commit_driver.hpp"
 
 namespace {
 
-#if defined(__OPTIMIZE__)
-constexpr std::uint64_t sweep_scale = 8;
-#else
-constexpr std::uint64_t sweep_scale = 1;
-#endif
+constexpr std::uint64_t sweep_scale = quorum::test::optimized_scale(8);
 
 using namespace quorum::sim;
 using tpc_sim::driver;
 using tpc_sim::plant;
 
-seed_report traced(std::uint64_t seed, std::string& out) {
-  return quorum::test::traced_run({}, seed, [](const run_config& c) { return tpc_sim::run_seed(c); }, out);
-}
+constexpr auto run = [](const run_config& c) { return tpc_sim::run_seed(c); };
+
+seed_report traced(std::uint64_t seed, std::string& out) { return quorum::test::traced_run({}, seed, run, out); }
 
 void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
-  std::uint64_t settled = 0;
-  for (std::uint64_t s = first; s <= last; ++s) {
-    c.seed = s;
-    const seed_report r = tpc_sim::run_seed(c);
-    INFO(r.what);
-    REQUIRE_FALSE(r.violation);
-    CHECK(r.commits > 0);
-    settled += r.commits;
-  }
-  CHECK(settled > (last - first + 1) * 10);
+  quorum::test::sweep_seeds(run, c, first, last, /*elects=*/false);
 }
 
 }  // namespace

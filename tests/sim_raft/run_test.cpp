@@ -8,39 +8,24 @@
 
 #include "quorum/sim/raft_driver.hpp"
 #include "quorum/sim/trace.hpp"
+#include "support/sweep.hpp"
 #include "support/trace_text.hpp"
 
 namespace {
 
-// An unoptimized (Debug, sanitizer) build runs a seed some 40 times slower:
-// it sweeps a sample of the seeds an optimized build sweeps.
-#if defined(__OPTIMIZE__)
-constexpr std::uint64_t sweep_scale = 16;
-#else
-constexpr std::uint64_t sweep_scale = 1;
-#endif
+constexpr std::uint64_t sweep_scale = quorum::test::optimized_scale(16);
 
 using namespace quorum::sim;
 using raft_sim::driver;
 using raft_sim::driver_options;
 using raft_sim::plant;
 
-seed_report traced(std::uint64_t seed, std::string& out) {
-  return quorum::test::traced_run({}, seed, [](const run_config& c) { return raft_sim::run_seed(c); }, out);
-}
+constexpr auto run = [](const run_config& c) { return raft_sim::run_seed(c); };
+
+seed_report traced(std::uint64_t seed, std::string& out) { return quorum::test::traced_run({}, seed, run, out); }
 
 void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
-  std::uint64_t commits = 0;
-  for (std::uint64_t s = first; s <= last; ++s) {
-    c.seed = s;
-    const seed_report r = raft_sim::run_seed(c);
-    INFO(r.what);
-    REQUIRE_FALSE(r.violation);
-    CHECK(r.commits > 0);  // the heal phase demands a new one
-    CHECK(r.leader_changes > 0);
-    commits += r.commits;
-  }
-  CHECK(commits > (last - first + 1) * 10);
+  quorum::test::sweep_seeds(run, c, first, last, /*elects=*/true);
 }
 
 }  // namespace
