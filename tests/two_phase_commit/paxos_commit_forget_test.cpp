@@ -312,3 +312,56 @@ TEST_CASE("paxos commit forget: a recovery leader that learns the outcome stops,
   CHECK(c.at(4).decisions()[0].decision == decision::commit);
   CHECK(c.net.violations.empty());
 }
+
+// Forgetting is batched: a tick sends one resolved to each asker and one
+// forget to each other acceptor, naming every txn finished since the last,
+// so K transactions cost as many forgetting messages as one.
+TEST_CASE("paxos commit forget: one resolved per RM and one forget per acceptor a tick, however many txns") {
+  for (const std::uint64_t k : {1u, 7u, 40u}) {
+    CAPTURE(k);
+    cluster c{4, 1};
+    for (std::uint64_t t = 1; t <= k; ++t) {
+      REQUIRE(c.at(1).begin(txn_id{t}, c.ids()));
+      c.deliver_all();  // decided and applied everywhere, no tick yet
+    }
+    for (std::uint64_t i = 1; i <= 4; ++i) REQUIRE(c.at(i).stats().gc_messages == 0);
+    c.settle(3);
+    std::uint64_t gc = 0;
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+      CHECK(c.at(i).tracked_transactions() == 0);
+      gc += c.at(i).stats().gc_messages;
+      for (std::uint64_t t = 1; t <= k; ++t) CHECK(c.at(i).forgotten(node_id{1}, txn_id{t}));
+    }
+    CHECK(gc == 3 + 2);  // nodes 2-4 resolve to the leader; it tells acceptors 2 and 3
+    CHECK(c.net.violations.empty());
+  }
+}
+
+// More finished txns than one message may name go out in several, each
+// within pc_max_batch, and all are forgotten.
+TEST_CASE("paxos commit forget: a batch past pc_max_batch is split") {
+  paxos_commit_options o;
+  o.max_transactions = 2 * pc_max_batch + 16;
+  o.max_log_span = 4 * o.max_transactions;
+  cluster c{3, 1, o};
+  const std::uint64_t k = pc_max_batch + 5;
+  for (std::uint64_t t = 1; t <= k; ++t) {
+    REQUIRE(c.at(1).begin(txn_id{t}, c.ids()));
+    c.deliver_all();
+  }
+  std::size_t longest = 0, resolved = 0;
+  for (std::uint64_t i = 2; i <= 3; ++i) c.at(i).tick();
+  for (const envelope& e : c.net.queue) {
+    pc_scratch s;
+    auto m = decode(e.bytes, s);
+    REQUIRE(m);
+    if (m->type != pc_message_type::resolved) continue;
+    ++resolved;
+    longest = std::max(longest, m->txns.size());
+  }
+  CHECK(resolved == 4);  // nodes 2 and 3, two chunks each
+  CHECK(longest == pc_max_batch);
+  c.settle(3);
+  for (std::uint64_t i = 1; i <= 3; ++i) CHECK(c.at(i).tracked_transactions() == 0);
+  CHECK(c.net.violations.empty());
+}

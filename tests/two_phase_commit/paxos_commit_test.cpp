@@ -308,6 +308,77 @@ TEST_CASE("paxos commit: the codec round-trips and refuses every truncation and 
   CHECK(c.at(2).stats().dropped_malformed == 2);
 }
 
+TEST_CASE("paxos commit: batched resolved and forget round-trip, and a list past pc_max_batch is refused") {
+  std::vector<pc_txn_ref> refs;
+  for (std::uint64_t t = 1; t <= 300; ++t) refs.push_back(pc_txn_ref{txn_id{t * 1000}, node_id{t % 7 + 1}});
+  pc_message m;
+  m.type = pc_message_type::resolved;
+  m.from = node_id{2};
+  m.to = node_id{1};
+  m.txns = refs;
+  byte_buffer b;
+  encode(m, b);
+  pc_scratch s;
+  auto d = decode(b, s);
+  REQUIRE(d);
+  CHECK(d->txn == txn_id{});
+  CHECK(std::equal(d->txns.begin(), d->txns.end(), refs.begin(), refs.end()));
+  for (std::size_t cut = 0; cut < b.size(); cut += 7) CHECK(!decode(byte_view{b.data(), cut}, s));
+  refs.resize(pc_max_batch + 1, pc_txn_ref{txn_id{1}, node_id{1}});
+  m.txns = refs;
+  b.clear();
+  encode(m, b);
+  CHECK(!decode(b, s));
+  CHECK(!well_formed(m, pc_message_limits{}));
+}
+
+// A struct handed over by an in-process transport is held to the decoder's
+// rules, and a well-formed one runs the protocol as bytes would.
+TEST_CASE("paxos commit: receive of a struct checks what decoding checks, then commits alike") {
+  cluster c{3, 1};
+  pc_message m;
+  m.type = pc_message_type::prepare;
+  m.from = node_id{1};
+  m.to = node_id{2};
+  m.txn = t1;
+  m.origin = node_id{1};
+  m.leader = node_id{1};
+  m.participants = c.ids();
+  pc_message bad = m;
+  bad.type = static_cast<pc_message_type>(99);
+  c.at(2).receive(bad);
+  bad = m;
+  bad.decision = static_cast<decision>(0);
+  c.at(2).receive(bad);
+  const pc_entry wrong{node_id{2}, ballot{1, node_id{2}}, static_cast<pc_value>(7)};
+  bad = m;
+  bad.type = pc_message_type::phase2a;
+  bad.entries = std::span<const pc_entry>{&wrong, 1};
+  c.at(2).receive(bad);
+  CHECK(c.at(2).stats().dropped_malformed == 3);
+  CHECK(c.at(2).tracked_transactions() == 0);
+  bad = m;
+  bad.txns = std::span<const pc_txn_ref>{};  // a prepare names one txn; resolved with txn set is stale
+  bad.type = pc_message_type::resolved;
+  c.at(2).receive(bad);
+  CHECK(c.at(2).stats().dropped_stale == 1);
+  CHECK(c.net.queue.empty());
+
+  // Every message of one txn delivered as the decoded struct: the same outcome.
+  REQUIRE(c.at(1).begin(t1, c.ids()));
+  while (!c.net.queue.empty()) {
+    envelope e = std::move(c.net.queue.front());
+    c.net.queue.pop_front();
+    pc_scratch s;
+    auto d = decode(e.bytes, s);
+    REQUIRE(d);
+    c.at(e.to.value()).receive(*d);
+  }
+  CHECK(c.at(1).decided(t1) == decision::commit);
+  for (std::uint64_t i = 1; i <= 3; ++i) CHECK(c.final_of(i) == decision::commit);
+  CHECK(c.net.violations.empty());
+}
+
 namespace {
 
 // After every event: every outcome known anywhere is the same one, and it is

@@ -8,7 +8,9 @@
 // has durably refused to vote); the acceptors and leaders once every RM, and
 // the origin (the node that began it) if it is not one, has said so
 // (`resolved`, collected by the leader, which then sends `forget`; an
-// acceptor left without a leader asks them itself with `query`). A
+// acceptor left without a leader asks them itself with `query`). Both are
+// sent once a tick, one message to each node naming every transaction the
+// tick gathered, so forgetting costs a fraction of a message per txn. A
 // forgotten txn is answered with nothing that can change an outcome: an RM
 // remembers per origin the ids it forgot (pc_tombstones) and refuses their
 // late prepares, so it never votes twice; a late decision is acknowledged but
@@ -109,6 +111,7 @@ class paxos_commit_node {
     return {};
   }
 
+  // A message off the network: decoded, then handled.
   void receive(byte_view bytes) {
     if (!status_) return;
     auto m = decode(bytes, scratch_, pc_message_limits{opts_.max_participants});
@@ -116,12 +119,17 @@ class paxos_commit_node {
       ++stats_.dropped_malformed;
       return;
     }
-    if (m->to != self_ || m->from == no_node || m->txn == no_txn) {
-      ++stats_.dropped_stale;
+    take(*m);
+  }
+  // A message handed over as a struct (an in-process transport), held to
+  // what decoding would have checked. Its spans need only last the call.
+  void receive(const pc_message& m) {
+    if (!status_) return;
+    if (!well_formed(m, pc_message_limits{opts_.max_participants})) {
+      ++stats_.dropped_malformed;
       return;
     }
-    handle(*m);
-    drain();
+    take(m);
   }
 
   void tick() {
@@ -129,6 +137,7 @@ class paxos_commit_node {
     for (auto& [txn, st] : txns_) tick_txn(txn, st);
     flush_resolutions();
     drain();
+    send_forgets();  // those its own resolutions, handled just now, completed too
   }
 
   // As an RM: the outcome this node applied, if any.
@@ -312,9 +321,11 @@ class paxos_commit_node {
       local_message& l = local_[local_used_++];
       l.participants.assign(m.participants.begin(), m.participants.end());
       l.entries.assign(m.entries.begin(), m.entries.end());
+      l.txns.assign(m.txns.begin(), m.txns.end());
       l.m = m;
       l.m.participants = l.participants;
       l.m.entries = l.entries;
+      l.m.txns = l.txns;
       return;
     }
     ++stats_.messages_sent;
@@ -334,9 +345,22 @@ class paxos_commit_node {
     draining_ = false;
   }
 
+  void take(const pc_message& m) {
+    // resolved and forget name their txns in a list; every other message names one.
+    const bool batch = m.type == pc_message_type::resolved || m.type == pc_message_type::forget;
+    const bool named = batch ? m.txn == no_txn && !m.txns.empty() : m.txn != no_txn && m.txns.empty();
+    if (m.to != self_ || m.from == no_node || !named) {
+      ++stats_.dropped_stale;
+      return;
+    }
+    handle(m);
+    drain();
+  }
+
   // A txn held before is still held after dispatch (only forgetting drops
   // one), so its map position serves the check that follows.
   void handle(const pc_message& m) {
+    if (m.type == pc_message_type::resolved || m.type == pc_message_type::forget) return handle_batch(m);
     auto it = txns_.find(m.txn);
     if (it != txns_.end()) it->second.idle_ticks = 0;
     dispatch(m);
@@ -352,8 +376,8 @@ class paxos_commit_node {
       case pc_message_type::phase1b: return on_phase1b(m);
       case pc_message_type::nack: return on_nack(m);
       case pc_message_type::decision: return on_decision(m);
-      case pc_message_type::resolved: return on_resolved(m);
-      case pc_message_type::forget: return on_forget(m);
+      case pc_message_type::resolved:
+      case pc_message_type::forget: return;  // handle_batch's
       case pc_message_type::query: return on_query(m);
     }
   }
@@ -595,8 +619,9 @@ class paxos_commit_node {
   void resolve(txn_id txn, txn_state& st);
   bool refuse(txn_id txn, txn_state& st);
   void acknowledge(txn_id txn, node_id origin, node_id to);
-  void on_resolved(const pc_message& m);
-  void on_forget(const pc_message& m);
+  void handle_batch(const pc_message& m);
+  void on_resolved(node_id from, txn_id txn, txn_state& st);
+  void send_forgets();
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
@@ -657,12 +682,15 @@ class paxos_commit_node {
     node_id to;
   };
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
+  std::vector<pc_txn_ref> forgets_;  // as leader: txns every RM resolved, for the next forget (< pc_max_batch)
+  std::vector<pc_txn_ref> refs_buf_;
   std::vector<txn_id> scratch_txns_;
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below
     std::vector<node_id> participants;
     std::vector<pc_entry> entries;
+    std::vector<pc_txn_ref> txns;
   };
   std::vector<local_message> local_;  // [local_next_, local_used_) wait to be handled; slots are reused
   std::size_t local_next_{0};

@@ -43,27 +43,52 @@ void paxos_commit_node<P>::init_resolved(txn_state& st) {
   st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
 }
 
+// A resolved or forget, for each txn it names: an unknown one was forgotten
+// here already (or never held); a known one may be forgotten now.
 template <class P>
-void paxos_commit_node<P>::on_resolved(const pc_message& m) {
-  txn_state* st = known(m.txn);
-  std::size_t i = st == nullptr ? 0 : index_of(*st, m.from);
-  if (st != nullptr && i == st->parts.size() && m.from != st->origin) i = st->parts.size() + 1;
-  if (st == nullptr || i > st->parts.size()) {
+void paxos_commit_node<P>::handle_batch(const pc_message& m) {
+  for (const pc_txn_ref& ref : m.txns) {
+    auto it = txns_.find(ref.txn);
+    if (it == txns_.end()) {
+      if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;
+      continue;
+    }
+    txn_state& st = it->second;
+    st.idle_ticks = 0;
+    if (m.type == pc_message_type::resolved) on_resolved(m.from, ref.txn, st);
+    else st.resolved.assign(st.parts.size() + 1, true);  // forget: every RM resolved it
+    forget_if_done(it);
+  }
+}
+
+// `from` has resolved txn (as an RM, or as the origin that leads it no more).
+// Once every one has, the leader tells the other acceptors at its next tick.
+template <class P>
+void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
+  std::size_t i = index_of(st, from);
+  if (i == st.parts.size() && from != st.origin) i = st.parts.size() + 1;
+  if (i > st.parts.size()) {
     ++stats_.dropped_stale;
     return;
   }
-  if (st->resolved[i]) return;
-  st->resolved[i] = true;
-  if (!st->leading || !all_resolved(*st)) return;
-  pc_message f = make(pc_message_type::forget, m.txn, *st);
-  f.participants = {};
-  for (const node_id a : acceptors_.members())
-    if (a != self_) send(a, f);
+  if (st.resolved[i]) return;
+  st.resolved[i] = true;
+  if (!st.leading || !all_resolved(st)) return;
+  forgets_.push_back(pc_txn_ref{txn, st.origin});
+  if (forgets_.size() == pc_max_batch) send_forgets();
 }
 
+// One forget to each other acceptor, naming every txn gathered since the last.
 template <class P>
-void paxos_commit_node<P>::on_forget(const pc_message& m) {
-  if (txn_state* st = known(m.txn)) st->resolved.assign(st->parts.size() + 1, true);
+void paxos_commit_node<P>::send_forgets() {
+  if (forgets_.empty() || !status_) return;
+  pc_message f;
+  f.type = pc_message_type::forget;
+  f.from = self_;
+  f.txns = forgets_;
+  for (const node_id a : acceptors_.members())
+    if (a != self_) send(a, f);
+  forgets_.clear();
 }
 
 // As an RM, asked by an acceptor: answer once the resolution is durable; a txn
@@ -157,13 +182,21 @@ void paxos_commit_node<P>::flush_resolutions() {
     need_sync_ = false;
     for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
   }
-  for (const pending_ack& a : acks_) {
+  // One resolved to each asker, naming every txn it asked about (in chunks
+  // of pc_max_batch). Sorted in place: a steady state allocates nothing.
+  std::sort(acks_.begin(), acks_.end(), [](const pending_ack& a, const pending_ack& b) {
+    return a.to != b.to ? a.to < b.to : a.txn < b.txn;
+  });
+  for (std::size_t i = 0; i < acks_.size();) {
+    const node_id to = acks_[i].to;
+    refs_buf_.clear();
+    for (; i < acks_.size() && acks_[i].to == to && refs_buf_.size() < pc_max_batch; ++i)
+      refs_buf_.push_back(pc_txn_ref{acks_[i].txn, acks_[i].origin});
     pc_message m;
     m.type = pc_message_type::resolved;
     m.from = self_;
-    m.txn = a.txn;
-    m.origin = a.origin;
-    send(a.to, m);
+    m.txns = refs_buf_;
+    send(to, m);
   }
   acks_.clear();
   scratch_txns_.clear();
