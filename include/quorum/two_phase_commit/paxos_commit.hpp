@@ -100,7 +100,7 @@ class paxos_commit_node {
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = create(txn);
-    st.parts.assign(parts.begin(), parts.end());
+    set_parts(st, parts);
     st.origin = self_;
     st.leader = self_;
     init_resolved(st);
@@ -175,37 +175,44 @@ class paxos_commit_node {
   // refused: asked whether it resolved a txn it never voted on, it promised never to.
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
-  // Everything this node knows of one transaction, in each of its roles.
-  struct txn_state {
-    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
-    node_id origin{};            // the node that began it
-    node_id leader{};            // where acceptors send phase 2b
+  // What this node knows of one transaction, in each of its roles: the
+  // fields a recycled entry resets to these values...
+  struct txn_fields {
+    node_id origin{};               // the node that began it
+    node_id leader{};               // where acceptors send phase 2b
+    std::uint32_t self_at{0};       // this node's index in parts; parts.size(): not an RM (set_parts)
     std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
-    // leader and acceptor: the RMs known to have resolved it, then the origin
-    // (known to lead it no more: it might otherwise run phase 1 on acceptors
-    // that forgot, and decide by itself what was long decided)
-    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
     // RM
     rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
     std::optional<decision> applied;
     bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
     bool rm_durable{false};   // ... and a sync has made that survive a crash
-    std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
-    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
-    std::vector<paxos::acceptor> acc;
-    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
+    // acceptor
+    std::uint32_t idle_ticks{0};  // ticks since anything was heard of it
     std::uint32_t flush_ticks{0};
     // leader
     bool leading{false};
     ballot bal{};  // of this node's phase 1; round 0 while on the fast path
     std::uint64_t highest_round{1};
     std::uint32_t leader_ticks{0};
+    std::optional<decision> decided;
+    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
+  };
+  // ... and the lists, which it clears but whose storage it keeps.
+  struct txn_state : txn_fields {
+    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
+    // leader and acceptor: the RMs known to have resolved it, then the origin
+    // (known to lead it no more: it might otherwise run phase 1 on acceptors
+    // that forgot, and decide by itself what was long decided)
+    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
+    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
+    std::vector<paxos::acceptor> acc;
+    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
+    // leader
     std::vector<paxos::learner> learn;
     std::vector<paxos::proposer> prop;
     std::vector<pc_value> chosen;
-    std::optional<decision> decided;
-    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
 
   // The fast path's ballot: the paper's ballot 0, owned by the RM itself, so
@@ -223,6 +230,14 @@ class paxos_commit_node {
     return {};
   }
 
+  // Sets txn's participants (sorted) and where this node stands among them.
+  void set_parts(txn_state& st, std::span<const node_id> parts) const {
+    st.parts.assign(parts.begin(), parts.end());
+    st.self_at = static_cast<std::uint32_t>(index_of(st, self_));
+  }
+  // True if this node is one of txn's RMs.
+  static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
+
   static std::size_t index_of(const txn_state& st, node_id n) {
     if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
       std::size_t i = 0;
@@ -236,47 +251,50 @@ class paxos_commit_node {
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
-    if (auto it = txns_.find(txn); it != txns_.end()) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), it->second.parts.begin(), it->second.parts.end()))
+    if (txn_state* st = known(txn)) {
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts.begin(), st->parts.end()))
         return nullptr;
-      return &it->second;
+      return st;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
     if (txns_.size() >= opts_.max_transactions || origin == no_node) return nullptr;
     txn_state& st = create(txn);
-    st.parts.assign(parts.begin(), parts.end());
+    set_parts(st, parts);
     st.origin = origin;
     init_resolved(st);
-    if (index_of(st, self_) != st.parts.size() && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
+    if (is_rm(st) && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
   // A new entry for txn (not held), in the map node and buffers of a
   // forgotten one when there is one: steady state allocates nothing.
   txn_state& create(txn_id txn) {
-    if (spare_txns_.empty()) return txns_[txn];
-    auto node = std::move(spare_txns_.back());
-    spare_txns_.pop_back();
-    node.key() = txn;
-    return txns_.insert(std::move(node)).position->second;
+    typename std::map<txn_id, txn_state>::iterator it;
+    if (spare_txns_.empty()) {
+      it = txns_.try_emplace(txn).first;
+    } else {
+      auto node = std::move(spare_txns_.back());
+      spare_txns_.pop_back();
+      node.key() = txn;
+      it = txns_.insert(std::move(node)).position;
+    }
+    if (txn == current_txn_) hold_current(it);  // the message being handled made it
+    return it->second;
   }
   // Back to a new txn_state, keeping every list's storage; its acceptors go
   // to the spares with their value buffers.
   void recycle(txn_state& st) {
     for (paxos::acceptor& a : st.acc)
       if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
-    txn_state fresh;
-    const auto keep = [](auto& to, auto& from) {
-      to = std::move(from);
-      to.clear();
-    };
-    keep(fresh.parts, st.parts);
-    keep(fresh.resolved, st.resolved);
-    keep(fresh.acc, st.acc);
-    keep(fresh.unanswered, st.unanswered);
-    keep(fresh.learn, st.learn);
-    keep(fresh.prop, st.prop);
-    keep(fresh.chosen, st.chosen);
-    st = std::move(fresh);
+    // Cleared in place: the lists keep their storage, every other field is
+    // as a new txn_state has it.
+    st.parts.clear();
+    st.resolved.clear();
+    st.acc.clear();
+    st.unanswered.clear();
+    st.learn.clear();
+    st.prop.clear();
+    st.chosen.clear();
+    static_cast<txn_fields&>(st) = txn_fields{};
   }
   paxos::acceptor fresh_acceptor() {
     if (spare_acceptors_.empty()) return {};
@@ -288,6 +306,7 @@ class paxos_commit_node {
   }
 
   txn_state* known(txn_id txn) {
+    if (current_ != nullptr && txn == current_txn_) return current_;
     auto it = txns_.find(txn);
     return it == txns_.end() ? nullptr : &it->second;
   }
@@ -357,15 +376,25 @@ class paxos_commit_node {
     drain();
   }
 
-  // A txn held before is still held after dispatch (only forgetting drops
-  // one), so its map position serves the check that follows.
+  // Nothing is forgotten during dispatch (only handle, handle_batch and
+  // ticks forget), so the message's txn is looked up in the map once: its
+  // position is kept in current_ for every known() on the way, and serves
+  // the check that follows.
   void handle(const pc_message& m) {
     if (m.type == pc_message_type::resolved || m.type == pc_message_type::forget) return handle_batch(m);
-    auto it = txns_.find(m.txn);
-    if (it != txns_.end()) it->second.idle_ticks = 0;
+    current_txn_ = m.txn;
+    current_ = nullptr;
+    if (auto it = txns_.find(m.txn); it != txns_.end()) hold_current(it);
+    if (current_ != nullptr) current_->idle_ticks = 0;
     dispatch(m);
-    if (it == txns_.end()) it = txns_.find(m.txn);
-    if (it != txns_.end()) forget_if_done(it);
+    const bool held = current_ != nullptr;
+    current_ = nullptr;
+    current_txn_ = no_txn;
+    if (held) forget_if_done(current_it_);
+  }
+  void hold_current(typename std::map<txn_id, txn_state>::iterator it) {
+    current_it_ = it;
+    current_ = &it->second;
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -396,7 +425,7 @@ class paxos_commit_node {
       return;
     }
     txn_state* st = state_for(m.txn, m.origin, m.participants);
-    if (st == nullptr || index_of(*st, self_) == st->parts.size()) {
+    if (st == nullptr || !is_rm(*st)) {
       ++stats_.dropped_stale;
       return;
     }
@@ -445,7 +474,7 @@ class paxos_commit_node {
       rm_.abort(m.txn);  // work that was never asked to prepare
       return acknowledge(m.txn, m.origin, m.from);
     }
-    if (index_of(*st, self_) == st->parts.size()) {
+    if (!is_rm(*st)) {
       if (st->origin != self_) {
         ++stats_.dropped_stale;
         return;
@@ -608,7 +637,7 @@ class paxos_commit_node {
       send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
-    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + index_of(st, self_) * opts_.leader_timeout_ticks) return;
+    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + st.self_at * opts_.leader_timeout_ticks) return;
     lead(st);
     start_recovery(txn, st);
   }
@@ -670,6 +699,11 @@ class paxos_commit_node {
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
   std::map<txn_id, txn_state> txns_;
+  // While handle() runs: the message's txn, and its state and map position
+  // once held (null: not held). Reset after every message.
+  txn_id current_txn_{};
+  txn_state* current_{nullptr};
+  typename std::map<txn_id, txn_state>::iterator current_it_{};
   // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
   static constexpr std::size_t max_spares = 64;
   std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;

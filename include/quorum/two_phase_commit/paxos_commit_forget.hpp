@@ -11,7 +11,7 @@ namespace quorum::two_phase_commit {
 // Not durable until flush_resolutions() has synced; no one is told before.
 template <class P>
 void paxos_commit_node<P>::resolve(txn_id txn, txn_state& st) {
-  if (st.rm_resolved || index_of(st, self_) == st.parts.size()) return;
+  if (st.rm_resolved || !is_rm(st)) return;
   if (!tombstones_.add(st.origin, txn)) return;  // an origin past max_origins: kept until the node restarts
   st.rm_resolved = true;
   st.rm_durable = false;
@@ -113,7 +113,7 @@ void paxos_commit_node<P>::on_query(const pc_message& m) {
     }
     return acknowledge(m.txn, m.origin, m.from);
   }
-  if (index_of(*st, self_) == st->parts.size()) {
+  if (!is_rm(*st)) {
     ++stats_.dropped_stale;
     return;
   }
@@ -147,7 +147,7 @@ void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, 
 // durable; as a leader or acceptor every RM has resolved it.
 template <class P>
 bool paxos_commit_node<P>::done(const txn_state& st) const {
-  if (index_of(st, self_) != st.parts.size() && !(st.rm_resolved && st.rm_durable)) return false;
+  if (is_rm(st) && !(st.rm_resolved && st.rm_durable)) return false;
   return (!st.leading && st.acc.empty()) || all_resolved(st);
 }
 
@@ -159,6 +159,7 @@ void paxos_commit_node<P>::forget_if_done(txn_id txn) {
 template <class P>
 void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
   if (!done(it->second)) return;
+  QUORUM_ASSERT(&it->second != current_);  // never while its message is handled
   auto node = txns_.extract(it);
   if (spare_txns_.size() < max_spares) {
     recycle(node.mapped());
@@ -253,7 +254,7 @@ result<void> paxos_commit_node<P>::recover() {
     if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
     txn_state& st = txns_[r->txn];
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) st.parts = r->participants;
+    if (st.parts.empty()) set_parts(st, r->participants);
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
@@ -266,7 +267,7 @@ result<void> paxos_commit_node<P>::recover() {
   }
   for (auto& [txn, st] : txns_) {
     init_resolved(st);
-    if (index_of(st, self_) == st.parts.size()) continue;
+    if (!is_rm(st)) continue;
     if (st.applied) resolve(txn, st);
     else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
   }
