@@ -71,11 +71,8 @@ inline void network::check_promise(const pc_message& m) const {
   // state must already say so.
   if (m.type == pc_message_type::resolved) {
     pc_tombstones t{64, 1 << 20};
-    const bool read = t.decode(d.durable.state()).has_value();
-    for (const pc_txn_ref& r : m.txns)
-      if (!read || !t.covers(r.origin, r.txn))
-        violations.push_back(who + "acknowledged txn " + std::to_string(r.txn.value()) +
-                             " before its resolution was synced");
+    if (!t.decode(d.durable.state()) || !t.covers(m.origin, m.txn))
+      violations.push_back(who + "acknowledged before its resolution was synced");
   }
   if (m.type != pc_message_type::phase2b && m.type != pc_message_type::phase1b) return;
   const auto rec = durable_acceptor(d, m.txn);

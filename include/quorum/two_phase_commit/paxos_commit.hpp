@@ -8,9 +8,7 @@
 // has durably refused to vote); the acceptors and leaders once every RM, and
 // the origin (the node that began it) if it is not one, has said so
 // (`resolved`, collected by the leader, which then sends `forget`; an
-// acceptor left without a leader asks them itself with `query`). Both are
-// sent once a tick, one message to each node naming every transaction the
-// tick gathered, so forgetting costs a fraction of a message per txn. A
+// acceptor left without a leader asks them itself with `query`). A
 // forgotten txn is answered with nothing that can change an outcome: an RM
 // remembers per origin the ids it forgot (pc_tombstones) and refuses their
 // late prepares, so it never votes twice; a late decision is acknowledged but
@@ -100,7 +98,7 @@ class paxos_commit_node {
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = create(txn);
-    set_parts(st, parts);
+    st.parts.assign(parts.begin(), parts.end());
     st.origin = self_;
     st.leader = self_;
     init_resolved(st);
@@ -111,7 +109,6 @@ class paxos_commit_node {
     return {};
   }
 
-  // A message off the network: decoded, then handled.
   void receive(byte_view bytes) {
     if (!status_) return;
     auto m = decode(bytes, scratch_, pc_message_limits{opts_.max_participants});
@@ -119,17 +116,12 @@ class paxos_commit_node {
       ++stats_.dropped_malformed;
       return;
     }
-    take(*m);
-  }
-  // A message handed over as a struct (an in-process transport), held to
-  // what decoding would have checked. Its spans need only last the call.
-  void receive(const pc_message& m) {
-    if (!status_) return;
-    if (!well_formed(m, pc_message_limits{opts_.max_participants})) {
-      ++stats_.dropped_malformed;
+    if (m->to != self_ || m->from == no_node || m->txn == no_txn) {
+      ++stats_.dropped_stale;
       return;
     }
-    take(m);
+    handle(*m);
+    drain();
   }
 
   void tick() {
@@ -137,7 +129,6 @@ class paxos_commit_node {
     for (auto& [txn, st] : txns_) tick_txn(txn, st);
     flush_resolutions();
     drain();
-    send_forgets();  // those its own resolutions, handled just now, completed too
   }
 
   // As an RM: the outcome this node applied, if any.
@@ -175,44 +166,37 @@ class paxos_commit_node {
   // refused: asked whether it resolved a txn it never voted on, it promised never to.
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
-  // What this node knows of one transaction, in each of its roles: the
-  // fields a recycled entry resets to these values...
-  struct txn_fields {
-    node_id origin{};               // the node that began it
-    node_id leader{};               // where acceptors send phase 2b
-    std::uint32_t self_at{0};       // this node's index in parts; parts.size(): not an RM (set_parts)
+  // Everything this node knows of one transaction, in each of its roles.
+  struct txn_state {
+    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
+    node_id origin{};            // the node that began it
+    node_id leader{};            // where acceptors send phase 2b
     std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
+    // leader and acceptor: the RMs known to have resolved it, then the origin
+    // (known to lead it no more: it might otherwise run phase 1 on acceptors
+    // that forgot, and decide by itself what was long decided)
+    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
     // RM
     rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
     std::optional<decision> applied;
     bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
     bool rm_durable{false};   // ... and a sync has made that survive a crash
-    // acceptor
-    std::uint32_t idle_ticks{0};  // ticks since anything was heard of it
+    std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
+    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
+    std::vector<paxos::acceptor> acc;
+    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
     std::uint32_t flush_ticks{0};
     // leader
     bool leading{false};
     ballot bal{};  // of this node's phase 1; round 0 while on the fast path
     std::uint64_t highest_round{1};
     std::uint32_t leader_ticks{0};
-    std::optional<decision> decided;
-    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
-  };
-  // ... and the lists, which it clears but whose storage it keeps.
-  struct txn_state : txn_fields {
-    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
-    // leader and acceptor: the RMs known to have resolved it, then the origin
-    // (known to lead it no more: it might otherwise run phase 1 on acceptors
-    // that forgot, and decide by itself what was long decided)
-    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
-    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
-    std::vector<paxos::acceptor> acc;
-    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
-    // leader
     std::vector<paxos::learner> learn;
     std::vector<paxos::proposer> prop;
     std::vector<pc_value> chosen;
+    std::optional<decision> decided;
+    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
 
   // The fast path's ballot: the paper's ballot 0, owned by the RM itself, so
@@ -230,14 +214,6 @@ class paxos_commit_node {
     return {};
   }
 
-  // Sets txn's participants (sorted) and where this node stands among them.
-  void set_parts(txn_state& st, std::span<const node_id> parts) const {
-    st.parts.assign(parts.begin(), parts.end());
-    st.self_at = static_cast<std::uint32_t>(index_of(st, self_));
-  }
-  // True if this node is one of txn's RMs.
-  static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
-
   static std::size_t index_of(const txn_state& st, node_id n) {
     if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
       std::size_t i = 0;
@@ -251,50 +227,47 @@ class paxos_commit_node {
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
-    if (txn_state* st = known(txn)) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts.begin(), st->parts.end()))
+    if (auto it = txns_.find(txn); it != txns_.end()) {
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), it->second.parts.begin(), it->second.parts.end()))
         return nullptr;
-      return st;
+      return &it->second;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
     if (txns_.size() >= opts_.max_transactions || origin == no_node) return nullptr;
     txn_state& st = create(txn);
-    set_parts(st, parts);
+    st.parts.assign(parts.begin(), parts.end());
     st.origin = origin;
     init_resolved(st);
-    if (is_rm(st) && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
+    if (index_of(st, self_) != st.parts.size() && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
   // A new entry for txn (not held), in the map node and buffers of a
   // forgotten one when there is one: steady state allocates nothing.
   txn_state& create(txn_id txn) {
-    typename std::map<txn_id, txn_state>::iterator it;
-    if (spare_txns_.empty()) {
-      it = txns_.try_emplace(txn).first;
-    } else {
-      auto node = std::move(spare_txns_.back());
-      spare_txns_.pop_back();
-      node.key() = txn;
-      it = txns_.insert(std::move(node)).position;
-    }
-    if (txn == current_txn_) hold_current(it);  // the message being handled made it
-    return it->second;
+    if (spare_txns_.empty()) return txns_[txn];
+    auto node = std::move(spare_txns_.back());
+    spare_txns_.pop_back();
+    node.key() = txn;
+    return txns_.insert(std::move(node)).position->second;
   }
   // Back to a new txn_state, keeping every list's storage; its acceptors go
   // to the spares with their value buffers.
   void recycle(txn_state& st) {
     for (paxos::acceptor& a : st.acc)
       if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
-    // Cleared in place: the lists keep their storage, every other field is
-    // as a new txn_state has it.
-    st.parts.clear();
-    st.resolved.clear();
-    st.acc.clear();
-    st.unanswered.clear();
-    st.learn.clear();
-    st.prop.clear();
-    st.chosen.clear();
-    static_cast<txn_fields&>(st) = txn_fields{};
+    txn_state fresh;
+    const auto keep = [](auto& to, auto& from) {
+      to = std::move(from);
+      to.clear();
+    };
+    keep(fresh.parts, st.parts);
+    keep(fresh.resolved, st.resolved);
+    keep(fresh.acc, st.acc);
+    keep(fresh.unanswered, st.unanswered);
+    keep(fresh.learn, st.learn);
+    keep(fresh.prop, st.prop);
+    keep(fresh.chosen, st.chosen);
+    st = std::move(fresh);
   }
   paxos::acceptor fresh_acceptor() {
     if (spare_acceptors_.empty()) return {};
@@ -306,7 +279,6 @@ class paxos_commit_node {
   }
 
   txn_state* known(txn_id txn) {
-    if (current_ != nullptr && txn == current_txn_) return current_;
     auto it = txns_.find(txn);
     return it == txns_.end() ? nullptr : &it->second;
   }
@@ -340,11 +312,9 @@ class paxos_commit_node {
       local_message& l = local_[local_used_++];
       l.participants.assign(m.participants.begin(), m.participants.end());
       l.entries.assign(m.entries.begin(), m.entries.end());
-      l.txns.assign(m.txns.begin(), m.txns.end());
       l.m = m;
       l.m.participants = l.participants;
       l.m.entries = l.entries;
-      l.m.txns = l.txns;
       return;
     }
     ++stats_.messages_sent;
@@ -364,37 +334,14 @@ class paxos_commit_node {
     draining_ = false;
   }
 
-  void take(const pc_message& m) {
-    // resolved and forget name their txns in a list; every other message names one.
-    const bool batch = m.type == pc_message_type::resolved || m.type == pc_message_type::forget;
-    const bool named = batch ? m.txn == no_txn && !m.txns.empty() : m.txn != no_txn && m.txns.empty();
-    if (m.to != self_ || m.from == no_node || !named) {
-      ++stats_.dropped_stale;
-      return;
-    }
-    handle(m);
-    drain();
-  }
-
-  // Nothing is forgotten during dispatch (only handle, handle_batch and
-  // ticks forget), so the message's txn is looked up in the map once: its
-  // position is kept in current_ for every known() on the way, and serves
-  // the check that follows.
+  // A txn held before is still held after dispatch (only forgetting drops
+  // one), so its map position serves the check that follows.
   void handle(const pc_message& m) {
-    if (m.type == pc_message_type::resolved || m.type == pc_message_type::forget) return handle_batch(m);
-    current_txn_ = m.txn;
-    current_ = nullptr;
-    if (auto it = txns_.find(m.txn); it != txns_.end()) hold_current(it);
-    if (current_ != nullptr) current_->idle_ticks = 0;
+    auto it = txns_.find(m.txn);
+    if (it != txns_.end()) it->second.idle_ticks = 0;
     dispatch(m);
-    const bool held = current_ != nullptr;
-    current_ = nullptr;
-    current_txn_ = no_txn;
-    if (held) forget_if_done(current_it_);
-  }
-  void hold_current(typename std::map<txn_id, txn_state>::iterator it) {
-    current_it_ = it;
-    current_ = &it->second;
+    if (it == txns_.end()) it = txns_.find(m.txn);
+    if (it != txns_.end()) forget_if_done(it);
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -405,8 +352,8 @@ class paxos_commit_node {
       case pc_message_type::phase1b: return on_phase1b(m);
       case pc_message_type::nack: return on_nack(m);
       case pc_message_type::decision: return on_decision(m);
-      case pc_message_type::resolved:
-      case pc_message_type::forget: return;  // handle_batch's
+      case pc_message_type::resolved: return on_resolved(m);
+      case pc_message_type::forget: return on_forget(m);
       case pc_message_type::query: return on_query(m);
     }
   }
@@ -425,7 +372,7 @@ class paxos_commit_node {
       return;
     }
     txn_state* st = state_for(m.txn, m.origin, m.participants);
-    if (st == nullptr || !is_rm(*st)) {
+    if (st == nullptr || index_of(*st, self_) == st->parts.size()) {
       ++stats_.dropped_stale;
       return;
     }
@@ -474,7 +421,7 @@ class paxos_commit_node {
       rm_.abort(m.txn);  // work that was never asked to prepare
       return acknowledge(m.txn, m.origin, m.from);
     }
-    if (!is_rm(*st)) {
+    if (index_of(*st, self_) == st->parts.size()) {
       if (st->origin != self_) {
         ++stats_.dropped_stale;
         return;
@@ -637,7 +584,7 @@ class paxos_commit_node {
       send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
-    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + st.self_at * opts_.leader_timeout_ticks) return;
+    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + index_of(st, self_) * opts_.leader_timeout_ticks) return;
     lead(st);
     start_recovery(txn, st);
   }
@@ -648,9 +595,8 @@ class paxos_commit_node {
   void resolve(txn_id txn, txn_state& st);
   bool refuse(txn_id txn, txn_state& st);
   void acknowledge(txn_id txn, node_id origin, node_id to);
-  void handle_batch(const pc_message& m);
-  void on_resolved(node_id from, txn_id txn, txn_state& st);
-  void send_forgets();
+  void on_resolved(const pc_message& m);
+  void on_forget(const pc_message& m);
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
@@ -699,11 +645,6 @@ class paxos_commit_node {
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
   std::map<txn_id, txn_state> txns_;
-  // While handle() runs: the message's txn, and its state and map position
-  // once held (null: not held). Reset after every message.
-  txn_id current_txn_{};
-  txn_state* current_{nullptr};
-  typename std::map<txn_id, txn_state>::iterator current_it_{};
   // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
   static constexpr std::size_t max_spares = 64;
   std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;
@@ -716,15 +657,12 @@ class paxos_commit_node {
     node_id to;
   };
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
-  std::vector<pc_txn_ref> forgets_;  // as leader: txns every RM resolved, for the next forget (< pc_max_batch)
-  std::vector<pc_txn_ref> refs_buf_;
   std::vector<txn_id> scratch_txns_;
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below
     std::vector<node_id> participants;
     std::vector<pc_entry> entries;
-    std::vector<pc_txn_ref> txns;
   };
   std::vector<local_message> local_;  // [local_next_, local_used_) wait to be handled; slots are reused
   std::size_t local_next_{0};

@@ -11,7 +11,7 @@ namespace quorum::two_phase_commit {
 // Not durable until flush_resolutions() has synced; no one is told before.
 template <class P>
 void paxos_commit_node<P>::resolve(txn_id txn, txn_state& st) {
-  if (st.rm_resolved || !is_rm(st)) return;
+  if (st.rm_resolved || index_of(st, self_) == st.parts.size()) return;
   if (!tombstones_.add(st.origin, txn)) return;  // an origin past max_origins: kept until the node restarts
   st.rm_resolved = true;
   st.rm_durable = false;
@@ -43,52 +43,27 @@ void paxos_commit_node<P>::init_resolved(txn_state& st) {
   st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
 }
 
-// A resolved or forget, for each txn it names: an unknown one was forgotten
-// here already (or never held); a known one may be forgotten now.
 template <class P>
-void paxos_commit_node<P>::handle_batch(const pc_message& m) {
-  for (const pc_txn_ref& ref : m.txns) {
-    auto it = txns_.find(ref.txn);
-    if (it == txns_.end()) {
-      if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;
-      continue;
-    }
-    txn_state& st = it->second;
-    st.idle_ticks = 0;
-    if (m.type == pc_message_type::resolved) on_resolved(m.from, ref.txn, st);
-    else st.resolved.assign(st.parts.size() + 1, true);  // forget: every RM resolved it
-    forget_if_done(it);
-  }
-}
-
-// `from` has resolved txn (as an RM, or as the origin that leads it no more).
-// Once every one has, the leader tells the other acceptors at its next tick.
-template <class P>
-void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
-  std::size_t i = index_of(st, from);
-  if (i == st.parts.size() && from != st.origin) i = st.parts.size() + 1;
-  if (i > st.parts.size()) {
+void paxos_commit_node<P>::on_resolved(const pc_message& m) {
+  txn_state* st = known(m.txn);
+  std::size_t i = st == nullptr ? 0 : index_of(*st, m.from);
+  if (st != nullptr && i == st->parts.size() && m.from != st->origin) i = st->parts.size() + 1;
+  if (st == nullptr || i > st->parts.size()) {
     ++stats_.dropped_stale;
     return;
   }
-  if (st.resolved[i]) return;
-  st.resolved[i] = true;
-  if (!st.leading || !all_resolved(st)) return;
-  forgets_.push_back(pc_txn_ref{txn, st.origin});
-  if (forgets_.size() == pc_max_batch) send_forgets();
-}
-
-// One forget to each other acceptor, naming every txn gathered since the last.
-template <class P>
-void paxos_commit_node<P>::send_forgets() {
-  if (forgets_.empty() || !status_) return;
-  pc_message f;
-  f.type = pc_message_type::forget;
-  f.from = self_;
-  f.txns = forgets_;
+  if (st->resolved[i]) return;
+  st->resolved[i] = true;
+  if (!st->leading || !all_resolved(*st)) return;
+  pc_message f = make(pc_message_type::forget, m.txn, *st);
+  f.participants = {};
   for (const node_id a : acceptors_.members())
     if (a != self_) send(a, f);
-  forgets_.clear();
+}
+
+template <class P>
+void paxos_commit_node<P>::on_forget(const pc_message& m) {
+  if (txn_state* st = known(m.txn)) st->resolved.assign(st->parts.size() + 1, true);
 }
 
 // As an RM, asked by an acceptor: answer once the resolution is durable; a txn
@@ -113,7 +88,7 @@ void paxos_commit_node<P>::on_query(const pc_message& m) {
     }
     return acknowledge(m.txn, m.origin, m.from);
   }
-  if (!is_rm(*st)) {
+  if (index_of(*st, self_) == st->parts.size()) {
     ++stats_.dropped_stale;
     return;
   }
@@ -147,7 +122,7 @@ void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, 
 // durable; as a leader or acceptor every RM has resolved it.
 template <class P>
 bool paxos_commit_node<P>::done(const txn_state& st) const {
-  if (is_rm(st) && !(st.rm_resolved && st.rm_durable)) return false;
+  if (index_of(st, self_) != st.parts.size() && !(st.rm_resolved && st.rm_durable)) return false;
   return (!st.leading && st.acc.empty()) || all_resolved(st);
 }
 
@@ -159,7 +134,6 @@ void paxos_commit_node<P>::forget_if_done(txn_id txn) {
 template <class P>
 void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
   if (!done(it->second)) return;
-  QUORUM_ASSERT(&it->second != current_);  // never while its message is handled
   auto node = txns_.extract(it);
   if (spare_txns_.size() < max_spares) {
     recycle(node.mapped());
@@ -183,21 +157,13 @@ void paxos_commit_node<P>::flush_resolutions() {
     need_sync_ = false;
     for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
   }
-  // One resolved to each asker, naming every txn it asked about (in chunks
-  // of pc_max_batch). Sorted in place: a steady state allocates nothing.
-  std::sort(acks_.begin(), acks_.end(), [](const pending_ack& a, const pending_ack& b) {
-    return a.to != b.to ? a.to < b.to : a.txn < b.txn;
-  });
-  for (std::size_t i = 0; i < acks_.size();) {
-    const node_id to = acks_[i].to;
-    refs_buf_.clear();
-    for (; i < acks_.size() && acks_[i].to == to && refs_buf_.size() < pc_max_batch; ++i)
-      refs_buf_.push_back(pc_txn_ref{acks_[i].txn, acks_[i].origin});
+  for (const pending_ack& a : acks_) {
     pc_message m;
     m.type = pc_message_type::resolved;
     m.from = self_;
-    m.txns = refs_buf_;
-    send(to, m);
+    m.txn = a.txn;
+    m.origin = a.origin;
+    send(a.to, m);
   }
   acks_.clear();
   scratch_txns_.clear();
@@ -254,7 +220,7 @@ result<void> paxos_commit_node<P>::recover() {
     if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
     txn_state& st = txns_[r->txn];
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) set_parts(st, r->participants);
+    if (st.parts.empty()) st.parts = r->participants;
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
@@ -267,7 +233,7 @@ result<void> paxos_commit_node<P>::recover() {
   }
   for (auto& [txn, st] : txns_) {
     init_resolved(st);
-    if (!is_rm(st)) continue;
+    if (index_of(st, self_) == st.parts.size()) continue;
     if (st.applied) resolve(txn, st);
     else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
   }

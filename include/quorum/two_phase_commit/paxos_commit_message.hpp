@@ -27,8 +27,8 @@ enum class pc_message_type : std::uint8_t {
   nack,         // acceptor -> proposer: refused; `bal` is the ballot it had promised
   decision,     // leader -> RM: the outcome
   // Forgetting finished transactions (paxos_commit.hpp, "forgetting"):
-  resolved,  // RM -> leader or acceptor: its outcome (or its refusal to vote) is durable here, for each of txns
-  forget,    // leader -> acceptor: every RM has resolved each of txns; drop them
+  resolved,  // RM -> leader or acceptor: its outcome (or its refusal to vote) is durable here
+  forget,    // leader -> acceptor: every RM has resolved txn; drop it
   query,     // acceptor -> RM: have you resolved txn? (answered with resolved, or not at all)
 };
 inline constexpr std::uint8_t max_pc_message_type = static_cast<std::uint8_t>(pc_message_type::query);
@@ -44,25 +44,11 @@ struct pc_entry {
   friend constexpr bool operator==(const pc_entry&, const pc_entry&) noexcept = default;
 };
 
-// A finished transaction that a resolved or forget names, with its origin.
-struct pc_txn_ref {
-  txn_id txn{};
-  node_id origin{};
-  friend constexpr bool operator==(const pc_txn_ref&, const pc_txn_ref&) noexcept = default;
-};
-
-// The most transactions one resolved or forget names: a node with more to
-// say sends several, and a decoder refuses a longer list.
-inline constexpr std::size_t pc_max_batch = 1024;
-
-// Fields by type: every message but resolved and forget has txn, origin (the
-// node that began txn: RMs remember forgotten txns per origin) and leader
-// (the node collecting the phase 2b answers). prepare, phase2a and phase1a
-// carry participants (the sorted RMs: instance i is participants[i]).
-// phase1a and nack use bal; phase2a, phase2b and phase1b use entries;
-// decision uses decision. resolved and forget are sent once a tick for all
-// the transactions the tick gathered: they name them in txns (1 to
-// pc_max_batch of them), and their own txn is 0.
+// Fields by type: every message has txn, origin (the node that began txn: RMs
+// remember forgotten txns per origin) and leader (the node collecting the
+// phase 2b answers). prepare, phase2a and phase1a carry participants (the
+// sorted RMs: instance i is participants[i]). phase1a and nack use bal;
+// phase2a, phase2b and phase1b use entries; decision uses decision.
 struct pc_message {
   pc_message_type type{pc_message_type::prepare};
   node_id from{};
@@ -74,20 +60,19 @@ struct pc_message {
   two_phase_commit::decision decision{decision::abort};
   std::span<const node_id> participants{};
   std::span<const pc_entry> entries{};
-  std::span<const pc_txn_ref> txns{};
 };
 
 struct pc_message_limits {
   std::size_t max_participants = 1024;
 };
 
-inline constexpr std::uint8_t pc_wire_version = 3;  // 2: origin, and the forgetting messages; 3: their batches
+inline constexpr std::uint8_t pc_wire_version = 2;  // 2: origin, and the forgetting messages
 
 namespace detail {
 
-// The most bytes a message with np participants, ne entries and nt txns can take.
-[[nodiscard]] constexpr std::size_t pc_max_size(std::size_t np, std::size_t ne, std::size_t nt) noexcept {
-  return 3 + (10 + np + 2 * nt) * codec::max_varint_bytes + ne * (3 * codec::max_varint_bytes + 1);
+// The most bytes a message with np participants and ne entries can take.
+[[nodiscard]] constexpr std::size_t pc_max_size(std::size_t np, std::size_t ne) noexcept {
+  return 3 + (9 + np) * codec::max_varint_bytes + ne * (3 * codec::max_varint_bytes + 1);
 }
 
 }  // namespace detail
@@ -116,11 +101,6 @@ inline std::byte* pc_write(const pc_message& m, std::byte* p) noexcept {
     put(e.bal.node.value());
     *p++ = static_cast<std::byte>(e.value);
   }
-  put(m.txns.size());
-  for (const pc_txn_ref& t : m.txns) {
-    put(t.txn.value());
-    put(t.origin.value());
-  }
   return p;
 }
 
@@ -131,7 +111,7 @@ inline std::byte* pc_write(const pc_message& m, std::byte* p) noexcept {
 // on the stack, then one copy; a large one into room made in out.
 inline void encode(const pc_message& m, byte_buffer& out) {
   constexpr std::size_t small = 256;
-  const std::size_t max = detail::pc_max_size(m.participants.size(), m.entries.size(), m.txns.size());
+  const std::size_t max = detail::pc_max_size(m.participants.size(), m.entries.size());
   if (max <= small) {
     std::byte tmp[small];
     std::byte* const end = detail::pc_write(m, tmp);
@@ -148,7 +128,6 @@ inline void encode(const pc_message& m, byte_buffer& out) {
 struct pc_scratch {
   std::vector<node_id> participants;
   std::vector<pc_entry> entries;
-  std::vector<pc_txn_ref> txns;
 };
 
 namespace detail {
@@ -178,7 +157,6 @@ namespace detail {
 [[nodiscard]] inline result<pc_message> decode_checked(byte_view in, pc_scratch& s, const pc_message_limits& limits) {
   s.participants.clear();
   s.entries.clear();
-  s.txns.clear();
   codec::reader r{in};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
@@ -213,15 +191,6 @@ namespace detail {
     if (!val) return unexpected{val.error()};
     s.entries.push_back(pc_entry{node_id{g[0]}, ballot{g[1], node_id{g[2]}}, static_cast<pc_value>(*val)});
   }
-  auto nt = detail::pc_count(r, pc_max_batch, 2);
-  if (!nt) return unexpected{nt.error()};
-  for (std::size_t i = 0; i < *nt; ++i) {
-    auto txn = r.varint();
-    if (!txn) return unexpected{txn.error()};
-    auto origin = r.varint();
-    if (!origin) return unexpected{origin.error()};
-    s.txns.push_back(pc_txn_ref{txn_id{*txn}, node_id{*origin}});
-  }
   QUORUM_TRY(r.expect_end());
   pc_message m;
   m.type = static_cast<pc_message_type>(*type);
@@ -234,7 +203,6 @@ namespace detail {
   m.decision = static_cast<two_phase_commit::decision>(*d);
   m.participants = s.participants;
   m.entries = s.entries;
-  m.txns = s.txns;
   return m;
 }
 
@@ -295,36 +263,13 @@ struct pc_cursor {
     e.bal.node = node_id{c.varint()};
     e.value = static_cast<pc_value>(c.byte_in(0, 2));
   }
-  const std::uint64_t nt = c.varint();
-  if (!c.ok || nt > pc_max_batch || nt > c.left() / 2) return false;
-  s.txns.resize(static_cast<std::size_t>(nt));
-  for (pc_txn_ref& t : s.txns) {
-    t.txn = txn_id{c.varint()};
-    t.origin = node_id{c.varint()};
-  }
   if (!c.ok || c.p != c.end) return false;
   m.participants = s.participants;
   m.entries = s.entries;
-  m.txns = s.txns;
   return true;
 }
 
 }  // namespace detail
-
-// What decoding guarantees of a message, checked on one handed over as a
-// struct (an in-process transport): a known type and decision, known entry
-// values, and lists within the limits.
-[[nodiscard]] inline bool well_formed(const pc_message& m, const pc_message_limits& limits) noexcept {
-  const auto type = static_cast<std::uint8_t>(m.type);
-  const auto d = static_cast<std::uint8_t>(m.decision);
-  if (type < 1 || type > max_pc_message_type || d < 1 || d > 2) return false;
-  if (m.participants.size() > limits.max_participants || m.entries.size() > limits.max_participants ||
-      m.txns.size() > pc_max_batch)
-    return false;
-  for (const pc_entry& e : m.entries)
-    if (static_cast<std::uint8_t>(e.value) > static_cast<std::uint8_t>(pc_value::aborted)) return false;
-  return true;
-}
 
 // Total: any byte string yields a message or an error naming the offset.
 [[nodiscard]] inline result<pc_message> decode(byte_view in, pc_scratch& s, const pc_message_limits& limits = {}) {
