@@ -31,7 +31,9 @@ TEST_CASE("paxos commit: failure-free commit costs N(F+3)-3 messages and N+F+1 s
       CHECK(c.forced() == n + f + 1);
       // Then only forgetting: each RM but the leader acknowledges once, the
       // leader tells the other acceptors to forget, each node syncs once, and
-      // nothing is held anywhere. No retries, no recoveries.
+      // nothing is held anywhere. No retries, no recoveries. For one txn
+      // that is (N - 1) + 2F messages; they are batched per tick, so a
+      // tick's many txns share them (paxos_commit_batch_test.cpp).
       const std::uint64_t before = c.messages();
       c.settle(100);
       std::uint64_t gc = 0, gc_syncs = 0;

@@ -7,8 +7,9 @@
 // once no one can need them: an RM once its outcome is durable (or once it
 // has durably refused to vote); the acceptors and leaders once every RM, and
 // the origin (the node that began it) if it is not one, has said so
-// (`resolved`, collected by the leader, which then sends `forget`; an
-// acceptor left without a leader asks them itself with `query`). A
+// (`resolved`, collected by the leader, which then sends `forget`; both go
+// out at a tick, one message per destination naming every txn finished since;
+// an acceptor left without a leader asks them itself with `query`). A
 // forgotten txn is answered with nothing that can change an outcome: an RM
 // remembers per origin the ids it forgot (pc_tombstones) and refuses their
 // late prepares, so it never votes twice; a late decision is acknowledged but
@@ -24,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -109,19 +111,26 @@ class paxos_commit_node {
     return {};
   }
 
+  // A message off the wire: decoded (a total decoder), then as below.
   void receive(byte_view bytes) {
     if (!status_) return;
-    auto m = decode(bytes, scratch_, pc_message_limits{opts_.max_participants});
+    auto m = decode(bytes, scratch_, limits());
     if (!m) {
       ++stats_.dropped_malformed;
       return;
     }
-    if (m->to != self_ || m->from == no_node || m->txn == no_txn) {
-      ++stats_.dropped_stale;
+    accept(*m);
+  }
+  // A message handed over as a struct (an in-process transport, or the
+  // user's own codec): held to what the decoder would have guaranteed, then
+  // handled exactly as a decoded one. Its spans need only last this call.
+  void receive(const pc_message& m) {
+    if (!status_) return;
+    if (!well_formed(m, limits())) {
+      ++stats_.dropped_malformed;
       return;
     }
-    handle(*m);
-    drain();
+    accept(m);
   }
 
   void tick() {
@@ -198,6 +207,20 @@ class paxos_commit_node {
     std::optional<decision> decided;
     std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
+
+  [[nodiscard]] pc_message_limits limits() const noexcept {
+    return pc_message_limits{opts_.max_participants, opts_.max_gc_batch};
+  }
+
+  void accept(const pc_message& m) {
+    const bool named = is_batched(m.type) ? !m.batch.empty() && m.txn == no_txn : m.txn != no_txn && m.batch.empty();
+    if (m.to != self_ || m.from == no_node || !named) {
+      ++stats_.dropped_stale;
+      return;
+    }
+    handle(m);
+    drain();
+  }
 
   // The fast path's ballot: the paper's ballot 0, owned by the RM itself, so
   // it may propose its vote without phase 1. Round 0 means "none" in the synod.
@@ -312,9 +335,11 @@ class paxos_commit_node {
       local_message& l = local_[local_used_++];
       l.participants.assign(m.participants.begin(), m.participants.end());
       l.entries.assign(m.entries.begin(), m.entries.end());
+      l.batch.assign(m.batch.begin(), m.batch.end());
       l.m = m;
       l.m.participants = l.participants;
       l.m.entries = l.entries;
+      l.m.batch = l.batch;
       return;
     }
     ++stats_.messages_sent;
@@ -337,6 +362,7 @@ class paxos_commit_node {
   // A txn held before is still held after dispatch (only forgetting drops
   // one), so its map position serves the check that follows.
   void handle(const pc_message& m) {
+    if (is_batched(m.type)) return handle_batch(m);
     auto it = txns_.find(m.txn);
     if (it != txns_.end()) it->second.idle_ticks = 0;
     dispatch(m);
@@ -352,9 +378,9 @@ class paxos_commit_node {
       case pc_message_type::phase1b: return on_phase1b(m);
       case pc_message_type::nack: return on_nack(m);
       case pc_message_type::decision: return on_decision(m);
-      case pc_message_type::resolved: return on_resolved(m);
-      case pc_message_type::forget: return on_forget(m);
       case pc_message_type::query: return on_query(m);
+      case pc_message_type::resolved:
+      case pc_message_type::forget: return;  // batched: handle_batch
     }
   }
 
@@ -595,8 +621,11 @@ class paxos_commit_node {
   void resolve(txn_id txn, txn_state& st);
   bool refuse(txn_id txn, txn_state& st);
   void acknowledge(txn_id txn, node_id origin, node_id to);
-  void on_resolved(const pc_message& m);
-  void on_forget(const pc_message& m);
+  void handle_batch(const pc_message& m);
+  void on_resolved(node_id from, txn_id txn, txn_state& st);
+  void send_batches(pc_message_type type, std::vector<pc_txn_ref>& refs, node_id to);
+  void flush_acks();
+  void flush_forgets();
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
@@ -657,12 +686,15 @@ class paxos_commit_node {
     node_id to;
   };
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
+  std::vector<pc_txn_ref> forgets_;  // leader: txns every RM resolved, for the acceptors at the next tick
+  std::vector<pc_txn_ref> batch_buf_;
   std::vector<txn_id> scratch_txns_;
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below
     std::vector<node_id> participants;
     std::vector<pc_entry> entries;
+    std::vector<pc_txn_ref> batch;
   };
   std::vector<local_message> local_;  // [local_next_, local_used_) wait to be handled; slots are reused
   std::size_t local_next_{0};

@@ -43,27 +43,74 @@ void paxos_commit_node<P>::init_resolved(txn_state& st) {
   st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
 }
 
+// resolved and forget name many txns: each is handled as its own message
+// would have been, and forgotten here once done.
 template <class P>
-void paxos_commit_node<P>::on_resolved(const pc_message& m) {
-  txn_state* st = known(m.txn);
-  std::size_t i = st == nullptr ? 0 : index_of(*st, m.from);
-  if (st != nullptr && i == st->parts.size() && m.from != st->origin) i = st->parts.size() + 1;
-  if (st == nullptr || i > st->parts.size()) {
-    ++stats_.dropped_stale;
-    return;
+void paxos_commit_node<P>::handle_batch(const pc_message& m) {
+  for (const pc_txn_ref& r : m.batch) {
+    auto it = r.txn == no_txn ? txns_.end() : txns_.find(r.txn);
+    if (it == txns_.end()) {
+      if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;  // a forget may well come twice
+      continue;
+    }
+    txn_state& st = it->second;
+    st.idle_ticks = 0;
+    if (m.type == pc_message_type::resolved) on_resolved(m.from, r.txn, st);
+    else st.resolved.assign(st.parts.size() + 1, true);
+    forget_if_done(it);
   }
-  if (st->resolved[i]) return;
-  st->resolved[i] = true;
-  if (!st->leading || !all_resolved(*st)) return;
-  pc_message f = make(pc_message_type::forget, m.txn, *st);
-  f.participants = {};
-  for (const node_id a : acceptors_.members())
-    if (a != self_) send(a, f);
 }
 
 template <class P>
-void paxos_commit_node<P>::on_forget(const pc_message& m) {
-  if (txn_state* st = known(m.txn)) st->resolved.assign(st->parts.size() + 1, true);
+void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
+  std::size_t i = index_of(st, from);
+  if (i == st.parts.size() && from != st.origin) {
+    ++stats_.dropped_stale;
+    return;
+  }
+  if (st.resolved[i]) return;
+  st.resolved[i] = true;
+  if (!st.leading || !all_resolved(st)) return;
+  // The acceptors are told at the next tick, with every other txn finished
+  // by then. Past the bound they ask the RMs themselves (acceptor_query_ticks).
+  if (forgets_.size() < 2 * opts_.max_transactions) forgets_.push_back(pc_txn_ref{txn, st.origin});
+}
+
+// One message per max_gc_batch of refs, all to `to`.
+template <class P>
+void paxos_commit_node<P>::send_batches(pc_message_type type, std::vector<pc_txn_ref>& refs, node_id to) {
+  for (std::size_t at = 0; at < refs.size(); at += opts_.max_gc_batch) {
+    pc_message m;
+    m.type = type;
+    m.from = self_;
+    m.batch = std::span<const pc_txn_ref>{refs}.subspan(at, std::min(opts_.max_gc_batch, refs.size() - at));
+    send(to, m);
+  }
+}
+
+// The acknowledgements made true by the last sync, one resolved per destination.
+template <class P>
+void paxos_commit_node<P>::flush_acks() {
+  const auto key = [](const pending_ack& a) { return std::tuple{a.to, a.origin, a.txn}; };
+  std::sort(acks_.begin(), acks_.end(), [&](const pending_ack& a, const pending_ack& b) { return key(a) < key(b); });
+  acks_.erase(std::unique(acks_.begin(), acks_.end(), [&](const pending_ack& a, const pending_ack& b) {
+                return key(a) == key(b);
+              }), acks_.end());
+  for (std::size_t i = 0; i < acks_.size();) {
+    batch_buf_.clear();
+    const node_id to = acks_[i].to;
+    for (; i < acks_.size() && acks_[i].to == to; ++i) batch_buf_.push_back(pc_txn_ref{acks_[i].txn, acks_[i].origin});
+    send_batches(pc_message_type::resolved, batch_buf_, to);
+  }
+  acks_.clear();
+}
+
+template <class P>
+void paxos_commit_node<P>::flush_forgets() {
+  if (forgets_.empty()) return;
+  for (const node_id a : acceptors_.members())
+    if (a != self_) send_batches(pc_message_type::forget, forgets_, a);
+  forgets_.clear();
 }
 
 // As an RM, asked by an acceptor: answer once the resolution is durable; a txn
@@ -144,8 +191,9 @@ void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::
 
 // Once per tick: one sync makes every resolution since the last one durable
 // (the tombstones in the hard state, the lazy decided records in the log),
-// then the acknowledgements it makes true go out, finished txns are dropped
-// and the log prefix nothing needs is compacted.
+// then the acknowledgements it makes true go out (one resolved per
+// destination), so do the leader's forgets (one per acceptor), finished txns
+// are dropped and the log prefix nothing needs is compacted.
 template <class P>
 void paxos_commit_node<P>::flush_resolutions() {
   if (need_sync_ || tombstones_.dirty()) {
@@ -157,15 +205,8 @@ void paxos_commit_node<P>::flush_resolutions() {
     need_sync_ = false;
     for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
   }
-  for (const pending_ack& a : acks_) {
-    pc_message m;
-    m.type = pc_message_type::resolved;
-    m.from = self_;
-    m.txn = a.txn;
-    m.origin = a.origin;
-    send(a.to, m);
-  }
-  acks_.clear();
+  flush_acks();
+  flush_forgets();
   scratch_txns_.clear();
   for (const auto& [txn, st] : txns_)
     if (done(st)) scratch_txns_.push_back(txn);
