@@ -47,13 +47,11 @@ class pc_queue {
       encode(m, s.bytes);
       return;
     }
-    // The sender's spans are only valid during send(): keep copies.
-    s.participants.assign(m.participants.begin(), m.participants.end());
-    s.entries.assign(m.entries.begin(), m.entries.end());
-    s.batch.assign(m.batch.begin(), m.batch.end());
-    s.m.participants = s.participants;
-    s.m.entries = s.entries;
-    s.m.batch = s.batch;
+    // The sender's spans are only valid during send(): keep copies (most
+    // messages carry one or two of the three lists).
+    keep(m.participants, s.participants, s.m.participants);
+    keep(m.entries, s.entries, s.m.entries);
+    keep(m.batch, s.batch, s.m.batch);
   }
   void pop(slot& out) {
     std::swap(out, slots_[head_]);
@@ -66,6 +64,12 @@ class pc_queue {
 
  private:
   static constexpr std::size_t initial_slots = 64;  // a power of two, and so every size after it
+  template <class T>
+  static void keep(std::span<const T> from, std::vector<T>& copy, std::span<const T>& view) {
+    if (from.empty()) return;  // s.m = m left view empty
+    copy.assign(from.begin(), from.end());
+    view = copy;
+  }
   void grow() {
     std::vector<slot> bigger(slots_.size() * 2);
     for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(slots_[(head_ + k) & (slots_.size() - 1)]);

@@ -11,7 +11,7 @@ namespace quorum::two_phase_commit {
 // Not durable until flush_resolutions() has synced; no one is told before.
 template <class P>
 void paxos_commit_node<P>::resolve(txn_id txn, txn_state& st) {
-  if (st.rm_resolved || index_of(st, self_) == st.parts.size()) return;
+  if (st.rm_resolved || !is_rm(st)) return;
   if (!tombstones_.add(st.origin, txn)) return;  // an origin past max_origins: kept until the node restarts
   st.rm_resolved = true;
   st.rm_durable = false;
@@ -135,7 +135,7 @@ void paxos_commit_node<P>::on_query(const pc_message& m) {
     }
     return acknowledge(m.txn, m.origin, m.from);
   }
-  if (index_of(*st, self_) == st->parts.size()) {
+  if (!is_rm(*st)) {
     ++stats_.dropped_stale;
     return;
   }
@@ -169,18 +169,14 @@ void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, 
 // durable; as a leader or acceptor every RM has resolved it.
 template <class P>
 bool paxos_commit_node<P>::done(const txn_state& st) const {
-  if (index_of(st, self_) != st.parts.size() && !(st.rm_resolved && st.rm_durable)) return false;
+  if (is_rm(st) && !(st.rm_resolved && st.rm_durable)) return false;
   return (!st.leading && st.acc.empty()) || all_resolved(st);
-}
-
-template <class P>
-void paxos_commit_node<P>::forget_if_done(txn_id txn) {
-  if (auto it = txns_.find(txn); it != txns_.end()) forget_if_done(it);
 }
 
 template <class P>
 void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
   if (!done(it->second)) return;
+  if (hot_.set && hot_.it == it) hot_.set = false;
   auto node = txns_.extract(it);
   if (spare_txns_.size() < max_spares) {
     recycle(node.mapped());
@@ -208,9 +204,10 @@ void paxos_commit_node<P>::flush_resolutions() {
   flush_acks();
   flush_forgets();
   scratch_txns_.clear();
-  for (const auto& [txn, st] : txns_)
-    if (done(st)) scratch_txns_.push_back(txn);
-  for (const txn_id t : scratch_txns_) forget_if_done(t);
+  for (auto it = txns_.begin(); it != txns_.end(); ++it)
+    if (done(it->second)) scratch_txns_.push_back(it);
+  // Extracting one entry leaves the others' iterators valid.
+  for (const auto it : scratch_txns_) forget_if_done(it);
   compact();
 }
 
@@ -225,9 +222,12 @@ void paxos_commit_node<P>::compact() {
       if (st.first_record != 0) keep = std::min(keep, st.first_record);
     return keep;
   };
-  if (keep_from() + opts_.max_log_span <= log_.last_index().value()) relocate();
-  if (!status_) return;
-  const std::uint64_t keep = keep_from();
+  std::uint64_t keep = keep_from();
+  if (keep + opts_.max_log_span <= log_.last_index().value()) {
+    relocate();
+    if (!status_) return;
+    keep = keep_from();
+  }
   if (keep <= log_.first_index().value()) return;
   if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
 }
@@ -261,7 +261,7 @@ result<void> paxos_commit_node<P>::recover() {
     if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
     txn_state& st = txns_[r->txn];
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) st.parts = r->participants;
+    if (st.parts.empty()) set_parts(st, r->participants);
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
@@ -274,7 +274,7 @@ result<void> paxos_commit_node<P>::recover() {
   }
   for (auto& [txn, st] : txns_) {
     init_resolved(st);
-    if (index_of(st, self_) == st.parts.size()) continue;
+    if (!is_rm(st)) continue;
     if (st.applied) resolve(txn, st);
     else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
   }
