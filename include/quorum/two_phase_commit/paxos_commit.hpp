@@ -332,7 +332,7 @@ class paxos_commit_node {
   void lead(txn_state& st) {
     st.leading = true;
     st.learn.assign(st.parts.size(), paxos::learner{});
-    st.prop.assign(st.parts.size(), paxos::proposer{});
+    st.prop.clear();  // only a recovery needs proposers: start_recovery makes them
     st.chosen.assign(st.parts.size(), pc_value::none);
     st.leader_ticks = 0;
   }
@@ -660,7 +660,7 @@ class paxos_commit_node {
   [[nodiscard]] bool done(const txn_state& st) const;
   void forget_if_done(typename std::map<txn_id, txn_state>::iterator it);
   void flush_resolutions();
-  void compact();
+  void compact(std::uint64_t keep);
   void relocate();
 
   // ---- the log ----

@@ -44,19 +44,24 @@ void paxos_commit_node<P>::init_resolved(txn_state& st) {
 }
 
 // resolved and forget name many txns: each is handled as its own message
-// would have been, and forgotten here once done.
+// would have been, and forgotten here once done. A batch usually names
+// consecutive entries in order, so the entry after the last one is tried
+// before a lookup.
 template <class P>
 void paxos_commit_node<P>::handle_batch(const pc_message& m) {
+  auto next = txns_.end();
   for (const pc_txn_ref& r : m.batch) {
-    auto it = r.txn == no_txn ? txns_.end() : txns_.find(r.txn);
-    if (it == txns_.end()) {
+    auto it = next != txns_.end() && next->first == r.txn ? next : txns_.find(r.txn);
+    if (r.txn == no_txn || it == txns_.end()) {
       if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;  // a forget may well come twice
+      next = txns_.end();
       continue;
     }
     txn_state& st = it->second;
     st.idle_ticks = 0;
     if (m.type == pc_message_type::resolved) on_resolved(m.from, r.txn, st);
     else st.resolved.assign(st.parts.size() + 1, true);
+    next = std::next(it);  // still valid after it is forgotten
     forget_if_done(it);
   }
 }
@@ -192,41 +197,44 @@ void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::
 // are dropped and the log prefix nothing needs is compacted.
 template <class P>
 void paxos_commit_node<P>::flush_resolutions() {
-  if (need_sync_ || tombstones_.dirty()) {
+  const bool synced = need_sync_ || tombstones_.dirty();
+  if (synced) {
     tombstones_.encode(buf_);
     if (auto s = log_.save_state(buf_); !s) return (void)stop(s.error());
     if (auto s = log_.sync(); !s) return (void)stop(s.error());
     ++stats_.gc_syncs;
     tombstones_.saved();
     need_sync_ = false;
-    for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
   }
   flush_acks();
   flush_forgets();
+  // One pass: what the sync made durable, what is done, and the oldest
+  // record what stays still needs.
+  std::uint64_t keep = log_.last_index().value() + 1;
   scratch_txns_.clear();
-  for (auto it = txns_.begin(); it != txns_.end(); ++it)
-    if (done(it->second)) scratch_txns_.push_back(it);
+  for (auto it = txns_.begin(); it != txns_.end(); ++it) {
+    txn_state& st = it->second;
+    if (synced) st.rm_durable = st.rm_resolved;
+    if (done(st)) scratch_txns_.push_back(it);
+    else if (st.first_record != 0) keep = std::min(keep, st.first_record);
+  }
   // Extracting one entry leaves the others' iterators valid.
   for (const auto it : scratch_txns_) forget_if_done(it);
-  compact();
+  compact(keep);
 }
 
+// keep: the oldest log position a held txn still needs (flush_resolutions).
 // The tombstones that cover every dropped RM record were synced first
 // (flush_resolutions), and a crash keeps a prefix of the Log's calls, so a
 // compaction that survives comes with them and with any copies made before it.
 template <class P>
-void paxos_commit_node<P>::compact() {
-  const auto keep_from = [this] {
-    std::uint64_t keep = log_.last_index().value() + 1;
-    for (const auto& [txn, st] : txns_)
-      if (st.first_record != 0) keep = std::min(keep, st.first_record);
-    return keep;
-  };
-  std::uint64_t keep = keep_from();
+void paxos_commit_node<P>::compact(std::uint64_t keep) {
   if (keep + opts_.max_log_span <= log_.last_index().value()) {
     relocate();
     if (!status_) return;
-    keep = keep_from();
+    keep = log_.last_index().value() + 1;
+    for (const auto& [txn, st] : txns_)
+      if (st.first_record != 0) keep = std::min(keep, st.first_record);
   }
   if (keep <= log_.first_index().value()) return;
   if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
