@@ -1,11 +1,14 @@
 // The Paxos Commit side of quorum_2pc_bench: N resource managers (nodes
 // 1..N), the first 2F+1 of them also acceptors, node 1 the leader that begins
 // every transaction; memory_log, frozen clock and fixed-vote RMs as on the
-// classic side. paxos_commit_node only receives bytes, so every message
-// crosses this network encoded (the classic side's wire mode is its peer).
+// classic side, and the same two wire modes: copy hands the message struct
+// (with copies of its lists) to receive(const pc_message&), wire encodes it
+// and the receiver decodes it.
 // Every node ticks once per tick_every transactions begun: a tick is when a
-// node makes its resolutions durable and says so, so finished transactions
-// are forgotten and the run reaches a steady state, as classic's acks do.
+// node makes its resolutions durable and says so (one resolved message per
+// destination, one forget per acceptor, naming every txn finished since), so
+// finished transactions are forgotten and the run reaches a steady state, as
+// classic's acks do.
 #pragma once
 
 #include <cstddef>
@@ -20,23 +23,35 @@
 
 namespace tpc_bench {
 
-// A FIFO of encoded messages in reused buffers.
-class byte_queue {
+// A FIFO of Paxos Commit messages in slots whose buffers are reused, as
+// classic_cluster's message_queue.
+class pc_queue {
  public:
   struct slot {
-    node_id to{};
+    tpc::pc_message m;
+    std::vector<node_id> participants;
+    std::vector<tpc::pc_entry> entries;
+    std::vector<tpc::pc_txn_ref> batch;
     byte_buffer bytes;
   };
 
-  byte_queue() : slots_(initial_slots) {}
+  explicit pc_queue(wire_mode mode) : mode_{mode}, slots_(initial_slots) {}
 
-  void push(node_id to, const tpc::pc_message& m) {
+  void push(const tpc::pc_message& m) {
     if (count_ == slots_.size()) grow();
     slot& s = slots_[(head_ + count_++) & (slots_.size() - 1)];
     ++sent_;
-    s.to = to;
-    s.bytes.clear();
-    encode(m, s.bytes);
+    s.m = m;
+    if (mode_ == wire_mode::wire) {
+      s.bytes.clear();
+      encode(m, s.bytes);
+      return;
+    }
+    // The sender's spans are only valid during send(): keep copies (most
+    // messages carry one or two of the three lists).
+    keep(m.participants, s.participants, s.m.participants);
+    keep(m.entries, s.entries, s.m.entries);
+    keep(m.batch, s.batch, s.m.batch);
   }
   void pop(slot& out) {
     std::swap(out, slots_[head_]);
@@ -45,28 +60,36 @@ class byte_queue {
   }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
 
  private:
   static constexpr std::size_t initial_slots = 64;  // a power of two, and so every size after it
+  template <class T>
+  static void keep(std::span<const T> from, std::vector<T>& copy, std::span<const T>& view) {
+    if (from.empty()) return;  // s.m = m left view empty
+    copy.assign(from.begin(), from.end());
+    view = copy;
+  }
   void grow() {
     std::vector<slot> bigger(slots_.size() * 2);
     for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(slots_[(head_ + k) & (slots_.size() - 1)]);
     slots_ = std::move(bigger);
     head_ = 0;
   }
+  wire_mode mode_;
   std::vector<slot> slots_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::uint64_t sent_ = 0;
 };
 
-struct byte_queue_transport {
-  byte_queue* q;
-  void send(node_id to, const tpc::pc_message& m) { q->push(to, m); }
+struct pc_queue_transport {
+  pc_queue* q;
+  void send(node_id, const tpc::pc_message& m) { q->push(m); }
 };
 
 struct paxos_commit_policies {
-  using transport = byte_queue_transport;
+  using transport = pc_queue_transport;
   using log = quorum::storage::memory_log;
   using clock = frozen_clock;
   using resource_manager = fixed_vote_rm;
@@ -78,13 +101,13 @@ class paxos_commit_cluster {
 
   static constexpr std::uint64_t tick_every = 64;
 
-  paxos_commit_cluster(std::size_t n, std::size_t f) {
+  paxos_commit_cluster(std::size_t n, std::size_t f, wire_mode mode) : queue_{mode} {
     tpc::paxos_commit_options o;
     o.f = f;
     for (std::size_t i = 1; i <= 2 * f + 1; ++i) o.acceptors.push_back(node_id{i});
     for (std::size_t i = 1; i <= n; ++i) ids_.push_back(node_id{i});
     for (const node_id id : ids_)
-      nodes_.push_back(std::make_unique<node>(id, byte_queue_transport{&queue_}, quorum::storage::memory_log{},
+      nodes_.push_back(std::make_unique<node>(id, pc_queue_transport{&queue_}, quorum::storage::memory_log{},
                                               frozen_clock{}, fixed_vote_rm{}, o));
   }
 
@@ -150,11 +173,13 @@ class paxos_commit_cluster {
   node& leader() { return *nodes_.front(); }
   void deliver_one() {
     queue_.pop(in_hand_);
-    nodes_[in_hand_.to.value() - 1]->receive(byte_view{in_hand_.bytes});
+    node& to = *nodes_[in_hand_.m.to.value() - 1];
+    if (queue_.mode() == wire_mode::wire) to.receive(byte_view{in_hand_.bytes});
+    else to.receive(in_hand_.m);
   }
 
-  byte_queue queue_;
-  byte_queue::slot in_hand_;
+  pc_queue queue_;
+  pc_queue::slot in_hand_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<node>> nodes_;
   std::uint64_t begun_ = 0;

@@ -34,7 +34,8 @@ fi
 n=20000
 echo "instructions per transaction (callgrind, inside measured_run only, $n transactions):" | tee "$out/callgrind.txt"
 for spec in "classic 0 3 1 0" "classic 0 3 16 0" "classic 0 3 1 1" "classic 0 3 16 1" "classic 1 3 1 0" \
-            "classic 2 3 1 0" "classic 0 10 1 0" "paxos 3 0 1" "paxos 3 1 1" "paxos 3 1 16" "paxos 10 1 1"; do
+            "classic 2 3 1 0" "classic 0 10 1 0" "paxos 3 0 1 0" "paxos 3 1 1 0" "paxos 3 1 16 0" "paxos 3 1 1 1" \
+            "paxos 3 1 16 1" "paxos 10 1 1 0"; do
   log="$out/callgrind.${spec// /-}.log"
   # shellcheck disable=SC2086  # spec is a list of arguments
   if ! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured_run*' \

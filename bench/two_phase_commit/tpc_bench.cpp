@@ -76,7 +76,8 @@ void classic_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_classic)->Apply(classic_args);
 
-// range(0): participants (RMs); range(1): F; range(2): window. Steady
+// range(0): participants (RMs); range(1): F; range(2): window; range(3): 1 =
+// wire mode, as on the classic side. Steady
 // state, as on the classic side: the nodes tick (paxos_commit_cluster.hpp)
 // and forget what finished. syncs_per_txn: the ticks' syncs that make
 // resolutions durable, on top of the forced writes.
@@ -84,7 +85,7 @@ void BM_paxos_commit(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto f = static_cast<std::size_t>(state.range(1));
   const auto window = static_cast<std::size_t>(state.range(2));
-  paxos_commit_cluster c{n, f};
+  paxos_commit_cluster c{n, f, state.range(3) == 1 ? wire_mode::wire : wire_mode::copy};
   if (auto e = c.check(); !e.empty()) return state.SkipWithError(e.c_str());
   for (std::uint64_t k = 0; k < warmup_txns; ++k)
     if (!c.begin_next(window)) return state.SkipWithError("warm-up transaction failed");
@@ -108,16 +109,14 @@ void BM_paxos_commit(benchmark::State& state) {
   t.syncs = c.gc_syncs() - syncs0;
   report(state, t);
 }
-BENCHMARK(BM_paxos_commit)
-    ->ArgNames({"n", "f", "window"})
-    ->Args({3, 0, 1})
-    ->Args({3, 1, 1})
-    ->Args({3, 0, 16})
-    ->Args({3, 1, 16})
-    ->Args({10, 0, 1})
-    ->Args({10, 1, 1})
-    ->Args({10, 0, 16})
-    ->Args({10, 1, 16});
+void paxos_commit_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "f", "window", "wire"});
+  for (const int n : {3, 10})
+    for (const int f : {0, 1})
+      for (const int window : {1, 16})
+        for (const int wire : {0, 1}) b->Args({n, f, window, wire});
+}
+BENCHMARK(BM_paxos_commit)->Apply(paxos_commit_args);
 
 }  // namespace
 

@@ -22,7 +22,7 @@ constexpr std::uint64_t warmup_txns = 8192;
 int usage() {
   std::fprintf(stderr,
                "usage: quorum-2pc-callgrind classic VARIANT N WINDOW WIRE [T]\n"
-               "       quorum-2pc-callgrind paxos N F WINDOW [T]\n"
+               "       quorum-2pc-callgrind paxos N F WINDOW WIRE [T]\n"
                "  VARIANT 0..5 as in quorum_2pc_bench; runs T transactions (default 100000)\n"
                "  inside measured_run(): valgrind --tool=callgrind --collect-atstart=no\n"
                "  --toggle-collect='*measured_run*' counts exactly those instructions.\n");
@@ -71,15 +71,15 @@ int classic(variant v, std::size_t n, std::size_t window, wire_mode mode, std::u
   return 0;
 }
 
-int paxos(std::size_t n, std::size_t f, std::size_t window, std::uint64_t txns) {
-  paxos_commit_cluster c{n, f};
+int paxos(std::size_t n, std::size_t f, std::size_t window, wire_mode mode, std::uint64_t txns) {
+  paxos_commit_cluster c{n, f, mode};
   if (!c.check().empty() || !warm_up(c, window)) return 1;
   const std::uint64_t d0 = c.decided(), c0 = c.commits(), m0 = c.messages(), g0 = c.gc_messages(),
                       f0 = c.forced_writes();
   if (!measured_run(c, txns, window) || c.decided() - d0 != txns || c.commits() - c0 != txns) return 1;
   const auto per_txn = [&](std::uint64_t v) { return static_cast<double>(v) / static_cast<double>(txns); };
-  std::printf("paxos commit n=%zu f=%zu window=%zu: txns %llu  msgs/txn %.3f (gc %.3f)  forced/txn %.3f  held %llu\n",
-              n, f, window, static_cast<unsigned long long>(txns), per_txn(c.messages() - m0),
+  std::printf("paxos commit n=%zu f=%zu window=%zu wire=%d: txns %llu  msgs/txn %.3f (gc %.3f)  forced/txn %.3f  held %llu\n",
+              n, f, window, mode == wire_mode::wire ? 1 : 0, static_cast<unsigned long long>(txns), per_txn(c.messages() - m0),
               per_txn(c.gc_messages() - g0), per_txn(c.forced_writes() - f0),
               static_cast<unsigned long long>(c.held()));
   return 0;
@@ -91,14 +91,16 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view side = argv[1];
   std::uint64_t a[5] = {0, 0, 0, 0, 100000};
-  const int fields = side == "classic" ? 4 : side == "paxos" ? 3 : -1;
+  const int fields = side == "classic" || side == "paxos" ? 4 : -1;
   if (fields < 0 || argc < 2 + fields || argc > 3 + fields) return usage();
   for (int i = 0; i < fields; ++i)
     if (!parse(argv[2 + i], a[i])) return usage();
   std::uint64_t& txns = a[fields];
   if (argc == 3 + fields && !parse(argv[2 + fields], txns)) return usage();
   if (txns == 0 || txns > max_txns || a[2] == 0 || a[2] > 4096) return usage();
-  if (side == "paxos") return a[0] > 64 || 2 * a[1] + 1 > a[0] ? usage() : paxos(a[0], a[1], a[2], txns);
-  if (a[0] > static_cast<std::uint64_t>(variant::one_phase) || a[1] == 0 || a[1] > 64 || a[3] > 1) return usage();
-  return classic(static_cast<variant>(a[0]), a[1], a[2], a[3] == 1 ? wire_mode::wire : wire_mode::copy, txns);
+  if (a[3] > 1) return usage();
+  const wire_mode mode = a[3] == 1 ? wire_mode::wire : wire_mode::copy;
+  if (side == "paxos") return a[0] > 64 || 2 * a[1] + 1 > a[0] ? usage() : paxos(a[0], a[1], a[2], mode, txns);
+  if (a[0] > static_cast<std::uint64_t>(variant::one_phase) || a[1] == 0 || a[1] > 64) return usage();
+  return classic(static_cast<variant>(a[0]), a[1], a[2], mode, txns);
 }

@@ -71,8 +71,11 @@ inline void network::check_promise(const pc_message& m) const {
   // state must already say so.
   if (m.type == pc_message_type::resolved) {
     pc_tombstones t{64, 1 << 20};
-    if (!t.decode(d.durable.state()) || !t.covers(m.origin, m.txn))
-      violations.push_back(who + "acknowledged before its resolution was synced");
+    const bool read = static_cast<bool>(t.decode(d.durable.state()));
+    for (const pc_txn_ref& r : m.batch)
+      if (!read || !t.covers(r.origin, r.txn))
+        violations.push_back(who + "acknowledged txn " + std::to_string(r.txn.value()) +
+                             " before its resolution was synced");
   }
   if (m.type != pc_message_type::phase2b && m.type != pc_message_type::phase1b) return;
   const auto rec = durable_acceptor(d, m.txn);
@@ -107,7 +110,8 @@ struct policies {
 using node = paxos_commit_node<policies>;
 
 // Nodes 1..n are RMs; nodes 1..2F+1 are also the acceptors (node 1 first);
-// node 1 leads unless a test says otherwise.
+// node 1 leads unless a test says otherwise. gc_messages() is the
+// forgetting's share of messages().
 class cluster {
  public:
   cluster(std::size_t n, std::size_t f, paxos_commit_options base = {})
@@ -124,13 +128,19 @@ class cluster {
 
   network net;
   std::set<std::uint64_t> down;
+  // Deliver decoded structs through receive(const pc_message&) instead of
+  // bytes (what does not decode still goes in as bytes, to be refused there).
+  bool typed{false};
 
   node& at(std::uint64_t i) { return *nodes_[i]; }
   rm_state& rm(std::uint64_t i) { return rms_[i]; }
   const std::vector<node_id>& ids() const { return ids_; }
 
   void deliver(const envelope& e) {
-    if (down.count(e.to.value()) == 0) nodes_[e.to.value()]->receive(byte_view{e.bytes});
+    if (down.count(e.to.value()) != 0) return;
+    if (typed)
+      if (auto m = decode(e.bytes, scratch_)) return nodes_[e.to.value()]->receive(*m);
+    nodes_[e.to.value()]->receive(byte_view{e.bytes});
   }
   void deliver_all() {
     while (!net.queue.empty()) {
@@ -163,6 +173,11 @@ class cluster {
     for (const node_id n : ids_) k += nodes_[n.value()] ? nodes_[n.value()]->stats().messages_sent : 0;
     return k;
   }
+  std::uint64_t gc_messages() const {
+    std::uint64_t k = 0;
+    for (const node_id n : ids_) k += nodes_[n.value()] ? nodes_[n.value()]->stats().gc_messages : 0;
+    return k;
+  }
   std::uint64_t forced() const {
     std::uint64_t k = 0;
     for (const node_id n : ids_) k += nodes_[n.value()] ? nodes_[n.value()]->stats().forced_writes : 0;
@@ -181,6 +196,7 @@ class cluster {
   std::vector<rm_state> rms_;
   std::vector<node_id> ids_;
   std::vector<std::optional<node>> nodes_;
+  pc_scratch scratch_;
 };
 
 constexpr txn_id t1{1};

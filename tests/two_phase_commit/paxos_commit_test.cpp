@@ -31,7 +31,9 @@ TEST_CASE("paxos commit: failure-free commit costs N(F+3)-3 messages and N+F+1 s
       CHECK(c.forced() == n + f + 1);
       // Then only forgetting: each RM but the leader acknowledges once, the
       // leader tells the other acceptors to forget, each node syncs once, and
-      // nothing is held anywhere. No retries, no recoveries.
+      // nothing is held anywhere. No retries, no recoveries. For one txn
+      // that is (N - 1) + 2F messages; they are batched per tick, so a
+      // tick's many txns share them (paxos_commit_batch_test.cpp).
       const std::uint64_t before = c.messages();
       c.settle(100);
       std::uint64_t gc = 0, gc_syncs = 0;
@@ -386,4 +388,28 @@ TEST_CASE("paxos commit: random faults on 2000 seeds never break agreement and n
   CHECK(commits > 0);
   CHECK(aborts > 0);
   CHECK(leader_down > 0);
+}
+
+// A node remembers the map entry it last used (its hot entry); a moved node
+// starts without one and looks its entries up again (a node is move-only).
+TEST_CASE("paxos commit: a node moved mid-transaction carries on") {
+  cluster c{3, 1};
+  REQUIRE(c.at(1).begin(t1, c.ids()));
+  for (int k = 0; k < 3 && !c.net.queue.empty(); ++k) {
+    envelope e = std::move(c.net.queue.front());
+    c.net.queue.pop_front();
+    c.deliver(e);
+  }
+  REQUIRE(c.at(2).holds(t1));
+  for (const std::uint64_t i : {1u, 2u}) {
+    node moved{std::move(c.at(i))};
+    c.at(i) = std::move(moved);
+  }
+  c.settle(10);
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    CAPTURE(i);
+    CHECK(c.final_of(i) == decision::commit);
+    CHECK(c.at(i).tracked_transactions() == 0);
+  }
+  CHECK(c.net.violations.empty());
 }

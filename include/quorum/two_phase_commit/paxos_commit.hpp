@@ -7,8 +7,9 @@
 // once no one can need them: an RM once its outcome is durable (or once it
 // has durably refused to vote); the acceptors and leaders once every RM, and
 // the origin (the node that began it) if it is not one, has said so
-// (`resolved`, collected by the leader, which then sends `forget`; an
-// acceptor left without a leader asks them itself with `query`). A
+// (`resolved`, collected by the leader, which then sends `forget`; both go
+// out at a tick, one message per destination naming every txn finished since;
+// an acceptor left without a leader asks them itself with `query`). A
 // forgotten txn is answered with nothing that can change an outcome: an RM
 // remembers per origin the ids it forgot (pc_tombstones) and refuses their
 // late prepares, so it never votes twice; a late decision is acknowledged but
@@ -19,11 +20,13 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -98,7 +101,7 @@ class paxos_commit_node {
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = create(txn);
-    st.parts.assign(parts.begin(), parts.end());
+    set_parts(st, parts);
     st.origin = self_;
     st.leader = self_;
     init_resolved(st);
@@ -109,19 +112,26 @@ class paxos_commit_node {
     return {};
   }
 
+  // A message off the wire: decoded (a total decoder), then as below.
   void receive(byte_view bytes) {
     if (!status_) return;
-    auto m = decode(bytes, scratch_, pc_message_limits{opts_.max_participants});
+    auto m = decode(bytes, scratch_, limits());
     if (!m) {
       ++stats_.dropped_malformed;
       return;
     }
-    if (m->to != self_ || m->from == no_node || m->txn == no_txn) {
-      ++stats_.dropped_stale;
+    accept(*m);
+  }
+  // A message handed over as a struct (an in-process transport, or the
+  // user's own codec): held to what the decoder would have guaranteed, then
+  // handled exactly as a decoded one. Its spans need only last this call.
+  void receive(const pc_message& m) {
+    if (!status_) return;
+    if (!well_formed(m, limits())) {
+      ++stats_.dropped_malformed;
       return;
     }
-    handle(*m);
-    drain();
+    accept(m);
   }
 
   void tick() {
@@ -166,16 +176,13 @@ class paxos_commit_node {
   // refused: asked whether it resolved a txn it never voted on, it promised never to.
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
-  // Everything this node knows of one transaction, in each of its roles.
-  struct txn_state {
-    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
+  // Everything but the lists of txn_state: a forgotten entry is reused by
+  // assigning a fresh one of these and clearing the lists (recycle).
+  struct txn_scalars {
     node_id origin{};            // the node that began it
+    std::size_t self_at{0};      // this node's position in parts; parts.size() if not an RM (set_parts)
     node_id leader{};            // where acceptors send phase 2b
     std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
-    // leader and acceptor: the RMs known to have resolved it, then the origin
-    // (known to lead it no more: it might otherwise run phase 1 on acceptors
-    // that forgot, and decide by itself what was long decided)
-    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
     // RM
     rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
@@ -183,21 +190,55 @@ class paxos_commit_node {
     bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
     bool rm_durable{false};   // ... and a sync has made that survive a crash
     std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
-    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
-    std::vector<paxos::acceptor> acc;
-    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
     std::uint32_t flush_ticks{0};
     // leader
     bool leading{false};
     ballot bal{};  // of this node's phase 1; round 0 while on the fast path
     std::uint64_t highest_round{1};
     std::uint32_t leader_ticks{0};
-    std::vector<paxos::learner> learn;
-    std::vector<paxos::proposer> prop;
-    std::vector<pc_value> chosen;
     std::optional<decision> decided;
     std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
+  // Everything this node knows of one transaction, in each of its roles.
+  struct txn_state : txn_scalars {
+    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
+    // leader and acceptor: the RMs known to have resolved it, then the origin
+    // (known to lead it no more: it might otherwise run phase 1 on acceptors
+    // that forgot, and decide by itself what was long decided)
+    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
+    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
+    std::vector<paxos::acceptor> acc;
+    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
+    // leader
+    std::vector<paxos::learner> learn;
+    std::vector<paxos::proposer> prop;
+    std::vector<pc_value> chosen;
+    // A new txn's state, keeping every list's storage (a list added above is cleared here too).
+    void reset() {
+      static_cast<txn_scalars&>(*this) = txn_scalars{};
+      parts.clear();
+      resolved.clear();
+      acc.clear();
+      unanswered.clear();
+      learn.clear();
+      prop.clear();
+      chosen.clear();
+    }
+  };
+
+  [[nodiscard]] pc_message_limits limits() const noexcept {
+    return pc_message_limits{opts_.max_participants, opts_.max_gc_batch};
+  }
+
+  void accept(const pc_message& m) {
+    const bool named = is_batched(m.type) ? !m.batch.empty() && m.txn == no_txn : m.txn != no_txn && m.batch.empty();
+    if (m.to != self_ || m.from == no_node || !named) {
+      ++stats_.dropped_stale;
+      return;
+    }
+    handle(m);
+    drain();
+  }
 
   // The fast path's ballot: the paper's ballot 0, owned by the RM itself, so
   // it may propose its vote without phase 1. Round 0 means "none" in the synod.
@@ -214,6 +255,12 @@ class paxos_commit_node {
     return {};
   }
 
+  void set_parts(txn_state& st, std::span<const node_id> parts) const {
+    st.parts.assign(parts.begin(), parts.end());
+    st.self_at = index_of(st, self_);
+  }
+  [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
+
   static std::size_t index_of(const txn_state& st, node_id n) {
     if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
       std::size_t i = 0;
@@ -227,47 +274,40 @@ class paxos_commit_node {
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
-    if (auto it = txns_.find(txn); it != txns_.end()) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), it->second.parts.begin(), it->second.parts.end()))
-        return nullptr;
-      return &it->second;
+    if (txn_state* st = known(txn)) {
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts.begin(), st->parts.end())) return nullptr;
+      return st;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
     if (txns_.size() >= opts_.max_transactions || origin == no_node) return nullptr;
     txn_state& st = create(txn);
-    st.parts.assign(parts.begin(), parts.end());
+    set_parts(st, parts);
     st.origin = origin;
     init_resolved(st);
-    if (index_of(st, self_) != st.parts.size() && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
+    if (is_rm(st) && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
   // A new entry for txn (not held), in the map node and buffers of a
   // forgotten one when there is one: steady state allocates nothing.
+  // Ids mostly increase, so the end is the usual place: hinted there.
   txn_state& create(txn_id txn) {
-    if (spare_txns_.empty()) return txns_[txn];
-    auto node = std::move(spare_txns_.back());
-    spare_txns_.pop_back();
-    node.key() = txn;
-    return txns_.insert(std::move(node)).position->second;
+    if (spare_txns_.empty()) {
+      hot_.it = txns_.try_emplace(txns_.end(), txn);
+    } else {
+      auto node = std::move(spare_txns_.back());
+      spare_txns_.pop_back();
+      node.key() = txn;
+      hot_.it = txns_.insert(txns_.end(), std::move(node));
+    }
+    hot_.set = true;
+    return hot_.it->second;
   }
   // Back to a new txn_state, keeping every list's storage; its acceptors go
   // to the spares with their value buffers.
   void recycle(txn_state& st) {
     for (paxos::acceptor& a : st.acc)
       if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
-    txn_state fresh;
-    const auto keep = [](auto& to, auto& from) {
-      to = std::move(from);
-      to.clear();
-    };
-    keep(fresh.parts, st.parts);
-    keep(fresh.resolved, st.resolved);
-    keep(fresh.acc, st.acc);
-    keep(fresh.unanswered, st.unanswered);
-    keep(fresh.learn, st.learn);
-    keep(fresh.prop, st.prop);
-    keep(fresh.chosen, st.chosen);
-    st = std::move(fresh);
+    st.reset();
   }
   paxos::acceptor fresh_acceptor() {
     if (spare_acceptors_.empty()) return {};
@@ -278,15 +318,21 @@ class paxos_commit_node {
     return a;
   }
 
+  // The hot entry first: the txn last created or looked up, which most
+  // messages are about (every one of a txn's, one txn at a time).
   txn_state* known(txn_id txn) {
+    if (hot_.set && hot_.it->first == txn) return &hot_.it->second;
     auto it = txns_.find(txn);
-    return it == txns_.end() ? nullptr : &it->second;
+    if (it == txns_.end()) return nullptr;
+    hot_.it = it;
+    hot_.set = true;
+    return &it->second;
   }
 
   void lead(txn_state& st) {
     st.leading = true;
     st.learn.assign(st.parts.size(), paxos::learner{});
-    st.prop.assign(st.parts.size(), paxos::proposer{});
+    st.prop.clear();  // only a recovery needs proposers: start_recovery makes them
     st.chosen.assign(st.parts.size(), pc_value::none);
     st.leader_ticks = 0;
   }
@@ -310,16 +356,22 @@ class paxos_commit_node {
     if (to == self_) {
       if (local_used_ == local_.size()) local_.emplace_back();
       local_message& l = local_[local_used_++];
-      l.participants.assign(m.participants.begin(), m.participants.end());
-      l.entries.assign(m.entries.begin(), m.entries.end());
       l.m = m;
-      l.m.participants = l.participants;
-      l.m.entries = l.entries;
+      keep_local(m.participants, l.participants, l.m.participants);
+      keep_local(m.entries, l.entries, l.m.entries);
+      keep_local(m.batch, l.batch, l.m.batch);
       return;
     }
     ++stats_.messages_sent;
     if (m.type >= pc_message_type::resolved) ++stats_.gc_messages;
     transport_.send(to, m);
+  }
+  // An empty list needs no copy: the span copied with the message is empty too.
+  template <class T>
+  static void keep_local(std::span<const T> from, std::vector<T>& copy, std::span<const T>& view) {
+    if (from.empty()) return;
+    copy.assign(from.begin(), from.end());
+    view = copy;
   }
   void drain() {
     if (draining_) return;
@@ -337,11 +389,10 @@ class paxos_commit_node {
   // A txn held before is still held after dispatch (only forgetting drops
   // one), so its map position serves the check that follows.
   void handle(const pc_message& m) {
-    auto it = txns_.find(m.txn);
-    if (it != txns_.end()) it->second.idle_ticks = 0;
+    if (is_batched(m.type)) return handle_batch(m);
+    if (txn_state* st = known(m.txn)) st->idle_ticks = 0;
     dispatch(m);
-    if (it == txns_.end()) it = txns_.find(m.txn);
-    if (it != txns_.end()) forget_if_done(it);
+    if (known(m.txn) != nullptr) forget_if_done(hot_.it);
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -352,9 +403,9 @@ class paxos_commit_node {
       case pc_message_type::phase1b: return on_phase1b(m);
       case pc_message_type::nack: return on_nack(m);
       case pc_message_type::decision: return on_decision(m);
-      case pc_message_type::resolved: return on_resolved(m);
-      case pc_message_type::forget: return on_forget(m);
       case pc_message_type::query: return on_query(m);
+      case pc_message_type::resolved:
+      case pc_message_type::forget: return;  // batched: handle_batch
     }
   }
 
@@ -372,7 +423,7 @@ class paxos_commit_node {
       return;
     }
     txn_state* st = state_for(m.txn, m.origin, m.participants);
-    if (st == nullptr || index_of(*st, self_) == st->parts.size()) {
+    if (st == nullptr || !is_rm(*st)) {
       ++stats_.dropped_stale;
       return;
     }
@@ -421,7 +472,7 @@ class paxos_commit_node {
       rm_.abort(m.txn);  // work that was never asked to prepare
       return acknowledge(m.txn, m.origin, m.from);
     }
-    if (index_of(*st, self_) == st->parts.size()) {
+    if (!is_rm(*st)) {
       if (st->origin != self_) {
         ++stats_.dropped_stale;
         return;
@@ -584,7 +635,7 @@ class paxos_commit_node {
       send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
-    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + index_of(st, self_) * opts_.leader_timeout_ticks) return;
+    if (++st.rm_ticks < opts_.rm_in_doubt_ticks + st.self_at * opts_.leader_timeout_ticks) return;
     lead(st);
     start_recovery(txn, st);
   }
@@ -595,8 +646,11 @@ class paxos_commit_node {
   void resolve(txn_id txn, txn_state& st);
   bool refuse(txn_id txn, txn_state& st);
   void acknowledge(txn_id txn, node_id origin, node_id to);
-  void on_resolved(const pc_message& m);
-  void on_forget(const pc_message& m);
+  void handle_batch(const pc_message& m);
+  void on_resolved(node_id from, txn_id txn, txn_state& st);
+  void send_batches(pc_message_type type, std::vector<pc_txn_ref>& refs, node_id to);
+  void flush_acks();
+  void flush_forgets();
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
@@ -604,10 +658,9 @@ class paxos_commit_node {
     return std::find(st.resolved.begin(), st.resolved.end(), false) == st.resolved.end();
   }
   [[nodiscard]] bool done(const txn_state& st) const;
-  void forget_if_done(txn_id txn);
   void forget_if_done(typename std::map<txn_id, txn_state>::iterator it);
   void flush_resolutions();
-  void compact();
+  void compact(std::uint64_t keep);
   void relocate();
 
   // ---- the log ----
@@ -615,8 +668,16 @@ class paxos_commit_node {
   bool write(pc_record_kind kind, txn_id txn, txn_state& st, bool force, bool counted = true) {
     const std::span<const paxos::acceptor> acc =
         kind == pc_record_kind::acceptor ? std::span<const paxos::acceptor>{st.acc} : std::span<const paxos::acceptor>{};
-    encode_pc_record(kind, txn, st.origin, st.leader, st.applied.value_or(decision::abort), st.parts, acc, buf_);
-    auto at = log_.append(buf_);
+    const decision d = st.applied.value_or(decision::abort);
+    byte_view rec;
+    if (detail::pc_record_max_size(st.parts.size(), acc.size()) <= record_buf_.size()) {
+      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts, acc, record_buf_.data());
+      rec = byte_view{record_buf_.data(), static_cast<std::size_t>(end - record_buf_.data())};
+    } else {
+      encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts, acc, buf_);
+      rec = buf_;
+    }
+    auto at = log_.append(rec);
     if (!at) return stop(at.error());
     if (st.first_record == 0) st.first_record = at->value();
     if (!force) {
@@ -645,6 +706,21 @@ class paxos_commit_node {
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
   std::map<txn_id, txn_state> txns_;
+  // Set by known() and create(), unset by forgetting that entry (the only
+  // erasure). A copied or moved node starts without one: it would point
+  // into the other node's map.
+  struct hot_entry {
+    typename std::map<txn_id, txn_state>::iterator it{};
+    bool set{false};
+    hot_entry() = default;
+    hot_entry(const hot_entry&) noexcept {}
+    hot_entry& operator=(const hot_entry&) noexcept {
+      set = false;
+      return *this;
+    }
+    ~hot_entry() = default;
+  };
+  hot_entry hot_;
   // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
   static constexpr std::size_t max_spares = 64;
   std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;
@@ -657,12 +733,15 @@ class paxos_commit_node {
     node_id to;
   };
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
-  std::vector<txn_id> scratch_txns_;
+  std::vector<pc_txn_ref> forgets_;  // leader: txns every RM resolved, for the acceptors at the next tick
+  std::vector<pc_txn_ref> batch_buf_;
+  std::vector<typename std::map<txn_id, txn_state>::iterator> scratch_txns_;  // done at a tick
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below
     std::vector<node_id> participants;
     std::vector<pc_entry> entries;
+    std::vector<pc_txn_ref> batch;
   };
   std::vector<local_message> local_;  // [local_next_, local_used_) wait to be handled; slots are reused
   std::size_t local_next_{0};
@@ -672,6 +751,7 @@ class paxos_commit_node {
   std::vector<node_id> sorted_buf_;
   std::vector<pc_entry> entries_buf_;
   byte_buffer buf_;
+  std::array<std::byte, 256> record_buf_;  // a record of the usual few participants, encoded in place
 };
 
 }  // namespace quorum::two_phase_commit

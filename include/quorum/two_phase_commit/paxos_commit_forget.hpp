@@ -11,7 +11,7 @@ namespace quorum::two_phase_commit {
 // Not durable until flush_resolutions() has synced; no one is told before.
 template <class P>
 void paxos_commit_node<P>::resolve(txn_id txn, txn_state& st) {
-  if (st.rm_resolved || index_of(st, self_) == st.parts.size()) return;
+  if (st.rm_resolved || !is_rm(st)) return;
   if (!tombstones_.add(st.origin, txn)) return;  // an origin past max_origins: kept until the node restarts
   st.rm_resolved = true;
   st.rm_durable = false;
@@ -43,27 +43,79 @@ void paxos_commit_node<P>::init_resolved(txn_state& st) {
   st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
 }
 
+// resolved and forget name many txns: each is handled as its own message
+// would have been, and forgotten here once done. A batch usually names
+// consecutive entries in order, so the entry after the last one is tried
+// before a lookup.
 template <class P>
-void paxos_commit_node<P>::on_resolved(const pc_message& m) {
-  txn_state* st = known(m.txn);
-  std::size_t i = st == nullptr ? 0 : index_of(*st, m.from);
-  if (st != nullptr && i == st->parts.size() && m.from != st->origin) i = st->parts.size() + 1;
-  if (st == nullptr || i > st->parts.size()) {
-    ++stats_.dropped_stale;
-    return;
+void paxos_commit_node<P>::handle_batch(const pc_message& m) {
+  auto next = txns_.end();
+  for (const pc_txn_ref& r : m.batch) {
+    auto it = next != txns_.end() && next->first == r.txn ? next : txns_.find(r.txn);
+    if (r.txn == no_txn || it == txns_.end()) {
+      if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;  // a forget may well come twice
+      next = txns_.end();
+      continue;
+    }
+    txn_state& st = it->second;
+    st.idle_ticks = 0;
+    if (m.type == pc_message_type::resolved) on_resolved(m.from, r.txn, st);
+    else st.resolved.assign(st.parts.size() + 1, true);
+    next = std::next(it);  // still valid after it is forgotten
+    forget_if_done(it);
   }
-  if (st->resolved[i]) return;
-  st->resolved[i] = true;
-  if (!st->leading || !all_resolved(*st)) return;
-  pc_message f = make(pc_message_type::forget, m.txn, *st);
-  f.participants = {};
-  for (const node_id a : acceptors_.members())
-    if (a != self_) send(a, f);
 }
 
 template <class P>
-void paxos_commit_node<P>::on_forget(const pc_message& m) {
-  if (txn_state* st = known(m.txn)) st->resolved.assign(st->parts.size() + 1, true);
+void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
+  std::size_t i = index_of(st, from);
+  if (i == st.parts.size() && from != st.origin) {
+    ++stats_.dropped_stale;
+    return;
+  }
+  if (st.resolved[i]) return;
+  st.resolved[i] = true;
+  if (!st.leading || !all_resolved(st)) return;
+  // The acceptors are told at the next tick, with every other txn finished
+  // by then. Past the bound they ask the RMs themselves (acceptor_query_ticks).
+  if (forgets_.size() < 2 * opts_.max_transactions) forgets_.push_back(pc_txn_ref{txn, st.origin});
+}
+
+// One message per max_gc_batch of refs, all to `to`.
+template <class P>
+void paxos_commit_node<P>::send_batches(pc_message_type type, std::vector<pc_txn_ref>& refs, node_id to) {
+  for (std::size_t at = 0; at < refs.size(); at += opts_.max_gc_batch) {
+    pc_message m;
+    m.type = type;
+    m.from = self_;
+    m.batch = std::span<const pc_txn_ref>{refs}.subspan(at, std::min(opts_.max_gc_batch, refs.size() - at));
+    send(to, m);
+  }
+}
+
+// The acknowledgements made true by the last sync, one resolved per destination.
+template <class P>
+void paxos_commit_node<P>::flush_acks() {
+  const auto key = [](const pending_ack& a) { return std::tuple{a.to, a.origin, a.txn}; };
+  std::sort(acks_.begin(), acks_.end(), [&](const pending_ack& a, const pending_ack& b) { return key(a) < key(b); });
+  acks_.erase(std::unique(acks_.begin(), acks_.end(), [&](const pending_ack& a, const pending_ack& b) {
+                return key(a) == key(b);
+              }), acks_.end());
+  for (std::size_t i = 0; i < acks_.size();) {
+    batch_buf_.clear();
+    const node_id to = acks_[i].to;
+    for (; i < acks_.size() && acks_[i].to == to; ++i) batch_buf_.push_back(pc_txn_ref{acks_[i].txn, acks_[i].origin});
+    send_batches(pc_message_type::resolved, batch_buf_, to);
+  }
+  acks_.clear();
+}
+
+template <class P>
+void paxos_commit_node<P>::flush_forgets() {
+  if (forgets_.empty()) return;
+  for (const node_id a : acceptors_.members())
+    if (a != self_) send_batches(pc_message_type::forget, forgets_, a);
+  forgets_.clear();
 }
 
 // As an RM, asked by an acceptor: answer once the resolution is durable; a txn
@@ -88,7 +140,7 @@ void paxos_commit_node<P>::on_query(const pc_message& m) {
     }
     return acknowledge(m.txn, m.origin, m.from);
   }
-  if (index_of(*st, self_) == st->parts.size()) {
+  if (!is_rm(*st)) {
     ++stats_.dropped_stale;
     return;
   }
@@ -122,18 +174,14 @@ void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, 
 // durable; as a leader or acceptor every RM has resolved it.
 template <class P>
 bool paxos_commit_node<P>::done(const txn_state& st) const {
-  if (index_of(st, self_) != st.parts.size() && !(st.rm_resolved && st.rm_durable)) return false;
+  if (is_rm(st) && !(st.rm_resolved && st.rm_durable)) return false;
   return (!st.leading && st.acc.empty()) || all_resolved(st);
-}
-
-template <class P>
-void paxos_commit_node<P>::forget_if_done(txn_id txn) {
-  if (auto it = txns_.find(txn); it != txns_.end()) forget_if_done(it);
 }
 
 template <class P>
 void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
   if (!done(it->second)) return;
+  if (hot_.set && hot_.it == it) hot_.set = false;
   auto node = txns_.extract(it);
   if (spare_txns_.size() < max_spares) {
     recycle(node.mapped());
@@ -144,49 +192,50 @@ void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::
 
 // Once per tick: one sync makes every resolution since the last one durable
 // (the tombstones in the hard state, the lazy decided records in the log),
-// then the acknowledgements it makes true go out, finished txns are dropped
-// and the log prefix nothing needs is compacted.
+// then the acknowledgements it makes true go out (one resolved per
+// destination), so do the leader's forgets (one per acceptor), finished txns
+// are dropped and the log prefix nothing needs is compacted.
 template <class P>
 void paxos_commit_node<P>::flush_resolutions() {
-  if (need_sync_ || tombstones_.dirty()) {
+  const bool synced = need_sync_ || tombstones_.dirty();
+  if (synced) {
     tombstones_.encode(buf_);
     if (auto s = log_.save_state(buf_); !s) return (void)stop(s.error());
     if (auto s = log_.sync(); !s) return (void)stop(s.error());
     ++stats_.gc_syncs;
     tombstones_.saved();
     need_sync_ = false;
-    for (auto& [txn, st] : txns_) st.rm_durable = st.rm_resolved;
   }
-  for (const pending_ack& a : acks_) {
-    pc_message m;
-    m.type = pc_message_type::resolved;
-    m.from = self_;
-    m.txn = a.txn;
-    m.origin = a.origin;
-    send(a.to, m);
-  }
-  acks_.clear();
+  flush_acks();
+  flush_forgets();
+  // One pass: what the sync made durable, what is done, and the oldest
+  // record what stays still needs.
+  std::uint64_t keep = log_.last_index().value() + 1;
   scratch_txns_.clear();
-  for (const auto& [txn, st] : txns_)
-    if (done(st)) scratch_txns_.push_back(txn);
-  for (const txn_id t : scratch_txns_) forget_if_done(t);
-  compact();
+  for (auto it = txns_.begin(); it != txns_.end(); ++it) {
+    txn_state& st = it->second;
+    if (synced) st.rm_durable = st.rm_resolved;
+    if (done(st)) scratch_txns_.push_back(it);
+    else if (st.first_record != 0) keep = std::min(keep, st.first_record);
+  }
+  // Extracting one entry leaves the others' iterators valid.
+  for (const auto it : scratch_txns_) forget_if_done(it);
+  compact(keep);
 }
 
+// keep: the oldest log position a held txn still needs (flush_resolutions).
 // The tombstones that cover every dropped RM record were synced first
 // (flush_resolutions), and a crash keeps a prefix of the Log's calls, so a
 // compaction that survives comes with them and with any copies made before it.
 template <class P>
-void paxos_commit_node<P>::compact() {
-  const auto keep_from = [this] {
-    std::uint64_t keep = log_.last_index().value() + 1;
+void paxos_commit_node<P>::compact(std::uint64_t keep) {
+  if (keep + opts_.max_log_span <= log_.last_index().value()) {
+    relocate();
+    if (!status_) return;
+    keep = log_.last_index().value() + 1;
     for (const auto& [txn, st] : txns_)
       if (st.first_record != 0) keep = std::min(keep, st.first_record);
-    return keep;
-  };
-  if (keep_from() + opts_.max_log_span <= log_.last_index().value()) relocate();
-  if (!status_) return;
-  const std::uint64_t keep = keep_from();
+  }
   if (keep <= log_.first_index().value()) return;
   if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
 }
@@ -220,7 +269,7 @@ result<void> paxos_commit_node<P>::recover() {
     if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
     txn_state& st = txns_[r->txn];
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) st.parts = r->participants;
+    if (st.parts.empty()) set_parts(st, r->participants);
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
@@ -233,7 +282,7 @@ result<void> paxos_commit_node<P>::recover() {
   }
   for (auto& [txn, st] : txns_) {
     init_resolved(st);
-    if (index_of(st, self_) == st.parts.size()) continue;
+    if (!is_rm(st)) continue;
     if (st.applied) resolve(txn, st);
     else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
   }

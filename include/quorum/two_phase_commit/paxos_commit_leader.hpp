@@ -66,6 +66,7 @@ void paxos_commit_node<P>::start_recovery(txn_id txn, txn_state& st) {
   st.highest_round = st.bal.round;
   st.leader_ticks = 0;
   st.leader = self_;
+  if (st.prop.size() != st.parts.size()) st.prop.assign(st.parts.size(), paxos::proposer{});
   for (paxos::proposer& p : st.prop) p.start(st.bal);
   ++stats_.recoveries;
   pc_message m = make(pc_message_type::phase1a, txn, st);
@@ -77,8 +78,9 @@ template <class P>
 void paxos_commit_node<P>::on_phase1b(const pc_message& m) {
   txn_state* st = known(m.txn);
   const std::size_t pos = acceptors_.position_of(m.from);
+  // prop is made by start_recovery: no 1b is expected before it.
   if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos || m.bal != st->bal ||
-      m.entries.size() != st->parts.size()) {
+      m.entries.size() != st->parts.size() || st->prop.size() != st->parts.size()) {
     ++stats_.dropped_stale;
     return;
   }

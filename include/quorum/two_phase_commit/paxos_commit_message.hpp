@@ -27,8 +27,8 @@ enum class pc_message_type : std::uint8_t {
   nack,         // acceptor -> proposer: refused; `bal` is the ballot it had promised
   decision,     // leader -> RM: the outcome
   // Forgetting finished transactions (paxos_commit.hpp, "forgetting"):
-  resolved,  // RM -> leader or acceptor: its outcome (or its refusal to vote) is durable here
-  forget,    // leader -> acceptor: every RM has resolved txn; drop it
+  resolved,  // RM -> leader or acceptor: its outcome (or refusal to vote) is durable here, for each txn in batch
+  forget,    // leader -> acceptor: every RM has resolved each txn in batch; drop them
   query,     // acceptor -> RM: have you resolved txn? (answered with resolved, or not at all)
 };
 inline constexpr std::uint8_t max_pc_message_type = static_cast<std::uint8_t>(pc_message_type::query);
@@ -44,11 +44,21 @@ struct pc_entry {
   friend constexpr bool operator==(const pc_entry&, const pc_entry&) noexcept = default;
 };
 
-// Fields by type: every message has txn, origin (the node that began txn: RMs
-// remember forgotten txns per origin) and leader (the node collecting the
-// phase 2b answers). prepare, phase2a and phase1a carry participants (the
-// sorted RMs: instance i is participants[i]). phase1a and nack use bal;
-// phase2a, phase2b and phase1b use entries; decision uses decision.
+// One transaction named in a batched forgetting message: RMs remember
+// forgotten txns per origin (the node that began it).
+struct pc_txn_ref {
+  txn_id txn{};
+  node_id origin{};
+  friend constexpr bool operator==(const pc_txn_ref&, const pc_txn_ref&) noexcept = default;
+};
+
+// Fields by type: every message but resolved and forget has txn, origin (the
+// node that began txn: RMs remember forgotten txns per origin) and leader (the
+// node collecting the phase 2b answers). prepare, phase2a and phase1a carry
+// participants (the sorted RMs: instance i is participants[i]). phase1a and
+// nack use bal; phase2a, phase2b and phase1b use entries; decision uses
+// decision. resolved and forget name their txns in batch (txn is 0): one
+// message per tick and destination, however many txns finished.
 struct pc_message {
   pc_message_type type{pc_message_type::prepare};
   node_id from{};
@@ -60,19 +70,26 @@ struct pc_message {
   two_phase_commit::decision decision{decision::abort};
   std::span<const node_id> participants{};
   std::span<const pc_entry> entries{};
+  std::span<const pc_txn_ref> batch{};
 };
+
+[[nodiscard]] constexpr bool is_batched(pc_message_type t) noexcept {
+  return t == pc_message_type::resolved || t == pc_message_type::forget;
+}
 
 struct pc_message_limits {
   std::size_t max_participants = 1024;
+  std::size_t max_batch = 1024;  // txns in one resolved or forget
 };
 
-inline constexpr std::uint8_t pc_wire_version = 2;  // 2: origin, and the forgetting messages
+// 2: origin, and the forgetting messages; 3: resolved and forget batched.
+inline constexpr std::uint8_t pc_wire_version = 3;
 
 namespace detail {
 
-// The most bytes a message with np participants and ne entries can take.
-[[nodiscard]] constexpr std::size_t pc_max_size(std::size_t np, std::size_t ne) noexcept {
-  return 3 + (9 + np) * codec::max_varint_bytes + ne * (3 * codec::max_varint_bytes + 1);
+// The most bytes a message with np participants, ne entries and nb batched txns can take.
+[[nodiscard]] constexpr std::size_t pc_max_size(std::size_t np, std::size_t ne, std::size_t nb) noexcept {
+  return 3 + (10 + np + 2 * nb) * codec::max_varint_bytes + ne * (3 * codec::max_varint_bytes + 1);
 }
 
 }  // namespace detail
@@ -101,6 +118,11 @@ inline std::byte* pc_write(const pc_message& m, std::byte* p) noexcept {
     put(e.bal.node.value());
     *p++ = static_cast<std::byte>(e.value);
   }
+  put(m.batch.size());
+  for (const pc_txn_ref& t : m.batch) {
+    put(t.txn.value());
+    put(t.origin.value());
+  }
   return p;
 }
 
@@ -111,7 +133,7 @@ inline std::byte* pc_write(const pc_message& m, std::byte* p) noexcept {
 // on the stack, then one copy; a large one into room made in out.
 inline void encode(const pc_message& m, byte_buffer& out) {
   constexpr std::size_t small = 256;
-  const std::size_t max = detail::pc_max_size(m.participants.size(), m.entries.size());
+  const std::size_t max = detail::pc_max_size(m.participants.size(), m.entries.size(), m.batch.size());
   if (max <= small) {
     std::byte tmp[small];
     std::byte* const end = detail::pc_write(m, tmp);
@@ -128,6 +150,7 @@ inline void encode(const pc_message& m, byte_buffer& out) {
 struct pc_scratch {
   std::vector<node_id> participants;
   std::vector<pc_entry> entries;
+  std::vector<pc_txn_ref> batch;
 };
 
 namespace detail {
@@ -157,6 +180,7 @@ namespace detail {
 [[nodiscard]] inline result<pc_message> decode_checked(byte_view in, pc_scratch& s, const pc_message_limits& limits) {
   s.participants.clear();
   s.entries.clear();
+  s.batch.clear();
   codec::reader r{in};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
@@ -191,6 +215,15 @@ namespace detail {
     if (!val) return unexpected{val.error()};
     s.entries.push_back(pc_entry{node_id{g[0]}, ballot{g[1], node_id{g[2]}}, static_cast<pc_value>(*val)});
   }
+  auto nb = detail::pc_count(r, limits.max_batch, 2);
+  if (!nb) return unexpected{nb.error()};
+  for (std::size_t i = 0; i < *nb; ++i) {
+    auto t = r.varint();
+    if (!t) return unexpected{t.error()};
+    auto o = r.varint();
+    if (!o) return unexpected{o.error()};
+    s.batch.push_back(pc_txn_ref{txn_id{*t}, node_id{*o}});
+  }
   QUORUM_TRY(r.expect_end());
   pc_message m;
   m.type = static_cast<pc_message_type>(*type);
@@ -203,6 +236,7 @@ namespace detail {
   m.decision = static_cast<two_phase_commit::decision>(*d);
   m.participants = s.participants;
   m.entries = s.entries;
+  m.batch = s.batch;
   return m;
 }
 
@@ -263,9 +297,17 @@ struct pc_cursor {
     e.bal.node = node_id{c.varint()};
     e.value = static_cast<pc_value>(c.byte_in(0, 2));
   }
+  const std::uint64_t nb = c.varint();
+  if (!c.ok || nb > limits.max_batch || nb > c.left() / 2) return false;
+  s.batch.resize(static_cast<std::size_t>(nb));
+  for (pc_txn_ref& t : s.batch) {
+    t.txn = txn_id{c.varint()};
+    t.origin = node_id{c.varint()};
+  }
   if (!c.ok || c.p != c.end) return false;
   m.participants = s.participants;
   m.entries = s.entries;
+  m.batch = s.batch;
   return true;
 }
 
@@ -276,6 +318,21 @@ struct pc_cursor {
   pc_message m;
   if (detail::decode_fast(in, s, limits, m)) return m;
   return detail::decode_checked(in, s, limits);
+}
+
+// What decode() guarantees of a message, for one handed over as a struct
+// (receive(const pc_message&)): every enum in range and every list within
+// the limits. Whatever it does not guarantee the node checks on both paths.
+[[nodiscard]] inline bool well_formed(const pc_message& m, const pc_message_limits& limits) noexcept {
+  const auto type = static_cast<std::uint8_t>(m.type);
+  const auto d = static_cast<std::uint8_t>(m.decision);
+  if (type < 1 || type > max_pc_message_type || d < 1 || d > 2) return false;
+  if (m.participants.size() > limits.max_participants || m.entries.size() > limits.max_participants ||
+      m.batch.size() > limits.max_batch)
+    return false;
+  for (const pc_entry& e : m.entries)
+    if (static_cast<std::uint8_t>(e.value) > 2) return false;
+  return true;
 }
 
 [[nodiscard]] constexpr const char* to_string(pc_message_type t) noexcept {

@@ -34,6 +34,11 @@ struct paxos_commit_options {
   // ticks, and does not lead it, asks its RMs whether they have resolved it
   // (the leader that would have said so may have crashed).
   std::uint32_t acceptor_query_ticks = 50;
+  // Txns named in one resolved or forget message. A node sends those once per
+  // tick, one per destination for every txn that finished since (more
+  // messages past this bound); it drops, as malformed, one naming more.
+  // Every node of a cluster must use the same value.
+  std::size_t max_gc_batch = 1024;
   // Origins (nodes that begin transactions) whose forgotten txn ids an RM
   // remembers; a prepare from one more origin is refused (the txn aborts).
   std::size_t max_origins = 64;
@@ -61,7 +66,8 @@ struct paxos_commit_stats {
   std::uint64_t votes_yes{0};
   std::uint64_t votes_no{0};
   // Forgetting finished transactions:
-  std::uint64_t gc_messages{0};        // resolved, forget and query sent (also in messages_sent)
+  std::uint64_t gc_messages{0};        // resolved, forget and query sent (also in messages_sent); one
+                                       // resolved or forget names every txn finished since the last tick
   std::uint64_t gc_syncs{0};           // syncs that made resolutions durable before they were acknowledged
   std::uint64_t forgotten{0};          // transactions this node dropped every record of
   std::uint64_t refused_forgotten{0};  // prepares refused because the RM had forgotten the txn
@@ -83,6 +89,8 @@ struct paxos_commit_stats {
     return fail(errc::invalid_config, "paxos commit: max_participants must be in 1..2^20");
   if (o.max_transactions == 0) return fail(errc::invalid_config, "paxos commit: max_transactions must be positive");
   if (o.max_origins == 0) return fail(errc::invalid_config, "paxos commit: max_origins must be positive");
+  if (o.max_gc_batch == 0 || o.max_gc_batch > 1u << 16)
+    return fail(errc::invalid_config, "paxos commit: max_gc_batch must be in 1..2^16", o.max_gc_batch);
   if (o.max_log_span < 4 * static_cast<std::uint64_t>(o.max_transactions))
     return fail(errc::invalid_config, "paxos commit: max_log_span must be at least four times max_transactions",
                 o.max_log_span);

@@ -39,41 +39,48 @@ struct pc_record {
   return static_cast<pc_value>(std::to_integer<std::uint8_t>(s.value[0]));
 }
 
-// Written straight into memory, as the messages are (paxos_commit_message.hpp):
-// a small record on the stack, then one copy.
+namespace detail {
+
+// The most bytes a record with np participants and na acceptor states can take.
+[[nodiscard]] constexpr std::size_t pc_record_max_size(std::size_t np, std::size_t na) noexcept {
+  return 2 + (4 + np) * codec::max_varint_bytes + na * (4 * codec::max_varint_bytes + 1);
+}
+
+// Writes the record at p, which has room for pc_record_max_size; returns the end.
+inline std::byte* pc_record_write(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
+                                  std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
+                                  std::byte* p) noexcept {
+  const auto put = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
+  *p++ = static_cast<std::byte>(kind);
+  put(txn.value());
+  put(origin.value());
+  put(leader.value());
+  *p++ = static_cast<std::byte>(d);
+  put(participants.size());
+  for (const node_id n : participants) put(n.value());
+  put(acc.size());
+  for (const paxos::acceptor& a : acc) {
+    const paxos::acceptor_state& s = a.state();
+    put(s.promised.round);
+    put(s.promised.node.value());
+    put(s.accepted.round);
+    put(s.accepted.node.value());
+    *p++ = static_cast<std::byte>(value_of(s));
+  }
+  return p;
+}
+
+}  // namespace detail
+
+// Written straight into memory, as the messages are (paxos_commit_message.hpp).
+// The node writes small records into a buffer of its own (no copy); this
+// form is for everything else.
 inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
                              std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
                              byte_buffer& out) {
-  const auto write = [&](std::byte* p) {
-    const auto put = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
-    *p++ = static_cast<std::byte>(kind);
-    put(txn.value());
-    put(origin.value());
-    put(leader.value());
-    *p++ = static_cast<std::byte>(d);
-    put(participants.size());
-    for (const node_id n : participants) put(n.value());
-    put(acc.size());
-    for (const paxos::acceptor& a : acc) {
-      const paxos::acceptor_state& s = a.state();
-      put(s.promised.round);
-      put(s.promised.node.value());
-      put(s.accepted.round);
-      put(s.accepted.node.value());
-      *p++ = static_cast<std::byte>(value_of(s));
-    }
-    return p;
-  };
-  constexpr std::size_t small = 256;
-  const std::size_t max =
-      2 + (4 + participants.size()) * codec::max_varint_bytes + acc.size() * (4 * codec::max_varint_bytes + 1);
-  if (max <= small) {
-    std::byte tmp[small];
-    out.assign(tmp, write(tmp));
-    return;
-  }
-  out.resize(max);
-  out.resize(static_cast<std::size_t>(write(out.data()) - out.data()));
+  out.resize(detail::pc_record_max_size(participants.size(), acc.size()));
+  const std::byte* const end = detail::pc_record_write(kind, txn, origin, leader, d, participants, acc, out.data());
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 // Total over any bytes; max_participants bounds both lists.

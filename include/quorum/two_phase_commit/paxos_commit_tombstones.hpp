@@ -30,8 +30,11 @@ class pc_tombstones {
   // True if this RM will never vote on txn (from origin).
   [[nodiscard]] bool covers(node_id origin, txn_id txn) const {
     const entry* e = find(origin);
-    return e != nullptr &&
-           (txn.value() < e->floor || std::binary_search(e->above.begin(), e->above.end(), txn.value()));
+    if (e == nullptr) return false;
+    if (txn.value() < e->floor) return true;
+    // A new txn is above every id kept (ids mostly increase): no search.
+    if (e->above.empty() || txn.value() > e->above.back()) return false;
+    return std::binary_search(e->above.begin(), e->above.end(), txn.value());
   }
 
   // Whether add() can record a txn of origin (its table has room or knows it).
@@ -48,9 +51,13 @@ class pc_tombstones {
     }
     if (txn.value() < e->floor) return true;
     // Ids mostly arrive in increasing order: the insert is usually a push_back.
-    auto at = std::lower_bound(e->above.begin(), e->above.end(), txn.value());
-    if (at != e->above.end() && *at == txn.value()) return true;
-    e->above.insert(at, txn.value());
+    if (e->above.empty() || txn.value() > e->above.back()) {
+      e->above.push_back(txn.value());
+    } else {
+      auto at = std::lower_bound(e->above.begin(), e->above.end(), txn.value());
+      if (at != e->above.end() && *at == txn.value()) return true;
+      e->above.insert(at, txn.value());
+    }
     // Full: the lower half folds into the floor, so older ids of this origin
     // never seen here are refused from now on. Refusing is always safe (that
     // RM's vote becomes Aborted); it only costs such a transaction its commit.
