@@ -1,12 +1,14 @@
 // The pieces of the replication fast path: entry_cache (the log's tail in
 // memory, bounded, views kept coherent while its arena packs and grows),
 // raft_log serving batches and entries from it, memory_log's two-piece append,
+// runs appended at once (cache, raft_log, Log) equal to one entry at a time,
 // and configuration's quorum index for small and large voter sets.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -206,4 +208,110 @@ TEST_CASE("configuration: a joint quorum index needs both majorities") {
   // Incoming {1,2,3} holds 9 by majority; outgoing {3,4,5} only 2.
   const std::vector<log_index> match{log_index{9}, log_index{9}, log_index{2}, log_index{1}, log_index{2}};
   CHECK(cfg.quorum_index([&](std::size_t i) { return match[i]; }) == log_index{2});
+}
+
+namespace {
+
+// A Log with only the required calls: raft_log appends to it one record at a time.
+struct plain_log {
+  storage::memory_log m;
+  [[nodiscard]] log_index first_index() const noexcept { return m.first_index(); }
+  [[nodiscard]] log_index last_index() const noexcept { return m.last_index(); }
+  result<log_index> append(byte_view b) { return m.append(b); }
+  result<byte_view> read(log_index i) { return m.read(i); }
+  result<void> truncate(log_index i) { return m.truncate(i); }
+  result<void> compact(log_index i) { return m.compact(i); }
+  result<void> save_state(byte_view b) { return m.save_state(b); }
+  [[nodiscard]] byte_view state() const noexcept { return m.state(); }
+  result<void> sync() { return m.sync(); }
+};
+static_assert(!raft::detail::appends_runs<plain_log> && !raft::detail::appends_in_two_pieces<plain_log>);
+static_assert(raft::detail::appends_runs<storage::memory_log>);
+
+}  // namespace
+
+TEST_CASE("entry_cache: a run appended at once is the same as its entries appended one by one") {
+  // Small bounds, so that runs evict, pack and grow the arena.
+  for (std::size_t max_bytes : {std::size_t{4096}, std::size_t{20000}, std::size_t{8} << 20}) {
+    entry_cache run{entry_cache_options{max_bytes}}, one{entry_cache_options{max_bytes}};
+    std::vector<std::string> data;
+    for (std::uint64_t i = 1; i <= 1500; ++i) data.push_back(i % 11 == 0 ? std::string{} : payload(i));
+    std::vector<entry_view> es;
+    for (std::uint64_t i = 1; i <= 1500; ++i)
+      es.push_back(entry_view{term_id{1 + i / 400}, entry_kind::normal, as_bytes(data[i - 1])});
+    std::size_t at = 0;
+    for (std::size_t len = 1; at < es.size(); len = len % 70 + 3) {
+      const std::size_t n = std::min(len, es.size() - at);
+      run.append_run(log_index{at + 1}, std::span<const entry_view>{es}.subspan(at, n));
+      at += n;
+      if (at % 5 == 0 && at > 20) run.release(log_index{at - 20});  // as applying would
+    }
+    for (std::uint64_t i = 1; i <= 1500; ++i) one.append(log_index{i}, es[i - 1]);
+    // `one` released nothing while appending: release the same prefix now.
+    one.release(run.first().prev());
+    REQUIRE(run.first() == one.first());
+    REQUIRE(run.last() == log_index{1500});
+    REQUIRE(one.last() == log_index{1500});
+    CHECK(run.bytes() == one.bytes());
+    for (log_index i = run.first(); i <= run.last(); i = i.next()) {
+      CHECK(text(run.at(i).data) == data[i.value() - 1]);
+      CHECK(run.at(i).term == one.at(i).term);
+    }
+  }
+}
+
+TEST_CASE("entry_cache: a run viewing the cache's own bytes is copied before the arena moves") {
+  entry_cache c;
+  const std::string first(3000, 'q');
+  c.append(log_index{1}, entry_view{term_id{1}, entry_kind::normal, as_bytes(first)});
+  const std::vector<entry_view> again(3, c.at(log_index{1}));  // re-proposing a cached command, three times
+  c.append_run(log_index{2}, again);
+  for (std::uint64_t i = 1; i <= 4; ++i) CHECK(text(c.at(log_index{i}).data) == first);
+}
+
+TEST_CASE("raft_log: a follower's runs give the same log over a Log that takes runs and one that does not") {
+  raft_log<storage::memory_log> fast{storage::memory_log{}};
+  raft_log<plain_log> plain{plain_log{}};
+  std::vector<std::string> data;
+  for (std::uint64_t i = 1; i <= 400; ++i) data.push_back(payload(i));
+  const auto entries = [&](std::uint64_t from, std::size_t n, std::uint64_t term) {
+    std::vector<entry_view> es;
+    for (std::uint64_t i = from; i < from + n; ++i)
+      es.push_back(entry_view{term_id{term}, i % 30 == 0 ? entry_kind::noop : entry_kind::normal,
+                              i % 30 == 0 ? byte_view{} : as_bytes(data[i - 1])});
+    return es;
+  };
+  struct step {
+    std::uint64_t start;
+    std::size_t n;
+    std::uint64_t term;
+    log_index truncated;
+  };
+  // Fresh runs, a run overlapping what is held, a conflict in the middle of a run, and single entries.
+  const std::vector<step> steps{{1, 64, 1, {}},   {65, 1, 1, {}},   {40, 64, 1, {}},  {104, 100, 2, {}},
+                                {150, 64, 3, log_index{150}}, {214, 1, 3, {}}, {215, 180, 3, {}}};
+  for (const step& s : steps) {
+    const auto es = entries(s.start, s.n, s.term);
+    auto a = fast.append_from(log_index{s.start}, es, log_index{});
+    auto b = plain.append_from(log_index{s.start}, es, log_index{});
+    REQUIRE(a.has_value());
+    REQUIRE(b.has_value());
+    CHECK(*a == s.truncated);
+    CHECK(*b == s.truncated);
+    REQUIRE(fast.last_index() == plain.last_index());
+  }
+  REQUIRE(fast.last_index() == log_index{394});
+  for (log_index i{1}; i <= fast.last_index(); i = i.next()) {
+    CHECK(text(*fast.policy().read(i)) == text(*plain.policy().m.read(i)));
+    CHECK(fast.term_at(i) == plain.term_at(i));
+    auto a = fast.entry(i);
+    REQUIRE(a.has_value());
+    CHECK(text(a->data) == (i.value() % 30 == 0 ? std::string{} : data[i.value() - 1]));
+    CHECK(a->term == term_id{i.value() < 104 ? 1u : i.value() < 150 ? 2u : 3u});
+  }
+  CHECK(fast.cache().size() == plain.cache().size());
+  CHECK(fast.cache().bytes() == plain.cache().bytes());
+  CHECK(fast.dirty());
+  REQUIRE(fast.sync());
+  CHECK(fast.synced_index() == log_index{394});
 }

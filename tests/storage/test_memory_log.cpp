@@ -1,6 +1,11 @@
 // memory_log specifics: compaction gives memory back, reads stay right while
-// the arena is reclaimed, and the position space is bounded.
+// the arena is reclaimed, the position space is bounded, a run appended at
+// once equals its records appended one by one, and copies are independent.
 #include <doctest/doctest.h>
+
+#include <span>
+#include <utility>
+#include <vector>
 
 #include "quorum/storage/memory_log.hpp"
 #include "storage_test_util.hpp"
@@ -34,4 +39,81 @@ TEST_CASE("memory_log: the position space ends with an error, not a wrap") {
   REQUIRE(log.compact(log_index{~std::uint64_t{0}}));
   CHECK(*log.append(as_bytes("last")) == log_index{~std::uint64_t{0}});
   CHECK(log.append(as_bytes("more")).error().code == errc::out_of_range);
+}
+
+TEST_CASE("memory_log: a run of records appended at once is the same as each appended alone") {
+  memory_log run, one;
+  std::vector<byte_buffer> heads, bodies;
+  for (std::uint64_t i = 1; i <= 300; ++i) {
+    heads.push_back(test::make_record(i, i % 3));           // empty heads too
+    bodies.push_back(test::make_record(1000 + i, i % 211));  // and empty bodies
+  }
+  std::vector<record_parts> parts;
+  for (std::size_t k = 0; k < heads.size(); ++k) parts.push_back(record_parts{heads[k], bodies[k]});
+  // In runs of several lengths, so that the arena grows inside a run and between runs.
+  std::size_t at = 0;
+  for (std::size_t len : {1u, 7u, 64u, 100u, 128u}) {
+    auto last = run.append_run(std::span<const record_parts>{parts}.subspan(at, len));
+    REQUIRE(last.has_value());
+    CHECK(*last == log_index{at + len});
+    at += len;
+  }
+  for (std::size_t k = 0; k < heads.size(); ++k) REQUIRE(one.append(heads[k], bodies[k]));
+  REQUIRE(run.last_index() == log_index{300});
+  for (std::uint64_t i = 1; i <= 300; ++i) CHECK(test::same(*run.read(log_index{i}), *one.read(log_index{i})));
+  CHECK(run.live_bytes() == one.live_bytes());
+  // Truncating and compacting treat run-appended records like any other.
+  REQUIRE(run.truncate(log_index{151}));
+  REQUIRE(run.compact(log_index{100}));
+  CHECK(run.first_index() == log_index{100});
+  CHECK(run.last_index() == log_index{150});
+  for (std::uint64_t i = 100; i <= 150; ++i) CHECK(test::same(*run.read(log_index{i}), *one.read(log_index{i})));
+}
+
+TEST_CASE("memory_log: a run with one record over the limit appends none of them") {
+  memory_log log{memory_log_options{16, 64}};
+  REQUIRE(log.append(as_bytes("kept")));
+  const byte_buffer small = test::make_record(1, 8), large = test::make_record(2, 12);
+  const std::vector<record_parts> parts{{small, small}, {small, large}, {small, {}}};  // the second is 20 bytes
+  auto r = log.append_run(std::span<const record_parts>{parts});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::too_large);
+  CHECK(log.last_index() == log_index{1});
+  CHECK(log.live_bytes() == 4);
+  CHECK(*log.append(as_bytes("next")) == log_index{2});
+}
+
+TEST_CASE("memory_log: a run viewing the log's own records is copied before the arena grows") {
+  memory_log log;
+  const byte_buffer big = test::make_record(9, 3000);
+  REQUIRE(log.append(big));  // near the arena's first capacity: the run below makes it grow
+  REQUIRE(log.append(as_bytes("hd")));
+  const std::vector<record_parts> parts{{*log.read(log_index{2}), *log.read(log_index{1})},
+                                        {byte_view{}, *log.read(log_index{1})}};
+  REQUIRE(*log.append_run(std::span<const record_parts>{parts}) == log_index{4});
+  byte_buffer joined = test::make_record(0, 0);
+  joined.insert(joined.end(), {std::byte{'h'}, std::byte{'d'}});
+  joined.insert(joined.end(), big.begin(), big.end());
+  CHECK(test::same(*log.read(log_index{3}), joined));
+  CHECK(test::same(*log.read(log_index{4}), big));
+}
+
+TEST_CASE("memory_log: a copy holds the same records and is independent of the original") {
+  memory_log a;
+  for (std::uint64_t i = 1; i <= 100; ++i) REQUIRE(a.append(test::make_record(i, i % 50)));
+  memory_log b = a;
+  REQUIRE(a.append(as_bytes("only in a")));
+  REQUIRE(b.truncate(log_index{51}));
+  REQUIRE(b.append(as_bytes("only in b")));
+  CHECK(a.last_index() == log_index{101});
+  CHECK(b.last_index() == log_index{51});
+  for (std::uint64_t i = 1; i <= 100; ++i) CHECK(test::same(*a.read(log_index{i}), test::make_record(i, i % 50)));
+  for (std::uint64_t i = 1; i <= 50; ++i) CHECK(test::same(*b.read(log_index{i}), test::make_record(i, i % 50)));
+  CHECK(test::same(*b.read(log_index{51}), as_bytes("only in b")));
+  memory_log c;
+  c = b;  // assignment too
+  CHECK(test::same(*c.read(log_index{51}), as_bytes("only in b")));
+  memory_log d = std::move(c);
+  CHECK(d.last_index() == log_index{51});
+  CHECK(test::same(*d.read(log_index{7}), test::make_record(7, 7)));
 }

@@ -38,6 +38,15 @@
 //   l.state()          byte_view            the current hard state (empty if none)
 //   l.sync()           result<void>         every call above is durable once it returns
 //
+// Optional, for speed (raft_log detects each and otherwise joins the pieces
+// itself and calls append(b) once per record), with h, b of type byte_view
+// and rs a non-empty std::span<const quorum::record_parts>:
+//
+//   l.append(h, b)     result<log_index>    the same as append() of h and b joined
+//   l.append_run(rs)   result<log_index>    the same as append(r.head, r.body) for each
+//                                           r in rs in order; returns the last position;
+//                                           on an error none of them is appended
+//
 // After a crash a log holds everything that was synced and, of what was not,
 // at most a prefix of the calls in the order they were made. The durability
 // rule (DESIGN.md principle 5) is the protocol's duty: it sends no promise
@@ -50,6 +59,7 @@
 #pragma once
 
 #include <concepts>
+#include <span>
 #include <utility>
 
 #include "quorum/core/bytes.hpp"
@@ -57,6 +67,13 @@
 #include "quorum/core/result.hpp"
 
 namespace quorum {
+
+// One record given in two pieces, written as if joined: a short header
+// (raft_log's entry kind and term) and a body (the entry's data).
+struct record_parts {
+  byte_view head;
+  byte_view body;
+};
 
 namespace detail {
 

@@ -82,6 +82,39 @@ class entry_cache {
     bytes_ += need;
   }
 
+  // Entries i, i + 1, ... follow the log: the same as append() of each, with
+  // one room check and one view reservation for the run.
+  void append_run(log_index i, std::span<const entry_view> es) {
+    std::size_t data = 0;
+    bool aliased = false;
+    for (const entry_view& e : es) {
+      data += e.data.size();
+      aliased = aliased || (!e.data.empty() && aliases_arena(e.data));
+    }
+    if (aliased) return append_run_copied(i, es, data);
+    const std::size_t need = data + es.size() * per_entry_bytes;
+    if (es.empty() || need > opts_.max_bytes) {  // rare: one at a time, dropping what does not fit
+      for (std::size_t k = 0; k < es.size(); ++k) append(i + k, es[k]);
+      return;
+    }
+    if (i != last().next()) restart(i);
+    while (bytes_ + need > opts_.max_bytes) drop_front();
+    if (tail_ + data > arena_bytes_) make_room(data);
+    if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
+    std::byte* out = arena_.get() + tail_;
+    for (const entry_view& e : es) {
+      byte_view stored{};
+      if (!e.data.empty()) {
+        std::memcpy(out, e.data.data(), e.data.size());  // not the arena's own bytes: checked above
+        stored = byte_view{out, e.data.size()};
+        out += e.data.size();
+      }
+      views_.push_back(entry_view{e.term, e.kind, stored});
+    }
+    tail_ += data;
+    bytes_ += need;
+  }
+
   // Forgets every index >= i.
   void truncate(log_index i) {
     if (i <= first_) return restart(i);
@@ -144,6 +177,21 @@ class entry_cache {
   byte_view store_after_room(byte_view data) {
     make_room(data.size());
     return store(data);
+  }
+
+  // A run viewing the cache's own bytes (cached commands proposed again):
+  // all of it is copied out first, since the arena may move under any entry.
+  void append_run_copied(log_index i, std::span<const entry_view> es, std::size_t data) {
+    byte_buffer copy;
+    copy.reserve(data);
+    for (const entry_view& e : es) copy.insert(copy.end(), e.data.begin(), e.data.end());
+    std::vector<entry_view> views;
+    std::size_t at = 0;
+    for (const entry_view& e : es) {
+      views.push_back(entry_view{e.term, e.kind, byte_view{copy}.subspan(at, e.data.size())});
+      at += e.data.size();
+    }
+    append_run(i, views);
   }
 
   [[nodiscard]] bool aliases_arena(byte_view b) const noexcept {

@@ -33,6 +33,13 @@ concept appends_in_two_pieces = requires(L& l, byte_view a, byte_view b) {
   { l.append(a, b) } -> std::same_as<result<log_index>>;
 };
 
+// A Log that takes a run of records in one call (core/log.hpp, optional)
+// lets a follower store an append's entries with one check and one copy each.
+template <class L>
+concept appends_runs = requires(L& l, std::span<const record_parts> rs) {
+  { l.append_run(rs) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -130,21 +137,50 @@ class raft_log {
   // Returns where it truncated (log_index{} when it did not).
   result<log_index> append_from(log_index start, std::span<const entry_view> entries, log_index commit) {
     log_index truncated{};
-    for (std::size_t k = 0; k < entries.size(); ++k) {
+    std::size_t k = 0;
+    for (; k < entries.size(); ++k) {
       const log_index i = start + k;
-      if (i <= terms_.last_index()) {
-        if (*terms_.term_at(i) == entries[k].term) continue;
-        QUORUM_ASSERT(i > commit);  // a committed entry is never overwritten
-        if (auto t = log_.truncate(i); !t) return unexpected{t.error()};
-        terms_.truncate(i);
-        cache_.truncate(i);
-        if (synced_ >= i) synced_ = i.prev();
-        truncated = i;
-      }
-      auto a = append(entries[k]);
-      if (!a) return unexpected{a.error()};
+      if (i > terms_.last_index()) break;
+      if (*terms_.term_at(i) == entries[k].term) continue;
+      QUORUM_ASSERT(i > commit);  // a committed entry is never overwritten
+      if (auto t = log_.truncate(i); !t) return unexpected{t.error()};
+      terms_.truncate(i);
+      cache_.truncate(i);
+      if (synced_ >= i) synced_ = i.prev();
+      truncated = i;
+      break;
     }
+    if (k < entries.size()) QUORUM_TRY(append_run(entries.subspan(k)));
     return truncated;
+  }
+
+  // Appends entries after last_index(): one Log call for them all when the
+  // Log takes runs, else one per entry.
+  result<void> append_run(std::span<const entry_view> entries) {
+    if constexpr (detail::appends_runs<L>) {
+      if (entries.size() == 1) {  // the common case one at a time: no run to set up
+        auto a = append(entries[0]);
+        if (!a) return unexpected{a.error()};
+        return {};
+      }
+      if (entries.empty()) return {};
+      heads_.resize(entries.size());  // reused: no allocation in steady state
+      parts_.clear();
+      for (std::size_t k = 0; k < entries.size(); ++k)
+        parts_.push_back(record_parts{encode_head(entries[k], heads_[k]), entries[k].data});
+      const log_index first = terms_.last_index().next();
+      auto last = log_.append_run(std::span<const record_parts>{parts_});
+      if (!last) return unexpected{last.error()};
+      QUORUM_ASSERT(*last == first + (entries.size() - 1));
+      // Terms change rarely: one call per stretch of equal terms.
+      for (std::size_t k = 0; k < entries.size(); ++k)
+        if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term) terms_.append_upto(first + k, entries[k].term);
+      cache_.append_run(first, entries);
+      dirty_ = true;
+    } else {
+      for (const entry_view& e : entries) QUORUM_TRY(append(e));
+    }
+    return {};
   }
 
   result<void> save_state(const hard_state& s) {
@@ -211,12 +247,17 @@ class raft_log {
  private:
   // The record is u8 kind, varint term, data (entry.hpp); a Log that takes
   // it in two pieces gets the header from the stack and the data as it is.
+  using head_bytes = std::array<std::byte, 1 + codec::max_varint_bytes>;
+
+  static byte_view encode_head(const entry_view& e, head_bytes& head) noexcept {
+    head[0] = static_cast<std::byte>(e.kind);
+    return byte_view{head.data(), 1 + codec::encode_varint(e.term.value(), head.data() + 1)};
+  }
+
   result<log_index> write_record(const entry_view& e) {
     if constexpr (detail::appends_in_two_pieces<L>) {
-      std::array<std::byte, 1 + codec::max_varint_bytes> head;
-      head[0] = static_cast<std::byte>(e.kind);
-      const std::size_t n = 1 + codec::encode_varint(e.term.value(), head.data() + 1);
-      return log_.append(byte_view{head.data(), n}, e.data);
+      head_bytes head;
+      return log_.append(encode_head(e, head), e.data);
     } else {
       record_.clear();
       encode_entry_record(e, record_);
@@ -249,6 +290,8 @@ class raft_log {
   log_index synced_{};
   bool dirty_{false};
   byte_buffer record_;
+  std::vector<head_bytes> heads_;      // append_run's entry headers
+  std::vector<record_parts> parts_;    // and its records, for the Log
   byte_buffer arena_;
   std::vector<meta> meta_;
   std::vector<entry_view> views_;

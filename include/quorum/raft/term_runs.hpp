@@ -35,6 +35,14 @@ class term_runs {
     last_ = i;
   }
 
+  // Entries last_index() + 1 through upto, all of term t: append() of each.
+  void append_upto(log_index upto, term_id t) {
+    QUORUM_ASSERT(upto > last_);
+    QUORUM_ASSERT(t >= last_term());
+    if (runs_.empty() || runs_.back().term != t) runs_.push_back(run{last_.next(), t});
+    last_ = upto;
+  }
+
   // Forgets every index <= new_base (compaction behind a snapshot); the base
   // keeps its term so that the entry after it can still be matched.
   void compact(log_index new_base) {
