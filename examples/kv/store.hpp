@@ -11,7 +11,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <quorum/codec/reader.hpp>
@@ -19,6 +18,7 @@
 #include <quorum/core/bytes.hpp>
 #include <quorum/core/result.hpp>
 
+#include "flat_map.hpp"
 #include "resp.hpp"
 
 namespace kv {
@@ -109,14 +109,14 @@ class store {
     }
     const std::string_view name = args[0];
     if (name == "SET" && args.size() == 3) {
-      data_.insert_or_assign(std::string{args[1]}, std::string{args[2]});
+      data_.assign(args[1], args[2]);
       resp::simple(out, "OK");
     } else if (name == "DEL" && args.size() >= 2) {
       long long removed = 0;
-      for (std::size_t i = 1; i < args.size(); ++i) removed += static_cast<long long>(data_.erase(std::string{args[i]}));
+      for (std::size_t i = 1; i < args.size(); ++i) removed += data_.erase(args[i]) ? 1 : 0;
       resp::integer(out, removed);
     } else if (name == "INCR" && args.size() == 2) {
-      incr(std::string{args[1]}, out);
+      incr(args[1], out);
     } else {
       resp::error(out, "ERR not a write command");
     }
@@ -128,19 +128,19 @@ class store {
     std::string out;
     const std::string& name = args[0];
     if (name == "GET") {
-      const auto it = data_.find(args[1]);
-      if (it == data_.end()) resp::null_bulk(out);
-      else resp::bulk(out, it->second);
+      const auto v = data_.find(args[1]);
+      if (!v) resp::null_bulk(out);
+      else resp::bulk(out, *v);
     } else if (name == "MGET") {
       resp::array_header(out, args.size() - 1);
       for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto it = data_.find(args[i]);
-        if (it == data_.end()) resp::null_bulk(out);
-        else resp::bulk(out, it->second);
+        const auto v = data_.find(args[i]);
+        if (!v) resp::null_bulk(out);
+        else resp::bulk(out, *v);
       }
     } else if (name == "EXISTS") {
       long long n = 0;
-      for (std::size_t i = 1; i < args.size(); ++i) n += static_cast<long long>(data_.count(args[i]));
+      for (std::size_t i = 1; i < args.size(); ++i) n += data_.contains(args[i]) ? 1 : 0;
       resp::integer(out, n);
     } else {
       resp::error(out, "ERR not a read command");
@@ -152,10 +152,10 @@ class store {
   void snapshot(quorum::byte_buffer& out) const {
     quorum::codec::writer w{out};
     w.varint(data_.size());
-    for (const auto& [k, v] : data_) {
+    data_.for_each([&](std::string_view k, std::string_view v) {
       w.prefixed_string(k);
       w.prefixed_string(v);
-    }
+    });
   }
 
   // Replaces the state; on a malformed image the state is left as it was.
@@ -163,13 +163,13 @@ class store {
     quorum::codec::reader r{image};
     const auto n = r.count(image.size());  // each pair takes at least 2 bytes: bounded by the image
     if (!n) return quorum::unexpected{n.error()};
-    std::unordered_map<std::string, std::string> next;
+    flat_map next;
     for (std::size_t i = 0; i < *n; ++i) {
       const auto k = r.prefixed_string(image.size());
       if (!k) return quorum::unexpected{k.error()};
       const auto v = r.prefixed_string(image.size());
       if (!v) return quorum::unexpected{v.error()};
-      next.insert_or_assign(std::string{*k}, std::string{*v});
+      next.assign(*k, *v);
     }
     QUORUM_TRY(r.expect_end());
     data_ = std::move(next);
@@ -179,11 +179,11 @@ class store {
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
 
  private:
-  void incr(const std::string& key, std::string& out) {
-    auto it = data_.find(key);
+  void incr(std::string_view key, std::string& out) {
+    const auto old = data_.find(key);
     long long v = 0;
-    if (it != data_.end()) {
-      const auto parsed = parse_strict_integer(it->second);
+    if (old) {
+      const auto parsed = parse_strict_integer(*old);
       if (!parsed) {
         resp::error(out, "ERR value is not an integer or out of range");
         return;
@@ -195,11 +195,11 @@ class store {
       return;
     }
     ++v;
-    data_.insert_or_assign(key, std::to_string(v));
+    data_.assign(key, std::to_string(v));
     resp::integer(out, v);
   }
 
-  std::unordered_map<std::string, std::string> data_;
+  flat_map data_;
 };
 
 }  // namespace kv

@@ -1,0 +1,185 @@
+// The store's table: string keys to string values, open addressing with
+// linear probing. Each slot keeps the key's hash beside a pointer to one heap
+// block that holds key and value together, so a lookup touches the slot
+// array and that one block (std::unordered_map<std::string, std::string>
+// touches a bucket, a node and, past 15 bytes, the key's own block), and an
+// overwrite whose value fits the block's room allocates nothing. Erase
+// shifts the following run back (no tombstones), so probes stay short under
+// any mix of inserts and erases.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kv {
+
+class flat_map {
+  struct block {
+    std::uint32_t key_size;
+    std::uint32_t value_size;
+    std::uint32_t value_room;  // bytes reserved for the value
+    // The key, then the value, follow the header in the same allocation.
+    [[nodiscard]] char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+    [[nodiscard]] const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    [[nodiscard]] std::string_view key() const noexcept { return {bytes(), key_size}; }
+    [[nodiscard]] std::string_view value() const noexcept { return {bytes() + key_size, value_size}; }
+  };
+  struct slot {
+    std::uint64_t hash = 0;
+    block* entry = nullptr;  // null: empty
+  };
+
+ public:
+  flat_map() = default;
+  flat_map(const flat_map&) = delete;
+  flat_map& operator=(const flat_map&) = delete;
+  flat_map(flat_map&& o) noexcept { swap(o); }
+  flat_map& operator=(flat_map&& o) noexcept {
+    if (this != &o) {
+      clear();
+      swap(o);
+    }
+    return *this;
+  }
+  ~flat_map() { clear(); }
+
+  void swap(flat_map& o) noexcept {
+    slots_.swap(o.slots_);
+    std::swap(size_, o.size_);
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+
+  // The value stored under key (valid until the next change), or nothing.
+  [[nodiscard]] std::optional<std::string_view> find(std::string_view key) const noexcept {
+    const std::size_t i = position(key, hash_of(key));
+    if (i == npos) return std::nullopt;
+    return slots_[i].entry->value();
+  }
+  [[nodiscard]] bool contains(std::string_view key) const noexcept { return position(key, hash_of(key)) != npos; }
+
+  // Sets key to value; true when the key is new.
+  bool assign(std::string_view key, std::string_view value) {
+    const std::uint64_t h = hash_of(key);
+    if (!slots_.empty()) {
+      std::size_t i = index_of(h);
+      for (;; i = (i + 1) & mask()) {
+        slot& s = slots_[i];
+        if (s.entry == nullptr) break;
+        if (s.hash == h && s.entry->key() == key) {
+          if (value.size() <= s.entry->value_room) {
+            if (!value.empty()) std::memmove(s.entry->bytes() + s.entry->key_size, value.data(), value.size());
+            s.entry->value_size = static_cast<std::uint32_t>(value.size());
+          } else {
+            block* b = make_block(key, value);
+            std::free(s.entry);
+            s.entry = b;
+          }
+          return false;
+        }
+      }
+    }
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // load stays at most 3/4
+    block* b = make_block(key, value);
+    std::size_t i = index_of(h);
+    while (slots_[i].entry != nullptr) i = (i + 1) & mask();
+    slots_[i] = slot{h, b};
+    ++size_;
+    return true;
+  }
+
+  // Removes key; true when it was there.
+  bool erase(std::string_view key) noexcept {
+    std::size_t i = position(key, hash_of(key));
+    if (i == npos) return false;
+    std::free(slots_[i].entry);
+    slots_[i] = slot{};
+    --size_;
+    // Backward shift: move later members of the run into the hole when their home allows it.
+    for (std::size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
+      if (slots_[j].entry == nullptr) break;
+      const std::size_t home = index_of(slots_[j].hash);
+      // j may move to i when home is not cyclically in (i, j].
+      const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      slots_[j] = slot{};
+      i = j;
+    }
+    return true;
+  }
+
+  void clear() noexcept {
+    for (slot& s : slots_) std::free(s.entry);
+    slots_.clear();
+    slots_.shrink_to_fit();
+    size_ = 0;
+  }
+
+  // Calls f(key, value) for every entry, in slot order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const slot& s : slots_)
+      if (s.entry != nullptr) f(s.entry->key(), s.entry->value());
+  }
+
+ private:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  static std::uint64_t hash_of(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+  [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+  // Fibonacci hashing spreads the high bits too over the table.
+  [[nodiscard]] std::size_t index_of(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> 32) & mask();
+  }
+
+  [[nodiscard]] std::size_t position(std::string_view key, std::uint64_t h) const noexcept {
+    if (slots_.empty()) return npos;
+    for (std::size_t i = index_of(h);; i = (i + 1) & mask()) {
+      const slot& s = slots_[i];
+      if (s.entry == nullptr) return npos;
+      if (s.hash == h && s.entry->key() == key) return i;
+    }
+  }
+
+  // Room for the value rounds up to 8 bytes, so values that grow a little (INCR) stay in place.
+  static block* make_block(std::string_view key, std::string_view value) {
+    if (key.size() > UINT32_MAX || value.size() > UINT32_MAX - 8) throw std::length_error{"kv::flat_map: too large"};
+    const std::size_t room = (value.size() + 7) & ~std::size_t{7};
+    void* p = std::malloc(sizeof(block) + key.size() + room);
+    if (p == nullptr) throw std::bad_alloc{};
+    block* b = static_cast<block*>(p);
+    b->key_size = static_cast<std::uint32_t>(key.size());
+    b->value_size = static_cast<std::uint32_t>(value.size());
+    b->value_room = static_cast<std::uint32_t>(room);
+    if (!key.empty()) std::memcpy(b->bytes(), key.data(), key.size());
+    if (!value.empty()) std::memcpy(b->bytes() + key.size(), value.data(), value.size());
+    return b;
+  }
+
+  void grow() {
+    std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+    old.swap(slots_);
+    for (const slot& s : old) {
+      if (s.entry == nullptr) continue;
+      std::size_t i = index_of(s.hash);
+      while (slots_[i].entry != nullptr) i = (i + 1) & mask();
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<slot> slots_;  // size 0 or a power of two
+  std::size_t size_ = 0;
+};
+
+}  // namespace kv
