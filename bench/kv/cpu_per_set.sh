@@ -9,7 +9,9 @@
 # microseconds per request. Environment: TEST (set), N (200000), P (16),
 # REPEAT (1), PROTOCOL (raft), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$),
 # PERF=1 records `perf record -g` of the leader and a follower during the run
-# into $OUT. Stops every process it started.
+# into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
+# instructions per request instead of CPU time (repeatable on a busy
+# machine; use a smaller N). Stops every process it started.
 set -euo pipefail
 
 test=${TEST:-set}
@@ -20,6 +22,7 @@ protocol=${PROTOCOL:-raft}
 base=${BASE_PORT:-16380}
 out=${OUT:-/tmp/kv-cpu-$$}
 hz=$(getconf CLK_TCK)
+
 mkdir -p "$out"
 
 pids=()
@@ -42,10 +45,12 @@ run_one() {
   local bin=$1 label=$2 dir=$out/$2 cluster="" k leader="" before=() after=()
   rm -rf "$dir"
   mkdir -p "$dir"
+  local wrap=()
+  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap=(valgrind -q --tool=callgrind "--callgrind-out-file=$dir/cg.%p"); fi
   for k in 1 2 3; do cluster+="${cluster:+,}$k=127.0.0.1:$((base + 10 + k))"; done
   pids=()
   for k in 1 2 3; do
-    "$bin" --id "$k" --cluster "$cluster" --listen "127.0.0.1:$((base + k))" --data "$dir/node$k" \
+    ${wrap[@]+"${wrap[@]}"} "$bin" --id "$k" --cluster "$cluster" --listen "127.0.0.1:$((base + k))" --data "$dir/node$k" \
       --protocol "$protocol" >"$dir/node$k.log" 2>&1 &
     pids+=("$!")
   done
@@ -65,11 +70,25 @@ run_one() {
     sleep 0.5
   fi
   for k in 1 2 3; do before[k]=$(cpu_ticks "${pids[k - 1]}"); done
+  if [[ ${CALLGRIND:-0} == 1 ]]; then
+    for k in 1 2 3; do callgrind_control -z "${pids[k - 1]}" >/dev/null 2>&1; done
+  fi
   local rps
   rps=$(redis-benchmark -p $((base + leader)) -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
     awk -F, 'NR == 2 {gsub(/"/, "", $2); print $2}')
   sleep 0.3  # followers apply the last commits
   for k in 1 2 3; do after[k]=$(cpu_ticks "${pids[k - 1]}"); done
+  if [[ ${CALLGRIND:-0} == 1 ]]; then
+    local ir=()
+    for k in 1 2 3; do
+      rm -f "$dir"/cg.${pids[k - 1]}*
+      callgrind_control -d "${pids[k - 1]}" >/dev/null 2>&1
+      ir[k]=$(cat "$dir"/cg.${pids[k - 1]}.* | awk '/^(summary|totals):/ && !s {s = $2} END {print s}')
+    done
+    local f=() ; for k in 1 2 3; do [[ $k == "$leader" ]] || f+=("$k"); done
+    printf '%s\t%s\trps=%s\tleader_instr=%d\tfollower_instr=%d,%d\n' "$label" "$test-P$pipeline" "$rps" \
+      $((ir[leader] / n)) $((ir[f[0]] / n)) $((ir[f[1]] / n))
+  fi
   local p
   for p in "${perfs[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
   local us_leader us_f1 us_f2 others=()
