@@ -1,11 +1,13 @@
 // The store's table: string keys to string values, open addressing with
-// linear probing. Each slot keeps the key's hash beside a pointer to one heap
-// block that holds key and value together, so a lookup touches the slot
-// array and that one block (std::unordered_map<std::string, std::string>
-// touches a bucket, a node and, past 15 bytes, the key's own block), and an
-// overwrite whose value fits the block's room allocates nothing. Erase
-// shifts the following run back (no tombstones), so probes stay short under
-// any mix of inserts and erases.
+// linear probing over 32-byte slots that keep each key's hash. A key and
+// value that fit together in 21 bytes (redis-benchmark's 16-byte keys with
+// short values, counters) live in the slot itself, so reading or
+// overwriting them touches one cache line; longer ones live in one heap
+// block, key and value together, that an overwrite reuses when the value
+// fits (std::unordered_map<std::string, std::string> touches a bucket, a node
+// and, past 15 bytes, the key's own block). Erase shifts the following run
+// back (no tombstones), so probes stay short under any mix of inserts and
+// erases.
 #pragma once
 
 #include <cstddef>
@@ -33,10 +35,16 @@ class flat_map {
     [[nodiscard]] std::string_view key() const noexcept { return {bytes(), key_size}; }
     [[nodiscard]] std::string_view value() const noexcept { return {bytes() + key_size, value_size}; }
   };
-  struct slot {
+  enum kind : std::uint8_t { empty_slot, small_slot, large_slot };
+  // Aligned to its size: a slot never straddles two cache lines.
+  struct alignas(32) slot {
     std::uint64_t hash = 0;
-    block* entry = nullptr;  // null: empty
+    kind held = empty_slot;
+    std::uint8_t key_size = 0, value_size = 0;  // small_slot only
+    char bytes[21]{};                           // small_slot: key, then value; large_slot: a block*
   };
+  static_assert(sizeof(slot) == 32);
+  static constexpr std::size_t small_room = sizeof(slot::bytes);
 
  public:
   flat_map() = default;
@@ -64,36 +72,23 @@ class flat_map {
   [[nodiscard]] std::optional<std::string_view> find(std::string_view key) const noexcept {
     const std::size_t i = position(key, hash_of(key));
     if (i == npos) return std::nullopt;
-    return slots_[i].entry->value();
+    return value_of(slots_[i]);
   }
   [[nodiscard]] bool contains(std::string_view key) const noexcept { return position(key, hash_of(key)) != npos; }
 
-  // Sets key to value; true when the key is new.
+  // Sets key to value; true when the key is new. value may view a stored value.
   bool assign(std::string_view key, std::string_view value) {
+    if (key.size() > UINT32_MAX || value.size() > UINT32_MAX - 8) throw std::length_error{"kv::flat_map: too large"};
     const std::uint64_t h = hash_of(key);
-    if (!slots_.empty()) {
-      std::size_t i = index_of(h);
-      for (;; i = (i + 1) & mask()) {
-        slot& s = slots_[i];
-        if (s.entry == nullptr) break;
-        if (s.hash == h && s.entry->key() == key) {
-          if (value.size() <= s.entry->value_room) {
-            if (!value.empty()) std::memmove(s.entry->bytes() + s.entry->key_size, value.data(), value.size());
-            s.entry->value_size = static_cast<std::uint32_t>(value.size());
-          } else {
-            block* b = make_block(key, value);
-            std::free(s.entry);
-            s.entry = b;
-          }
-          return false;
-        }
-      }
+    if (const std::size_t i = position(key, h); i != npos) {
+      overwrite(slots_[i], value);
+      return false;
     }
+    slot fresh = make_slot(h, key, value);  // before growing moves the slots value may view
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // load stays at most 3/4
-    block* b = make_block(key, value);
     std::size_t i = index_of(h);
-    while (slots_[i].entry != nullptr) i = (i + 1) & mask();
-    slots_[i] = slot{h, b};
+    while (slots_[i].held != empty_slot) i = (i + 1) & mask();
+    slots_[i] = fresh;
     ++size_;
     return true;
   }
@@ -102,12 +97,12 @@ class flat_map {
   bool erase(std::string_view key) noexcept {
     std::size_t i = position(key, hash_of(key));
     if (i == npos) return false;
-    std::free(slots_[i].entry);
+    release(slots_[i]);
     slots_[i] = slot{};
     --size_;
     // Backward shift: move later members of the run into the hole when their home allows it.
     for (std::size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
-      if (slots_[j].entry == nullptr) break;
+      if (slots_[j].held == empty_slot) break;
       const std::size_t home = index_of(slots_[j].hash);
       // j may move to i when home is not cyclically in (i, j].
       const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -120,7 +115,7 @@ class flat_map {
   }
 
   void clear() noexcept {
-    for (slot& s : slots_) std::free(s.entry);
+    for (slot& s : slots_) release(s);
     slots_.clear();
     slots_.shrink_to_fit();
     size_ = 0;
@@ -130,7 +125,7 @@ class flat_map {
   template <class F>
   void for_each(F&& f) const {
     for (const slot& s : slots_)
-      if (s.entry != nullptr) f(s.entry->key(), s.entry->value());
+      if (s.held != empty_slot) f(key_of(s), value_of(s));
   }
 
  private:
@@ -143,18 +138,69 @@ class flat_map {
     return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> 32) & mask();
   }
 
+  static block* large_of(const slot& s) noexcept {
+    block* b = nullptr;
+    std::memcpy(&b, s.bytes, sizeof b);
+    return b;
+  }
+  static std::string_view key_of(const slot& s) noexcept {
+    return s.held == small_slot ? std::string_view{s.bytes, s.key_size} : large_of(s)->key();
+  }
+  static std::string_view value_of(const slot& s) noexcept {
+    return s.held == small_slot ? std::string_view{s.bytes + s.key_size, s.value_size} : large_of(s)->value();
+  }
+  static void release(slot& s) noexcept {
+    if (s.held == large_slot) std::free(large_of(s));
+  }
+
   [[nodiscard]] std::size_t position(std::string_view key, std::uint64_t h) const noexcept {
     if (slots_.empty()) return npos;
     for (std::size_t i = index_of(h);; i = (i + 1) & mask()) {
       const slot& s = slots_[i];
-      if (s.entry == nullptr) return npos;
-      if (s.hash == h && s.entry->key() == key) return i;
+      if (s.held == empty_slot) return npos;
+      if (s.hash == h && key_of(s) == key) return i;
     }
+  }
+
+  static slot make_slot(std::uint64_t h, std::string_view key, std::string_view value) {
+    slot s;
+    s.hash = h;
+    if (key.size() + value.size() <= small_room) {
+      s.held = small_slot;
+      s.key_size = static_cast<std::uint8_t>(key.size());
+      s.value_size = static_cast<std::uint8_t>(value.size());
+      if (!key.empty()) std::memcpy(s.bytes, key.data(), key.size());
+      if (!value.empty()) std::memcpy(s.bytes + key.size(), value.data(), value.size());
+    } else {
+      s.held = large_slot;
+      block* b = make_block(key, value);
+      std::memcpy(s.bytes, &b, sizeof b);
+    }
+    return s;
+  }
+
+  // Replaces s's value in place when it fits, else rebuilds the entry (value may view s's own bytes).
+  static void overwrite(slot& s, std::string_view value) {
+    if (s.held == small_slot && s.key_size + value.size() <= small_room) {
+      if (!value.empty()) std::memmove(s.bytes + s.key_size, value.data(), value.size());
+      s.value_size = static_cast<std::uint8_t>(value.size());
+      return;
+    }
+    if (s.held == large_slot) {
+      block* b = large_of(s);
+      if (value.size() <= b->value_room) {
+        if (!value.empty()) std::memmove(b->bytes() + b->key_size, value.data(), value.size());
+        b->value_size = static_cast<std::uint32_t>(value.size());
+        return;
+      }
+    }
+    const slot next = make_slot(s.hash, key_of(s), value);
+    release(s);
+    s = next;
   }
 
   // Room for the value rounds up to 8 bytes, so values that grow a little (INCR) stay in place.
   static block* make_block(std::string_view key, std::string_view value) {
-    if (key.size() > UINT32_MAX || value.size() > UINT32_MAX - 8) throw std::length_error{"kv::flat_map: too large"};
     const std::size_t room = (value.size() + 7) & ~std::size_t{7};
     void* p = std::malloc(sizeof(block) + key.size() + room);
     if (p == nullptr) throw std::bad_alloc{};
@@ -171,9 +217,9 @@ class flat_map {
     std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
     old.swap(slots_);
     for (const slot& s : old) {
-      if (s.entry == nullptr) continue;
+      if (s.held == empty_slot) continue;
       std::size_t i = index_of(s.hash);
-      while (slots_[i].entry != nullptr) i = (i + 1) & mask();
+      while (slots_[i].held != empty_slot) i = (i + 1) & mask();
       slots_[i] = s;
     }
   }

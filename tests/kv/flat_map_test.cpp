@@ -50,7 +50,7 @@ TEST_CASE("insert, overwrite smaller and larger, erase") {
   CHECK(m.assign("key", "v"));
   CHECK(m.size() == 1);
   CHECK(*m.find("key") == "v");
-  CHECK(!m.assign("key", "1234567"));  // fits the value's 8-byte room: in place
+  CHECK(!m.assign("key", "1234567"));
   CHECK(*m.find("key") == "1234567");
   CHECK(!m.assign("key", std::string(100, 'x')));  // a new block
   CHECK(*m.find("key") == std::string(100, 'x'));
@@ -75,6 +75,41 @@ TEST_CASE("a value may be assigned from a view of the stored value itself") {
   m.assign("other", std::string(40, 'z'));
   m.assign("k", *m.find("other"));
   CHECK(*m.find("k") == std::string(40, 'z'));
+}
+
+TEST_CASE("entries move between the slot and a heap block as their size crosses 21 bytes") {
+  flat_map m;
+  const std::string k16 = "key:000000012345";
+  CHECK(m.assign(k16, "xyz"));  // 19 bytes: in the slot
+  CHECK(!m.assign(k16, "12345"));  // 21
+  CHECK(*m.find(k16) == "12345");
+  CHECK(!m.assign(k16, "123456"));  // 22: to a block
+  CHECK(*m.find(k16) == "123456");
+  CHECK(!m.assign(k16, "1234567890123"));  // fits the block's room (16)
+  CHECK(*m.find(k16) == "1234567890123");
+  CHECK(!m.assign(k16, "a"));  // stays in its block
+  CHECK(*m.find(k16) == "a");
+  const std::string k21(21, 'k'), k22(22, 'k');
+  CHECK(m.assign(k21, ""));
+  CHECK(m.assign(k22, ""));
+  CHECK(m.find(k21)->empty());
+  CHECK(m.find(k22)->empty());
+  CHECK(!m.assign(k21, "v"));  // 22: to a block
+  CHECK(*m.find(k21) == "v");
+  CHECK(m.erase(k21));
+  CHECK(m.erase(k22));
+  CHECK(*m.find(k16) == "a");
+  CHECK(m.size() == 1);
+}
+
+TEST_CASE("a value viewing another entry survives the growth its insert causes") {
+  flat_map m;
+  m.assign("src", "small value");
+  for (int i = 0; m.size() < 12; ++i) m.assign("k" + std::to_string(i), "v");  // 12 of 16 slots: the next insert grows
+  const std::string_view v = *m.find("src");  // in the slot, which growth moves
+  CHECK(m.assign("new", v));
+  CHECK(*m.find("new") == "small value");
+  CHECK(*m.find("src") == "small value");
 }
 
 TEST_CASE("keys that differ only after a zero byte stay apart") {
