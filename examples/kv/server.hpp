@@ -53,6 +53,7 @@ template <class Protocol>
 struct state_machine {
   server<Protocol>* owner = nullptr;
   store data;
+  decoded_write decoded;  // every entry decodes into this one
   void apply(quorum::log_index i, quorum::byte_view entry);
   void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
   void restore(quorum::log_index i, quorum::byte_view image);
@@ -198,7 +199,7 @@ class server {
     if (auto r = net_->listen(me->host, me->port); !r) return "peer listen " + me->host + ":" +
                                                               std::to_string(me->port) + ": " + r.error().message();
     node_ = std::make_unique<node_type>(cfg_.self, members, peer_transport<typename Protocol::message>{net_.get()},
-                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}}, std::move(*snaps),
+                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
                                         Protocol::options());
     if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
     net_->on_frame([this](quorum::byte_view frame) { on_peer_frame(frame); });
@@ -235,10 +236,9 @@ class server {
         node_->receive(body);
         return;
       case wire::channel::forward: {
-        auto f = wire::decode_forward(body, cfg_.clients.resp);
-        if (!f) return;  // counted by nobody: a peer that sends garbage is a bug there
+        if (!wire::decode_forward(body, forwarded_, cfg_.clients.resp)) return;  // a peer that sends garbage is a bug there
         open_batch();
-        execute(f->args, destination{std::nullopt, f->origin, f->id});
+        execute(forwarded_.args, destination{std::nullopt, forwarded_.origin, forwarded_.id});
         return;
       }
       case wire::channel::forward_reply: {
@@ -404,6 +404,7 @@ class server {
   std::unique_ptr<node_type> node_;
   std::optional<typename node_type::batch_guard> batch_;
   quorum::byte_buffer entry_;
+  wire::forward forwarded_;  // every forwarded command decodes into this one
   std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
   std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
   clock::time_point now_;             // when this event-loop turn's batch opened
@@ -413,13 +414,12 @@ class server {
 
 template <class Protocol>
 void state_machine<Protocol>::apply(quorum::log_index i, quorum::byte_view entry) {
-  auto w = decode_write(entry);
-  if (!w) {  // written by a leader of this program: cannot happen short of a bug
+  if (!decode_write(entry, decoded)) {  // written by a leader of this program: cannot happen short of a bug
     if (owner != nullptr) owner->on_applied(i, 0, "-ERR undecodable log entry\r\n");
     return;
   }
-  std::string reply = data.apply(w->args);
-  if (owner != nullptr) owner->on_applied(i, w->tag, std::move(reply));
+  std::string reply = data.apply(decoded.args);
+  if (owner != nullptr) owner->on_applied(i, decoded.tag, std::move(reply));
 }
 template <class Protocol>
 void state_machine<Protocol>::restore(quorum::log_index i, quorum::byte_view image) {

@@ -36,15 +36,26 @@ inline quorum::result<command_info, std::string> classify(std::vector<std::strin
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   const std::string& name = args[0];
   std::optional<command_info> info;
-  if (name == "PING") info = {command_kind::local, -1};
-  else if (name == "INFO") info = {command_kind::local, -1};
-  else if (name == "COMMAND") info = {command_kind::local, -1};  // redis-cli asks at start
-  else if (name == "GET") info = {command_kind::read, 2};
-  else if (name == "MGET") info = {command_kind::read, -2};
-  else if (name == "EXISTS") info = {command_kind::read, -2};
-  else if (name == "SET") info = {command_kind::write, 3};
-  else if (name == "DEL") info = {command_kind::write, -2};
-  else if (name == "INCR") info = {command_kind::write, 2};
+  switch (name.size()) {  // by length first: one comparison for the common commands
+    case 3:
+      if (name == "SET") info = {command_kind::write, 3};
+      else if (name == "GET") info = {command_kind::read, 2};
+      else if (name == "DEL") info = {command_kind::write, -2};
+      break;
+    case 4:
+      if (name == "PING") info = {command_kind::local, -1};
+      else if (name == "INFO") info = {command_kind::local, -1};
+      else if (name == "MGET") info = {command_kind::read, -2};
+      else if (name == "INCR") info = {command_kind::write, 2};
+      break;
+    case 6:
+      if (name == "EXISTS") info = {command_kind::read, -2};
+      break;
+    case 7:
+      if (name == "COMMAND") info = {command_kind::local, -1};  // redis-cli asks at start
+      break;
+    default: break;
+  }
   if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + name + "'"};
   const auto n = static_cast<int>(args.size());
   if ((info->arity > 0 && n != info->arity) || (info->arity < 0 && n < -info->arity)) {
@@ -69,9 +80,10 @@ struct decoded_write {
   std::vector<std::string_view> args;  // views into the entry
 };
 
-inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
+// Decodes into d, reusing d.args's storage (a replica decodes every entry into one).
+inline quorum::result<void> decode_write(quorum::byte_view entry, decoded_write& d) {
   quorum::codec::reader r{entry};
-  decoded_write d;
+  d.args.clear();
   const auto tag = r.u64();
   if (!tag) return quorum::unexpected{tag.error()};
   d.tag = *tag;
@@ -82,7 +94,12 @@ inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
     if (!a) return quorum::unexpected{a.error()};
     d.args.push_back(*a);
   }
-  QUORUM_TRY(r.expect_end());
+  return r.expect_end();
+}
+
+inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
+  decoded_write d;
+  QUORUM_TRY(decode_write(entry, d));
   return d;
 }
 
