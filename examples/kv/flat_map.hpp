@@ -19,8 +19,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <type_traits>
 #include <utility>
-#include <vector>
+
+#include <sys/mman.h>
 
 namespace kv {
 
@@ -43,8 +45,46 @@ class flat_map {
     std::uint8_t key_size = 0, value_size = 0;  // small_slot only
     char bytes[21]{};                           // small_slot: key, then value; large_slot: a block*
   };
-  static_assert(sizeof(slot) == 32);
+  static_assert(sizeof(slot) == 32 && std::is_trivially_copyable_v<slot>);
   static constexpr std::size_t small_room = sizeof(slot::bytes);
+
+  // The slots, zeroed (all empty). Arrays of 2 MiB and more are aligned to
+  // and advised as huge pages: a lookup at a random key then costs a cache
+  // miss but rarely a page-table walk as well (one TLB entry covers 2 MiB).
+  class slot_array {
+   public:
+    slot_array() = default;
+    explicit slot_array(std::size_t n) : size_{n} {
+      const std::size_t bytes = n * sizeof(slot);
+      const std::size_t align = bytes >= huge_page ? huge_page : alignof(slot);
+      data_ = static_cast<slot*>(std::aligned_alloc(align, (bytes + align - 1) / align * align));
+      if (data_ == nullptr) throw std::bad_alloc{};
+#ifdef MADV_HUGEPAGE
+      if (align == huge_page) ::madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
+#endif
+      std::memset(static_cast<void*>(data_), 0, bytes);  // slot{} is all zero bytes
+    }
+    slot_array(const slot_array&) = delete;
+    slot_array& operator=(const slot_array&) = delete;
+    ~slot_array() { std::free(data_); }
+    void swap(slot_array& o) noexcept {
+      std::swap(data_, o.data_);
+      std::swap(size_, o.size_);
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    slot& operator[](std::size_t i) noexcept { return data_[i]; }
+    const slot& operator[](std::size_t i) const noexcept { return data_[i]; }
+    slot* begin() noexcept { return data_; }
+    slot* end() noexcept { return data_ + size_; }
+    [[nodiscard]] const slot* begin() const noexcept { return data_; }
+    [[nodiscard]] const slot* end() const noexcept { return data_ + size_; }
+
+   private:
+    static constexpr std::size_t huge_page = std::size_t{2} << 20;
+    slot* data_ = nullptr;
+    std::size_t size_ = 0;
+  };
 
  public:
   flat_map() = default;
@@ -116,8 +156,8 @@ class flat_map {
 
   void clear() noexcept {
     for (slot& s : slots_) release(s);
-    slots_.clear();
-    slots_.shrink_to_fit();
+    slot_array none;
+    slots_.swap(none);
     size_ = 0;
   }
 
@@ -214,7 +254,7 @@ class flat_map {
   }
 
   void grow() {
-    std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+    slot_array old(slots_.empty() ? 16 : slots_.size() * 2);
     old.swap(slots_);
     for (const slot& s : old) {
       if (s.held == empty_slot) continue;
@@ -224,7 +264,7 @@ class flat_map {
     }
   }
 
-  std::vector<slot> slots_;  // size 0 or a power of two
+  slot_array slots_;  // size 0 or a power of two
   std::size_t size_ = 0;
 };
 
