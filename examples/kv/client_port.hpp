@@ -46,6 +46,7 @@ class client_port {
     std::uint64_t id = 0;
     asio::ip::tcp::socket socket;
     std::string in;
+    resp::parsed request;  // every request is parsed into this one: its strings keep their room
     std::unique_ptr<char[]> chunk;  // what async_read_some fills; not zeroed, unlike growing `in` would be
     struct pending {
       std::optional<std::string> reply;
@@ -185,7 +186,8 @@ class client_port {
     s->held = false;
     std::size_t off = 0;
     while (!s->closing && !s->closed && s->replies.size() < lim_.max_pipeline) {
-      resp::parsed p = resp::parse(std::string_view{s->in}.substr(off), lim_.resp);
+      resp::parsed& p = s->request;
+      resp::parse(std::string_view{s->in}.substr(off), p, lim_.resp);
       if (p.state == resp::status::need_more) break;
       if (p.state == resp::status::error) {
         std::string text;

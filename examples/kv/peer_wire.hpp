@@ -52,10 +52,10 @@ inline void encode(const forward_reply& r, quorum::byte_buffer& out) {
   w.prefixed_string(r.reply);
 }
 
-// body: the frame after its channel byte.
-inline quorum::result<forward> decode_forward(quorum::byte_view body, const resp::limits& lim = {}) {
+// body: the frame after its channel byte. Decodes into f, whose argument
+// strings keep their room from the last command decoded into it.
+inline quorum::result<void> decode_forward(quorum::byte_view body, forward& f, const resp::limits& lim = {}) {
   quorum::codec::reader r{body};
-  forward f;
   const auto origin = r.varint();
   if (!origin) return quorum::unexpected{origin.error()};
   f.origin = quorum::node_id{*origin};
@@ -65,15 +65,21 @@ inline quorum::result<forward> decode_forward(quorum::byte_view body, const resp
   const auto n = r.count(lim.max_args);
   if (!n) return quorum::unexpected{n.error()};
   if (*n == 0) return quorum::fail(quorum::errc::malformed, "forward: no command");
+  f.args.resize(*n);
   std::size_t total = 0;
-  for (std::size_t i = 0; i < *n; ++i) {
+  for (std::string& arg : f.args) {
     const auto a = r.prefixed_string(lim.max_bulk_bytes);
     if (!a) return quorum::unexpected{a.error()};
     total += a->size();
     if (total > lim.max_command_bytes) return quorum::fail(quorum::errc::too_large, "forward: command too large");
-    f.args.emplace_back(*a);
+    arg.assign(*a);
   }
-  QUORUM_TRY(r.expect_end());
+  return r.expect_end();
+}
+
+inline quorum::result<forward> decode_forward(quorum::byte_view body, const resp::limits& lim = {}) {
+  forward f;
+  QUORUM_TRY(decode_forward(body, f, lim));
   return f;
 }
 

@@ -59,41 +59,43 @@ inline parsed fail(std::string why) {
   return p;
 }
 
-inline parsed parse_array(std::string_view in, const limits& lim) {
+// Fills out.args in place: strings that held earlier requests' arguments keep their heap room.
+inline void parse_array(std::string_view in, const limits& lim, parsed& out) {
+  out.state = status::need_more;
   long long count = 0;
   std::size_t at = 0;
   const int header = read_int_line(in, 1, count, at);
-  if (header < 0) return fail("invalid multibulk length");
-  if (header == 0) return {};
-  parsed out;
+  if (header < 0) return void(out = fail("invalid multibulk length"));
+  if (header == 0) return;
   if (count <= 0) {  // "*0" and "*-1": an empty request, consumed and ignored
+    out.args.clear();
     out.state = status::command;
     out.consumed = at;
-    return out;
+    return;
   }
-  if (static_cast<unsigned long long>(count) > lim.max_args) return fail("too many arguments in one request");
-  out.args.reserve(static_cast<std::size_t>(count));
+  if (static_cast<unsigned long long>(count) > lim.max_args) return void(out = fail("too many arguments in one request"));
+  out.args.resize(static_cast<std::size_t>(count));
   std::size_t total = 0;
-  for (long long i = 0; i < count; ++i) {
-    if (at >= in.size()) return {};
-    if (in[at] != '$') return fail(std::string{"expected '$', got '"} + in[at] + "'");
+  for (auto& arg : out.args) {
+    if (at >= in.size()) return;
+    if (in[at] != '$') return void(out = fail(std::string{"expected '$', got '"} + in[at] + "'"));
     long long len = 0;
     std::size_t data = 0;
     const int r = read_int_line(in, at + 1, len, data);
-    if (r < 0 || len < 0) return fail("invalid bulk length");
-    if (r == 0) return {};
-    if (static_cast<unsigned long long>(len) > lim.max_bulk_bytes) return fail("invalid bulk length (over the limit)");
+    if (r < 0 || len < 0) return void(out = fail("invalid bulk length"));
+    if (r == 0) return;
+    if (static_cast<unsigned long long>(len) > lim.max_bulk_bytes)
+      return void(out = fail("invalid bulk length (over the limit)"));
     total += static_cast<std::size_t>(len);
-    if (total > lim.max_command_bytes) return fail("request too large");
+    if (total > lim.max_command_bytes) return void(out = fail("request too large"));
     const std::size_t end = data + static_cast<std::size_t>(len);
-    if (in.size() < end + 2) return {};
-    if (in[end] != '\r' || in[end + 1] != '\n') return fail("bulk string not followed by CRLF");
-    out.args.emplace_back(in.substr(data, static_cast<std::size_t>(len)));
+    if (in.size() < end + 2) return;
+    if (in[end] != '\r' || in[end + 1] != '\n') return void(out = fail("bulk string not followed by CRLF"));
+    arg.assign(in.substr(data, static_cast<std::size_t>(len)));
     at = end + 2;
   }
   out.state = status::command;
   out.consumed = at;
-  return out;
 }
 
 // Splits an inline line on blanks; "..." and '...' group, with \" \\ \n \r \t inside double quotes.
@@ -133,20 +135,30 @@ inline parsed split_inline(std::string_view line, std::size_t consumed) {
 
 }  // namespace detail
 
-// Parses one request at the start of `in`.
-inline parsed parse(std::string_view in, const limits& lim = {}) {
-  if (in.empty()) return {};
-  if (in.front() == '*') return detail::parse_array(in, lim);
+// Parses one request at the start of `in` into `out`, reusing out.args's
+// storage (a connection parses every request into the same one).
+inline void parse(std::string_view in, parsed& out, const limits& lim = {}) {
+  out.state = status::need_more;
+  out.consumed = 0;
+  if (in.empty()) return;
+  if (in.front() == '*') return detail::parse_array(in, lim, out);
   const std::size_t nl = in.find('\n');
   if (nl == std::string_view::npos) {
-    if (in.size() > lim.max_inline_bytes) return detail::fail("too big inline request");
-    return {};
+    if (in.size() > lim.max_inline_bytes) out = detail::fail("too big inline request");
+    return;
   }
-  if (nl > lim.max_inline_bytes) return detail::fail("too big inline request");
+  if (nl > lim.max_inline_bytes) return void(out = detail::fail("too big inline request"));
   std::string_view line = in.substr(0, nl);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  parsed p = detail::split_inline(line, nl + 1);
-  if (p.state == status::command && p.args.size() > lim.max_args) return detail::fail("too many arguments in one request");
+  out = detail::split_inline(line, nl + 1);
+  if (out.state == status::command && out.args.size() > lim.max_args)
+    out = detail::fail("too many arguments in one request");
+}
+
+// Parses one request at the start of `in`.
+inline parsed parse(std::string_view in, const limits& lim = {}) {
+  parsed p;
+  parse(in, p, lim);
   return p;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,7 @@ template <class Protocol>
 struct state_machine {
   server<Protocol>* owner = nullptr;
   store data;
+  decoded_write decoded;  // every entry decodes into this one
   void apply(quorum::log_index i, quorum::byte_view entry);
   void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
   void restore(quorum::log_index i, quorum::byte_view image);
@@ -94,6 +96,7 @@ class server {
   struct pending_write {
     destination to;
     quorum::log_index index;
+    std::uint64_t tag = 0;
     clock::time_point deadline;
   };
   struct pending_read {
@@ -127,23 +130,21 @@ class server {
   // Entries apply in order: a write proposed at an index up to i that did not
   // apply as itself was replaced by another leader's entry and never will.
   void on_applied(quorum::log_index i, std::uint64_t tag, std::string reply) {
-    while (!by_index_.empty() && by_index_.begin()->first < i) fail_lost(by_index_.begin());
-    if (const auto it = by_index_.find(i); it != by_index_.end() && it->second != tag) fail_lost(it);
-    const auto w = writes_.find(tag);
-    if (w == writes_.end()) return;
-    by_index_.erase(w->second.index);
-    deliver(w->second.to, std::move(reply));
-    writes_.erase(w);
+    // Each pending write leaves writes_ before its reply goes out: a reply
+    // may run more requests of a waiting client, which add to writes_.
+    while (!writes_.empty() && writes_.front().index <= i) {
+      pending_write w = std::move(writes_.front());
+      writes_.pop_front();
+      if (w.index == i && w.tag == tag) deliver(w.to, std::move(reply));
+      else deliver(w.to, lost_reply);
+    }
   }
   // A snapshot replaced the state up to i: a pending write there may be in it or not.
   void on_restored(quorum::log_index i) {
-    while (!by_index_.empty() && by_index_.begin()->first <= i) {
-      const auto w = writes_.find(by_index_.begin()->second);
-      if (w != writes_.end()) {
-        deliver(w->second.to, "-TIMEOUT the write may or may not have been applied\r\n");
-        writes_.erase(w);
-      }
-      by_index_.erase(by_index_.begin());
+    while (!writes_.empty() && writes_.front().index <= i) {
+      pending_write w = std::move(writes_.front());
+      writes_.pop_front();
+      deliver(w.to, unknown_write_reply);
     }
   }
   void on_read_ready(std::uint64_t id) {
@@ -198,7 +199,7 @@ class server {
     if (auto r = net_->listen(me->host, me->port); !r) return "peer listen " + me->host + ":" +
                                                               std::to_string(me->port) + ": " + r.error().message();
     node_ = std::make_unique<node_type>(cfg_.self, members, peer_transport<typename Protocol::message>{net_.get()},
-                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}}, std::move(*snaps),
+                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
                                         Protocol::options());
     if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
     net_->on_frame([this](quorum::byte_view frame) { on_peer_frame(frame); });
@@ -221,6 +222,7 @@ class server {
   // Holds every flush until the handlers already queued on the io_context ran.
   void open_batch() {
     if (batch_) return;
+    now_ = clock::now();
     batch_.emplace(*node_);
     asio::post(io_, [this] { batch_.reset(); });
   }
@@ -234,10 +236,9 @@ class server {
         node_->receive(body);
         return;
       case wire::channel::forward: {
-        auto f = wire::decode_forward(body, cfg_.clients.resp);
-        if (!f) return;  // counted by nobody: a peer that sends garbage is a bug there
+        if (!wire::decode_forward(body, forwarded_, cfg_.clients.resp)) return;  // a peer that sends garbage is a bug there
         open_batch();
-        execute(f->args, destination{std::nullopt, f->origin, f->id});
+        execute(forwarded_.args, destination{std::nullopt, forwarded_.origin, forwarded_.id});
         return;
       }
       case wire::channel::forward_reply: {
@@ -265,7 +266,7 @@ class server {
     if (!to.local || leader == quorum::no_node || leader == cfg_.self)  // a forwarded request is never forwarded again
       return deliver(to, "-TRYAGAIN no leader\r\n");
     const std::uint64_t id = ++last_forward_;
-    forwards_.emplace(id, pending_forward{*to.local, leader, clock::now() + cfg_.request_timeout});
+    forwards_.emplace(id, pending_forward{*to.local, leader, now_ + cfg_.request_timeout});
     net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::forward{cfg_.self, id, args}, out); });
   }
 
@@ -275,13 +276,21 @@ class server {
     encode_write(tag, args, entry_);
     auto p = node_->propose(entry_);
     if (!p) return deliver(to, error_reply(p.error()));
-    by_index_.emplace(p->index, tag);
-    writes_.emplace(tag, pending_write{std::move(to), p->index, clock::now() + cfg_.request_timeout});
+    pending_write w{std::move(to), p->index, tag, now_ + cfg_.request_timeout};
+    // Indices grow while this node leads; one that leads again after its log
+    // was cut back may propose below an older pending write: keep the order.
+    if (writes_.empty() || writes_.back().index <= w.index) {
+      writes_.push_back(std::move(w));
+    } else {
+      const auto at = std::upper_bound(writes_.begin(), writes_.end(), w.index,
+                                       [](quorum::log_index x, const pending_write& e) { return x < e.index; });
+      writes_.insert(at, std::move(w));
+    }
   }
 
   void read(std::vector<std::string> args, destination to) {
     const std::uint64_t id = ++last_read_;
-    reads_.emplace(id, pending_read{std::move(to), std::move(args), clock::now() + cfg_.request_timeout});
+    reads_.emplace(id, pending_read{std::move(to), std::move(args), now_ + cfg_.request_timeout});
     if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
   }
 
@@ -336,26 +345,31 @@ class server {
     net_->send(to.origin, [&](quorum::byte_buffer& out) { wire::encode(wire::forward_reply{to.forward_id, reply}, out); });
   }
 
-  void fail_lost(typename std::map<quorum::log_index, std::uint64_t>::iterator it) {
-    const auto w = writes_.find(it->second);
-    if (w != writes_.end()) {
-      deliver(w->second.to, "-TRYAGAIN leadership changed, the write was not applied\r\n");
-      writes_.erase(w);
-    }
-    by_index_.erase(it);
-  }
+  static constexpr const char* lost_reply = "-TRYAGAIN leadership changed, the write was not applied\r\n";
+  static constexpr const char* unknown_write_reply = "-TIMEOUT the write may or may not have been applied\r\n";
 
   // Deadlines: a reply that cannot come in time says the outcome is unknown.
   void expire() {
     const auto now = clock::now();
     // A write whose index applied without its tag (a no-op or configuration took it) is lost.
-    while (!by_index_.empty() && by_index_.begin()->first <= node_->applied_index()) fail_lost(by_index_.begin());
-    for (auto it = writes_.begin(); it != writes_.end();) {
-      if (it->second.deadline > now) break;  // tags grow with time: the rest are younger
-      deliver(it->second.to, "-TIMEOUT the write may or may not have been applied\r\n");
-      by_index_.erase(it->second.index);
-      it = writes_.erase(it);
+    while (!writes_.empty() && writes_.front().index <= node_->applied_index()) {
+      pending_write w = std::move(writes_.front());
+      writes_.pop_front();
+      deliver(w.to, lost_reply);
     }
+    // Deadlines mostly grow along writes_, not always (see write()): look at all.
+    std::vector<destination> late;
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < writes_.size(); ++k) {
+      if (writes_[k].deadline <= now) {
+        late.push_back(std::move(writes_[k].to));
+      } else {
+        if (kept != k) writes_[kept] = std::move(writes_[k]);
+        ++kept;
+      }
+    }
+    writes_.erase(writes_.begin() + static_cast<std::ptrdiff_t>(kept), writes_.end());
+    for (const destination& d : late) deliver(d, unknown_write_reply);
     for (auto it = reads_.begin(); it != reads_.end() && it->second.deadline <= now;) {
       deliver(it->second.to, "-TRYAGAIN read timed out\r\n");
       it = reads_.erase(it);
@@ -390,22 +404,22 @@ class server {
   std::unique_ptr<node_type> node_;
   std::optional<typename node_type::batch_guard> batch_;
   quorum::byte_buffer entry_;
+  wire::forward forwarded_;  // every forwarded command decodes into this one
   std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
-  std::map<std::uint64_t, pending_write> writes_;           // by tag
-  std::map<quorum::log_index, std::uint64_t> by_index_;     // proposal index -> tag
+  std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
+  clock::time_point now_;             // when this event-loop turn's batch opened
   std::map<std::uint64_t, pending_read> reads_;
   std::map<std::uint64_t, pending_forward> forwards_;
 };
 
 template <class Protocol>
 void state_machine<Protocol>::apply(quorum::log_index i, quorum::byte_view entry) {
-  auto w = decode_write(entry);
-  if (!w) {  // written by a leader of this program: cannot happen short of a bug
+  if (!decode_write(entry, decoded)) {  // written by a leader of this program: cannot happen short of a bug
     if (owner != nullptr) owner->on_applied(i, 0, "-ERR undecodable log entry\r\n");
     return;
   }
-  std::string reply = data.apply(w->args);
-  if (owner != nullptr) owner->on_applied(i, w->tag, std::move(reply));
+  std::string reply = data.apply(decoded.args);
+  if (owner != nullptr) owner->on_applied(i, decoded.tag, std::move(reply));
 }
 template <class Protocol>
 void state_machine<Protocol>::restore(quorum::log_index i, quorum::byte_view image) {

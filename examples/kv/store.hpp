@@ -11,7 +11,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <quorum/codec/reader.hpp>
@@ -19,6 +18,7 @@
 #include <quorum/core/bytes.hpp>
 #include <quorum/core/result.hpp>
 
+#include "flat_map.hpp"
 #include "resp.hpp"
 
 namespace kv {
@@ -36,15 +36,26 @@ inline quorum::result<command_info, std::string> classify(std::vector<std::strin
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   const std::string& name = args[0];
   std::optional<command_info> info;
-  if (name == "PING") info = {command_kind::local, -1};
-  else if (name == "INFO") info = {command_kind::local, -1};
-  else if (name == "COMMAND") info = {command_kind::local, -1};  // redis-cli asks at start
-  else if (name == "GET") info = {command_kind::read, 2};
-  else if (name == "MGET") info = {command_kind::read, -2};
-  else if (name == "EXISTS") info = {command_kind::read, -2};
-  else if (name == "SET") info = {command_kind::write, 3};
-  else if (name == "DEL") info = {command_kind::write, -2};
-  else if (name == "INCR") info = {command_kind::write, 2};
+  switch (name.size()) {  // by length first: one comparison for the common commands
+    case 3:
+      if (name == "SET") info = {command_kind::write, 3};
+      else if (name == "GET") info = {command_kind::read, 2};
+      else if (name == "DEL") info = {command_kind::write, -2};
+      break;
+    case 4:
+      if (name == "PING") info = {command_kind::local, -1};
+      else if (name == "INFO") info = {command_kind::local, -1};
+      else if (name == "MGET") info = {command_kind::read, -2};
+      else if (name == "INCR") info = {command_kind::write, 2};
+      break;
+    case 6:
+      if (name == "EXISTS") info = {command_kind::read, -2};
+      break;
+    case 7:
+      if (name == "COMMAND") info = {command_kind::local, -1};  // redis-cli asks at start
+      break;
+    default: break;
+  }
   if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + name + "'"};
   const auto n = static_cast<int>(args.size());
   if ((info->arity > 0 && n != info->arity) || (info->arity < 0 && n < -info->arity)) {
@@ -69,9 +80,10 @@ struct decoded_write {
   std::vector<std::string_view> args;  // views into the entry
 };
 
-inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
+// Decodes into d, reusing d.args's storage (a replica decodes every entry into one).
+inline quorum::result<void> decode_write(quorum::byte_view entry, decoded_write& d) {
   quorum::codec::reader r{entry};
-  decoded_write d;
+  d.args.clear();
   const auto tag = r.u64();
   if (!tag) return quorum::unexpected{tag.error()};
   d.tag = *tag;
@@ -82,7 +94,12 @@ inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
     if (!a) return quorum::unexpected{a.error()};
     d.args.push_back(*a);
   }
-  QUORUM_TRY(r.expect_end());
+  return r.expect_end();
+}
+
+inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
+  decoded_write d;
+  QUORUM_TRY(decode_write(entry, d));
   return d;
 }
 
@@ -109,14 +126,14 @@ class store {
     }
     const std::string_view name = args[0];
     if (name == "SET" && args.size() == 3) {
-      data_.insert_or_assign(std::string{args[1]}, std::string{args[2]});
+      data_.assign(args[1], args[2]);
       resp::simple(out, "OK");
     } else if (name == "DEL" && args.size() >= 2) {
       long long removed = 0;
-      for (std::size_t i = 1; i < args.size(); ++i) removed += static_cast<long long>(data_.erase(std::string{args[i]}));
+      for (std::size_t i = 1; i < args.size(); ++i) removed += data_.erase(args[i]) ? 1 : 0;
       resp::integer(out, removed);
     } else if (name == "INCR" && args.size() == 2) {
-      incr(std::string{args[1]}, out);
+      incr(args[1], out);
     } else {
       resp::error(out, "ERR not a write command");
     }
@@ -128,19 +145,19 @@ class store {
     std::string out;
     const std::string& name = args[0];
     if (name == "GET") {
-      const auto it = data_.find(args[1]);
-      if (it == data_.end()) resp::null_bulk(out);
-      else resp::bulk(out, it->second);
+      const auto v = data_.find(args[1]);
+      if (!v) resp::null_bulk(out);
+      else resp::bulk(out, *v);
     } else if (name == "MGET") {
       resp::array_header(out, args.size() - 1);
       for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto it = data_.find(args[i]);
-        if (it == data_.end()) resp::null_bulk(out);
-        else resp::bulk(out, it->second);
+        const auto v = data_.find(args[i]);
+        if (!v) resp::null_bulk(out);
+        else resp::bulk(out, *v);
       }
     } else if (name == "EXISTS") {
       long long n = 0;
-      for (std::size_t i = 1; i < args.size(); ++i) n += static_cast<long long>(data_.count(args[i]));
+      for (std::size_t i = 1; i < args.size(); ++i) n += data_.contains(args[i]) ? 1 : 0;
       resp::integer(out, n);
     } else {
       resp::error(out, "ERR not a read command");
@@ -152,10 +169,10 @@ class store {
   void snapshot(quorum::byte_buffer& out) const {
     quorum::codec::writer w{out};
     w.varint(data_.size());
-    for (const auto& [k, v] : data_) {
+    data_.for_each([&](std::string_view k, std::string_view v) {
       w.prefixed_string(k);
       w.prefixed_string(v);
-    }
+    });
   }
 
   // Replaces the state; on a malformed image the state is left as it was.
@@ -163,13 +180,13 @@ class store {
     quorum::codec::reader r{image};
     const auto n = r.count(image.size());  // each pair takes at least 2 bytes: bounded by the image
     if (!n) return quorum::unexpected{n.error()};
-    std::unordered_map<std::string, std::string> next;
+    flat_map next;
     for (std::size_t i = 0; i < *n; ++i) {
       const auto k = r.prefixed_string(image.size());
       if (!k) return quorum::unexpected{k.error()};
       const auto v = r.prefixed_string(image.size());
       if (!v) return quorum::unexpected{v.error()};
-      next.insert_or_assign(std::string{*k}, std::string{*v});
+      next.assign(*k, *v);
     }
     QUORUM_TRY(r.expect_end());
     data_ = std::move(next);
@@ -179,11 +196,11 @@ class store {
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
 
  private:
-  void incr(const std::string& key, std::string& out) {
-    auto it = data_.find(key);
+  void incr(std::string_view key, std::string& out) {
+    const auto old = data_.find(key);
     long long v = 0;
-    if (it != data_.end()) {
-      const auto parsed = parse_strict_integer(it->second);
+    if (old) {
+      const auto parsed = parse_strict_integer(*old);
       if (!parsed) {
         resp::error(out, "ERR value is not an integer or out of range");
         return;
@@ -195,11 +212,11 @@ class store {
       return;
     }
     ++v;
-    data_.insert_or_assign(key, std::to_string(v));
+    data_.assign(key, std::to_string(v));
     resp::integer(out, v);
   }
 
-  std::unordered_map<std::string, std::string> data_;
+  flat_map data_;
 };
 
 }  // namespace kv

@@ -151,6 +151,32 @@ TEST_CASE("fuzz: well-formed requests with random contents round-trip, whole and
   }
 }
 
+TEST_CASE("one parsed value reused across requests gives what a fresh parse gives") {
+  rng r{7};
+  resp::parsed reused;
+  for (int i = 0; i < 3000; ++i) {
+    std::string req;
+    switch (r.next() % 4) {
+      case 0: {
+        std::vector<std::string> args(1 + r.next() % 6);
+        for (auto& a : args) a.assign(r.next() % 40, static_cast<char>('a' + r.next() % 26));
+        req = array(args);
+        break;
+      }
+      case 1: req = "*0\r\n"; break;
+      case 2: req = "get \"a b\" c\r\n"; break;
+      default: req = array({"SET", "key:000000012345", "xyz"}).substr(0, r.next() % 20); break;  // a prefix, or garbage
+    }
+    if (r.next() % 10 == 0) req = "*2\r\n$x\r\n";  // an error in between
+    resp::parse(req, reused);
+    const auto fresh = resp::parse(req);
+    REQUIRE(reused.state == fresh.state);
+    CHECK(reused.consumed == fresh.consumed);
+    if (fresh.state == status::command) CHECK(reused.args == fresh.args);
+    if (fresh.state == status::error) CHECK(reused.error == fresh.error);
+  }
+}
+
 TEST_CASE("reply encoders write RESP2") {
   std::string out;
   resp::simple(out, "OK");

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# CPU time each quorum-kv node spends per request, under redis-benchmark:
+#   bench/kv/cpu_per_set.sh BINARY [BINARY...]
+# For each binary in turn (same conditions, one after the other, repeated
+# REPEAT times interleaved): a fresh 3-node cluster on ports BASE_PORT+1..3
+# (clients) and BASE_PORT+11..13 (peers), data under $OUT, then
+#   redis-benchmark -p LEADER -t TEST -c 50 -n N -P P -r 100000
+# and each node's user+system CPU from /proc/PID/stat before and after, in
+# microseconds per request. Environment: TEST (set), N (200000), P (16),
+# REPEAT (1), PROTOCOL (raft), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$),
+# PERF=1 records `perf record -g` of the leader and a follower during the run
+# into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
+# instructions per request instead of CPU time (repeatable on a busy
+# machine; use a smaller N). Stops every process it started.
+set -euo pipefail
+
+test=${TEST:-set}
+n=${N:-200000}
+pipeline=${P:-16}
+repeat=${REPEAT:-1}
+protocol=${PROTOCOL:-raft}
+base=${BASE_PORT:-16380}
+out=${OUT:-/tmp/kv-cpu-$$}
+hz=$(getconf CLK_TCK)
+
+mkdir -p "$out"
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do  # SIGKILL after 5 s: the measurement is taken already
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  pids=()
+}
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+info_field() { redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
+
+run_one() {
+  local bin=$1 label=$2 dir=$out/$2 cluster="" k leader="" before=() after=()
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  local wrap=()
+  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap=(valgrind -q --tool=callgrind "--callgrind-out-file=$dir/cg.%p"); fi
+  for k in 1 2 3; do cluster+="${cluster:+,}$k=127.0.0.1:$((base + 10 + k))"; done
+  pids=()
+  for k in 1 2 3; do
+    ${wrap[@]+"${wrap[@]}"} "$bin" --id "$k" --cluster "$cluster" --listen "127.0.0.1:$((base + k))" --data "$dir/node$k" \
+      --protocol "$protocol" >"$dir/node$k.log" 2>&1 &
+    pids+=("$!")
+  done
+  for _ in $(seq 100); do
+    for k in 1 2 3; do
+      [[ $(info_field $((base + k)) role) == leader ]] && leader=$k && break 2
+    done
+    sleep 0.1
+  done
+  [[ -n $leader ]] || { echo "no leader after 10 s" >&2; exit 1; }
+  local follower=$((leader % 3 + 1)) perfs=()
+  if [[ ${PERF:-0} == 1 ]]; then
+    perf record -q -g -o "$dir/leader.perf" -p "${pids[leader - 1]}" >/dev/null 2>&1 &
+    perfs+=("$!")
+    perf record -q -g -o "$dir/follower.perf" -p "${pids[follower - 1]}" >/dev/null 2>&1 &
+    perfs+=("$!")
+    sleep 0.5
+  fi
+  for k in 1 2 3; do before[k]=$(cpu_ticks "${pids[k - 1]}"); done
+  if [[ ${CALLGRIND:-0} == 1 ]]; then
+    for k in 1 2 3; do callgrind_control -z "${pids[k - 1]}" >/dev/null 2>&1; done
+  fi
+  local rps
+  rps=$(redis-benchmark -p $((base + leader)) -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
+    awk -F, 'NR == 2 {gsub(/"/, "", $2); print $2}')
+  sleep 0.3  # followers apply the last commits
+  for k in 1 2 3; do after[k]=$(cpu_ticks "${pids[k - 1]}"); done
+  if [[ ${CALLGRIND:-0} == 1 ]]; then
+    local ir=()
+    for k in 1 2 3; do
+      rm -f "$dir"/cg.${pids[k - 1]}*
+      callgrind_control -d "${pids[k - 1]}" >/dev/null 2>&1
+      ir[k]=$(cat "$dir"/cg.${pids[k - 1]}.* | awk '/^(summary|totals):/ && !s {s = $2} END {print s}')
+    done
+    local f=() ; for k in 1 2 3; do [[ $k == "$leader" ]] || f+=("$k"); done
+    printf '%s\t%s\trps=%s\tleader_instr=%d\tfollower_instr=%d,%d\n' "$label" "$test-P$pipeline" "$rps" \
+      $((ir[leader] / n)) $((ir[f[0]] / n)) $((ir[f[1]] / n))
+  fi
+  local p
+  for p in "${perfs[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
+  local us_leader us_f1 us_f2 others=()
+  for k in 1 2 3; do [[ $k == "$leader" ]] || others+=("$k"); done
+  us_leader=$(awk -v t=$((after[leader] - before[leader])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
+  us_f1=$(awk -v t=$((after[others[0]] - before[others[0]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
+  us_f2=$(awk -v t=$((after[others[1]] - before[others[1]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
+  printf '%s\t%s\trps=%s\tleader_us=%s\tfollower_us=%s,%s\n' "$label" "$test-P$pipeline" "$rps" "$us_leader" "$us_f1" "$us_f2"
+  cleanup
+  [[ ${PERF:-0} == 1 ]] || rm -rf "$dir"
+}
+
+for r in $(seq "$repeat"); do
+  i=0
+  for bin in "$@"; do
+    i=$((i + 1))
+    run_one "$bin" "r$r-b$i"
+  done
+done
