@@ -80,6 +80,7 @@ class journal {
   struct slot_state {
     ballot accepted{};
     log_index position{};  // 0: nothing accepted or learned
+    std::uint64_t seq{0};  // its write's sequence number, the record cache's key (0: read from the Log)
     std::uint32_t item{0};
     bool chosen{false};
   };
@@ -100,6 +101,7 @@ class journal {
     slots_.clear();
     cache_.clear();
     run_.start(record_kind::accepted, entry{});
+    run_seq_ = seq_;
     base_ = watermark_ = base;
     std::uint64_t units = log_.last_index().value() + 2;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
@@ -116,7 +118,7 @@ class journal {
       if (rec->first.value() + (rec->count - 1) > max_slot)
         return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
       std::uint32_t item = 0;
-      rec->for_each([&](const entry& e) { note(rec->kind, e, i, item++); });
+      rec->for_each([&](const entry& e) { note(rec->kind, e, i, item++, 0); });
     }
     advance();
     dirty_ = true;  // what survived a restart may not have been synced yet
@@ -143,44 +145,51 @@ class journal {
     if (e.slot <= base_) return {};
     if (!run_.extends(k, e, run_bytes_)) {
       QUORUM_TRY(seal());
-      run_.start(k, e);
-      run_position_ = log_.last_index().next();  // every append goes through here: it lands there
+      start_run(k, e);
     }
     const auto item = static_cast<std::uint32_t>(run_.count());
     run_.add(e);
     dirty_ = true;
-    note(k, e, run_position_, item);
-    cache_.add(run_position_, item, e);
+    note(k, e, run_position_, item, seq_);
+    cache_.add(seq_++, e, run_seq_);
     return {};
   }
 
   // Journals consecutive slots at one ballot (an accept's run) as write()
   // of each would, with the per-slot work done in one pass.
   result<void> write_run(record_kind k, std::span<const entry> es) {
+    if (es.size() == 1) return write(k, es.front());
     while (!es.empty() && es.front().slot <= base_) es = es.subspan(1);
     while (!es.empty()) {
       QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
       if (!run_.extends(k, es.front(), run_bytes_)) {
         QUORUM_TRY(seal());
-        run_.start(k, es.front());
-        run_position_ = log_.last_index().next();
+        start_run(k, es.front());
       }
       const auto item = static_cast<std::uint32_t>(run_.count());
       const std::span<const entry> part = es.first(run_.add_all(es, run_bytes_));
       dirty_ = true;
-      note_run(k, part, run_position_, item);
-      cache_.add_run(run_position_, item, part);
+      note_run(k, part, run_position_, item, seq_);
+      cache_.add(seq_, part, run_seq_);
+      seq_ += part.size();
       es = es.subspan(part.size());
     }
     return {};
   }
 
-  // Writes the open run to the Log as one record.
+  // Writes the open run to the Log as one record (a run of one slot as a
+  // version-1 record: smaller, and encoded on the stack).
   result<void> seal() {
     if (run_.empty()) return {};
-    const byte_view head = run_.head();
-    result<log_index> at = append(head, run_.values());
+    std::byte single[max_record_head_bytes];
+    const byte_view head = run_.count() == 1 ? byte_view{single, encode_record_head(run_.kind(), run_.front(), single)}
+                                             : run_.head();
+    const byte_view values = cache_.values_from(run_seq_);
+    QUORUM_ASSERT(values.size() == run_.values_bytes());
+    result<log_index> at = append(head, values);
     run_.start(record_kind::accepted, entry{});
+    run_seq_ = seq_;
+    cache_.trim();
     if (!at) return unexpected{at.error()};
     if (*at != run_position_) return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
     return {};
@@ -203,15 +212,16 @@ class journal {
   // cache until the next write.
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
     const slot_state* st = at(s);
-    if (st == nullptr || st->position == log_index{}) return std::nullopt;
-    return cache_.find(st->position, st->item);
+    if (st == nullptr || st->seq == 0) return std::nullopt;
+    return cache_.find(st->seq);
   }
 
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const slot_state* st = at(s);
     if (st == nullptr || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
-    if (auto hit = cache_.find(st->position, st->item)) return *hit;
+    if (st->seq != 0)
+      if (auto hit = cache_.find(st->seq)) return *hit;
     QUORUM_TRY(seal());
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
@@ -305,10 +315,11 @@ class journal {
     advance();
   }
 
-  // Slot s is applied: records before its own will not be read again soon,
-  // and leave the cache (its own stays until the slots after it are applied).
+  // Slot s is applied: values written up to its own will not be read again
+  // soon, and leave the cache (but for the open run's).
   void applied_through(log_index s) noexcept {
-    if (const slot_state* st = at(s); st != nullptr && st->position != log_index{}) cache_.release_before(st->position);
+    if (const slot_state* st = at(s); st != nullptr && st->seq != 0)
+      cache_.release_before(std::min(st->seq + 1, run_seq_));
   }
 
   [[nodiscard]] L& policy() noexcept { return log_; }
@@ -351,23 +362,30 @@ class journal {
   }
 
   // The usual case, slots past every one held, in one pass.
-  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint32_t item) {
+  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint32_t item, std::uint64_t seq) {
     if (es.front().slot != known_end().next()) {
-      for (const entry& e : es) note(k, e, position, item++);
+      for (const entry& e : es) note(k, e, position, item++, seq++);
       return;
     }
     const std::size_t old = slots_.size();
     slots_.resize(old + es.size());
     const bool chosen = k == record_kind::chosen;
     for (std::size_t i = 0; i < es.size(); ++i)
-      slots_[old + i] = slot_state{es[i].bal, position, item + static_cast<std::uint32_t>(i), chosen};
+      slots_[old + i] = slot_state{es[i].bal, position, seq + i, item + static_cast<std::uint32_t>(i), chosen};
   }
 
-  void note(record_kind k, const entry& e, log_index position, std::uint32_t item) {
+  void start_run(record_kind k, const entry& e) {
+    run_.start(k, e);
+    run_position_ = log_.last_index().next();  // every append goes through here: it lands there
+    run_seq_ = seq_;
+  }
+
+  // seq: the write's sequence number (0: replayed from the Log).
+  void note(record_kind k, const entry& e, log_index position, std::uint32_t item, std::uint64_t seq) {
     if (e.slot <= base_) return;  // the snapshot has it
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
-      slots_.push_back(slot_state{e.bal, position, item, k == record_kind::chosen});
+      slots_.push_back(slot_state{e.bal, position, seq, item, k == record_kind::chosen});
       return;
     }
     if (i > slots_.size()) slots_.resize(i + 1);
@@ -376,6 +394,7 @@ class journal {
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
       st.accepted = e.bal;
       st.position = position;
+      st.seq = seq;
       st.item = item;
     }
     if (k == record_kind::chosen) st.chosen = true;
@@ -388,8 +407,10 @@ class journal {
   bool dirty_{false};
   byte_buffer buf_;
   record_cache cache_;
-  run_builder run_;          // the open run: written at the next seal()
+  run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land
+  std::uint64_t seq_{1};      // the next write's sequence number
+  std::uint64_t run_seq_{1};  // the open run's first (seq_ when none is open)
   std::size_t run_bytes_;
 };
 

@@ -1,8 +1,9 @@
 // The records of a Multi-Paxos journal (journal.hpp) and their encoding.
-// Version 2 (written now): one record holds a run of consecutive slots
-// accepted, or learned chosen, at one ballot, so that an accept of 64 slots
-// costs one Log append. Version 1 (one slot per record) is still read, so a
-// journal written before keeps working. Decoders are total.
+// Version 2: one record holds a run of consecutive slots accepted, or
+// learned chosen, at one ballot, so that an accept of 64 slots costs one Log
+// append. Version 1 holds one slot: still written for a run of one (it is
+// smaller), and read, so a journal written before runs keeps working.
+// Decoders are total.
 #pragma once
 
 #include <cstddef>
@@ -31,17 +32,27 @@ inline constexpr std::uint8_t run_tag_offset = 2;
 // ---- version 1: one slot ----------------------------------------------------
 
 // Layout: u8 record kind, varints slot round node, u8 entry kind, then the
-// value to the end of the record (the Log delimits records). No longer
-// written by the journal; kept to make old journals (tests do).
+// value to the end of the record (the Log delimits records). The journal
+// still writes a run of one slot so: it is the smaller record.
+inline constexpr std::size_t max_record_head_bytes = 2 + 3 * codec::max_varint_bytes;
+
+// Writes everything before the value at out (room for max_record_head_bytes);
+// returns its size. Encoded on the stack, so a write costs no buffer.
+inline std::size_t encode_record_head(record_kind k, const entry& e, std::byte* out) noexcept {
+  std::size_t n = 0;
+  out[n++] = static_cast<std::byte>(k);
+  n += codec::encode_varint(e.slot.value(), out + n);
+  n += codec::encode_varint(e.bal.round, out + n);
+  n += codec::encode_varint(e.bal.node.value(), out + n);
+  out[n++] = static_cast<std::byte>(e.kind);
+  return n;
+}
 
 inline void encode_record(record_kind k, const entry& e, byte_buffer& out) {
-  codec::writer w{out};
-  w.u8(static_cast<std::uint8_t>(k));
-  w.varint(e.slot.value());
-  w.varint(e.bal.round);
-  w.varint(e.bal.node.value());
-  w.u8(static_cast<std::uint8_t>(e.kind));
-  w.raw(e.data);
+  std::byte head[max_record_head_bytes];
+  const std::size_t n = encode_record_head(k, e, head);
+  out.insert(out.end(), head, head + n);
+  codec::writer{out}.raw(e.data);
 }
 
 // ---- version 2: a run -------------------------------------------------------
@@ -170,9 +181,11 @@ namespace detail {
   return fail(errc::malformed, "paxos record: unknown record kind", tag);
 }
 
-// Builds the version-2 record of a run entry by entry, in buffers reused
-// from one run to the next (their sizes are their capacities: a plain copy
-// into room made once is much cheaper than vector::insert per slot).
+// Builds the head of a version-2 record entry by entry, in a buffer reused
+// from one run to the next (its size is its capacity: a plain store into
+// room made once is much cheaper than vector::insert per slot). The values
+// are not copied here: the journal keeps them in its record cache, which
+// holds the open run whole, and hands them to the Log from there.
 class run_builder {
  public:
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
@@ -180,7 +193,7 @@ class run_builder {
   [[nodiscard]] record_kind kind() const noexcept { return kind_; }
   [[nodiscard]] log_index first() const noexcept { return first_; }
   // The record's size so far, without its prefix.
-  [[nodiscard]] std::size_t bytes() const noexcept { return heads_end_ - max_run_prefix_bytes + values_end_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return heads_end_ - max_run_prefix_bytes + values_bytes_; }
 
   // Whether e is the run's next slot, of its kind and ballot, and still fits in max_bytes.
   [[nodiscard]] bool extends(record_kind k, const entry& e, std::size_t max_bytes) const noexcept {
@@ -194,7 +207,7 @@ class run_builder {
     bal_ = e.bal;
     count_ = 0;
     heads_end_ = max_run_prefix_bytes;  // room for the prefix, written when the count is known
-    values_end_ = 0;
+    values_bytes_ = 0;
   }
 
   void add(const entry& e) {
@@ -202,10 +215,7 @@ class run_builder {
       heads_.resize(std::max(heads_.size() * 2, heads_end_ + 64 * max_run_entry_head_bytes));
     heads_[heads_end_++] = static_cast<std::byte>(e.kind);
     heads_end_ += codec::encode_varint(e.data.size(), heads_.data() + heads_end_);
-    const std::size_t size = e.data.size();
-    if (values_.size() - values_end_ < size) values_.resize(std::max(values_.size() * 2, values_end_ + size));
-    if (size != 0) std::memcpy(values_.data() + values_end_, e.data.data(), size);
-    values_end_ += size;
+    values_bytes_ += e.data.size();
     ++count_;
   }
 
@@ -236,7 +246,12 @@ class run_builder {
     std::memcpy(at, prefix, n);
     return byte_view{at, heads_end_ - (max_run_prefix_bytes - n)};
   }
-  [[nodiscard]] byte_view values() const noexcept { return byte_view{values_.data(), values_end_}; }
+  // The run's first slot, without its value.
+  [[nodiscard]] entry front() const noexcept {
+    return entry{first_, bal_, static_cast<entry_kind>(heads_[max_run_prefix_bytes]), byte_view{}};
+  }
+  // The bytes of the values that follow head(), when they are all this long.
+  [[nodiscard]] std::size_t values_bytes() const noexcept { return values_bytes_; }
 
  private:
   record_kind kind_{record_kind::accepted};
@@ -245,8 +260,17 @@ class run_builder {
   std::size_t count_{0};
   byte_buffer heads_ = byte_buffer(max_run_prefix_bytes + 64 * max_run_entry_head_bytes);
   std::size_t heads_end_{max_run_prefix_bytes};
-  byte_buffer values_;
-  std::size_t values_end_{0};
+  std::size_t values_bytes_{0};
 };
+
+// The version-2 record of es (consecutive slots at one ballot, at least one), appended to out.
+inline void encode_run(record_kind k, std::span<const entry> es, byte_buffer& out) {
+  run_builder b;
+  b.start(k, es.front());
+  for (const entry& e : es) b.add(e);
+  const byte_view head = b.head();
+  out.insert(out.end(), head.begin(), head.end());
+  for (const entry& e : es) out.insert(out.end(), e.data.begin(), e.data.end());
+}
 
 }  // namespace quorum::paxos
