@@ -100,7 +100,7 @@ class journal {
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
     cache_.clear();
-    run_.start(record_kind::accepted, entry{});
+    run_.clear();
     run_seq_ = seq_;
     base_ = watermark_ = base;
     std::uint64_t units = log_.last_index().value() + 2;
@@ -144,13 +144,16 @@ class journal {
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
     if (!run_.extends(k, e, run_bytes_)) {
-      QUORUM_TRY(seal());
+      if (!run_.empty()) QUORUM_TRY(seal());
       start_run(k, e);
     }
     const auto item = static_cast<std::uint32_t>(run_.count());
     run_.add(e);
     dirty_ = true;
-    note(k, e, run_position_, item, seq_);
+    if (e.slot == known_end().next())  // the usual case, note()'s first, without the call
+      slots_.push_back(slot_state{e.bal, run_position_, seq_, item, k == record_kind::chosen});
+    else
+      note(k, e, run_position_, item, seq_);
     cache_.add(seq_++, e, run_seq_);
     return {};
   }
@@ -187,7 +190,7 @@ class journal {
     const byte_view values = cache_.values_from(run_seq_);
     QUORUM_ASSERT(values.size() == run_.values_bytes());
     result<log_index> at = append(head, values);
-    run_.start(record_kind::accepted, entry{});
+    run_.clear();
     run_seq_ = seq_;
     cache_.trim();
     if (!at) return unexpected{at.error()};
@@ -199,6 +202,21 @@ class journal {
     slot_state& st = slots_[offset(s)];
     QUORUM_ASSERT(st.position != log_index{});
     st.chosen = true;
+  }
+
+  // Slots up to `top` that hold a value accepted at b are chosen (the caller
+  // knows that b's proposer had every slot up to top chosen): one pass that
+  // marks them and moves the watermark over those that follow it.
+  void learn_chosen(log_index top, ballot b) noexcept {
+    top = std::min(top, known_end());
+    bool follows = true;
+    for (log_index s = watermark_.next(); s <= top; s = s.next()) {
+      slot_state& st = slots_[offset(s)];
+      if (!st.chosen && st.position != log_index{} && st.accepted == b) st.chosen = true;
+      if (follows && st.chosen) watermark_ = s;
+      else follows = false;
+    }
+    advance();
   }
 
   // Moves the watermark over slots known chosen; true if it moved.
@@ -285,7 +303,7 @@ class journal {
   }
 
   result<void> sync() {
-    QUORUM_TRY(seal());
+    if (!run_.empty()) QUORUM_TRY(seal());
     QUORUM_TRY(log_.sync());
     dirty_ = false;
     return {};

@@ -210,6 +210,13 @@ class run_builder {
     values_bytes_ = 0;
   }
 
+  // Empties the run (sealed).
+  void clear() noexcept {
+    count_ = 0;
+    heads_end_ = max_run_prefix_bytes;
+    values_bytes_ = 0;
+  }
+
   void add(const entry& e) {
     if (heads_.size() - heads_end_ < max_run_entry_head_bytes)
       heads_.resize(std::max(heads_.size() * 2, heads_end_ + 64 * max_run_entry_head_bytes));

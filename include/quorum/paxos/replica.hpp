@@ -241,7 +241,7 @@ class replica {
   }
 
   bool raise_promise(ballot b) {
-    if (b <= promised_) return true;
+    if (b == promised_ || b < promised_) return true;
     promised_ = b;
     if (auto r = journal_.save_promise(b); !r) return set_failed(r.error());
     return true;
@@ -252,12 +252,7 @@ class replica {
   // (a leader proposes below its watermark only values known chosen). Only
   // the proposer of m.bal may be trusted so: catch-up answers are not.
   void learn_commit(const message& m) {
-    const log_index top = std::min(m.commit, journal_.known_end());
-    for (log_index s = journal_.watermark().next(); s <= top; s = s.next()) {
-      const auto* st = journal_.at(s);
-      if (!st->chosen && st->position != log_index{} && st->accepted == m.bal) journal_.mark_chosen(s);
-    }
-    journal_.advance();
+    journal_.learn_chosen(m.commit, m.bal);
     if (catchup_wait_ == 0) request_catchup(m.from, m.commit);
   }
 
