@@ -280,8 +280,11 @@ class node : public replica<Policies> {
     return q.phase2_reached(mask);
   }
 
+  // On every answer: a plain scan of the few peers heard from (std::find's unrolled loop costs more here).
   void note_active(node_id n) {
-    if (std::find(active_.begin(), active_.end(), n) == active_.end()) active_.push_back(n);
+    for (node_id a : active_)
+      if (a == n) return;
+    active_.push_back(n);
   }
 
   // ---- roles -------------------------------------------------------------
@@ -409,6 +412,11 @@ class node : public replica<Policies> {
     if (role_ != role::leader || p1_running_) return;
     const auto known = configs_.entries();
     if (known.size() == 1 && known.front().stamp.from == covered_from_) return;  // the usual case: nothing to cross
+    cross();
+  }
+
+  // maybe_cross() past its checks for the usual case (kept apart so that they inline).
+  void cross() {
     const log_index t = window_.next();
     if (t > horizon()) return;
     const auto& c = configs_.at(t);

@@ -207,12 +207,19 @@ class replica {
     const log_index first = std::max(m.entries.front().slot, journal_.base().next());
     if (m.entries.front().slot <= journal_.base()) start_snapshot(m.from);  // its proposer is behind us
     if (first > m.entries.back().slot) return;
-    // Slots held at this ballot already (a retransmission) are not journalled again.
+    if (auto r = journal_run(m); !r) return static_cast<void>(set_failed(r.error()));
+    replies_.push_back(reply{m.from, message_type::accepted, m.bal, first, m.entries.back().slot});
+  }
+
+  // Journals an accept's run but for slots held at its ballot already (a
+  // retransmission): usually all of them, in one piece.
+  result<void> journal_run(const message& m) {
+    const std::span<const entry> es = m.entries;
+    if (es.front().slot > journal_.known_end()) return journal_.write_run(record_kind::accepted, es);  // all new
     const auto held = [&](const entry& e) {
       const auto* st = journal_.at(e.slot);
       return st != nullptr && st->position != log_index{} && st->accepted == m.bal;
     };
-    const std::span<const entry> es = m.entries;
     for (std::size_t k = 0; k < es.size();) {
       if (held(es[k])) {
         ++k;
@@ -220,11 +227,10 @@ class replica {
       }
       std::size_t end = k + 1;
       while (end < es.size() && !held(es[end])) ++end;
-      if (auto r = journal_.write_run(record_kind::accepted, es.subspan(k, end - k)); !r)
-        return static_cast<void>(set_failed(r.error()));
+      QUORUM_TRY(journal_.write_run(record_kind::accepted, es.subspan(k, end - k)));
       k = end;
     }
-    replies_.push_back(reply{m.from, message_type::accepted, m.bal, first, m.entries.back().slot});
+    return {};
   }
 
   // Tells a proposer below our promise about it, so that it stops (and a
