@@ -3,7 +3,7 @@
 // each a run of consecutive slots at one ballot (journal_record.hpp): writes
 // are staged into the open run and sealed as one Log append at the next
 // sync or read. Recovery replays the journal, the highest ballot per slot
-// winning; an index from slot to (record, item) is kept in memory, values
+// winning; an index from slot to record is kept in memory, values
 // stay in the Log. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled.
 #pragma once
@@ -75,15 +75,25 @@ class journal {
 
  public:
   // What a node knows of one slot: the highest ballot it accepted (or the
-  // one a learned value was chosen at), the record that holds it and the
-  // slot's item in that record's run, and whether the value is known chosen.
+  // one a learned value was chosen at), the record that holds it (the slot
+  // is that run's first + k), and whether the value is known chosen. 32
+  // bytes: the index grows by one per slot.
   struct slot_state {
     ballot accepted{};
-    log_index position{};  // 0: nothing accepted or learned
-    std::uint64_t seq{0};  // its write's sequence number, the record cache's key (0: read from the Log)
-    std::uint32_t item{0};
-    bool chosen{false};
+    log_index position{};          // 0: nothing accepted or learned
+    std::uint64_t seq : 63 {0};    // its write's sequence number, the record cache's key (0: read from the Log)
+    std::uint64_t chosen : 1 {0};  // the value is known chosen
+
+    static slot_state of(ballot b, log_index at, std::uint64_t seq, bool chosen) noexcept {
+      slot_state st;
+      st.accepted = b;
+      st.position = at;
+      st.seq = seq;
+      st.chosen = chosen;
+      return st;
+    }
   };
+  static_assert(sizeof(slot_state) == 32);
 
   // run_bytes: a staged run is sealed before it grows past this (a single
   // larger value makes a run of its own).
@@ -117,8 +127,7 @@ class journal {
       if (!rec) return unexpected{rec.error()};
       if (rec->first.value() + (rec->count - 1) > max_slot)
         return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
-      std::uint32_t item = 0;
-      rec->for_each([&](const entry& e) { note(rec->kind, e, i, item++, 0); });
+      rec->for_each([&](const entry& e) { note(rec->kind, e, i, 0); });
     }
     advance();
     dirty_ = true;  // what survived a restart may not have been synced yet
@@ -147,13 +156,12 @@ class journal {
       if (!run_.empty()) QUORUM_TRY(seal());
       start_run(k, e);
     }
-    const auto item = static_cast<std::uint32_t>(run_.count());
     run_.add(e);
     dirty_ = true;
     if (e.slot == known_end().next())  // the usual case, note()'s first, without the call
-      slots_.push_back(slot_state{e.bal, run_position_, seq_, item, k == record_kind::chosen});
+      slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
     else
-      note(k, e, run_position_, item, seq_);
+      note(k, e, run_position_, seq_);
     cache_.add(seq_++, e, run_seq_);
     return {};
   }
@@ -169,10 +177,9 @@ class journal {
         QUORUM_TRY(seal());
         start_run(k, es.front());
       }
-      const auto item = static_cast<std::uint32_t>(run_.count());
       const std::span<const entry> part = es.first(run_.add_all(es, run_bytes_));
       dirty_ = true;
-      note_run(k, part, run_position_, item, seq_);
+      note_run(k, part, run_position_, seq_);
       cache_.add(seq_, part, run_seq_);
       seq_ += part.size();
       es = es.subspan(part.size());
@@ -243,9 +250,9 @@ class journal {
     QUORUM_TRY(seal());
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
-    if (st->item >= rec->count || rec->first + st->item != s)
+    if (s < rec->first || s - rec->first >= rec->count)
       return fail(errc::corrupt_log, "paxos: a journal record does not hold the slot indexed in it", st->position.value());
-    return rec->at(st->item);
+    return rec->at(static_cast<std::size_t>(s - rec->first));
   }
 
   // A promise's body: the values held from `first` on, as many as fit (out
@@ -380,16 +387,16 @@ class journal {
   }
 
   // The usual case, slots past every one held, in one pass.
-  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint32_t item, std::uint64_t seq) {
+  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint64_t seq) {
     if (es.front().slot != known_end().next()) {
-      for (const entry& e : es) note(k, e, position, item++, seq++);
+      for (const entry& e : es) note(k, e, position, seq++);
       return;
     }
     const std::size_t old = slots_.size();
     slots_.resize(old + es.size());
     const bool chosen = k == record_kind::chosen;
     for (std::size_t i = 0; i < es.size(); ++i)
-      slots_[old + i] = slot_state{es[i].bal, position, seq + i, item + static_cast<std::uint32_t>(i), chosen};
+      slots_[old + i] = slot_state::of(es[i].bal, position, seq + i, chosen);
   }
 
   void start_run(record_kind k, const entry& e) {
@@ -399,11 +406,11 @@ class journal {
   }
 
   // seq: the write's sequence number (0: replayed from the Log).
-  void note(record_kind k, const entry& e, log_index position, std::uint32_t item, std::uint64_t seq) {
+  void note(record_kind k, const entry& e, log_index position, std::uint64_t seq) {
     if (e.slot <= base_) return;  // the snapshot has it
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
-      slots_.push_back(slot_state{e.bal, position, seq, item, k == record_kind::chosen});
+      slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
       return;
     }
     if (i > slots_.size()) slots_.resize(i + 1);
@@ -413,7 +420,6 @@ class journal {
       st.accepted = e.bal;
       st.position = position;
       st.seq = seq;
-      st.item = item;
     }
     if (k == record_kind::chosen) st.chosen = true;
   }
