@@ -105,13 +105,19 @@ struct policies {
 
 using test_node = quorum::paxos::node<policies>;
 
-// Every record of a disk's durable journal, decoded.
+// One slot of a journal record: a run's slots come one by one.
+struct record {
+  record_kind kind;
+  entry value;  // views the disk
+};
+
+// Every slot of every record of a disk's durable journal, decoded.
 inline std::vector<record> durable_records(disk& d) {
   std::vector<record> out;
   for (log_index i = d.durable.first_index(); i <= d.durable.last_index(); i = i.next()) {
-    auto r = decode_record(*d.durable.read(i));
+    auto r = decode_run(*d.durable.read(i));
     REQUIRE(r.has_value());
-    out.push_back(*r);
+    r->for_each([&](const entry& e) { out.push_back(record{r->kind, e}); });
   }
   return out;
 }

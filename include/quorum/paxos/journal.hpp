@@ -1,9 +1,11 @@
 // A Multi-Paxos node's view of its Log: the promised ballot in the hard
-// state, and a journal of "accepted (slot, ballot, value)" and "chosen (slot,
-// ballot, value)" records in arrival order. Recovery replays the journal, the
-// highest ballot per slot winning; an index from slot to record is kept in
-// memory, values stay in the Log. Also tracks the chosen watermark. Slots up
-// to base() are covered by a snapshot: neither indexed nor journalled.
+// state, and a journal of "accepted" and "chosen" records in arrival order,
+// each a run of consecutive slots at one ballot (journal_record.hpp): writes
+// are staged into the open run and sealed as one Log append at the next
+// sync or read. Recovery replays the journal, the highest ballot per slot
+// winning; an index from slot to record is kept in memory, values
+// stay in the Log. Also tracks the chosen watermark. Slots up to base() are
+// covered by a snapshot: neither indexed nor journalled.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -25,65 +28,11 @@
 #include "quorum/core/log.hpp"
 #include "quorum/core/result.hpp"
 #include "quorum/paxos/entry_batch.hpp"
+#include "quorum/paxos/journal_record.hpp"
 #include "quorum/paxos/message.hpp"
 #include "quorum/paxos/record_cache.hpp"
 
 namespace quorum::paxos {
-
-enum class record_kind : std::uint8_t { accepted = 1, chosen = 2 };
-
-// Record layout: u8 record kind, varints slot round node, u8 entry kind, then
-// the value to the end of the record (the Log delimits records).
-inline constexpr std::size_t max_record_head_bytes = 2 + 3 * codec::max_varint_bytes;
-
-// Writes everything before the value at out (room for max_record_head_bytes);
-// returns its size. Encoded on the stack, so a write costs no buffer.
-inline std::size_t encode_record_head(record_kind k, const entry& e, std::byte* out) noexcept {
-  std::size_t n = 0;
-  out[n++] = static_cast<std::byte>(k);
-  n += codec::encode_varint(e.slot.value(), out + n);
-  n += codec::encode_varint(e.bal.round, out + n);
-  n += codec::encode_varint(e.bal.node.value(), out + n);
-  out[n++] = static_cast<std::byte>(e.kind);
-  return n;
-}
-
-inline void encode_record(record_kind k, const entry& e, byte_buffer& out) {
-  std::byte head[max_record_head_bytes];
-  const std::size_t n = encode_record_head(k, e, head);
-  out.insert(out.end(), head, head + n);
-  codec::writer{out}.raw(e.data);
-}
-
-struct record {
-  record_kind kind{record_kind::accepted};
-  entry value{};
-};
-
-// Total: any bytes give a record (its data viewing `in`) or an error. Parses
-// the varints in place (every record read on a cache miss comes through here).
-[[nodiscard]] inline result<record> decode_record(byte_view in) noexcept {
-  if (in.empty()) return fail(errc::truncated, "u8: input ends", 0);
-  const auto k = static_cast<std::uint8_t>(in[0]);
-  if (k != 1 && k != 2) return fail(errc::malformed, "paxos record: unknown record kind", k);
-  std::size_t at = 1;
-  std::uint64_t f[3];
-  for (auto& x : f) {
-    const codec::varint_parse p = codec::parse_varint(in.subspan(at));
-    if (!p.ok())
-      return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
-                  at);
-    x = p.value;
-    at += p.size;
-  }
-  if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
-  if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
-  if (at >= in.size()) return fail(errc::truncated, "u8: input ends", at);
-  const auto kind = static_cast<std::uint8_t>(in[at]);
-  if (kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", kind);
-  return record{static_cast<record_kind>(k),
-                entry{log_index{f[0]}, ballot{f[1], node_id{f[2]}}, static_cast<entry_kind>(kind), in.subspan(at + 1)}};
-}
 
 inline constexpr std::uint8_t hard_state_version = 1;
 
@@ -126,32 +75,59 @@ class journal {
 
  public:
   // What a node knows of one slot: the highest ballot it accepted (or the
-  // one a learned value was chosen at), where that record is, and whether the
-  // value is known chosen.
+  // one a learned value was chosen at), the record that holds it (the slot
+  // is that run's first + k), and whether the value is known chosen. 32
+  // bytes: the index grows by one per slot.
   struct slot_state {
     ballot accepted{};
-    log_index position{};  // 0: nothing accepted or learned
-    bool chosen{false};
-  };
+    log_index position{};          // 0: nothing accepted or learned
+    std::uint64_t seq : 63 {0};    // its write's sequence number, the record cache's key (0: read from the Log)
+    std::uint64_t chosen : 1 {0};  // the value is known chosen
 
-  explicit journal(L log, std::size_t cache_bytes = std::size_t{8} << 20)
-      : log_{std::move(log)}, cache_{cache_bytes} {}
+    static slot_state of(ballot b, log_index at, std::uint64_t seq, bool chosen) noexcept {
+      slot_state st;
+      st.accepted = b;
+      st.position = at;
+      st.seq = seq;
+      st.chosen = chosen;
+      return st;
+    }
+  };
+  static_assert(sizeof(slot_state) == 32);
+
+  // run_bytes: a staged run is sealed before it grows past this (a single
+  // larger value makes a run of its own).
+  explicit journal(L log, std::size_t cache_bytes = std::size_t{8} << 20, std::size_t run_bytes = std::size_t{64} << 10)
+      : log_{std::move(log)}, cache_{cache_bytes}, run_bytes_{run_bytes} {}
 
   // Reads the promise and replays every record above the snapshot's slot
-  // `base` (0: none); returns the promise. Changes nothing in the Log.
-  result<ballot> recover(std::uint64_t max_slot, log_index base = {}) {
+  // `base` (0: none); returns the promise. Changes nothing in the Log. An
+  // acceptor never takes a slot more than max_slot_gap past what it holds,
+  // so a journal's slots stay under base + (records + slots) * gap: a
+  // damaged slot number cannot make recovery size its index by it.
+  result<ballot> recover(std::uint64_t max_slot_gap, log_index base = {}) {
     auto promised = decode_promise(log_.state());
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
     cache_.clear();
+    run_.clear();
+    run_seq_ = seq_;
     base_ = watermark_ = base;
+    std::uint64_t units = log_.last_index().value() + 2;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
-      auto bytes = log_.read(i);
-      if (!bytes) return unexpected{bytes.error()};
-      auto rec = decode_record(*bytes);
-      if (!rec) return fail(errc::corrupt_log, "paxos: a journal record does not decode", i.value());
-      if (rec->value.slot.value() > max_slot) return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
-      note(rec->kind, rec->value, i);
+      auto rec = read_record(i);
+      if (!rec) return unexpected{rec.error()};
+      units += std::min<std::uint64_t>(rec->count - 1, all_slots.value());
+    }
+    const std::uint64_t cap = all_slots.value();
+    const std::uint64_t gap = std::max<std::uint64_t>(max_slot_gap, 1);
+    const std::uint64_t max_slot = units >= cap / gap ? cap : std::min(cap, base.value() + units * gap);
+    for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
+      auto rec = read_record(i);
+      if (!rec) return unexpected{rec.error()};
+      if (rec->first.value() + (rec->count - 1) > max_slot)
+        return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
+      rec->for_each([&](const entry& e) { note(rec->kind, e, i, 0); });
     }
     advance();
     dirty_ = true;  // what survived a restart may not have been synced yet
@@ -171,16 +147,61 @@ class journal {
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
   // Journals an accept (phase 2b) or a value learned chosen; nothing for a
-  // slot the snapshot covers.
+  // slot the snapshot covers. Staged: it extends the open run when it is
+  // that run's next slot, of its kind and ballot; else the open run is
+  // sealed and a new one starts.
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
-    std::byte head[max_record_head_bytes];
-    const std::size_t n = encode_record_head(k, e, head);
-    result<log_index> at = append(byte_view{head, n}, e.data);
-    if (!at) return unexpected{at.error()};
+    if (!run_.extends(k, e, run_bytes_)) {
+      if (!run_.empty()) QUORUM_TRY(seal());
+      start_run(k, e);
+    }
+    run_.add(e);
     dirty_ = true;
-    note(k, e, *at);
-    cache_.add(*at, e);
+    if (e.slot == known_end().next())  // the usual case, note()'s first, without the call
+      slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
+    else
+      note(k, e, run_position_, seq_);
+    cache_.add(seq_++, e, run_seq_);
+    return {};
+  }
+
+  // Journals consecutive slots at one ballot (an accept's run) as write()
+  // of each would, with the per-slot work done in one pass.
+  result<void> write_run(record_kind k, std::span<const entry> es) {
+    if (es.size() == 1) return write(k, es.front());
+    while (!es.empty() && es.front().slot <= base_) es = es.subspan(1);
+    while (!es.empty()) {
+      QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
+      if (!run_.extends(k, es.front(), run_bytes_)) {
+        QUORUM_TRY(seal());
+        start_run(k, es.front());
+      }
+      const std::span<const entry> part = es.first(run_.add_all(es, run_bytes_));
+      dirty_ = true;
+      note_run(k, part, run_position_, seq_);
+      cache_.add(seq_, part, run_seq_);
+      seq_ += part.size();
+      es = es.subspan(part.size());
+    }
+    return {};
+  }
+
+  // Writes the open run to the Log as one record (a run of one slot as a
+  // version-1 record: smaller, and encoded on the stack).
+  result<void> seal() {
+    if (run_.empty()) return {};
+    std::byte single[max_record_head_bytes];
+    const byte_view head = run_.count() == 1 ? byte_view{single, encode_record_head(run_.kind(), run_.front(), single)}
+                                             : run_.head();
+    const byte_view values = cache_.values_from(run_seq_);
+    QUORUM_ASSERT(values.size() == run_.values_bytes());
+    result<log_index> at = append(head, values);
+    run_.clear();
+    run_seq_ = seq_;
+    cache_.trim();
+    if (!at) return unexpected{at.error()};
+    if (*at != run_position_) return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
     return {};
   }
 
@@ -188,6 +209,21 @@ class journal {
     slot_state& st = slots_[offset(s)];
     QUORUM_ASSERT(st.position != log_index{});
     st.chosen = true;
+  }
+
+  // Slots up to `top` that hold a value accepted at b are chosen (the caller
+  // knows that b's proposer had every slot up to top chosen): one pass that
+  // marks them and moves the watermark over those that follow it.
+  void learn_chosen(log_index top, ballot b) noexcept {
+    top = std::min(top, known_end());
+    bool follows = true;
+    for (log_index s = watermark_.next(); s <= top; s = s.next()) {
+      slot_state& st = slots_[offset(s)];
+      if (!st.chosen && st.position != log_index{} && st.accepted == b) st.chosen = true;
+      if (follows && st.chosen) watermark_ = s;
+      else follows = false;
+    }
+    advance();
   }
 
   // Moves the watermark over slots known chosen; true if it moved.
@@ -201,20 +237,22 @@ class journal {
   // cache until the next write.
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
     const slot_state* st = at(s);
-    if (st == nullptr || st->position == log_index{}) return std::nullopt;
-    return cache_.find(st->position);
+    if (st == nullptr || st->seq == 0) return std::nullopt;
+    return cache_.find(st->seq);
   }
 
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const slot_state* st = at(s);
     if (st == nullptr || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
-    if (auto hit = cache_.find(st->position)) return *hit;
-    auto bytes = log_.read(st->position);
-    if (!bytes) return unexpected{bytes.error()};
-    auto rec = decode_record(*bytes);
-    if (!rec) return fail(errc::corrupt_log, "paxos: a journal record does not decode", st->position.value());
-    return rec->value;
+    if (st->seq != 0)
+      if (auto hit = cache_.find(st->seq)) return *hit;
+    QUORUM_TRY(seal());
+    auto rec = read_record(st->position);
+    if (!rec) return unexpected{rec.error()};
+    if (s < rec->first || s - rec->first >= rec->count)
+      return fail(errc::corrupt_log, "paxos: a journal record does not hold the slot indexed in it", st->position.value());
+    return rec->at(static_cast<std::size_t>(s - rec->first));
   }
 
   // A promise's body: the values held from `first` on, as many as fit (out
@@ -260,7 +298,10 @@ class journal {
     return {};
   }
 
+  // The open run is sealed first: after a crash the Log holds a prefix of
+  // the calls in their order, as the node made them.
   result<void> save_promise(ballot b) {
+    QUORUM_TRY(seal());
     buf_.clear();
     encode_promise(b, buf_);
     QUORUM_TRY(log_.save_state(buf_));
@@ -269,6 +310,7 @@ class journal {
   }
 
   result<void> sync() {
+    if (!run_.empty()) QUORUM_TRY(seal());
     QUORUM_TRY(log_.sync());
     dirty_ = false;
     return {};
@@ -276,7 +318,8 @@ class journal {
 
   // The first journal position a compaction to slot `through` must keep:
   // the record of every slot above it that holds a value. Past the end when
-  // none does.
+  // none does (where the open run, if any, will land: compacting there
+  // keeps its position).
   [[nodiscard]] log_index needed_from(log_index through) const noexcept {
     log_index first = log_.last_index().next();
     for (log_index s = std::max(through, base_).next(); s <= known_end(); s = s.next()) {
@@ -297,17 +340,26 @@ class journal {
     advance();
   }
 
-  // Slot s is applied: records up to its own will not be read again soon,
-  // and leave the cache.
+  // Slot s is applied: values written up to its own will not be read again
+  // soon, and leave the cache (but for the open run's).
   void applied_through(log_index s) noexcept {
-    if (const slot_state* st = at(s); st != nullptr && st->position != log_index{})
-      cache_.release_before(st->position.next());
+    if (const slot_state* st = at(s); st != nullptr && st->seq != 0)
+      cache_.release_before(std::min(st->seq + 1, run_seq_));
   }
 
   [[nodiscard]] L& policy() noexcept { return log_; }
   [[nodiscard]] const L& policy() const noexcept { return log_; }
 
  private:
+  // The record at position i, decoded (either version); its entries view the Log until its next call.
+  result<record_run> read_record(log_index i) {
+    auto bytes = log_.read(i);
+    if (!bytes) return unexpected{bytes.error()};
+    auto rec = decode_run(*bytes);
+    if (!rec) return fail(errc::corrupt_log, "paxos: a journal record does not decode", i.value());
+    return *rec;
+  }
+
   // A small record is joined on the stack and handed over whole (one call
   // into the Log's buffer instead of two, which for small values costs more
   // than the copy); a larger one goes in two pieces where the Log takes
@@ -334,11 +386,31 @@ class journal {
     return static_cast<std::size_t>(s.value() - base_.value() - 1);
   }
 
-  void note(record_kind k, const entry& e, log_index position) {
+  // The usual case, slots past every one held, in one pass.
+  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint64_t seq) {
+    if (es.front().slot != known_end().next()) {
+      for (const entry& e : es) note(k, e, position, seq++);
+      return;
+    }
+    const std::size_t old = slots_.size();
+    slots_.resize(old + es.size());
+    const bool chosen = k == record_kind::chosen;
+    for (std::size_t i = 0; i < es.size(); ++i)
+      slots_[old + i] = slot_state::of(es[i].bal, position, seq + i, chosen);
+  }
+
+  void start_run(record_kind k, const entry& e) {
+    run_.start(k, e);
+    run_position_ = log_.last_index().next();  // every append goes through here: it lands there
+    run_seq_ = seq_;
+  }
+
+  // seq: the write's sequence number (0: replayed from the Log).
+  void note(record_kind k, const entry& e, log_index position, std::uint64_t seq) {
     if (e.slot <= base_) return;  // the snapshot has it
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
-      slots_.push_back(slot_state{e.bal, position, k == record_kind::chosen});
+      slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
       return;
     }
     if (i > slots_.size()) slots_.resize(i + 1);
@@ -347,6 +419,7 @@ class journal {
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
       st.accepted = e.bal;
       st.position = position;
+      st.seq = seq;
     }
     if (k == record_kind::chosen) st.chosen = true;
   }
@@ -358,6 +431,11 @@ class journal {
   bool dirty_{false};
   byte_buffer buf_;
   record_cache cache_;
+  run_builder run_;           // the open run: written at the next seal()
+  log_index run_position_{};  // where it will land
+  std::uint64_t seq_{1};      // the next write's sequence number
+  std::uint64_t run_seq_{1};  // the open run's first (seq_ when none is open)
+  std::size_t run_bytes_;
 };
 
 }  // namespace quorum::paxos

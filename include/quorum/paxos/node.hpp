@@ -280,8 +280,11 @@ class node : public replica<Policies> {
     return q.phase2_reached(mask);
   }
 
+  // On every answer: a plain scan of the few peers heard from (std::find's unrolled loop costs more here).
   void note_active(node_id n) {
-    if (std::find(active_.begin(), active_.end(), n) == active_.end()) active_.push_back(n);
+    for (node_id a : active_)
+      if (a == n) return;
+    active_.push_back(n);
   }
 
   // ---- roles -------------------------------------------------------------
@@ -407,6 +410,13 @@ class node : public replica<Policies> {
   // the configuration leaves out steps down once its open slots are chosen.
   void maybe_cross() {
     if (role_ != role::leader || p1_running_) return;
+    const auto known = configs_.entries();
+    if (known.size() == 1 && known.front().stamp.from == covered_from_) return;  // the usual case: nothing to cross
+    cross();
+  }
+
+  // maybe_cross() past its checks for the usual case (kept apart so that they inline).
+  void cross() {
     const log_index t = window_.next();
     if (t > horizon()) return;
     const auto& c = configs_.at(t);
@@ -474,7 +484,7 @@ class node : public replica<Policies> {
 
   // A message at ballot b >= our promise from its proposer: follow it.
   void follow(const message& m) {
-    if (role_ != role::follower && m.bal > bal_) step_down(ballot{});
+    if (role_ != role::follower && m.bal != bal_ && m.bal > bal_) step_down(ballot{});
     if (role_ != role::follower) return;
     leader_ = m.from;
     backoff_ = 0;
@@ -490,13 +500,14 @@ class node : public replica<Policies> {
     if (m.to != self_) return static_cast<void>(++stats_.dropped_misrouted);
     if (m.from == self_ || m.from == no_node || (!is_request(m.type) && !configs_.in_roster(m.from)))
       return static_cast<void>(++stats_.dropped_unknown_sender);
-    seen_ = std::max(seen_, m.bal);
+    // Equal ballots are the steady state: tested first, as the ordering is an out-of-line call.
+    if (m.bal != seen_) seen_ = std::max(seen_, m.bal);
     switch (m.type) {
       case message_type::prepare:
       case message_type::accept:
       case message_type::heartbeat:
         if (m.bal.node != m.from || m.bal.round == 0) return static_cast<void>(++stats_.dropped_malformed);
-        if (m.bal < promised_) return reject(m);
+        if (m.bal != promised_ && m.bal < promised_) return reject(m);
         if (m.type == message_type::prepare) return on_prepare(m);
         if (m.type == message_type::accept) return on_accept(m);
         return on_heartbeat(m);
@@ -611,16 +622,15 @@ class node : public replica<Policies> {
   // only as a voter of that slot's configuration (looked up once per run of
   // slots that share one).
   void acknowledge_run(log_index lo, log_index hi, node_id from) {
+    const bool one_config = configs_.entries().size() == 1;  // the usual case: no lookups by slot
     while (lo <= hi) {
-      const paxos::membership& q = configs_.at(lo).quorums;
-      const log_index end = std::min(hi, configs_.next_change(lo).prev());
-      const std::size_t position = q.position_of(from);
+      const paxos::membership& q = one_config ? configs_.entries().front().quorums : configs_.at(lo).quorums;
+      const log_index end = one_config ? hi : std::min(hi, configs_.next_change(lo).prev());
+      const std::size_t position = from == self_ ? q.self() : q.position_of(from);
       if (position != paxos::membership::npos) {
-        const std::uint64_t bit = paxos::membership::bit(position);
-        for (log_index s = lo; s <= end; s = s.next()) {
-          const std::uint64_t mask = window_.acknowledge(s, bit);
-          if (!journal_.at(s)->chosen && q.phase2_reached(mask)) journal_.mark_chosen(s);
-        }
+        window_.acknowledge_range(lo, end, paxos::membership::bit(position), [&](log_index s, std::uint64_t mask) {
+          if (q.phase2_reached(mask)) journal_.mark_chosen(s);
+        });
       }
       lo = end.next();
     }

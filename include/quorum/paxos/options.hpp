@@ -39,6 +39,10 @@ struct options {
   // many bytes, so that sending accepts and applying do not read the Log
   // back; older ones are read from the Log. 0 turns the cache off.
   std::size_t journal_cache_bytes = std::size_t{8} << 20;
+  // Consecutive slots journalled at one ballot (an accept's run) become one
+  // Log record of at most about this many bytes (a larger value makes a
+  // record of its own). Keep it under the Log's record limit.
+  std::size_t journal_run_bytes = std::size_t{64} << 10;
   // Quorum sizes of phase 1 and phase 2; 0 means a majority. Flexible
   // quorums need |Q1| + |Q2| > members (refused otherwise).
   std::size_t phase1_quorum = 0;
@@ -85,6 +89,7 @@ struct options {
   if (o.max_entries_per_message == 0) return fail(errc::invalid_config, "paxos: max_entries_per_message must be at least 1");
   if (o.max_bytes_per_message == 0) return fail(errc::invalid_config, "paxos: max_bytes_per_message must be at least 1");
   if (o.max_command_bytes == 0) return fail(errc::invalid_config, "paxos: max_command_bytes must be at least 1");
+  if (o.journal_run_bytes == 0) return fail(errc::invalid_config, "paxos: journal_run_bytes must be at least 1");
   if (o.max_slot_gap < o.max_open_slots)
     return fail(errc::invalid_config, "paxos: max_slot_gap must be at least max_open_slots", o.max_slot_gap);
   if (o.lease_reads && o.clock_drift_ticks >= o.election_ticks)

@@ -1,7 +1,9 @@
-// The recent tail of a Multi-Paxos journal in memory, already decoded: the
-// leader's accepts and every node's applies read it instead of reading and
-// decoding the Log. Keyed by journal position (a record never changes in
-// place), bounded in bytes; a miss only means the journal reads the Log.
+// The recent values a Multi-Paxos journal wrote, in memory: the leader's
+// accepts and every node's applies read them here instead of reading and
+// decoding the Log. Keyed by the journal's write sequence (it numbers every
+// slot it writes, in order), bounded in bytes; a miss only means the journal
+// reads the Log. It also holds the open run (journal.hpp) whole, whatever
+// the bound: that run's values reach the Log from here, back to back.
 #pragma once
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "quorum/core/bytes.hpp"
@@ -19,51 +22,84 @@ namespace quorum::paxos {
 
 class record_cache {
  public:
-  // Bytes held at most: values plus a small header per record (the buffers
-  // may reach about twice that between compactions); 0: off.
+  // Bytes held at most, but for the open run: values plus a small header per
+  // slot (the buffers may reach about twice that between compactions); 0:
+  // nothing past its record's seal.
   explicit record_cache(std::size_t max_bytes) noexcept : max_bytes_{max_bytes} {}
 
   void clear() noexcept { head_ = count_ = arena_head_ = arena_end_ = data_bytes_ = 0; }
 
-  // Remembers the record just appended at `position`. One that does not
-  // follow the last held (the Log was compacted past its end) starts over.
-  void add(log_index position, const entry& e) {
+  // Remembers the values written with sequence numbers seq, seq + 1, ...
+  // (following the last one held, or it starts over); those from `pinned`
+  // on (the open run) are never dropped to make room.
+  void add(std::uint64_t seq, std::span<const entry> es, std::uint64_t pinned) {
+    if (count_ != 0 && seq != first_ + count_) clear();
+    std::size_t data = 0;
+    for (const entry& e : es) data += e.data.size();
+    while (count_ != 0 && first_ < pinned && held_bytes() + data + es.size() * sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ == 0) first_ = seq;
+    if (head_ >= compact_after && head_ >= count_) shift();
+    if (items_.size() - (head_ + count_) < es.size()) items_.resize(std::max(items_.size() * 2, head_ + count_ + es.size()));
+    // The arena's size is its capacity (arena_end_ marks the data): a plain
+    // copy into room made once is much cheaper than vector::insert per value.
+    if (arena_.size() - arena_end_ < data) arena_.resize(std::max(arena_.size() * 2, arena_end_ + data));
+    for (const entry& e : es) {
+      const std::size_t size = e.data.size();
+      items_[head_ + count_++] = held{e.slot, e.bal, e.kind, arena_end_, size};
+      if (size != 0) std::memcpy(arena_.data() + arena_end_, e.data.data(), size);
+      arena_end_ += size;
+    }
+    data_bytes_ += data;
+  }
+
+  // add() of one value: the one-at-a-time path, kept lean.
+  void add(std::uint64_t seq, const entry& e, std::uint64_t pinned) {
     const std::size_t size = e.data.size();
-    if (size + sizeof(held) > max_bytes_) return clear();
-    if (count_ != 0 && position != first_ + count_) clear();
-    if (count_ == 0) first_ = position;
-    while (count_ != 0 && held_bytes() + size + sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ != 0 && seq != first_ + count_) clear();
+    while (count_ != 0 && first_ < pinned && held_bytes() + size + sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ == 0) first_ = seq;
     if (head_ >= compact_after && head_ >= count_) shift();
     if (head_ + count_ == items_.size()) items_.emplace_back();
     items_[head_ + count_++] = held{e.slot, e.bal, e.kind, arena_end_, size};
-    // The arena's size is its capacity (arena_end_ marks the data): a plain
-    // copy into room made once is much cheaper than vector::insert per record.
     if (arena_.size() - arena_end_ < size) arena_.resize(std::max(arena_.size() * 2, arena_end_ + size));
     if (size != 0) std::memcpy(arena_.data() + arena_end_, e.data.data(), size);
     arena_end_ += size;
     data_bytes_ += size;
   }
 
-  // Forgets records before `position` (those a node will not read again).
-  void release_before(log_index position) noexcept {
-    if (position <= first_) return;
-    const std::uint64_t n = std::min<std::uint64_t>(position - first_, count_);
+  // Forgets values before `seq` (those a node will not read again).
+  void release_before(std::uint64_t seq) noexcept {
+    if (seq <= first_) return;
+    const std::uint64_t n = std::min<std::uint64_t>(seq - first_, count_);
     if (n == count_) return clear();
     for (std::uint64_t k = 0; k < n; ++k) data_bytes_ -= items_[head_ + k].size;
     head_ += static_cast<std::size_t>(n);
     count_ -= static_cast<std::size_t>(n);
-    first_ = first_ + n;
+    first_ += n;
     arena_head_ = items_[head_].offset;
   }
 
-  // The record at `position`, its data viewing the cache until the next
+  // Back within the bound (nothing pinned any more: the open run was sealed).
+  void trim() noexcept {
+    while (count_ != 0 && held_bytes() > max_bytes_) drop_oldest();
+  }
+
+  // The value written as `seq`, its data viewing the cache until the next
   // add(); nothing if not held.
-  [[nodiscard]] std::optional<entry> find(log_index position) const noexcept {
-    if (position < first_ || position - first_ >= count_) return std::nullopt;
-    const held& h = items_[head_ + static_cast<std::size_t>(position - first_)];
+  [[nodiscard]] std::optional<entry> find(std::uint64_t seq) const noexcept {
+    if (seq < first_ || seq - first_ >= count_) return std::nullopt;
+    const held& h = items_[head_ + static_cast<std::size_t>(seq - first_)];
     return entry{h.slot, h.bal, h.kind, byte_view{arena_.data() + h.offset, h.size}};
   }
 
+  // The values from `seq` (held, as the open run is) to the last, back to back.
+  [[nodiscard]] byte_view values_from(std::uint64_t seq) const noexcept {
+    if (seq < first_ || seq - first_ >= count_) return {};
+    const std::size_t from = items_[head_ + static_cast<std::size_t>(seq - first_)].offset;
+    return byte_view{arena_.data() + from, arena_end_ - from};
+  }
+
+  // Values held.
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
  private:
@@ -75,7 +111,7 @@ class record_cache {
     std::size_t size;
   };
 
-  // Dead records kept before the live ones are moved to the front.
+  // Dead values kept before the live ones are moved to the front.
   static constexpr std::size_t compact_after = 64;
 
   [[nodiscard]] std::size_t held_bytes() const noexcept { return data_bytes_ + count_ * sizeof(held); }
@@ -85,11 +121,12 @@ class record_cache {
     --count_;
     data_bytes_ -= h.size;
     arena_head_ = h.offset + h.size;
-    first_ = first_.next();
+    ++first_;
+    if (count_ == 0) clear();
   }
 
-  // Moves the live records to the front once the dead ones outnumber them,
-  // so the buffers stop growing and each record is moved O(1) times.
+  // Moves the live values to the front once the dead ones outnumber them,
+  // so the buffers stop growing and each value is moved O(1) times.
   void shift() noexcept {
     std::copy(items_.begin() + static_cast<std::ptrdiff_t>(head_),
               items_.begin() + static_cast<std::ptrdiff_t>(head_ + count_), items_.begin());
@@ -99,7 +136,7 @@ class record_cache {
     head_ = arena_head_ = 0;
   }
 
-  std::vector<held> items_;  // [head_, head_ + count_): positions first_ on
+  std::vector<held> items_;  // [head_, head_ + count_): sequence numbers first_ on
   byte_buffer arena_;        // their values, in [arena_head_, arena_end_)
   std::size_t head_{0};
   std::size_t count_{0};
@@ -107,7 +144,7 @@ class record_cache {
   std::size_t arena_end_{0};
   std::size_t data_bytes_{0};
   std::size_t max_bytes_;
-  log_index first_{};
+  std::uint64_t first_{0};
 };
 
 }  // namespace quorum::paxos

@@ -110,7 +110,7 @@ class replica {
   // status() says why.
   replica(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
           state_machine_type state_machine, snapshot_store_type snapshots, const options& opts)
-      : transport_{std::move(transport)}, journal_{std::move(log), opts.journal_cache_bytes}, clock_{std::move(clock)},
+      : transport_{std::move(transport)}, journal_{std::move(log), opts.journal_cache_bytes, opts.journal_run_bytes}, clock_{std::move(clock)},
         fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self},
         configs_{self, opts.phase1_quorum, opts.phase2_quorum} {
     status_ = validate_config(self, members, opts);
@@ -144,16 +144,8 @@ class replica {
     if (img.meta.slot != log_index{} && first > img.meta.journal_from)
       return fail(errc::corrupt_log, "paxos: the journal misses records between the snapshot and its start",
                   img.meta.journal_from.value());
-    // An acceptor never takes a slot more than max_slot_gap past what it
-    // holds, so a journal's slots stay under this: a damaged slot number
-    // cannot make recovery size its index by it.
     if (img.meta.slot > all_slots) return fail(errc::corrupt_log, "paxos: the snapshot's slot is out of range");
-    const std::uint64_t records = journal_.policy().last_index().value() + 2;
-    const std::uint64_t cap = all_slots.value();
-    const std::uint64_t max_slot = records >= cap / opts_.max_slot_gap
-                                       ? cap
-                                       : std::min(cap, img.meta.slot.value() + records * opts_.max_slot_gap);
-    auto p = journal_.recover(max_slot, img.meta.slot);
+    auto p = journal_.recover(opts_.max_slot_gap, img.meta.slot);
     if (!p) return unexpected{p.error()};
     promised_ = *p;
     if constexpr (can_snapshot) {
@@ -215,13 +207,30 @@ class replica {
     const log_index first = std::max(m.entries.front().slot, journal_.base().next());
     if (m.entries.front().slot <= journal_.base()) start_snapshot(m.from);  // its proposer is behind us
     if (first > m.entries.back().slot) return;
-    for (const entry& e : m.entries) {
-      const auto* st = journal_.at(e.slot);
-      if (st == nullptr || st->position == log_index{} || st->accepted != m.bal) {
-        if (auto r = journal_.write(record_kind::accepted, e); !r) return static_cast<void>(set_failed(r.error()));
-      }
-    }
+    if (auto r = journal_run(m); !r) return static_cast<void>(set_failed(r.error()));
     replies_.push_back(reply{m.from, message_type::accepted, m.bal, first, m.entries.back().slot});
+  }
+
+  // Journals an accept's run but for slots held at its ballot already (a
+  // retransmission): usually all of them, in one piece.
+  result<void> journal_run(const message& m) {
+    const std::span<const entry> es = m.entries;
+    if (es.front().slot > journal_.known_end()) return journal_.write_run(record_kind::accepted, es);  // all new
+    const auto held = [&](const entry& e) {
+      const auto* st = journal_.at(e.slot);
+      return st != nullptr && st->position != log_index{} && st->accepted == m.bal;
+    };
+    for (std::size_t k = 0; k < es.size();) {
+      if (held(es[k])) {
+        ++k;
+        continue;
+      }
+      std::size_t end = k + 1;
+      while (end < es.size() && !held(es[end])) ++end;
+      QUORUM_TRY(journal_.write_run(record_kind::accepted, es.subspan(k, end - k)));
+      k = end;
+    }
+    return {};
   }
 
   // Tells a proposer below our promise about it, so that it stops (and a
@@ -238,7 +247,7 @@ class replica {
   }
 
   bool raise_promise(ballot b) {
-    if (b <= promised_) return true;
+    if (b == promised_ || b < promised_) return true;
     promised_ = b;
     if (auto r = journal_.save_promise(b); !r) return set_failed(r.error());
     return true;
@@ -249,12 +258,7 @@ class replica {
   // (a leader proposes below its watermark only values known chosen). Only
   // the proposer of m.bal may be trusted so: catch-up answers are not.
   void learn_commit(const message& m) {
-    const log_index top = std::min(m.commit, journal_.known_end());
-    for (log_index s = journal_.watermark().next(); s <= top; s = s.next()) {
-      const auto* st = journal_.at(s);
-      if (!st->chosen && st->position != log_index{} && st->accepted == m.bal) journal_.mark_chosen(s);
-    }
-    journal_.advance();
+    journal_.learn_chosen(m.commit, m.bal);
     if (catchup_wait_ == 0) request_catchup(m.from, m.commit);
   }
 

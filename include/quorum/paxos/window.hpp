@@ -31,12 +31,17 @@ class slot_window {
     return s;
   }
 
-  // Adds `bit` to slot s's acknowledgements (s open) and returns the mask.
-  std::uint64_t acknowledge(log_index s, std::uint64_t bit) {
-    QUORUM_ASSERT(contains(s));
-    std::uint64_t& mask = acks_[ring(s - base_)];
-    mask |= bit;
-    return mask;
+  // Adds `bit` to the acknowledgements of slots lo..hi (all open), calling
+  // reached(slot, mask) for each: one pass over the ring.
+  template <class Reached>
+  void acknowledge_range(log_index lo, log_index hi, std::uint64_t bit, Reached&& reached) {
+    QUORUM_ASSERT(contains(lo) && contains(hi));
+    const std::size_t wrap = acks_.size() - 1;
+    std::size_t k = ring(lo - base_);
+    for (log_index s = lo; s <= hi; s = s.next(), k = (k + 1) & wrap) {
+      acks_[k] |= bit;
+      reached(s, acks_[k]);
+    }
   }
 
   // Closes slots from the front while chosen(slot) says so.
