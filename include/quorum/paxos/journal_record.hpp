@@ -112,16 +112,23 @@ class record_run {
 
 namespace detail {
 
+// The varint at `at`, which moves past it; the error names the offset.
+[[nodiscard]] inline result<std::uint64_t> read_varint(byte_view in, std::size_t& at) noexcept {
+  const codec::varint_parse p = codec::parse_varint(in.subspan(at));
+  if (!p.ok())
+    return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
+                at);
+  at += p.size;
+  return p.value;
+}
+
 [[nodiscard]] inline result<record_run> decode_single(byte_view in, record_kind k) noexcept {
   std::size_t at = 1;
   std::uint64_t f[3];
   for (auto& x : f) {
-    const codec::varint_parse p = codec::parse_varint(in.subspan(at));
-    if (!p.ok())
-      return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
-                  at);
-    x = p.value;
-    at += p.size;
+    auto v = read_varint(in, at);
+    if (!v) return unexpected{v.error()};
+    x = *v;
   }
   if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
@@ -136,12 +143,9 @@ namespace detail {
   std::size_t at = 1;
   std::uint64_t f[4];
   for (auto& x : f) {
-    const codec::varint_parse p = codec::parse_varint(in.subspan(at));
-    if (!p.ok())
-      return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
-                  at);
-    x = p.value;
-    at += p.size;
+    auto v = read_varint(in, at);
+    if (!v) return unexpected{v.error()};
+    x = *v;
   }
   if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
@@ -155,13 +159,10 @@ namespace detail {
     const auto kind = static_cast<std::uint8_t>(in[at]);
     if (kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", kind);
     ++at;
-    const codec::varint_parse p = codec::parse_varint(in.subspan(at));
-    if (!p.ok())
-      return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
-                  at);
-    at += p.size;
-    if (p.value > in.size()) return fail(errc::malformed, "paxos record: value length past the record", at);
-    values += p.value;  // at most count * size, far from overflow
+    auto length = read_varint(in, at);
+    if (!length) return unexpected{length.error()};
+    if (*length > in.size()) return fail(errc::malformed, "paxos record: value length past the record", at);
+    values += *length;  // at most count * size, far from overflow
   }
   if (values != in.size() - at) return fail(errc::malformed, "paxos record: values do not match their lengths", at);
   return record_run{k, log_index{f[0]}, ballot{f[1], node_id{f[2]}}, static_cast<std::size_t>(f[3]),
