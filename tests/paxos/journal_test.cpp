@@ -123,7 +123,7 @@ TEST_CASE("paxos journal run: consecutive slots at one ballot are one Log record
       CHECK(value_of(j, s) == v);
     CHECK(j.read(log_index{5}).error().code == errc::not_found);
     CHECK(j.at(log_index{8})->position == j.at(log_index{7})->position);  // one record holds both
-    CHECK(j.at(log_index{9})->chosen);
+    CHECK(static_cast<bool>(j.at(log_index{9})->chosen));
 
     // A restart finds the same: every slot, from its run.
     journal<test_log> k{test_log{&d}, cache};
@@ -182,7 +182,7 @@ TEST_CASE("paxos journal run: recovery over version-1 records and runs keeps the
   CHECK(value_of(j, 4) == "chosen4");
   CHECK(value_of(j, 5) == "new5");
   CHECK(j.at(log_index{3})->accepted == bal(2, 3));
-  CHECK(j.at(log_index{4})->chosen);
+  CHECK(static_cast<bool>(j.at(log_index{4})->chosen));
   CHECK(decode_run(*d.live.read(log_index{5}))->count == 4);  // the run is one record after the four old ones
 }
 

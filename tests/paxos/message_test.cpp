@@ -169,8 +169,8 @@ TEST_CASE("paxos journal: recovery keeps the highest ballot per slot, and a chos
   CHECK(as_chars(j.read(log_index{1})->data) == "high");
   CHECK(j.read(log_index{1})->bal == bal(4, 2));
   CHECK(as_chars(j.read(log_index{2})->data) == "chosen");
-  CHECK(j.at(log_index{2})->chosen);
-  CHECK_FALSE(j.at(log_index{1})->chosen);
+  CHECK(static_cast<bool>(j.at(log_index{2})->chosen));
+  CHECK_FALSE(static_cast<bool>(j.at(log_index{1})->chosen));
   CHECK(j.read(log_index{3}).error().code == errc::not_found);
   CHECK(j.watermark() == log_index{0});  // slot 1 is not known chosen
   j.mark_chosen(log_index{1});

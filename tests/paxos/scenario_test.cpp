@@ -136,8 +136,8 @@ TEST_CASE("paxos scenario: an acceptor restarted from its log keeps its promise 
   c.restart(3);
   CHECK(c[3].promised() == promised);
   for (std::uint64_t s = 1; s <= 4; ++s) {
-    const auto* st = c[3].slot(log_index{s});
-    REQUIRE(st != nullptr);
+    const auto st = c[3].slot(log_index{s});
+    REQUIRE(st.has_value());
     CHECK(st->accepted == promised);
   }
   // A proposer with a lower ballot is still refused after the restart.

@@ -5,7 +5,11 @@
 // sync or read. Recovery replays the journal, the highest ballot per slot
 // winning; an index from slot to record is kept in memory, values
 // stay in the Log. Also tracks the chosen watermark. Slots up to base() are
-// covered by a snapshot: neither indexed nor journalled.
+// covered by a snapshot: neither indexed nor journalled. Slots applied and
+// chosen are settled: their index entries are folded into stretches (a run
+// of slots held in one record or in consecutive records, a few per record
+// instead of 32 bytes per slot), so that a journal that is never compacted
+// does not grow the index by a slot's entry per command.
 #pragma once
 
 #include <algorithm>
@@ -95,6 +99,26 @@ class journal {
   };
   static_assert(sizeof(slot_state) == 32);
 
+  // Settled slots first..first + count - 1, all chosen: slot first + k was
+  // accepted at bal, is held at position + k * step and was written as seq + k
+  // (seq 0: read from the Log).
+  struct stretch {
+    log_index first;
+    log_index position;
+    ballot bal;
+    std::uint64_t seq;
+    std::uint64_t count;
+    std::uint64_t step;  // 0: one record holds them all; 1: one record each
+
+    [[nodiscard]] log_index last() const noexcept { return first + (count - 1); }
+    [[nodiscard]] log_index position_of(log_index s) const noexcept { return position + (s - first) * step; }
+    [[nodiscard]] slot_state state(log_index s) const noexcept {
+      const std::uint64_t k = s - first;
+      return slot_state::of(bal, position + k * step, seq == 0 ? 0 : seq + k, true);
+    }
+  };
+  static_assert(sizeof(stretch) == 56);
+
   // run_bytes: a staged run is sealed before it grows past this (a single
   // larger value makes a run of its own).
   explicit journal(L log, std::size_t cache_bytes = std::size_t{8} << 20, std::size_t run_bytes = std::size_t{64} << 10)
@@ -109,10 +133,13 @@ class journal {
     auto promised = decode_promise(log_.state());
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
+    settled_.clear();
+    head_ = 0;
     cache_.clear();
     run_.clear();
     run_seq_ = seq_;
-    base_ = watermark_ = base;
+    base_ = watermark_ = settled_end_ = base;
+    applied_ = log_index{};
     std::uint64_t units = log_.last_index().value() + 2;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
       auto rec = read_record(i);
@@ -135,15 +162,22 @@ class journal {
   }
 
   // The highest slot this node holds anything for.
-  [[nodiscard]] log_index known_end() const noexcept { return base_ + slots_.size(); }
+  [[nodiscard]] log_index known_end() const noexcept { return settled_end_ + (slots_.size() - head_); }
   // Every slot up to here is in the snapshot, no longer in the journal.
   [[nodiscard]] log_index base() const noexcept { return base_; }
-  [[nodiscard]] std::size_t indexed_slots() const noexcept { return slots_.size(); }
+  [[nodiscard]] std::size_t indexed_slots() const noexcept { return static_cast<std::size_t>(known_end() - base_); }
+  // Settled slots' stretches and open slots' entries: the index's size.
+  [[nodiscard]] std::size_t index_entries() const noexcept { return settled_.size() + (slots_.size() - head_); }
   // Every slot up to here is known chosen (and its value is held).
   [[nodiscard]] log_index watermark() const noexcept { return watermark_; }
-  [[nodiscard]] const slot_state* at(log_index s) const noexcept {
-    return s > base_ && s <= known_end() ? &slots_[offset(s)] : nullptr;
+  // What is known of slot s; nothing for a slot the snapshot covers or past known_end().
+  [[nodiscard]] std::optional<slot_state> at(log_index s) const noexcept {
+    if (open(s)) [[likely]]
+      return slots_[offset(s)];
+    return settled_at(s);
   }
+  // Whether slot s's value is known chosen (s past base()).
+  [[nodiscard]] bool chosen(log_index s) const noexcept { return open(s) ? slots_[offset(s)].chosen != 0 : s <= settled_end_; }
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
   // Journals an accept (phase 2b) or a value learned chosen; nothing for a
@@ -206,6 +240,7 @@ class journal {
   }
 
   void mark_chosen(log_index s) {
+    if (s <= settled_end_) return;  // settled: chosen already
     slot_state& st = slots_[offset(s)];
     QUORUM_ASSERT(st.position != log_index{});
     st.chosen = true;
@@ -236,15 +271,15 @@ class journal {
   // The value held for slot s if the record cache has it; its data views the
   // cache until the next write.
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
-    const slot_state* st = at(s);
-    if (st == nullptr || st->seq == 0) return std::nullopt;
-    return cache_.find(st->seq);
+    const std::uint64_t seq = seq_of(s);
+    if (seq == 0) return std::nullopt;
+    return cache_.find(seq);
   }
 
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
-    const slot_state* st = at(s);
-    if (st == nullptr || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
+    const std::optional<slot_state> st = at(s);
+    if (!st || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
     if (st->seq != 0)
       if (auto hit = cache_.find(st->seq)) return *hit;
     QUORUM_TRY(seal());
@@ -322,7 +357,10 @@ class journal {
   // keeps its position).
   [[nodiscard]] log_index needed_from(log_index through) const noexcept {
     log_index first = log_.last_index().next();
-    for (log_index s = std::max(through, base_).next(); s <= known_end(); s = s.next()) {
+    const log_index from = std::max(through, base_).next();
+    for (auto t = first_stretch_to(from); t != settled_.end(); ++t)
+      first = std::min(first, t->position_of(std::max(from, t->first)));
+    for (log_index s = std::max(from, settled_end_.next()); s <= known_end(); s = s.next()) {
       const slot_state& st = slots_[offset(s)];
       if (st.position != log_index{} && st.position < first) first = st.position;
     }
@@ -333,8 +371,28 @@ class journal {
   // and moves the watermark to at least there.
   void drop_through(log_index through) {
     if (through <= base_) return;
-    if (through >= known_end()) slots_.clear();
-    else slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(through.value() - base_.value()));
+    if (through >= known_end()) {
+      settled_.clear();
+      slots_.clear();
+      head_ = 0;
+      settled_end_ = through;
+    } else if (through < settled_end_) {
+      const auto t = first_stretch_to(through.next());
+      settled_.erase(settled_.begin(), t);
+      stretch& f = settled_.front();
+      if (f.first <= through) {
+        const std::uint64_t k = through.next() - f.first;
+        f.position = f.position_of(through.next());
+        if (f.seq != 0) f.seq += k;
+        f.count -= k;
+        f.first = through.next();
+      }
+    } else {
+      settled_.clear();
+      head_ += static_cast<std::size_t>(through - settled_end_);
+      settled_end_ = through;
+      compact_open();
+    }
     base_ = through;
     if (watermark_ < through) watermark_ = through;
     advance();
@@ -342,9 +400,12 @@ class journal {
 
   // Slot s is applied: values written up to its own will not be read again
   // soon, and leave the cache (but for the open run's).
-  void applied_through(log_index s) noexcept {
-    if (const slot_state* st = at(s); st != nullptr && st->seq != 0)
-      cache_.release_before(std::min(st->seq + 1, run_seq_));
+  // Settled slots, applied and chosen, are folded into stretches, a batch at a time.
+  void applied_through(log_index s) {
+    if (s == applied_) return;  // called after every message: usually nothing new
+    applied_ = s;
+    if (const std::uint64_t seq = seq_of(s); seq != 0) cache_.release_before(std::min(seq + 1, run_seq_));
+    settle_through(std::min({s, watermark_, known_end()}));
   }
 
   [[nodiscard]] L& policy() noexcept { return log_; }
@@ -382,8 +443,104 @@ class journal {
 
   static constexpr std::size_t small_record_bytes = 256;
 
+  // Open slots: settled_end_ + 1 on.
   [[nodiscard]] std::size_t offset(log_index s) const noexcept {
-    return static_cast<std::size_t>(s.value() - base_.value() - 1);
+    return head_ + static_cast<std::size_t>(s.value() - settled_end_.value() - 1);
+  }
+
+  // The first stretch that holds a slot at or after s.
+  [[nodiscard]] typename std::vector<stretch>::const_iterator first_stretch_to(log_index s) const noexcept {
+    return std::partition_point(settled_.begin(), settled_.end(), [&](const stretch& t) { return t.last() < s; });
+  }
+
+  [[nodiscard]] bool open(log_index s) const noexcept { return s > settled_end_ && s <= known_end(); }
+
+  // Slot s's write sequence number; 0 when not cached or nothing is held.
+  [[nodiscard]] std::uint64_t seq_of(log_index s) const noexcept {
+    if (open(s)) [[likely]]
+      return slots_[offset(s)].seq;
+    const std::optional<slot_state> st = settled_at(s);
+    return st ? st->seq : 0;
+  }
+
+  // A slot that is not open: settled (the last stretch first, where the
+  // recent slots are), or nothing.
+  [[nodiscard, gnu::noinline]] std::optional<slot_state> settled_at(log_index s) const noexcept {
+    if (s <= base_ || s > settled_end_) return std::nullopt;
+    QUORUM_ASSERT(!settled_.empty());
+    if (settled_.back().first <= s) return settled_.back().state(s);
+    return first_stretch_to(s)->state(s);
+  }
+
+  // Folding a slot costs a compare or two; done in batches so that the
+  // apply path pays it once per batch, not once per call.
+  static constexpr std::uint64_t settle_batch = 256;
+  // Open entries dropped at the front stay until they outnumber the live ones.
+  static constexpr std::size_t compact_open_after = 1024;
+
+  // Folds the open slots up to s into stretches: each slot extends the
+  // last stretch when it continues it (the next slot, at its ballot, at its
+  // next position and write), else starts one.
+  void settle_through(log_index s) {
+    if (s > settled_end_ && s - settled_end_ >= settle_batch) fold_through(s);
+  }
+
+  [[gnu::noinline]] void fold_through(log_index s) {
+    const slot_state* st = slots_.data() + head_;
+    const std::size_t n = static_cast<std::size_t>(s - settled_end_);
+    for (std::size_t k = 0; k < n;) {
+      const log_index t = settled_end_ + (k + 1);
+      QUORUM_ASSERT(st[k].chosen && st[k].position != log_index{});
+      if (settled_.empty() || settled_.back().last().next() != t || settled_.back().bal != st[k].accepted) {
+        settled_.push_back(stretch{t, st[k].position, st[k].accepted, st[k].seq, 1, 0});
+        ++k;
+        continue;
+      }
+      stretch& b = settled_.back();
+      if (b.count == 1) {
+        const std::uint64_t seq = b.seq == 0 ? 0 : b.seq + 1;
+        if (st[k].seq != seq || (st[k].position != b.position && st[k].position != b.position.next())) {
+          settled_.push_back(stretch{t, st[k].position, st[k].accepted, st[k].seq, 1, 0});
+          ++k;
+          continue;
+        }
+        b.step = st[k].position == b.position ? 0 : 1;
+        b.count = 2;
+        ++k;
+      }
+      // The usual case, in a tight loop: the rest of one record (the same
+      // position: the same run, so the same ballot), or records of one slot each.
+      const std::uint64_t seq_step = b.seq == 0 ? 0 : 1;
+      std::uint64_t next_seq = b.seq == 0 ? 0 : b.seq + b.count;
+      const std::size_t from = k;
+      if (b.step == 0) {
+        while (k < n && st[k].position == b.position && st[k].seq == next_seq) {
+          ++k;
+          next_seq += seq_step;
+        }
+      } else {
+        log_index next_position = b.position + b.count;
+        while (k < n && st[k].position == next_position && st[k].seq == next_seq && st[k].accepted == b.bal) {
+          ++k;
+          next_seq += seq_step;
+          next_position = next_position.next();
+        }
+      }
+      b.count += k - from;
+      if (k < n) {  // slot k does not continue it: it starts the next
+        settled_.push_back(stretch{settled_end_ + (k + 1), st[k].position, st[k].accepted, st[k].seq, 1, 0});
+        ++k;
+      }
+    }
+    head_ += n;
+    settled_end_ = s;
+    compact_open();
+  }
+
+  void compact_open() {
+    if (head_ < compact_open_after || head_ < slots_.size() - head_) return;
+    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
 
   // The usual case, slots past every one held, in one pass.
@@ -407,7 +564,7 @@ class journal {
 
   // seq: the write's sequence number (0: replayed from the Log).
   void note(record_kind k, const entry& e, log_index position, std::uint64_t seq) {
-    if (e.slot <= base_) return;  // the snapshot has it
+    if (e.slot <= settled_end_) return;  // the snapshot has it, or it is chosen and settled
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
       slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
@@ -425,7 +582,11 @@ class journal {
   }
 
   [[no_unique_address]] L log_;
-  std::vector<slot_state> slots_;  // [slot - base_ - 1]
+  std::vector<stretch> settled_;    // slots base_ + 1 .. settled_end_, in order
+  log_index settled_end_{};
+  std::vector<slot_state> slots_;   // [head_ + slot - settled_end_ - 1]: open slots
+  std::size_t head_{0};
+  log_index applied_{};  // applied_through()'s last
   log_index base_{};
   log_index watermark_{};
   bool dirty_{false};

@@ -637,7 +637,7 @@ class node : public replica<Policies> {
   }
 
   void close_chosen() {
-    window_.close_chosen([&](log_index s) { return journal_.at(s)->chosen; });
+    window_.close_chosen([&](log_index s) { return journal_.chosen(s); });
   }
 
   // After a sync: our own accept of every slot opened before it is durable.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -65,7 +66,11 @@ class replica {
   [[nodiscard]] log_index commit_index() const noexcept { return journal_.watermark(); }
   [[nodiscard]] log_index applied_index() const noexcept { return applied_; }
   [[nodiscard]] log_index last_index() const noexcept { return journal_.known_end(); }
-  [[nodiscard]] const typename journal<log_type>::slot_state* slot(log_index s) const noexcept { return journal_.at(s); }
+  [[nodiscard]] std::optional<typename journal<log_type>::slot_state> slot(log_index s) const noexcept {
+    return journal_.at(s);
+  }
+  // Entries in the slot index (a stretch of settled slots counts one).
+  [[nodiscard]] std::size_t index_entries() const noexcept { return journal_.index_entries(); }
   // The value held for slot s (accepted or chosen); views the Log until the next call.
   [[nodiscard]] result<entry> value_at(log_index s) { return journal_.read(s); }
   // The latest configuration this node knows chosen (maybe not in force
@@ -217,8 +222,8 @@ class replica {
     const std::span<const entry> es = m.entries;
     if (es.front().slot > journal_.known_end()) return journal_.write_run(record_kind::accepted, es);  // all new
     const auto held = [&](const entry& e) {
-      const auto* st = journal_.at(e.slot);
-      return st != nullptr && st->position != log_index{} && st->accepted == m.bal;
+      const auto st = journal_.at(e.slot);
+      return st && st->position != log_index{} && st->accepted == m.bal;
     };
     for (std::size_t k = 0; k < es.size();) {
       if (held(es[k])) {
@@ -293,8 +298,8 @@ class replica {
       if (e.bal.round == 0) return static_cast<void>(++stats_.dropped_malformed);
     }
     for (const entry& e : m.entries) {
-      const auto* st = journal_.at(e.slot);
-      if (st != nullptr && st->chosen) continue;
+      const auto st = journal_.at(e.slot);
+      if (st && st->chosen) continue;
       if (auto r = journal_.write(record_kind::chosen, e); !r) return static_cast<void>(set_failed(r.error()));
     }
     journal_.advance();
@@ -491,7 +496,13 @@ class replica {
     transport_.send(m.to, m);
   }
 
+  // Called after every message; usually nothing new is chosen. (An
+  // installed snapshot moves applied_ itself, with its own forget_before().)
   void apply_chosen() {
+    if (applied_ < journal_.watermark()) apply_newly_chosen();
+  }
+
+  void apply_newly_chosen() {
     while (applied_ < journal_.watermark() && status_) {
       const log_index s = applied_.next();
       if (auto c = journal_.cached(s)) {  // the usual case: no Log read, no decode

@@ -1,0 +1,153 @@
+// The journal's slot index: slots chosen and applied are folded into
+// stretches (a run of slots in one record, or in consecutive one-slot
+// records), and every question the index answers (at, read, cached,
+// needed_from, drop_through) gives what it gave per slot before the fold.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster.hpp"
+
+using namespace paxos_test;
+
+namespace {
+
+using test_journal = journal<test_log>;
+using slot_state = test_journal::slot_state;
+
+struct fixture {
+  disk d;
+  test_journal j{test_log{&d}};
+  std::vector<std::string> values;  // values[s]: slot s's value, kept alive for the views
+
+  fixture() {
+    REQUIRE(j.recover(1 << 20));
+    values.resize(1000);
+    for (std::size_t s = 0; s < values.size(); ++s) values[s] = "value-" + std::to_string(s);
+  }
+
+  entry at(std::uint64_t s, ballot b) { return entry{log_index{s}, b, entry_kind::normal, as_bytes(values[s])}; }
+
+  // Slots first..last at b as runs of `run` slots (1: one record each).
+  void accept(std::uint64_t first, std::uint64_t last, ballot b, std::size_t run) {
+    for (std::uint64_t s = first; s <= last; s += run) {
+      std::vector<entry> es;
+      for (std::uint64_t t = s; t <= std::min(last, s + run - 1); ++t) es.push_back(at(t, b));
+      REQUIRE(j.write_run(record_kind::accepted, es));
+      REQUIRE(j.sync());
+    }
+  }
+
+  void choose(std::uint64_t first, std::uint64_t last) {
+    for (std::uint64_t s = first; s <= last; ++s) j.mark_chosen(log_index{s});
+    j.advance();
+  }
+
+  std::vector<std::optional<slot_state>> snapshot(std::uint64_t last) const {
+    std::vector<std::optional<slot_state>> out;
+    for (std::uint64_t s = 0; s <= last; ++s) out.push_back(j.at(log_index{s}));
+    return out;
+  }
+
+  // at(), read() and needed_from() answer as `expected` (taken per slot) says.
+  void check(const std::vector<std::optional<slot_state>>& expected, std::uint64_t base) {
+    const std::uint64_t last = expected.size() - 1;
+    for (std::uint64_t s = 1; s <= last; ++s) {
+      CAPTURE(s);
+      const auto got = j.at(log_index{s});
+      if (s <= base || !expected[s]) {
+        CHECK_FALSE(got.has_value());
+        continue;
+      }
+      REQUIRE(got.has_value());
+      CHECK(got->accepted == expected[s]->accepted);
+      CHECK(got->position == expected[s]->position);
+      CHECK(std::uint64_t{got->seq} == std::uint64_t{expected[s]->seq});
+      CHECK(std::uint64_t{got->chosen} == std::uint64_t{expected[s]->chosen});
+      CHECK(j.chosen(log_index{s}) == static_cast<bool>(expected[s]->chosen));
+      auto e = j.read(log_index{s});
+      REQUIRE(e.has_value());
+      CHECK(e->slot == log_index{s});
+      CHECK(e->bal == expected[s]->accepted);
+      CHECK(std::string(as_chars(e->data)) == values[s]);
+    }
+    for (std::uint64_t through = base; through <= last; through += 7) {
+      CAPTURE(through);
+      log_index want = d.live.last_index().next();
+      for (std::uint64_t s = through + 1; s <= last; ++s)
+        if (expected[s] && expected[s]->position != log_index{}) want = std::min(want, expected[s]->position);
+      CHECK(j.needed_from(log_index{through}) == want);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("paxos journal index: applied and chosen slots fold into stretches that answer as the slots did") {
+  fixture f;
+  f.accept(1, 320, bal(1, 1), 64);     // five records of 64 slots
+  f.accept(321, 700, bal(1, 1), 1);    // one record per slot
+  f.accept(701, 720, bal(2, 3), 64);   // another ballot
+  f.accept(721, 740, bal(2, 3), 1);
+  f.choose(1, 730);
+  CHECK(f.j.watermark() == log_index{730});
+  const auto expected = f.snapshot(745);
+  CHECK(f.j.index_entries() == 740);
+
+  f.j.applied_through(log_index{100});  // under the fold's batch: nothing folds yet
+  CHECK(f.j.index_entries() == 740);
+  f.j.applied_through(log_index{740});  // folds up to the watermark only
+  // 5 runs of 64, the one-slot records (one stretch), one run and the one-slot records at ballot 2, 10 open slots.
+  CHECK(f.j.index_entries() == 5 + 1 + 1 + 1 + 10);
+  CHECK(f.j.indexed_slots() == 740);
+  CHECK(f.j.known_end() == log_index{740});
+  f.check(expected, 0);
+
+  // A slot written again after its fold (a chosen value re-sent) changes nothing.
+  REQUIRE(f.j.write(record_kind::chosen, f.at(5, bal(9, 9))));
+  REQUIRE(f.j.sync());
+  f.check(expected, 0);
+
+  // Compaction inside a run of 64, then inside the one-slot stretch, then past the fold.
+  f.j.drop_through(log_index{150});
+  f.check(expected, 150);
+  f.j.drop_through(log_index{400});
+  f.check(expected, 400);
+  f.j.drop_through(log_index{725});
+  f.check(expected, 725);
+  CHECK(f.j.index_entries() == 1 + 10);
+  f.choose(731, 740);
+  f.j.applied_through(log_index{740});
+  CHECK(f.j.watermark() == log_index{740});
+  CHECK(f.j.chosen(log_index{740}));
+}
+
+TEST_CASE("paxos journal index: slots replayed from the Log (no cache sequence) fold too") {
+  fixture f;
+  f.accept(1, 300, bal(1, 2), 64);
+  f.accept(301, 600, bal(1, 2), 1);
+  test_journal k{test_log{&f.d}};
+  REQUIRE(k.recover(1 << 20));
+  for (std::uint64_t s = 1; s <= 600; ++s) k.mark_chosen(log_index{s});
+  k.advance();
+  std::vector<std::optional<slot_state>> expected;
+  for (std::uint64_t s = 0; s <= 600; ++s) expected.push_back(k.at(log_index{s}));
+  CHECK(std::uint64_t{expected[600]->seq} == 0);
+  k.applied_through(log_index{600});
+  CHECK(k.index_entries() == 5 + 1);
+  for (std::uint64_t s = 1; s <= 600; ++s) {
+    CAPTURE(s);
+    const auto got = k.at(log_index{s});
+    REQUIRE(got.has_value());
+    CHECK(got->position == expected[s]->position);
+    CHECK(std::uint64_t{got->seq} == 0);
+    CHECK(got->accepted == bal(1, 2));
+    auto e = k.read(log_index{s});
+    REQUIRE(e.has_value());
+    CHECK(std::string(as_chars(e->data)) == f.values[s]);
+  }
+}
