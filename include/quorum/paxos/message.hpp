@@ -5,10 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/codec/writer.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
@@ -68,30 +70,63 @@ struct message_limits {
 };
 
 inline constexpr std::uint8_t wire_version = 1;
+// Version 2: the entries are a run, consecutive slots at the message's own
+// ballot (every accept a leader sends): the first slot is written once and
+// each entry is only its kind and value. Written for such messages only;
+// anything else is version 1, and both decode.
+inline constexpr std::uint8_t wire_version_run = 2;
 
-// Layout: u8 version, u8 type, varints from to round ballot-node slot index
-// commit, u8 reject, varint count, then per entry varints slot round node,
-// u8 kind, varint length and bytes. Appends to out.
+// Version 1 layout: u8 version, u8 type, varints from to round ballot-node
+// slot index commit, u8 reject, varint count, then per entry varints slot
+// round node, u8 kind, varint length and bytes. Version 2: the same up to the
+// count, then (if any entries) varint first slot, then per entry u8 kind,
+// varint length and bytes. Appends to out.
+namespace detail {
+
+// Whether m's entries can go as version 2.
+[[nodiscard]] inline bool entries_are_run(const message& m) noexcept {
+  if (m.entries.empty()) return false;
+  const log_index first = m.entries.front().slot;
+  for (std::size_t i = 0; i < m.entries.size(); ++i)
+    if (m.entries[i].slot != first + i || m.entries[i].bal != m.bal) return false;
+  return true;
+}
+
+}  // namespace detail
+
 inline void encode(const message& m, byte_buffer& out) {
-  codec::writer w{out};
-  w.u8(wire_version);
-  w.u8(static_cast<std::uint8_t>(m.type));
-  w.varint(m.from.value());
-  w.varint(m.to.value());
-  w.varint(m.bal.round);
-  w.varint(m.bal.node.value());
-  w.varint(m.slot.value());
-  w.varint(m.index.value());
-  w.varint(m.commit.value());
-  w.u8(m.reject ? 1 : 0);
-  w.varint(m.entries.size());
+  const bool run = detail::entries_are_run(m);
+  // Written straight into out, sized once for the most it can take.
+  std::size_t most = 3 + 9 * codec::max_varint_bytes;
+  for (const entry& e : m.entries) most += e.data.size() + 1 + 4 * codec::max_varint_bytes;
+  const std::size_t start = out.size();
+  out.resize(start + most);
+  std::byte* p = out.data() + start;
+  const auto varint = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
+  *p++ = static_cast<std::byte>(run ? wire_version_run : wire_version);
+  *p++ = static_cast<std::byte>(m.type);
+  varint(m.from.value());
+  varint(m.to.value());
+  varint(m.bal.round);
+  varint(m.bal.node.value());
+  varint(m.slot.value());
+  varint(m.index.value());
+  varint(m.commit.value());
+  *p++ = static_cast<std::byte>(m.reject ? 1 : 0);
+  varint(m.entries.size());
+  if (run) varint(m.entries.front().slot.value());
   for (const entry& e : m.entries) {
-    w.varint(e.slot.value());
-    w.varint(e.bal.round);
-    w.varint(e.bal.node.value());
-    w.u8(static_cast<std::uint8_t>(e.kind));
-    w.prefixed_bytes(e.data);
+    if (!run) {
+      varint(e.slot.value());
+      varint(e.bal.round);
+      varint(e.bal.node.value());
+    }
+    *p++ = static_cast<std::byte>(e.kind);
+    varint(e.data.size());
+    if (!e.data.empty()) std::memcpy(p, e.data.data(), e.data.size());
+    p += e.data.size();
   }
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 namespace detail {
@@ -128,6 +163,31 @@ namespace detail {
   return {};
 }
 
+// Version 2's entries: a run from a first slot, each at ballot b.
+[[nodiscard]] inline result<void> decode_run_entries(codec::reader& r, const message_limits& limits, ballot b,
+                                                     std::vector<entry>& storage) {
+  auto count = r.count(limits.max_entries);
+  if (!count) return unexpected{count.error()};
+  // The encoder writes a run only for entries: none is version 1's.
+  if (*count == 0) return fail(errc::malformed, "paxos message: a run of no entries", r.position());
+  // An entry takes at least two bytes: a larger count is a lie, refused
+  // before the storage can grow by it.
+  if (*count > r.remaining() / 2) return fail(errc::truncated, "paxos message: entry count past the input", r.position());
+  auto first = read_slot(r);
+  if (!first) return unexpected{first.error()};
+  if (*first == 0) return fail(errc::malformed, "paxos message: entry at slot 0", r.position());
+  if (all_slots.value() - *first < *count - 1) return fail(errc::malformed, "paxos message: slot out of range", r.position());
+  for (std::size_t i = 0; i < *count; ++i) {
+    auto kind = r.u8();
+    if (!kind) return unexpected{kind.error()};
+    if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
+    auto data = r.prefixed_bytes(limits.max_entry_bytes);
+    if (!data) return unexpected{data.error()};
+    storage.push_back(entry{log_index{*first + i}, b, static_cast<entry_kind>(*kind), *data});
+  }
+  return {};
+}
+
 }  // namespace detail
 
 // Total: any byte string gives a message or an error naming the offset.
@@ -139,7 +199,8 @@ namespace detail {
   codec::reader r{in};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
-  if (*version != wire_version) return fail(errc::malformed, "paxos message: unknown version", *version);
+  if (*version != wire_version && *version != wire_version_run)
+    return fail(errc::malformed, "paxos message: unknown version", *version);
   auto type = r.u8();
   if (!type) return unexpected{type.error()};
   if (*type == 0 || *type > max_message_type) return fail(errc::malformed, "paxos message: unknown type", *type);
@@ -157,13 +218,15 @@ namespace detail {
   }
   auto reject = r.boolean();
   if (!reject) return unexpected{reject.error()};
-  QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
+  const ballot bal{head[2], node_id{head[3]}};
+  if (*version == wire_version_run) QUORUM_TRY(detail::decode_run_entries(r, limits, bal, entries_storage));
+  else QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
   QUORUM_TRY(r.expect_end());
   message m;
   m.type = static_cast<message_type>(*type);
   m.from = node_id{head[0]};
   m.to = node_id{head[1]};
-  m.bal = ballot{head[2], node_id{head[3]}};
+  m.bal = bal;
   m.slot = log_index{slots[0]};
   m.index = log_index{slots[1]};
   m.commit = log_index{slots[2]};
