@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -35,40 +37,22 @@ class basic_message_queue {
 
   struct slot {
     Message m;
-    std::vector<entry_type> entries;
-    byte_buffer data;  // entry bytes (copy) or the whole encoded message (wire)
+    std::vector<entry_type> entries;  // never shrinks: its first m.entries.size() are in use
+    byte_buffer data;  // entry bytes (copy; never shrinks) or the whole encoded message (wire)
   };
 
   explicit basic_message_queue(wire_mode mode) : mode_{mode} {
     for (std::size_t k = 0; k < initial_slots; ++k) slots_.push_back(std::make_unique<slot>());
   }
 
+  // Most messages carry nothing but the struct: that copy is all they cost.
   void push(const Message& m) {
     if (count_ == slots_.size()) grow();
-    slot& s = *slots_[(head_ + count_++) % slots_.size()];
+    slot& s = *slots_[(head_ + count_++) & (slots_.size() - 1)];
     ++sent_;
-    if (mode_ == wire_mode::wire) {
-      s.m.to = m.to;
-      s.data.clear();
-      encode(m, s.data);
-      return;
-    }
+    if (mode_ == wire_mode::wire) return encode_into(s, m);
     s.m = m;
-    if (m.entries.empty() && extra(m).empty()) return;  // most messages: nothing to copy
-    s.data.clear();
-    for (const auto& e : m.entries) s.data.insert(s.data.end(), e.data.begin(), e.data.end());
-    s.data.insert(s.data.end(), extra(m).begin(), extra(m).end());
-    // Views are taken once the buffer has stopped growing.
-    s.entries.clear();
-    std::size_t at = 0;
-    for (const auto& e : m.entries) {
-      entry_type copy = e;
-      copy.data = byte_view{s.data}.subspan(at, e.data.size());
-      s.entries.push_back(copy);
-      at += e.data.size();
-    }
-    s.m.entries = s.entries;
-    if constexpr (has_data) s.m.data = byte_view{s.data}.subspan(at, m.data.size());
+    if (!m.entries.empty() || !extra(m).empty()) copy_payload(s, m);
   }
 
   // The oldest message, delivered in place: it stays queued (its slot is not
@@ -76,7 +60,7 @@ class basic_message_queue {
   // receiver sends more.
   [[nodiscard]] const slot& front() const noexcept { return *slots_[head_]; }
   void pop() noexcept {
-    head_ = (head_ + 1) % slots_.size();
+    head_ = (head_ + 1) & (slots_.size() - 1);
     --count_;
   }
 
@@ -86,7 +70,37 @@ class basic_message_queue {
   [[nodiscard]] wire_mode mode() const noexcept { return mode_; }
 
  private:
-  static constexpr std::size_t initial_slots = 64;
+  static constexpr std::size_t initial_slots = 64;  // a power of two, as every size after it
+
+  [[gnu::noinline]] static void encode_into(slot& s, const Message& m) {
+    s.m.to = m.to;
+    s.data.clear();
+    encode(m, s.data);
+  }
+
+  // The entries' bytes and a snapshot chunk's, copied once each into the
+  // slot's buffers, which only ever grow: in steady state no allocation and
+  // no zeroing, one memcpy per entry.
+  [[gnu::noinline]] static void copy_payload(slot& s, const Message& m) {
+    std::size_t total = extra(m).size();
+    for (const auto& e : m.entries) total += e.data.size();
+    if (s.data.size() < total) s.data.resize(total);
+    if (s.entries.size() < m.entries.size()) s.entries.resize(m.entries.size());
+    std::byte* out = s.data.data();
+    for (std::size_t k = 0; k < m.entries.size(); ++k) {
+      entry_type copy = m.entries[k];
+      const std::size_t n = copy.data.size();
+      if (n > 0) std::memcpy(out, copy.data.data(), n);
+      copy.data = byte_view{out, n};
+      s.entries[k] = copy;
+      out += n;
+    }
+    s.m.entries = std::span<const entry_type>{s.entries.data(), m.entries.size()};
+    if constexpr (has_data) {
+      if (!m.data.empty()) std::memcpy(out, m.data.data(), m.data.size());
+      s.m.data = byte_view{out, m.data.size()};
+    }
+  }
 
   // The bytes a message carries besides its entries' (a Raft snapshot chunk).
   [[nodiscard]] static byte_view extra(const Message& m) noexcept {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ struct disk {
   storage::memory_snapshot_store snapshots;  // a save is durable when it returns
   std::uint64_t syncs = 0;
   bool fail_sync = false;
+  std::uint64_t runs = 0;         // append_run calls the Log took
+  std::uint64_t run_records = 0;  // and the records in them
+  bool fail_runs = false;
 };
 
 struct envelope {
@@ -76,6 +80,14 @@ struct test_log {
   log_index first_index() const { return d->live.first_index(); }
   log_index last_index() const { return d->live.last_index(); }
   result<log_index> append(byte_view b) { return d->live.append(b); }
+  // The optional run append (core/log.hpp), counted so that a test sees how
+  // entries reached the Log.
+  result<log_index> append_run(std::span<const record_parts> rs) {
+    if (d->fail_runs) return fail(errc::io_error, "test: run append refused", 6);
+    ++d->runs;
+    d->run_records += rs.size();
+    return d->live.append_run(rs);
+  }
   result<byte_view> read(log_index i) { return d->live.read(i); }
   result<void> truncate(log_index i) { return d->live.truncate(i); }
   result<void> compact(log_index i) { return d->live.compact(i); }

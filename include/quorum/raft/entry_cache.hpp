@@ -39,6 +39,10 @@ class entry_cache {
   [[nodiscard]] std::size_t size() const noexcept { return live(); }
   [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
   [[nodiscard]] const entry_cache_options& options() const noexcept { return opts_; }
+  // True when an entry of data_bytes can be appended without dropping any.
+  [[nodiscard]] bool fits(std::size_t data_bytes) const noexcept {
+    return data_bytes + per_entry_bytes <= opts_.max_bytes - bytes_;
+  }
 
   // Entry i as cached; holds(i) must be true. Valid until the next non-const call.
   [[nodiscard]] const entry_view& at(log_index i) const noexcept {

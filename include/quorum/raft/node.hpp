@@ -135,7 +135,10 @@ class node {
       ++stats_.proposals_refused_busy;
       return fail(errc::busy, "raft: max_uncommitted_bytes reached", opts_.max_uncommitted_bytes);
     }
-    auto at = log_.append(entry_view{term_, entry_kind::normal, command});
+    // Inside a batch the entry reaches the Log with the batch's others, in
+    // one run before the flush's sync (a Log error then fails the node).
+    const entry_view e{term_, entry_kind::normal, command};
+    auto at = batch_depth_ > 0 ? log_.append_deferred(e) : log_.append(e);
     if (!at) return unexpected{at.error()};
     uncommitted_bytes_ += command.size();
     const proposal p{*at, term_};
@@ -280,7 +283,10 @@ class node {
   }
 
   // Defers every flush() until the guard dies, so that one sync() and one
-  // append per follower cover a whole batch of proposals or messages.
+  // append per follower cover a whole batch of proposals or messages. A
+  // leader's proposals in the batch reach its Log as one run (when the Log
+  // has append_run and the entry cache holds them) just before that sync;
+  // until then log() does not show them, and a Log error then fails the node.
   class batch_guard {
    public:
     explicit batch_guard(node& n) noexcept : n_{&n} { ++n_->batch_depth_; }
@@ -373,6 +379,7 @@ class node {
   void queue_ack(node_id to, log_index index);
   void send_pending_ack();
   void apply_committed();
+  void apply_new_commits();
   void apply_one(const entry_view& e);
   void release_cache();
 

@@ -199,25 +199,29 @@ inline void node<Policies>::send_pending_ack() {
   transport_.send(r.to, r);
 }
 
-// What changes here changes only when something is applied, so a call
-// with nothing new goes straight to the reads.
+// Every flush calls this and most have nothing to apply: the check stays
+// small enough to inline, the work is apply_new_commits().
 template <class Policies>
 inline void node<Policies>::apply_committed() {
-  if (applied_ < commit_) {
-    while (applied_ < commit_ && status_) {
-      // Recent entries come straight from the log's cache, older ones from the Log.
-      const auto run = log_.cached(applied_.next(), commit_ - applied_);
-      for (const entry_view& e : run) apply_one(e);
-      if (!run.empty()) continue;
-      auto e = log_.entry(applied_.next());
-      if (!e) return static_cast<void>(set_failed(e.error()));
-      apply_one(*e);
-    }
-    configs_.forget_before(applied_);
-    release_cache();
-    if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
+  if (applied_ < commit_) apply_new_commits();
+  if (!reads_.empty()) advance_reads();
+}
+
+// What changes here changes only when something is applied.
+template <class Policies>
+inline void node<Policies>::apply_new_commits() {
+  while (applied_ < commit_ && status_) {
+    // Recent entries come straight from the log's cache, older ones from the Log.
+    const auto run = log_.cached(applied_.next(), commit_ - applied_);
+    for (const entry_view& e : run) apply_one(e);
+    if (!run.empty()) continue;
+    auto e = log_.entry(applied_.next());
+    if (!e) return static_cast<void>(set_failed(e.error()));
+    apply_one(*e);
   }
-  advance_reads();
+  configs_.forget_before(applied_);
+  release_cache();
+  if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
 }
 
 template <class Policies>

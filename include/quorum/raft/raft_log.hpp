@@ -93,6 +93,7 @@ class raft_log {
   result<void> compact(log_index upto) {
     QUORUM_ASSERT(upto <= terms_.last_index());
     if (upto <= terms_.base_index()) return {};
+    if (deferred_ > 0) QUORUM_TRY(write_deferred());
     QUORUM_TRY(log_.compact(upto.next()));
     terms_.compact(upto);
     cache_.release(upto);
@@ -104,6 +105,7 @@ class raft_log {
   // it are kept if the log holds the snapshot's last entry, else all go.
   result<void> install(log_index index, term_id term) {
     if (terms_.term_at(index) == term) return compact(index);
+    if (deferred_ > 0) QUORUM_TRY(write_deferred());
     QUORUM_TRY(drop_covered(index, term));
     terms_.reset(index, term);
     cache_.restart(index.next());
@@ -123,6 +125,8 @@ class raft_log {
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
   result<log_index> append(const entry_view& e) {
+    if (deferred_ > 0)
+      if (auto w = write_deferred(); !w) return unexpected{w.error()};
     auto at = write_record(e);
     if (!at) return at;
     QUORUM_ASSERT(*at == terms_.last_index().next());
@@ -136,6 +140,8 @@ class raft_log {
   // the first conflict (never at or below `commit`), appends the rest.
   // Returns where it truncated (log_index{} when it did not).
   result<log_index> append_from(log_index start, std::span<const entry_view> entries, log_index commit) {
+    if (deferred_ > 0)
+      if (auto w = write_deferred(); !w) return unexpected{w.error()};
     log_index truncated{};
     std::size_t k = 0;
     for (; k < entries.size(); ++k) {
@@ -164,14 +170,9 @@ class raft_log {
         return {};
       }
       if (entries.empty()) return {};
-      heads_.resize(entries.size());  // reused: no allocation in steady state
-      parts_.clear();
-      for (std::size_t k = 0; k < entries.size(); ++k)
-        parts_.push_back(record_parts{encode_head(entries[k], heads_[k]), entries[k].data});
+      if (deferred_ > 0) QUORUM_TRY(write_deferred());
       const log_index first = terms_.last_index().next();
-      auto last = log_.append_run(std::span<const record_parts>{parts_});
-      if (!last) return unexpected{last.error()};
-      QUORUM_ASSERT(*last == first + (entries.size() - 1));
+      QUORUM_TRY(write_run(first, entries));
       // Terms change rarely: one call per stretch of equal terms.
       for (std::size_t k = 0; k < entries.size(); ++k)
         if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term) terms_.append_upto(first + k, entries[k].term);
@@ -183,7 +184,29 @@ class raft_log {
     return {};
   }
 
+  // A leader's proposal inside node::batch(): the entry goes to the terms
+  // and the cache now, and to the Log with the rest of the batch as one
+  // append_run before the next sync() or any other Log call, so a batch
+  // costs the Log one call. Only for a Log that takes runs, and only while
+  // the cache can hold every deferred entry (else the entry is written now).
+  // An error of that later write comes back from the call that made it.
+  result<log_index> append_deferred(const entry_view& e) {
+    if constexpr (detail::appends_runs<L>) {
+      const log_index at = terms_.last_index().next();
+      if (cache_.fits(e.data.size()) && (deferred_ == 0 || cache_.last() == terms_.last_index())) {
+        cache_.append(at, e);
+        QUORUM_ASSERT(cache_.holds(at - deferred_));  // still every deferred entry
+        terms_.append(at, e.term);
+        ++deferred_;
+        dirty_ = true;
+        return at;
+      }
+    }
+    return append(e);
+  }
+
   result<void> save_state(const hard_state& s) {
+    if (deferred_ > 0) QUORUM_TRY(write_deferred());
     record_.clear();
     encode_hard_state(s, record_);
     QUORUM_TRY(log_.save_state(record_));
@@ -192,6 +215,7 @@ class raft_log {
   }
 
   result<void> sync() {
+    if (deferred_ > 0) QUORUM_TRY(write_deferred());
     QUORUM_TRY(log_.sync());
     dirty_ = false;
     synced_ = terms_.last_index();
@@ -202,6 +226,8 @@ class raft_log {
   // next non-const call.
   result<entry_view> entry(log_index i) {
     if (cache_.holds(i)) return cache_.at(i);
+    if (deferred_ > 0)
+      if (auto w = write_deferred(); !w) return unexpected{w.error()};
     auto rec = log_.read(i);
     if (!rec) return unexpected{rec.error()};
     auto e = decode_entry_record(*rec);
@@ -234,7 +260,13 @@ class raft_log {
 
   // The node needs entries up to `upto` no more (applied, and on a leader
   // held by every follower): the cache lets them go; the Log keeps them.
-  void release(log_index upto) noexcept { cache_.release(upto); }
+  // Deferred entries stay: the cache is where they wait for the Log.
+  void release(log_index upto) noexcept {
+    if (deferred_ > 0) upto = std::min(upto, terms_.last_index() - deferred_);
+    cache_.release(upto);
+  }
+  // Entries appended with append_deferred() and not yet written to the Log.
+  [[nodiscard]] std::size_t deferred() const noexcept { return deferred_; }
   [[nodiscard]] const entry_cache& cache() const noexcept { return cache_; }
   // Up to n entries from `from` on, straight from the cache (empty when it
   // does not hold `from`). Valid until the next non-const call.
@@ -252,6 +284,39 @@ class raft_log {
   static byte_view encode_head(const entry_view& e, head_bytes& head) noexcept {
     head[0] = static_cast<std::byte>(e.kind);
     return byte_view{head.data(), 1 + codec::encode_varint(e.term.value(), head.data() + 1)};
+  }
+
+  // The Log's half of a run append: entries become records first, first + 1, ...
+  result<void> write_run(log_index first, std::span<const entry_view> entries) {
+    if (parts_.size() < entries.size()) {  // reused, only ever grown: no allocation in steady state
+      heads_.resize(entries.size());
+      parts_.resize(entries.size());
+    }
+    for (std::size_t k = 0; k < entries.size(); ++k)
+      parts_[k] = record_parts{encode_head(entries[k], heads_[k]), entries[k].data};
+    auto last = log_.append_run(std::span<const record_parts>{parts_.data(), entries.size()});
+    if (!last) return unexpected{last.error()};
+    QUORUM_ASSERT(*last == first + (entries.size() - 1));
+    return {};
+  }
+
+  // Writes the deferred entries (all in the cache) as one run; callers check
+  // deferred_ > 0 first. On an error they are forgotten everywhere: the log
+  // ends where the Log does. Out of line: once per batch, and kept out of
+  // the hot callers' inlining budget.
+  [[gnu::noinline]] result<void> write_deferred() {
+    if constexpr (detail::appends_runs<L>) {
+      const log_index first = terms_.last_index() + 1 - deferred_;
+      const auto run = cache_.upto(first, deferred_);
+      QUORUM_ASSERT(run.size() == deferred_);
+      deferred_ = 0;
+      if (auto w = write_run(first, run); !w) {
+        terms_.truncate(first);
+        cache_.truncate(first);
+        return w;
+      }
+    }
+    return {};
   }
 
   result<log_index> write_record(const entry_view& e) {
@@ -289,6 +354,7 @@ class raft_log {
   entry_cache cache_;
   log_index synced_{};
   bool dirty_{false};
+  std::size_t deferred_ = 0;  // the last deferred_ entries are in the cache, not yet in the Log
   byte_buffer record_;
   std::vector<head_bytes> heads_;      // append_run's entry headers
   std::vector<record_parts> parts_;    // and its records, for the Log

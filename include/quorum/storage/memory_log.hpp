@@ -36,105 +36,28 @@ namespace detail {
   return !before(b.data(), buf.data()) && before(b.data(), buf.data() + buf.size());
 }
 
-// Bytes back to back in one buffer that grows geometrically, like a vector
-// of bytes but extended without zeroing or a generic insert: the records
-// appended are copied in once.
-class byte_arena {
- public:
-  byte_arena() = default;
-  byte_arena(const byte_arena& o) : size_{o.size_} {
-    if (size_ == 0) return;
-    buf_ = std::make_unique_for_overwrite<std::byte[]>(size_);
-    capacity_ = size_;
-    std::memcpy(buf_.get(), o.buf_.get(), size_);
-  }
-  byte_arena(byte_arena&& o) noexcept
-      : buf_{std::move(o.buf_)}, size_{std::exchange(o.size_, 0)}, capacity_{std::exchange(o.capacity_, 0)} {}
-  byte_arena& operator=(const byte_arena& o) {
-    if (this != &o) *this = byte_arena{o};
-    return *this;
-  }
-  byte_arena& operator=(byte_arena&& o) noexcept {
-    if (this == &o) return *this;
-    buf_ = std::move(o.buf_);
-    size_ = std::exchange(o.size_, 0);
-    capacity_ = std::exchange(o.capacity_, 0);
-    return *this;
-  }
-  ~byte_arena() = default;
-
-  [[nodiscard]] std::byte* data() noexcept { return buf_.get(); }
-  [[nodiscard]] const std::byte* data() const noexcept { return buf_.get(); }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-
-  // Grows by n bytes, left for the caller to write; returns where they start.
-  std::byte* extend(std::size_t n) {
-    if (capacity_ - size_ < n) reallocate(std::max({capacity_ * 2, size_ + n, min_bytes}));
-    std::byte* at = buf_.get() + size_;
-    size_ += n;
-    return at;
-  }
-  void resize_down(std::size_t n) noexcept {
-    QUORUM_ASSERT(n <= size_);
-    size_ = n;
-  }
-  void clear() noexcept { size_ = 0; }
-  // Drops the first n bytes; the rest moves to the front.
-  void erase_front(std::size_t n) noexcept {
-    QUORUM_ASSERT(n <= size_);
-    if (size_ > n) std::memmove(buf_.get(), buf_.get() + n, size_ - n);
-    size_ -= n;
-  }
-  void shrink_to_fit() {
-    if (size_ == 0) {
-      buf_.reset();
-      capacity_ = 0;
-    } else {
-      reallocate(size_);
-    }
-  }
-
- private:
-  void reallocate(std::size_t capacity) {
-    auto bigger = std::make_unique_for_overwrite<std::byte[]>(capacity);  // every byte read is written first
-    if (size_ > 0) std::memcpy(bigger.get(), buf_.get(), size_);
-    buf_ = std::move(bigger);
-    capacity_ = capacity;
-  }
-
-  static constexpr std::size_t min_bytes = 4096;
-
-  std::unique_ptr<std::byte[]> buf_;
-  std::size_t size_ = 0;
-  std::size_t capacity_ = 0;
-};
-
-// True when b points into the arena's storage: appending b must copy it first.
-[[nodiscard]] inline bool aliases(const byte_arena& arena, byte_view b) noexcept {
-  if (b.empty() || arena.capacity() == 0) return false;
-  const std::less<const std::byte*> before;
-  return !before(b.data(), arena.data()) && before(b.data(), arena.data() + arena.capacity());
-}
-
 }  // namespace detail
 
+// Records live in blocks of block_bytes (a record larger than that gets a
+// block of its own) that never move once written: the log grows without
+// copying what it holds, a record may be appended from a view of the log's
+// own bytes, and compaction frees whole blocks instead of moving the rest.
 class memory_log {
  public:
+  static constexpr std::size_t block_bytes = std::size_t{64} << 10;
+
   memory_log() = default;
   explicit memory_log(memory_log_options options) : options_{options} {}
 
   [[nodiscard]] log_index first_index() const noexcept { return first_; }
-  [[nodiscard]] log_index last_index() const noexcept { return first_ + live_count() - 1; }
+  [[nodiscard]] log_index last_index() const noexcept { return first_ + count_ - 1; }
 
   result<log_index> append(byte_view record) { return append(record, byte_view{}); }
 
   result<byte_view> read(log_index i) const {
     if (i < first_ || i > last_index()) return fail(errc::out_of_range, "read outside the log", i.value());
-    const std::size_t k = dead_ + static_cast<std::size_t>(i - first_);
-    const std::size_t begin = start_of(k);
-    return byte_view{arena_.data() + begin, ends_[k] - begin};
+    const ref& r = refs_.at(i.value());
+    return byte_view{blocks_[r.block - first_block_].bytes.get() + r.offset, r.size};
   }
 
   // The same as append() of head and body joined, without joining them
@@ -144,44 +67,33 @@ class memory_log {
     if (size > options_.max_record_bytes) return fail(errc::too_large, "record over max_record_bytes", size);
     if (last_index().value() == std::numeric_limits<std::uint64_t>::max())
       return fail(errc::out_of_range, "log position space exhausted");
-    if (detail::aliases(arena_, head) || detail::aliases(arena_, body)) {
-      const record_parts one{head, body};
-      return append_copies(std::span<const record_parts>{&one, 1});
-    }
-    write(arena_.extend(size), head, body);
-    ends_.push_back(arena_.size());
+    write(head, body);
     return last_index();
   }
 
   // Appends every record in order (each a head and a body, as if joined):
-  // one check and at most one growth for the run. On an error nothing is appended.
+  // one check for the run. On an error nothing is appended.
   result<log_index> append_run(std::span<const record_parts> records) {
-    std::size_t total = 0;
     for (const record_parts& r : records) {
       const std::size_t size = r.head.size() + r.body.size();
       if (size > options_.max_record_bytes) return fail(errc::too_large, "record over max_record_bytes", size);
-      total += size;
     }
     if (std::numeric_limits<std::uint64_t>::max() - last_index().value() < records.size())
       return fail(errc::out_of_range, "log position space exhausted");
-    for (const record_parts& r : records)
-      if (detail::aliases(arena_, r.head) || detail::aliases(arena_, r.body)) return append_copies(records);
-    std::byte* out = arena_.extend(total);
-    std::size_t end = arena_.size() - total;
-    for (const record_parts& r : records) {
-      out = write(out, r.head, r.body);
-      end += r.head.size() + r.body.size();
-      ends_.push_back(end);
-    }
+    for (const record_parts& r : records) write(r.head, r.body);
     return last_index();
   }
 
   result<void> truncate(log_index i) {
     if (i < first_ || i > last_index().next())
       return fail(errc::out_of_range, "truncate outside [first_index, last_index + 1]", i.value());
-    const std::size_t k = dead_ + static_cast<std::size_t>(i - first_);
-    arena_.resize_down(start_of(k));
-    ends_.resize(k);
+    if (i > last_index()) return {};
+    for (log_index j = i; j <= last_index(); j = j.next()) live_bytes_ -= refs_.at(j.value()).size;
+    const ref cut = refs_.at(i.value());
+    while (first_block_ + blocks_.size() > cut.block + 1) drop_last_block();
+    blocks_.back().used = cut.offset;
+    count_ = static_cast<std::size_t>(i - first_);
+    refs_.truncate(i.value());
     return {};
   }
 
@@ -189,14 +101,15 @@ class memory_log {
   result<void> compact(log_index i) {
     if (i <= first_) return {};
     if (i > last_index()) {
-      arena_.clear();
-      ends_.clear();
-      dead_ = 0;
-      shrink_if_sparse();
+      while (!blocks_.empty()) drop_first_block();
+      live_bytes_ = 0;
+      count_ = 0;
     } else {
-      dead_ += static_cast<std::size_t>(i - first_);
-      reclaim_if_worth_it();
+      for (log_index j = first_; j < i; j = j.next()) live_bytes_ -= refs_.at(j.value()).size;
+      while (first_block_ < refs_.at(i.value()).block) drop_first_block();  // blocks holding only compacted records
+      count_ -= static_cast<std::size_t>(i - first_);
     }
+    refs_.start_at(i.value());
     first_ = i;
     return {};
   }
@@ -223,62 +136,139 @@ class memory_log {
   // How many times sync() was called: the durability barriers a protocol asked for.
   [[nodiscard]] std::uint64_t sync_count() const noexcept { return sync_count_; }
   // Bytes of live records (what a snapshot would have to replace).
-  [[nodiscard]] std::size_t live_bytes() const noexcept { return arena_.size() - start_of(dead_); }
+  [[nodiscard]] std::size_t live_bytes() const noexcept { return live_bytes_; }
   [[nodiscard]] const memory_log_options& options() const noexcept { return options_; }
 
  private:
-  [[nodiscard]] std::size_t live_count() const noexcept { return ends_.size() - dead_; }
+  // Where a record is: its block (counted over the log's life), offset, size.
+  struct ref {
+    std::size_t block;
+    std::size_t offset;
+    std::size_t size;
+  };
 
-  // Writes head then body at out; returns the end. Heads are a few bytes:
-  // a loop beats a call to memcpy.
-  static std::byte* write(std::byte* out, byte_view head, byte_view body) noexcept {
-    for (std::byte b : head) *out++ = b;
-    if (!body.empty()) std::memcpy(out, body.data(), body.size());
-    return out + body.size();
-  }
+  struct block {
+    std::unique_ptr<std::byte[]> bytes;
+    std::size_t capacity = 0;
+    std::size_t used = 0;
 
-  // Records that view the arena itself (a record read back and appended
-  // again) are copied out first: the arena may move while it grows.
-  result<log_index> append_copies(std::span<const record_parts> records) {
-    byte_buffer copy;
-    std::vector<std::size_t> ends;
-    for (const record_parts& r : records) {
-      copy.insert(copy.end(), r.head.begin(), r.head.end());
-      copy.insert(copy.end(), r.body.begin(), r.body.end());
-      ends.push_back(copy.size());
+    block() = default;
+    explicit block(std::size_t n) : bytes{std::make_unique_for_overwrite<std::byte[]>(n)}, capacity{n} {}
+    block(const block& o) : block(o.used) {  // a copy keeps only the bytes in use
+      used = o.used;
+      if (used > 0) std::memcpy(bytes.get(), o.bytes.get(), used);
     }
-    std::vector<record_parts> parts;
-    for (std::size_t k = 0, begin = 0; k < ends.size(); begin = ends[k], ++k)
-      parts.push_back(record_parts{byte_view{copy}.subspan(begin, ends[k] - begin), byte_view{}});
-    return append_run(std::span<const record_parts>{parts});
-  }
-  [[nodiscard]] std::size_t start_of(std::size_t k) const noexcept { return k == 0 ? 0 : ends_[k - 1]; }
+    block(block&&) noexcept = default;
+    block& operator=(const block& o) {
+      if (this != &o) *this = block{o};
+      return *this;
+    }
+    block& operator=(block&&) noexcept = default;
+    ~block() = default;
+  };
 
-  // Compacted records stay in the arena until they outweigh the live ones, so
-  // reclaiming (a move of the live part) costs O(1) amortised per record.
-  void reclaim_if_worth_it() {
-    const std::size_t dead_bytes = start_of(dead_);
-    const std::size_t live = live_count() + live_bytes();
-    if (dead_ + dead_bytes < live || dead_ == 0) return;
-    arena_.erase_front(dead_bytes);
-    ends_.erase(ends_.begin(), ends_.begin() + static_cast<std::ptrdiff_t>(dead_));
-    for (auto& e : ends_) e -= dead_bytes;
-    dead_ = 0;
-    shrink_if_sparse();
+  // Where position p's record is, in pages of refs that never move: the
+  // table grows and shrinks by whole pages, copying none.
+  class ref_table {
+   public:
+    static constexpr std::size_t page_bits = 10;
+    static constexpr std::uint64_t page_size = std::uint64_t{1} << page_bits;
+
+    ref_table() = default;
+    ref_table(const ref_table& o) : first_page_{o.first_page_} {
+      for (const auto& p : o.pages_) {
+        pages_.push_back(std::make_unique_for_overwrite<ref[]>(page_size));
+        std::copy(p.get(), p.get() + page_size, pages_.back().get());
+      }
+    }
+    ref_table(ref_table&&) noexcept = default;
+    ref_table& operator=(const ref_table& o) {
+      if (this != &o) *this = ref_table{o};
+      return *this;
+    }
+    ref_table& operator=(ref_table&&) noexcept = default;
+    ~ref_table() = default;
+
+    [[nodiscard]] const ref& at(std::uint64_t p) const noexcept {
+      return pages_[static_cast<std::size_t>((p >> page_bits) - first_page_)][p & (page_size - 1)];
+    }
+    // p is the position after the last one set (or the table's first).
+    [[gnu::always_inline]] void set(std::uint64_t p, const ref& r) {
+      const auto page = static_cast<std::size_t>((p >> page_bits) - first_page_);
+      if (page == pages_.size()) add_page();
+      pages_[page][p & (page_size - 1)] = r;
+    }
+    // Forgets positions >= p: keeps the pages that start below p.
+    void truncate(std::uint64_t p) {
+      const auto keep = static_cast<std::size_t>((p >> page_bits) - first_page_ + ((p & (page_size - 1)) != 0 ? 1 : 0));
+      if (pages_.size() > keep) pages_.resize(keep);
+    }
+    // Forgets positions < p; p may lie past the end (the log restarts there).
+    void start_at(std::uint64_t p) {
+      const std::uint64_t page = p >> page_bits;
+      const std::uint64_t drop = std::min<std::uint64_t>(page - first_page_, pages_.size());
+      pages_.erase(pages_.begin(), pages_.begin() + static_cast<std::ptrdiff_t>(drop));
+      if (pages_.empty()) first_page_ = page;
+      else first_page_ += drop;
+    }
+
+   private:
+    [[gnu::noinline]] void add_page() { pages_.push_back(std::make_unique_for_overwrite<ref[]>(page_size)); }
+
+    std::vector<std::unique_ptr<ref[]>> pages_;  // pages_[k] holds positions of page first_page_ + k
+    std::uint64_t first_page_ = 0;
+  };
+
+  // Writes head then body as the next record. Heads are a few bytes: a loop
+  // beats a call to memcpy. Never moves a stored byte, so head and body may
+  // view the log itself. Inlined into append and append_run's loop: a call
+  // per record would cost as much as the record's copy.
+  [[gnu::always_inline]] void write(byte_view head, byte_view body) {
+    const std::size_t size = head.size() + body.size();
+    if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < size) add_block(size);
+    block& b = blocks_.back();
+    std::byte* out = b.bytes.get() + b.used;
+    for (std::byte x : head) *out++ = x;
+    if (!body.empty()) std::memcpy(out, body.data(), body.size());
+    refs_.set(first_.value() + count_, ref{first_block_ + blocks_.size() - 1, b.used, size});
+    ++count_;
+    b.used += size;
+    live_bytes_ += size;
   }
 
-  // Gives memory back once the log has shrunk to a quarter of its peak.
-  void shrink_if_sparse() {
-    constexpr std::size_t keep = 64 * 1024;
-    if (arena_.capacity() > keep && arena_.capacity() / 4 > arena_.size()) arena_.shrink_to_fit();
-    if (ends_.capacity() > keep / 8 && ends_.capacity() / 4 > ends_.size()) ends_.shrink_to_fit();
+  // A block emptied earlier is reused when it is large enough: in steady
+  // state (compacting behind, appending ahead) the log allocates nothing.
+  [[gnu::noinline]] void add_block(std::size_t record) {
+    if (record <= block_bytes && spare_.capacity == block_bytes) {
+      spare_.used = 0;
+      blocks_.push_back(std::move(spare_));
+      spare_ = block{};
+    } else {
+      blocks_.emplace_back(std::max(record, block_bytes));
+    }
+  }
+
+  void drop_first_block() {
+    keep_spare(std::move(blocks_.front()));
+    blocks_.erase(blocks_.begin());
+    ++first_block_;
+  }
+  void drop_last_block() {
+    keep_spare(std::move(blocks_.back()));
+    blocks_.pop_back();
+  }
+  void keep_spare(block&& b) noexcept {
+    if (b.capacity == block_bytes) spare_ = std::move(b);
   }
 
   memory_log_options options_{};
   log_index first_{1};
-  detail::byte_arena arena_;        // record bytes back to back, compacted ones first
-  std::vector<std::size_t> ends_;   // ends_[k]: end in arena_ of the k-th stored record
-  std::size_t dead_ = 0;            // leading records of ends_ already compacted away
+  std::vector<block> blocks_;     // blocks_[k] is block first_block_ + k
+  std::size_t first_block_ = 0;
+  block spare_;                   // the last block emptied, kept for the next one needed
+  ref_table refs_;                // by position
+  std::size_t count_ = 0;         // records held: positions first_ .. first_ + count_ - 1
+  std::size_t live_bytes_ = 0;
   byte_buffer state_;
   std::uint64_t sync_count_ = 0;
 };
