@@ -130,6 +130,7 @@ class server {
   // Entries apply in order: a write proposed at an index up to i that did not
   // apply as itself was replaced by another leader's entry and never will.
   void on_applied(quorum::log_index i, std::uint64_t tag, std::string reply) {
+    const in_callback scope{*this};
     // Each pending write leaves writes_ before its reply goes out: a reply
     // may run more requests of a waiting client, which add to writes_.
     while (!writes_.empty() && writes_.front().index <= i) {
@@ -141,6 +142,7 @@ class server {
   }
   // A snapshot replaced the state up to i: a pending write there may be in it or not.
   void on_restored(quorum::log_index i) {
+    const in_callback scope{*this};
     while (!writes_.empty() && writes_.front().index <= i) {
       pending_write w = std::move(writes_.front());
       writes_.pop_front();
@@ -148,12 +150,14 @@ class server {
     }
   }
   void on_read_ready(std::uint64_t id) {
+    const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
     deliver(it->second.to, node_->state_machine().data.read(it->second.args));
     reads_.erase(it);
   }
   void on_read_failed(std::uint64_t id, const quorum::error& e) {
+    const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
     deliver(it->second.to, error_reply(e));
@@ -161,6 +165,18 @@ class server {
   }
 
  private:
+  // Marks the time spent inside a callback of the node. A request that would
+  // run then (a reply that lets a waiting connection go on) would call the
+  // node from inside itself: execute() refuses that loudly, always, because
+  // the node's state mid-call is not one its methods may be entered from.
+  struct in_callback {
+    explicit in_callback(server& s) noexcept : s_{s} { ++s_.callback_depth_; }
+    in_callback(const in_callback&) = delete;
+    in_callback& operator=(const in_callback&) = delete;
+    ~in_callback() { --s_.callback_depth_; }
+    server& s_;
+  };
+
   server(asio::io_context& io, server_config cfg)
       : io_{io},
         cfg_{std::move(cfg)},
@@ -254,6 +270,11 @@ class server {
   }
 
   void execute(std::vector<std::string>& args, destination to) {
+    if (callback_depth_ != 0) {
+      std::fprintf(stderr, "quorum-kv: bug: a request ran inside a callback of the %s node (re-entrancy)\n",
+                   Protocol::name);
+      std::abort();
+    }
     auto info = classify(args);
     if (!info) return deliver(to, "-" + info.error() + "\r\n");
     if (info->kind == command_kind::local) return deliver(to, local(args));
@@ -406,6 +427,7 @@ class server {
   quorum::byte_buffer entry_;
   wire::forward forwarded_;  // every forwarded command decodes into this one
   std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
+  int callback_depth_ = 0;  // in_callback scopes open
   std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
   clock::time_point now_;             // when this event-loop turn's batch opened
   std::map<std::uint64_t, pending_read> reads_;
