@@ -25,6 +25,10 @@ at=${AT:-leader}
 base=${BASE_PORT:-16380}
 out=${OUT:-/tmp/kv-cpu-$$}
 hz=$(getconf CLK_TCK)
+# SYSCALLS=1: each node's system calls during the run, per 1,000 requests (perf stat).
+syscall_events=syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,syscalls:sys_enter_writev
+syscall_events+=,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
+syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait
 
 mkdir -p "$out"
 
@@ -64,7 +68,8 @@ run_one() {
     sleep 0.1
   done
   [[ -n $leader ]] || { echo "no leader after 10 s" >&2; exit 1; }
-  local follower=$((leader % 3 + 1)) perfs=() target=$leader
+  local follower=$((leader % 3 + 1)) perfs=() target=$leader others=()
+  others=("$follower" $(((leader + 1) % 3 + 1)))  # the first is the one AT=follower talks to
   [[ $at == leader ]] || target=$follower
   if [[ ${PERF:-0} == 1 ]]; then
     perf record -q -g -o "$dir/leader.perf" -p "${pids[leader - 1]}" >/dev/null 2>&1 &
@@ -72,6 +77,14 @@ run_one() {
     perf record -q -g -o "$dir/follower.perf" -p "${pids[follower - 1]}" >/dev/null 2>&1 &
     perfs+=("$!")
     sleep 0.5
+  fi
+  local stats=()
+  if [[ ${SYSCALLS:-0} == 1 ]]; then
+    for k in 1 2 3; do
+      perf stat -x, -o "$dir/syscalls.$k" -e "$syscall_events" -p "${pids[k - 1]}" >/dev/null 2>&1 &
+      stats+=("$!")
+    done
+    sleep 0.3
   fi
   for k in 1 2 3; do before[k]=$(cpu_ticks "${pids[k - 1]}"); done
   if [[ ${CALLGRIND:-0} == 1 ]]; then
@@ -89,15 +102,22 @@ run_one() {
       callgrind_control -d "${pids[k - 1]}" >/dev/null 2>&1
       ir[k]=$(cat "$dir"/cg.${pids[k - 1]}.* | awk '/^(summary|totals):/ && !s {s = $2} END {print s}')
     done
-    local f=("$follower" $(((leader + 1) % 3 + 1)))
     printf '%s\t%s\t%s\t%s\trps=%s\tleader_instr=%d\tfollower_instr=%d,%d\n' "$label" "$protocol" "$test-P$pipeline" \
       "at-$at" "$rps" \
-      $((ir[leader] / n)) $((ir[f[0]] / n)) $((ir[f[1]] / n))
+      $((ir[leader] / n)) $((ir[others[0]] / n)) $((ir[others[1]] / n))
   fi
   local p
-  for p in "${perfs[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
-  local us_leader us_f1 us_f2 others=()
-  others=("$follower" $(((leader + 1) % 3 + 1)))  # the first is the one AT=follower talks to
+  for p in "${perfs[@]}" "${stats[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
+  if [[ ${SYSCALLS:-0} == 1 ]]; then
+    local role
+    for k in "$leader" "${others[@]}"; do
+      role=follower; [[ $k == "$leader" ]] && role=leader
+      printf '%s\t%s\t%s\tnode%s(%s) per 1000 requests:' "$label" "$protocol" "$test-P$pipeline" "$k" "$role"
+      awk -F, -v n="$n" '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); printf " %s=%.1f", $3, $1 * 1000 / n} END {print ""}' \
+        "$dir/syscalls.$k"
+    done
+  fi
+  local us_leader us_f1 us_f2
   us_leader=$(awk -v t=$((after[leader] - before[leader])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f1=$(awk -v t=$((after[others[0]] - before[others[0]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f2=$(awk -v t=$((after[others[1]] - before[others[1]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
