@@ -1,8 +1,10 @@
 // quorum-kv's server: the glue between RESP clients, the peer network and a
 // quorum::raft::node or quorum::paxos::node (the same verbs; protocols.hpp).
 // Writes are proposed and answered when applied (after commit, durable on a
-// majority); reads are linearizable (the node's read()); a follower
-// hands a command to the leader and relays the reply. Everything runs on one
+// majority); a follower hands a write to the leader and relays the reply.
+// Reads are linearizable: the reads of one event-loop turn share one read of
+// the node at the leader, or one read index asked of the leader at a follower,
+// which then serves them from its own state (read_groups.hpp). Everything runs on one
 // io_context thread; proposals that arrive in one turn of it share one
 // fsync (group commit: a batch is open until a posted handler closes it).
 #pragma once
@@ -28,6 +30,7 @@
 #include "client_port.hpp"
 #include "peer_wire.hpp"
 #include "protocols.hpp"
+#include "read_groups.hpp"
 #include "store.hpp"
 
 namespace kv {
@@ -57,7 +60,7 @@ struct state_machine {
   void apply(quorum::log_index i, quorum::byte_view entry);
   void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
   void restore(quorum::log_index i, quorum::byte_view image);
-  void read_ready(std::uint64_t id, quorum::log_index);
+  void read_ready(std::uint64_t id, quorum::log_index index);
   void read_failed(std::uint64_t id, const quorum::error& e);
 };
 
@@ -99,16 +102,7 @@ class server {
     std::uint64_t tag = 0;
     clock::time_point deadline;
   };
-  struct pending_read {
-    destination to;
-    std::vector<std::string> args;
-  };
-  // The reads of one event-loop turn, served together by one read of the node.
-  struct read_group {
-    std::vector<pending_read> reads;  // the first `count` are this group's; the rest keep their room
-    std::size_t count = 0;
-    clock::time_point deadline;
-  };
+  using reads = read_groups<destination, clock::time_point>;
   struct pending_forward {
     reply_slot to;
     quorum::node_id leader;  // where it went
@@ -154,24 +148,25 @@ class server {
       deliver(w.to, unknown_write_reply);
     }
   }
-  void on_read_ready(std::uint64_t id) {
+  // The leader's read of a group: its clients get values, the followers that
+  // asked get the read index.
+  void on_read_ready(std::uint64_t id, quorum::log_index index) {
     const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
     const store& data = node_->state_machine().data;
-    for (std::size_t k = 0; k < it->second.count; ++k) {
-      const pending_read& r = it->second.reads[k];
-      deliver(r.to, data.read(r.args));
+    for (const auto& r : it->second.items()) {
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, true, index, {}});
+      else deliver(r.to, data.read(r.args));
     }
-    retire(it);
+    reads_.erase(it);
   }
   void on_read_failed(std::uint64_t id, const quorum::error& e) {
     const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
-    const std::string reply = error_reply(e);
-    for (std::size_t k = 0; k < it->second.count; ++k) deliver(it->second.reads[k].to, reply);
-    retire(it);
+    fail_reads(it->second, error_reply(e));
+    reads_.erase(it);
   }
 
  private:
@@ -239,6 +234,7 @@ class server {
     tick_timer_.async_wait([this](const asio::error_code& ec) {
       if (ec) return;
       node_->tick();
+      serve_applied_reads();
       expire();
       maybe_snapshot();
       schedule_tick();
@@ -254,6 +250,7 @@ class server {
     asio::post(io_, [this] {
       ask_reads();
       batch_.reset();
+      serve_applied_reads();
     });
   }
 
@@ -269,6 +266,29 @@ class server {
         if (!wire::decode_forward(body, forwarded_, cfg_.clients.resp)) return;  // a peer that sends garbage is a bug there
         open_batch();
         execute(forwarded_.args, destination{std::nullopt, forwarded_.origin, forwarded_.id});
+        return;
+      }
+      case wire::channel::read_index: {
+        const auto q = wire::decode_read_index(body);
+        if (!q) return;
+        const destination to{std::nullopt, q->origin, q->id};
+        if (!leading()) return send_read_index(to, wire::read_index_reply{q->id, false, {}, "-TRYAGAIN no leader\r\n"});
+        open_batch();
+        reads_.add_index_request(to);
+        return;
+      }
+      case wire::channel::read_index_reply: {
+        auto q = wire::decode_read_index_reply(body);
+        if (!q) return;
+        const auto it = reads_.find(q->id);
+        if (it == reads_.end() || it->second.asked_of == quorum::no_node) return;  // answered already (timed out)
+        if (!q->ok) {
+          fail_reads(it->second, q->error);
+          reads_.erase(it);
+          return;
+        }
+        reads_.await_apply(it, q->index);
+        serve_applied_reads();
         return;
       }
       case wire::channel::forward_reply: {
@@ -294,10 +314,12 @@ class server {
     if (info->kind == command_kind::local) return deliver(to, local(args));
     if (leading()) {
       if (info->kind == command_kind::write) write(args, std::move(to));
-      else read(args, std::move(to));
+      else reads_.add(std::move(to), args);
       return;
     }
     const quorum::node_id leader = node_->leader();
+    if (info->kind == command_kind::read && to.local && leader != quorum::no_node && leader != cfg_.self)
+      return reads_.add(std::move(to), args);  // served here, at an index the leader gives
     if (!to.local || leader == quorum::no_node || leader == cfg_.self)  // a forwarded request is never forwarded again
       return deliver(to, "-TRYAGAIN no leader\r\n");
     const std::uint64_t id = ++last_forward_;
@@ -323,38 +345,57 @@ class server {
     }
   }
 
-  // A read waits for the end of this turn, where every read asked in it
-  // shares one read of the node (one confirmation round, as Raft's ReadIndex
-  // batches): each was asked before that read began, so it is as
+  // Every read asked in this turn (and every follower's request for a read
+  // index) shares one read of the node: one confirmation round, as Raft's
+  // ReadIndex batches. Each was asked before that read began, so it is as
   // linearizable as a read of its own, and a turn of 800 pipelined GETs costs
-  // one round, not 800. The arguments are copied into room kept from earlier
-  // turns; the connection's parsed request keeps its own.
-  void read(const std::vector<std::string>& args, destination to) {
-    if (asked_.reads.size() == asked_.count) asked_.reads.emplace_back();
-    pending_read& r = asked_.reads[asked_.count++];
-    r.to = std::move(to);
-    r.args.assign(args.begin(), args.end());
-  }
-
+  // one round, not 800. A follower asks the leader once for the whole turn.
   void ask_reads() {
-    if (asked_.count == 0) return;
+    if (!reads_.gathering()) return;
     const std::uint64_t id = ++last_read_;
-    asked_.deadline = now_ + cfg_.request_timeout;
-    reads_.emplace(id, std::move(asked_));
-    asked_ = read_group{};
-    if (!spare_reads_.empty()) {
-      asked_.reads = std::move(spare_reads_.back());
-      spare_reads_.pop_back();
+    auto& g = reads_.close(id, now_ + cfg_.request_timeout);
+    if (leading()) {
+      if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
+      return;
     }
-    if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
+    // No longer leading (or never, this turn): a follower's request cannot be
+    // answered here; this node's own reads go to the leader.
+    const quorum::node_id leader = node_->leader();
+    const bool ask = leader != quorum::no_node && leader != cfg_.self;
+    bool own = false;
+    for (std::size_t k = 0; k < g.count; ++k) {
+      auto& r = g.reads[k];
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, "-TRYAGAIN no leader\r\n"});
+      else if (!ask) deliver(r.to, "-TRYAGAIN no leader\r\n");
+      else own = true;
+      if (r.index_only || !ask) r = {};  // answered: fail_reads() and serving skip it
+    }
+    if (!own) return reads_.erase(reads_.find(id));
+    g.asked_of = leader;
+    net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::read_index{cfg_.self, id}, out); });
   }
 
-  // A group answered: its vector (and its strings' room) serves a later turn.
-  void retire(typename std::map<std::uint64_t, read_group>::iterator it) {
-    if (spare_reads_.size() < max_spare_read_groups) spare_reads_.push_back(std::move(it->second.reads));
-    reads_.erase(it);
+  // At a follower: groups whose read index the local state has reached.
+  void serve_applied_reads() {
+    reads_.serve_applied(node_->applied_index(), [&](const typename reads::group& g) {
+      const store& data = node_->state_machine().data;
+      for (const auto& r : g.items())
+        if (answerable(r)) deliver(r.to, data.read(r.args));
+    });
   }
-  static constexpr std::size_t max_spare_read_groups = 4;
+
+  void fail_reads(const typename reads::group& g, const std::string& reply) {
+    for (const auto& r : g.items()) {
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, reply});
+      else if (answerable(r)) deliver(r.to, reply);
+    }
+  }
+  // A read not answered yet: a local client's, a follower's, or (from an older node) a forwarded one.
+  static bool answerable(const typename reads::read& r) { return r.to.local || r.to.origin != quorum::no_node; }
+
+  void send_read_index(const destination& to, const wire::read_index_reply& r) {
+    net_->send(to.origin, [&](quorum::byte_buffer& out) { wire::encode(r, out); });
+  }
 
   [[nodiscard]] bool leading() const { return node_->role() == decltype(node_->role())::leader; }
 
@@ -432,11 +473,7 @@ class server {
     }
     writes_.erase(writes_.begin() + static_cast<std::ptrdiff_t>(kept), writes_.end());
     for (const destination& d : late) deliver(d, unknown_write_reply);
-    while (!reads_.empty() && reads_.begin()->second.deadline <= now) {
-      const auto it = reads_.begin();
-      for (std::size_t k = 0; k < it->second.count; ++k) deliver(it->second.reads[k].to, "-TRYAGAIN read timed out\r\n");
-      retire(it);
-    }
+    reads_.expire(now, node_->leader(), [&](const typename reads::group& g) { fail_reads(g, "-TRYAGAIN read timed out\r\n"); });
     // A forward to a node that is no longer the leader will likely never be
     // answered: say so now rather than at the deadline.
     for (auto it = forwards_.begin(); it != forwards_.end();) {
@@ -472,9 +509,7 @@ class server {
   int callback_depth_ = 0;  // in_callback scopes open
   std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
   clock::time_point now_;             // when this event-loop turn's batch opened
-  read_group asked_;                                 // reads asked in this turn
-  std::map<std::uint64_t, read_group> reads_;        // asked of the node, by read id
-  std::vector<std::vector<pending_read>> spare_reads_;
+  reads reads_;
   std::map<std::uint64_t, pending_forward> forwards_;
 };
 
@@ -496,8 +531,8 @@ void state_machine<Protocol>::restore(quorum::log_index i, quorum::byte_view ima
   if (owner != nullptr) owner->on_restored(i);
 }
 template <class Protocol>
-void state_machine<Protocol>::read_ready(std::uint64_t id, quorum::log_index) {
-  if (owner != nullptr) owner->on_read_ready(id);
+void state_machine<Protocol>::read_ready(std::uint64_t id, quorum::log_index index) {
+  if (owner != nullptr) owner->on_read_ready(id, index);
 }
 template <class Protocol>
 void state_machine<Protocol>::read_failed(std::uint64_t id, const quorum::error& e) {
