@@ -19,7 +19,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${QUORUM_KV_BUILD:-$root/build/kvbench}
+# Absolute: redis-server changes directory before it opens its --logfile.
+build=$(realpath -m -- "${QUORUM_KV_BUILD:-$root/build/kvbench}")
 rounds=${ROUNDS:-3}
 n_p1=${N_P1:-50000}
 n_p16=${N_P16:-200000}
