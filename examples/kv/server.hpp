@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -107,6 +106,7 @@ class server {
     reply_slot to;
     quorum::node_id leader;  // where it went
     clock::time_point deadline;
+    bool answered = false;
   };
 
  public:
@@ -294,10 +294,12 @@ class server {
       case wire::channel::forward_reply: {
         auto r = wire::decode_forward_reply(body);
         if (!r) return;
-        const auto it = forwards_.find(r->id);
-        if (it == forwards_.end()) return;  // answered already (timed out)
-        clients_.reply(it->second.to, std::move(r->reply));
-        forwards_.erase(it);
+        if (r->id < first_forward_ || r->id - first_forward_ >= forwards_.size()) return;  // not ours (any more)
+        pending_forward& f = forwards_[r->id - first_forward_];
+        if (f.answered) return;  // timed out
+        f.answered = true;
+        clients_.reply(f.to, std::move(r->reply));
+        drop_answered_forwards();
         return;
       }
     }
@@ -322,8 +324,8 @@ class server {
       return reads_.add(std::move(to), args);  // served here, at an index the leader gives
     if (!to.local || leader == quorum::no_node || leader == cfg_.self)  // a forwarded request is never forwarded again
       return deliver(to, "-TRYAGAIN no leader\r\n");
-    const std::uint64_t id = ++last_forward_;
-    forwards_.emplace(id, pending_forward{*to.local, leader, now_ + cfg_.request_timeout});
+    const std::uint64_t id = first_forward_ + forwards_.size();
+    forwards_.push_back(pending_forward{*to.local, leader, now_ + cfg_.request_timeout});
     net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::forward{cfg_.self, id, args}, out); });
   }
 
@@ -476,13 +478,18 @@ class server {
     reads_.expire(now, node_->leader(), [&](const typename reads::group& g) { fail_reads(g, "-TRYAGAIN read timed out\r\n"); });
     // A forward to a node that is no longer the leader will likely never be
     // answered: say so now rather than at the deadline.
-    for (auto it = forwards_.begin(); it != forwards_.end();) {
-      if (it->second.deadline > now && it->second.leader == node_->leader()) {
-        ++it;
-        continue;
-      }
-      clients_.reply(it->second.to, "-TIMEOUT no answer from the leader; a write may or may not have been applied\r\n");
-      it = forwards_.erase(it);
+    for (pending_forward& f : forwards_) {
+      if (f.answered || (f.deadline > now && f.leader == node_->leader())) continue;
+      f.answered = true;
+      clients_.reply(f.to, "-TIMEOUT no answer from the leader; a write may or may not have been applied\r\n");
+    }
+    drop_answered_forwards();
+  }
+
+  void drop_answered_forwards() {
+    while (!forwards_.empty() && forwards_.front().answered) {
+      forwards_.pop_front();
+      ++first_forward_;
     }
   }
 
@@ -505,12 +512,16 @@ class server {
   std::optional<typename node_type::batch_guard> batch_;
   quorum::byte_buffer entry_;
   wire::forward forwarded_;  // every forwarded command decodes into this one
-  std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
+  std::uint64_t tag_ = 0, last_read_ = 0;
   int callback_depth_ = 0;  // in_callback scopes open
   std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
   clock::time_point now_;             // when this event-loop turn's batch opened
   reads reads_;
-  std::map<std::uint64_t, pending_forward> forwards_;
+  // Forwards by id, from first_forward_ on: ids grow by one, so a reply finds
+  // its entry by subtraction (no tree node per forwarded write); answered
+  // ones leave from the front.
+  std::deque<pending_forward> forwards_;
+  std::uint64_t first_forward_ = 1;
 };
 
 template <class Protocol>
