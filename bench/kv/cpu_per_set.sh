@@ -5,11 +5,12 @@
 # REPEAT times interleaved): a fresh 3-node cluster on ports BASE_PORT+1..3
 # (clients) and BASE_PORT+11..13 (peers), data under $OUT, then
 #   redis-benchmark -p LEADER -t TEST -c 50 -n N -P P -r 100000
-# and each node's user+system CPU from /proc/PID/stat before and after, in
-# microseconds per request. Environment: TEST (set), N (200000), P (16),
-# REPEAT (1), PROTOCOL (raft), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$),
-# PERF=1 records `perf record -g` of the leader and a follower during the run
-# into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
+# (or at a follower, with AT=follower) and each node's user+system CPU from
+# /proc/PID/stat before and after, in microseconds per request. Environment:
+# TEST (set), N (200000), P (16), REPEAT (1), PROTOCOL (raft or paxos),
+# AT (leader), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$); of the two follower
+# figures the first is the follower AT=follower talks to. PERF=1 records
+# `perf record -g` of the leader and a follower during the run into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
 # instructions per request instead of CPU time (repeatable on a busy
 # machine; use a smaller N). Stops every process it started.
 set -euo pipefail
@@ -19,9 +20,15 @@ n=${N:-200000}
 pipeline=${P:-16}
 repeat=${REPEAT:-1}
 protocol=${PROTOCOL:-raft}
+at=${AT:-leader}
+[[ $at == leader || $at == follower ]] || { echo "AT is leader or follower" >&2; exit 2; }
 base=${BASE_PORT:-16380}
 out=${OUT:-/tmp/kv-cpu-$$}
 hz=$(getconf CLK_TCK)
+# SYSCALLS=1: each node's system calls during the run, per 1,000 requests (perf stat).
+syscall_events=syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,syscalls:sys_enter_writev
+syscall_events+=,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
+syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait
 
 mkdir -p "$out"
 
@@ -46,7 +53,7 @@ run_one() {
   rm -rf "$dir"
   mkdir -p "$dir"
   local wrap=()
-  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap=(valgrind -q --tool=callgrind "--callgrind-out-file=$dir/cg.%p"); fi
+  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap=(valgrind -q --tool=callgrind --compress-strings=no "--callgrind-out-file=$dir/cg.%p"); fi  # strings uncompressed: each dump reads alone
   for k in 1 2 3; do cluster+="${cluster:+,}$k=127.0.0.1:$((base + 10 + k))"; done
   pids=()
   for k in 1 2 3; do
@@ -61,7 +68,9 @@ run_one() {
     sleep 0.1
   done
   [[ -n $leader ]] || { echo "no leader after 10 s" >&2; exit 1; }
-  local follower=$((leader % 3 + 1)) perfs=()
+  local follower=$((leader % 3 + 1)) perfs=() target=$leader others=()
+  others=("$follower" $(((leader + 1) % 3 + 1)))  # the first is the one AT=follower talks to
+  [[ $at == leader ]] || target=$follower
   if [[ ${PERF:-0} == 1 ]]; then
     perf record -q -g -o "$dir/leader.perf" -p "${pids[leader - 1]}" >/dev/null 2>&1 &
     perfs+=("$!")
@@ -69,12 +78,20 @@ run_one() {
     perfs+=("$!")
     sleep 0.5
   fi
+  local stats=()
+  if [[ ${SYSCALLS:-0} == 1 ]]; then
+    for k in 1 2 3; do
+      perf stat -x, -o "$dir/syscalls.$k" -e "$syscall_events" -p "${pids[k - 1]}" >/dev/null 2>&1 &
+      stats+=("$!")
+    done
+    sleep 0.3
+  fi
   for k in 1 2 3; do before[k]=$(cpu_ticks "${pids[k - 1]}"); done
   if [[ ${CALLGRIND:-0} == 1 ]]; then
     for k in 1 2 3; do callgrind_control -z "${pids[k - 1]}" >/dev/null 2>&1; done
   fi
   local rps
-  rps=$(redis-benchmark -p $((base + leader)) -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
+  rps=$(redis-benchmark -p $((base + target)) -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
     awk -F, 'NR == 2 {gsub(/"/, "", $2); print $2}')
   sleep 0.3  # followers apply the last commits
   for k in 1 2 3; do after[k]=$(cpu_ticks "${pids[k - 1]}"); done
@@ -85,20 +102,29 @@ run_one() {
       callgrind_control -d "${pids[k - 1]}" >/dev/null 2>&1
       ir[k]=$(cat "$dir"/cg.${pids[k - 1]}.* | awk '/^(summary|totals):/ && !s {s = $2} END {print s}')
     done
-    local f=() ; for k in 1 2 3; do [[ $k == "$leader" ]] || f+=("$k"); done
-    printf '%s\t%s\trps=%s\tleader_instr=%d\tfollower_instr=%d,%d\n' "$label" "$test-P$pipeline" "$rps" \
-      $((ir[leader] / n)) $((ir[f[0]] / n)) $((ir[f[1]] / n))
+    printf '%s\t%s\t%s\t%s\trps=%s\tleader_instr=%d\tfollower_instr=%d,%d\n' "$label" "$protocol" "$test-P$pipeline" \
+      "at-$at" "$rps" \
+      $((ir[leader] / n)) $((ir[others[0]] / n)) $((ir[others[1]] / n))
   fi
   local p
-  for p in "${perfs[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
-  local us_leader us_f1 us_f2 others=()
-  for k in 1 2 3; do [[ $k == "$leader" ]] || others+=("$k"); done
+  for p in "${perfs[@]}" "${stats[@]}"; do kill -INT "$p"; wait "$p" 2>/dev/null || true; done
+  if [[ ${SYSCALLS:-0} == 1 ]]; then
+    local role
+    for k in "$leader" "${others[@]}"; do
+      role=follower; [[ $k == "$leader" ]] && role=leader
+      printf '%s\t%s\t%s\tnode%s(%s) per 1000 requests:' "$label" "$protocol" "$test-P$pipeline" "$k" "$role"
+      awk -F, -v n="$n" '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); printf " %s=%.1f", $3, $1 * 1000 / n} END {print ""}' \
+        "$dir/syscalls.$k"
+    done
+  fi
+  local us_leader us_f1 us_f2
   us_leader=$(awk -v t=$((after[leader] - before[leader])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f1=$(awk -v t=$((after[others[0]] - before[others[0]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f2=$(awk -v t=$((after[others[1]] - before[others[1]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
-  printf '%s\t%s\trps=%s\tleader_us=%s\tfollower_us=%s,%s\n' "$label" "$test-P$pipeline" "$rps" "$us_leader" "$us_f1" "$us_f2"
+  printf '%s\t%s\t%s\t%s\trps=%s\tleader_us=%s\tfollower_us=%s,%s\n' "$label" "$protocol" "$test-P$pipeline" "at-$at" \
+    "$rps" "$us_leader" "$us_f1" "$us_f2"
   cleanup
-  [[ ${PERF:-0} == 1 ]] || rm -rf "$dir"
+  [[ ${PERF:-0} == 1 || ${KEEP:-0} == 1 ]] || rm -rf "$dir"  # KEEP=1 keeps data, logs and callgrind files
 }
 
 for r in $(seq "$repeat"); do

@@ -10,15 +10,17 @@
 # and stops it. After ROUNDS rounds it prints medians and ratios.
 # Environment: ROUNDS (3), N_P1 (50000), N_P16 (200000), KEYSPACE (100000),
 # QUORUM_KV_BUILD (build/kvbench; configured Release and built if needed),
-# BASELINE (another quorum-kv binary, e.g. an older commit's: its Raft cluster
-# joins every round as the targets raft-baseline-leader and -follower).
+# BASELINE (another quorum-kv binary, e.g. an older commit's: its clusters
+# join every round as the targets raft-baseline-leader and -follower, and so
+# on), BASELINE_PROTOCOLS (raft; "raft paxos" for both).
 # Raw output (one CSV per run, node logs, results.tsv, table.md; the data dirs
 # are removed once their target has stopped) goes to
 # $QUORUM_KV_BUILD/bench-kv/<timestamp>/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${QUORUM_KV_BUILD:-$root/build/kvbench}
+# Absolute: redis-server changes directory before it opens its --logfile.
+build=$(realpath -m -- "${QUORUM_KV_BUILD:-$root/build/kvbench}")
 rounds=${ROUNDS:-3}
 n_p1=${N_P1:-50000}
 n_p16=${N_P16:-200000}
@@ -175,10 +177,12 @@ run_redis() {
 } | tee "$out/meta.txt"
 
 for round in $(seq "$rounds"); do
-  for target in $(printf '%s\n' raft paxos redis-aof-always redis-no-persistence ${BASELINE:+raft-baseline} | shuf); do
+  baselines=()
+  if [[ -n ${BASELINE:-} ]]; then for b in ${BASELINE_PROTOCOLS:-raft}; do baselines+=("$b-baseline"); done; fi
+  for target in $(printf '%s\n' raft paxos redis-aof-always redis-no-persistence ${baselines[@]+"${baselines[@]}"} | shuf); do
     case $target in
       raft | paxos) run_cluster "$round" "$target" "$target" "$bin" ;;
-      raft-baseline) run_cluster "$round" "$target" raft "$BASELINE" ;;
+      raft-baseline | paxos-baseline) run_cluster "$round" "$target" "${target%-baseline}" "$BASELINE" ;;
       redis-aof-always) run_redis "$round" "$target" --appendonly yes --appendfsync always --save "" ;;
       redis-no-persistence) run_redis "$round" "$target" --appendonly no --save "" ;;
     esac

@@ -59,6 +59,7 @@ class client_port {
     std::string out, writing;
     bool reading = false, writing_now = false, closing = false, closed = false;
     bool flush_due = false;  // on flush_queue_: its replies leave at the end of this turn
+    bool resume_due = false;  // a handler that parses on is posted
   };
 
  public:
@@ -103,10 +104,7 @@ class client_port {
     }
     const auto keep = it->second;
     flush_later(keep);
-    if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) {
-      parse(keep);
-      read(keep);
-    }
+    if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) resume_later(keep);
   }
 
   [[nodiscard]] std::size_t clients() const noexcept { return sessions_.size(); }
@@ -136,6 +134,20 @@ class client_port {
         d->flush_due = false;
         write(d);  // may end the session
       }
+    });
+  }
+
+  // A connection whose read waited for its writes goes on in a handler of
+  // its own: reply() is called from inside the protocol node (a write's reply
+  // is given as it applies), and the requests that follow must not run there.
+  void resume_later(const std::shared_ptr<session>& s) {
+    if (s->resume_due) return;
+    s->resume_due = true;
+    asio::post(io_, [this, s] {
+      s->resume_due = false;
+      if (s->closed || !s->held || s->writes_outstanding != 0 || s->parsing) return;
+      parse(s);
+      read(s);
     });
   }
 

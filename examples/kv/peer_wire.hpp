@@ -1,7 +1,9 @@
 // What quorum-kv servers say to each other over the peer connections: every
 // frame starts with a channel byte. Channel 1 carries the protocol's own
 // messages; 2 and 3 let a follower hand a client's command to the leader and
-// get the reply back. Decoding is total and bounded like the RESP parser.
+// get the reply back; 4 and 5 let it ask the leader for a read index (one for
+// a turn's reads) and serve the reads itself once it has applied that far.
+// Decoding is total and bounded like the RESP parser.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,7 @@
 
 namespace kv::wire {
 
-enum class channel : std::uint8_t { protocol = 1, forward = 2, forward_reply = 3 };
+enum class channel : std::uint8_t { protocol = 1, forward = 2, forward_reply = 3, read_index = 4, read_index_reply = 5 };
 
 // A client's command that a follower hands to the leader; the reply goes to `origin`.
 struct forward {
@@ -32,6 +34,21 @@ struct forward {
 struct forward_reply {
   std::uint64_t id = 0;
   std::string reply;  // RESP, as the client will read it
+};
+
+// A follower asks the leader for an index its reads may be served at.
+struct read_index {
+  quorum::node_id origin;
+  std::uint64_t id = 0;  // the origin's number for its group of reads
+};
+
+// The leader's answer: an index every read asked before the request may be
+// served at once applied (as linearizable), or a RESP error for the clients.
+struct read_index_reply {
+  std::uint64_t id = 0;
+  bool ok = false;
+  quorum::log_index index{};
+  std::string error;  // when !ok
 };
 
 inline void put_channel(quorum::byte_buffer& out, channel c) { out.push_back(static_cast<std::byte>(c)); }
@@ -50,6 +67,22 @@ inline void encode(const forward_reply& r, quorum::byte_buffer& out) {
   quorum::codec::writer w{out};
   w.varint(r.id);
   w.prefixed_string(r.reply);
+}
+
+inline void encode(const read_index& q, quorum::byte_buffer& out) {
+  put_channel(out, channel::read_index);
+  quorum::codec::writer w{out};
+  w.varint(q.origin.value());
+  w.varint(q.id);
+}
+
+inline void encode(const read_index_reply& r, quorum::byte_buffer& out) {
+  put_channel(out, channel::read_index_reply);
+  quorum::codec::writer w{out};
+  w.varint(r.id);
+  w.u8(r.ok ? 1 : 0);
+  if (r.ok) w.varint(r.index.value());
+  else w.prefixed_string(r.error);
 }
 
 // body: the frame after its channel byte. Decodes into f, whose argument
@@ -94,6 +127,42 @@ inline quorum::result<forward_reply> decode_forward_reply(quorum::byte_view body
   f.reply = *reply;
   QUORUM_TRY(r.expect_end());
   return f;
+}
+
+inline quorum::result<read_index> decode_read_index(quorum::byte_view body) {
+  quorum::codec::reader r{body};
+  read_index q;
+  const auto origin = r.varint();
+  if (!origin) return quorum::unexpected{origin.error()};
+  q.origin = quorum::node_id{*origin};
+  const auto id = r.varint();
+  if (!id) return quorum::unexpected{id.error()};
+  q.id = *id;
+  QUORUM_TRY(r.expect_end());
+  return q;
+}
+
+inline quorum::result<read_index_reply> decode_read_index_reply(quorum::byte_view body) {
+  quorum::codec::reader r{body};
+  read_index_reply q;
+  const auto id = r.varint();
+  if (!id) return quorum::unexpected{id.error()};
+  q.id = *id;
+  const auto ok = r.u8();
+  if (!ok) return quorum::unexpected{ok.error()};
+  if (*ok > 1) return quorum::fail(quorum::errc::malformed, "read index reply: bad flag");
+  q.ok = *ok == 1;
+  if (q.ok) {
+    const auto index = r.varint();
+    if (!index) return quorum::unexpected{index.error()};
+    q.index = quorum::log_index{*index};
+  } else {
+    const auto e = r.prefixed_string(body.size());
+    if (!e) return quorum::unexpected{e.error()};
+    q.error = *e;
+  }
+  QUORUM_TRY(r.expect_end());
+  return q;
 }
 
 }  // namespace kv::wire

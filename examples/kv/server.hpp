@@ -1,8 +1,10 @@
 // quorum-kv's server: the glue between RESP clients, the peer network and a
 // quorum::raft::node or quorum::paxos::node (the same verbs; protocols.hpp).
 // Writes are proposed and answered when applied (after commit, durable on a
-// majority); reads are linearizable (the node's read()); a follower
-// hands a command to the leader and relays the reply. Everything runs on one
+// majority); a follower hands a write to the leader and relays the reply.
+// Reads are linearizable: the reads of one event-loop turn share one read of
+// the node at the leader, or one read index asked of the leader at a follower,
+// which then serves them from its own state (read_groups.hpp). Everything runs on one
 // io_context thread; proposals that arrive in one turn of it share one
 // fsync (group commit: a batch is open until a posted handler closes it).
 #pragma once
@@ -13,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -28,6 +29,7 @@
 #include "client_port.hpp"
 #include "peer_wire.hpp"
 #include "protocols.hpp"
+#include "read_groups.hpp"
 #include "store.hpp"
 
 namespace kv {
@@ -57,7 +59,7 @@ struct state_machine {
   void apply(quorum::log_index i, quorum::byte_view entry);
   void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
   void restore(quorum::log_index i, quorum::byte_view image);
-  void read_ready(std::uint64_t id, quorum::log_index);
+  void read_ready(std::uint64_t id, quorum::log_index index);
   void read_failed(std::uint64_t id, const quorum::error& e);
 };
 
@@ -99,15 +101,12 @@ class server {
     std::uint64_t tag = 0;
     clock::time_point deadline;
   };
-  struct pending_read {
-    destination to;
-    std::vector<std::string> args;
-    clock::time_point deadline;
-  };
+  using reads = read_groups<destination, clock::time_point>;
   struct pending_forward {
     reply_slot to;
     quorum::node_id leader;  // where it went
     clock::time_point deadline;
+    bool answered = false;
   };
 
  public:
@@ -130,6 +129,7 @@ class server {
   // Entries apply in order: a write proposed at an index up to i that did not
   // apply as itself was replaced by another leader's entry and never will.
   void on_applied(quorum::log_index i, std::uint64_t tag, std::string reply) {
+    const in_callback scope{*this};
     // Each pending write leaves writes_ before its reply goes out: a reply
     // may run more requests of a waiting client, which add to writes_.
     while (!writes_.empty() && writes_.front().index <= i) {
@@ -141,26 +141,47 @@ class server {
   }
   // A snapshot replaced the state up to i: a pending write there may be in it or not.
   void on_restored(quorum::log_index i) {
+    const in_callback scope{*this};
     while (!writes_.empty() && writes_.front().index <= i) {
       pending_write w = std::move(writes_.front());
       writes_.pop_front();
       deliver(w.to, unknown_write_reply);
     }
   }
-  void on_read_ready(std::uint64_t id) {
+  // The leader's read of a group: its clients get values, the followers that
+  // asked get the read index.
+  void on_read_ready(std::uint64_t id, quorum::log_index index) {
+    const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
-    deliver(it->second.to, node_->state_machine().data.read(it->second.args));
+    const store& data = node_->state_machine().data;
+    for (const auto& r : it->second.items()) {
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, true, index, {}});
+      else deliver(r.to, data.read(r.args));
+    }
     reads_.erase(it);
   }
   void on_read_failed(std::uint64_t id, const quorum::error& e) {
+    const in_callback scope{*this};
     const auto it = reads_.find(id);
     if (it == reads_.end()) return;
-    deliver(it->second.to, error_reply(e));
+    fail_reads(it->second, error_reply(e));
     reads_.erase(it);
   }
 
  private:
+  // Marks the time spent inside a callback of the node. A request that would
+  // run then (a reply that lets a waiting connection go on) would call the
+  // node from inside itself: execute() refuses that loudly, always, because
+  // the node's state mid-call is not one its methods may be entered from.
+  struct in_callback {
+    explicit in_callback(server& s) noexcept : s_{s} { ++s_.callback_depth_; }
+    in_callback(const in_callback&) = delete;
+    in_callback& operator=(const in_callback&) = delete;
+    ~in_callback() { --s_.callback_depth_; }
+    server& s_;
+  };
+
   server(asio::io_context& io, server_config cfg)
       : io_{io},
         cfg_{std::move(cfg)},
@@ -213,18 +234,24 @@ class server {
     tick_timer_.async_wait([this](const asio::error_code& ec) {
       if (ec) return;
       node_->tick();
+      serve_applied_reads();
       expire();
       maybe_snapshot();
       schedule_tick();
     });
   }
 
-  // Holds every flush until the handlers already queued on the io_context ran.
+  // Holds every flush until the handlers already queued on the io_context
+  // ran; then the turn's reads go to the node as one.
   void open_batch() {
     if (batch_) return;
     now_ = clock::now();
     batch_.emplace(*node_);
-    asio::post(io_, [this] { batch_.reset(); });
+    asio::post(io_, [this] {
+      ask_reads();
+      batch_.reset();
+      serve_applied_reads();
+    });
   }
 
   void on_peer_frame(quorum::byte_view frame) {
@@ -241,32 +268,64 @@ class server {
         execute(forwarded_.args, destination{std::nullopt, forwarded_.origin, forwarded_.id});
         return;
       }
+      case wire::channel::read_index: {
+        const auto q = wire::decode_read_index(body);
+        if (!q) return;
+        const destination to{std::nullopt, q->origin, q->id};
+        if (!leading()) return send_read_index(to, wire::read_index_reply{q->id, false, {}, "-TRYAGAIN no leader\r\n"});
+        open_batch();
+        reads_.add_index_request(to);
+        return;
+      }
+      case wire::channel::read_index_reply: {
+        auto q = wire::decode_read_index_reply(body);
+        if (!q) return;
+        const auto it = reads_.find(q->id);
+        if (it == reads_.end() || it->second.asked_of == quorum::no_node) return;  // answered already (timed out)
+        if (!q->ok) {
+          fail_reads(it->second, q->error);
+          reads_.erase(it);
+          return;
+        }
+        reads_.await_apply(it, q->index);
+        serve_applied_reads();
+        return;
+      }
       case wire::channel::forward_reply: {
         auto r = wire::decode_forward_reply(body);
         if (!r) return;
-        const auto it = forwards_.find(r->id);
-        if (it == forwards_.end()) return;  // answered already (timed out)
-        clients_.reply(it->second.to, std::move(r->reply));
-        forwards_.erase(it);
+        if (r->id < first_forward_ || r->id - first_forward_ >= forwards_.size()) return;  // not ours (any more)
+        pending_forward& f = forwards_[r->id - first_forward_];
+        if (f.answered) return;  // timed out
+        f.answered = true;
+        clients_.reply(f.to, std::move(r->reply));
+        drop_answered_forwards();
         return;
       }
     }
   }
 
   void execute(std::vector<std::string>& args, destination to) {
+    if (callback_depth_ != 0) {
+      std::fprintf(stderr, "quorum-kv: bug: a request ran inside a callback of the %s node (re-entrancy)\n",
+                   Protocol::name);
+      std::abort();
+    }
     auto info = classify(args);
     if (!info) return deliver(to, "-" + info.error() + "\r\n");
     if (info->kind == command_kind::local) return deliver(to, local(args));
     if (leading()) {
       if (info->kind == command_kind::write) write(args, std::move(to));
-      else read(std::move(args), std::move(to));
+      else reads_.add(std::move(to), args);
       return;
     }
     const quorum::node_id leader = node_->leader();
+    if (info->kind == command_kind::read && to.local && leader != quorum::no_node && leader != cfg_.self)
+      return reads_.add(std::move(to), args);  // served here, at an index the leader gives
     if (!to.local || leader == quorum::no_node || leader == cfg_.self)  // a forwarded request is never forwarded again
       return deliver(to, "-TRYAGAIN no leader\r\n");
-    const std::uint64_t id = ++last_forward_;
-    forwards_.emplace(id, pending_forward{*to.local, leader, now_ + cfg_.request_timeout});
+    const std::uint64_t id = first_forward_ + forwards_.size();
+    forwards_.push_back(pending_forward{*to.local, leader, now_ + cfg_.request_timeout});
     net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::forward{cfg_.self, id, args}, out); });
   }
 
@@ -288,10 +347,56 @@ class server {
     }
   }
 
-  void read(std::vector<std::string> args, destination to) {
+  // Every read asked in this turn (and every follower's request for a read
+  // index) shares one read of the node: one confirmation round, as Raft's
+  // ReadIndex batches. Each was asked before that read began, so it is as
+  // linearizable as a read of its own, and a turn of 800 pipelined GETs costs
+  // one round, not 800. A follower asks the leader once for the whole turn.
+  void ask_reads() {
+    if (!reads_.gathering()) return;
     const std::uint64_t id = ++last_read_;
-    reads_.emplace(id, pending_read{std::move(to), std::move(args), now_ + cfg_.request_timeout});
-    if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
+    auto& g = reads_.close(id, now_ + cfg_.request_timeout);
+    if (leading()) {
+      if (auto r = node_->read(id); !r) on_read_failed(id, r.error());
+      return;
+    }
+    // No longer leading (or never, this turn): a follower's request cannot be
+    // answered here; this node's own reads go to the leader.
+    const quorum::node_id leader = node_->leader();
+    const bool ask = leader != quorum::no_node && leader != cfg_.self;
+    bool own = false;
+    for (std::size_t k = 0; k < g.count; ++k) {
+      auto& r = g.reads[k];
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, "-TRYAGAIN no leader\r\n"});
+      else if (!ask) deliver(r.to, "-TRYAGAIN no leader\r\n");
+      else own = true;
+      if (r.index_only || !ask) r = {};  // answered: fail_reads() and serving skip it
+    }
+    if (!own) return reads_.erase(reads_.find(id));
+    g.asked_of = leader;
+    net_->send(leader, [&](quorum::byte_buffer& out) { wire::encode(wire::read_index{cfg_.self, id}, out); });
+  }
+
+  // At a follower: groups whose read index the local state has reached.
+  void serve_applied_reads() {
+    reads_.serve_applied(node_->applied_index(), [&](const typename reads::group& g) {
+      const store& data = node_->state_machine().data;
+      for (const auto& r : g.items())
+        if (answerable(r)) deliver(r.to, data.read(r.args));
+    });
+  }
+
+  void fail_reads(const typename reads::group& g, const std::string& reply) {
+    for (const auto& r : g.items()) {
+      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, reply});
+      else if (answerable(r)) deliver(r.to, reply);
+    }
+  }
+  // A read not answered yet: a local client's, a follower's, or (from an older node) a forwarded one.
+  static bool answerable(const typename reads::read& r) { return r.to.local || r.to.origin != quorum::no_node; }
+
+  void send_read_index(const destination& to, const wire::read_index_reply& r) {
+    net_->send(to.origin, [&](quorum::byte_buffer& out) { wire::encode(r, out); });
   }
 
   [[nodiscard]] bool leading() const { return node_->role() == decltype(node_->role())::leader; }
@@ -370,19 +475,21 @@ class server {
     }
     writes_.erase(writes_.begin() + static_cast<std::ptrdiff_t>(kept), writes_.end());
     for (const destination& d : late) deliver(d, unknown_write_reply);
-    for (auto it = reads_.begin(); it != reads_.end() && it->second.deadline <= now;) {
-      deliver(it->second.to, "-TRYAGAIN read timed out\r\n");
-      it = reads_.erase(it);
-    }
+    reads_.expire(now, node_->leader(), [&](const typename reads::group& g) { fail_reads(g, "-TRYAGAIN read timed out\r\n"); });
     // A forward to a node that is no longer the leader will likely never be
     // answered: say so now rather than at the deadline.
-    for (auto it = forwards_.begin(); it != forwards_.end();) {
-      if (it->second.deadline > now && it->second.leader == node_->leader()) {
-        ++it;
-        continue;
-      }
-      clients_.reply(it->second.to, "-TIMEOUT no answer from the leader; a write may or may not have been applied\r\n");
-      it = forwards_.erase(it);
+    for (pending_forward& f : forwards_) {
+      if (f.answered || (f.deadline > now && f.leader == node_->leader())) continue;
+      f.answered = true;
+      clients_.reply(f.to, "-TIMEOUT no answer from the leader; a write may or may not have been applied\r\n");
+    }
+    drop_answered_forwards();
+  }
+
+  void drop_answered_forwards() {
+    while (!forwards_.empty() && forwards_.front().answered) {
+      forwards_.pop_front();
+      ++first_forward_;
     }
   }
 
@@ -405,11 +512,16 @@ class server {
   std::optional<typename node_type::batch_guard> batch_;
   quorum::byte_buffer entry_;
   wire::forward forwarded_;  // every forwarded command decodes into this one
-  std::uint64_t tag_ = 0, last_read_ = 0, last_forward_ = 0;
+  std::uint64_t tag_ = 0, last_read_ = 0;
+  int callback_depth_ = 0;  // in_callback scopes open
   std::deque<pending_write> writes_;  // by proposal index; several at one index when a log was cut back
   clock::time_point now_;             // when this event-loop turn's batch opened
-  std::map<std::uint64_t, pending_read> reads_;
-  std::map<std::uint64_t, pending_forward> forwards_;
+  reads reads_;
+  // Forwards by id, from first_forward_ on: ids grow by one, so a reply finds
+  // its entry by subtraction (no tree node per forwarded write); answered
+  // ones leave from the front.
+  std::deque<pending_forward> forwards_;
+  std::uint64_t first_forward_ = 1;
 };
 
 template <class Protocol>
@@ -430,8 +542,8 @@ void state_machine<Protocol>::restore(quorum::log_index i, quorum::byte_view ima
   if (owner != nullptr) owner->on_restored(i);
 }
 template <class Protocol>
-void state_machine<Protocol>::read_ready(std::uint64_t id, quorum::log_index) {
-  if (owner != nullptr) owner->on_read_ready(id);
+void state_machine<Protocol>::read_ready(std::uint64_t id, quorum::log_index index) {
+  if (owner != nullptr) owner->on_read_ready(id, index);
 }
 template <class Protocol>
 void state_machine<Protocol>::read_failed(std::uint64_t id, const quorum::error& e) {

@@ -116,4 +116,32 @@ TEST_CASE("log entries and peer messages refuse damaged bytes") {
   REQUIRE(dr);
   CHECK(dr->reply == "+OK\r\n");
   CHECK(!wire::decode_forward_reply(quorum::byte_view{r}.subspan(1, r.size() - 2)));
+
+  // A follower's request for a read index, and both kinds of answer.
+  quorum::byte_buffer q;
+  wire::encode(wire::read_index{quorum::node_id{3}, 300}, q);
+  CHECK(q[0] == std::byte{4});
+  auto dq = wire::decode_read_index(quorum::byte_view{q}.subspan(1));
+  REQUIRE(dq);
+  CHECK(dq->origin == quorum::node_id{3});
+  CHECK(dq->id == 300);
+  for (std::size_t cut = 1; cut < q.size(); ++cut) CHECK(!wire::decode_read_index(quorum::byte_view{q}.subspan(1, cut - 1)));
+  q.push_back(std::byte{0});
+  CHECK(!wire::decode_read_index(quorum::byte_view{q}.subspan(1)));
+  for (const wire::read_index_reply& sent : {wire::read_index_reply{8, true, quorum::log_index{123456}, {}},
+                                             wire::read_index_reply{9, false, {}, "-TRYAGAIN no leader\r\n"}}) {
+    quorum::byte_buffer a;
+    wire::encode(sent, a);
+    CHECK(a[0] == std::byte{5});
+    auto got = wire::decode_read_index_reply(quorum::byte_view{a}.subspan(1));
+    REQUIRE(got);
+    CHECK(got->id == sent.id);
+    CHECK(got->ok == sent.ok);
+    CHECK(got->index == sent.index);
+    CHECK(got->error == sent.error);
+    for (std::size_t cut = 1; cut < a.size(); ++cut)
+      CHECK(!wire::decode_read_index_reply(quorum::byte_view{a}.subspan(1, cut - 1)));
+  }
+  const std::byte bad_flag[] = {std::byte{1}, std::byte{2}, std::byte{0}};
+  CHECK(!wire::decode_read_index_reply(quorum::byte_view{bad_flag}));
 }

@@ -1,15 +1,25 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78): the checksum of every
-// log record and network frame. Table-driven, slicing-by-8 at run time and
-// usable in constant expressions. crc32c("123456789") == 0xE3069283.
+// log record and network frame. At run time the SSE4.2 crc32 instruction on
+// x86-64 processors that have it (checked once, at run time: no build flag),
+// else table-driven slicing-by-8; bytewise in constant expressions.
+// crc32c("123456789") == 0xE3069283.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <type_traits>
 
 #include "quorum/core/bytes.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define QUORUM_CRC32C_SSE42 1
+#include <nmmintrin.h>  // the intrinsics carry their own target attribute: no -msse4.2 needed
+#else
+#define QUORUM_CRC32C_SSE42 0
+#endif
 
 namespace quorum::codec {
 
@@ -49,12 +59,51 @@ inline std::uint32_t crc32c_sliced(std::uint32_t c, const unsigned char* p, std:
   return crc32c_bytewise(c, p, n);
 }
 
+#if QUORUM_CRC32C_SSE42
+// The crc32 instruction computes this very CRC (same polynomial, reflected):
+// 8 bytes per instruction, then 4, then one at a time. x86 loads are little
+// endian, the byte order the reflected CRC consumes.
+__attribute__((target("sse4.2"))) inline std::uint32_t crc32c_sse42(std::uint32_t c, const unsigned char* p,
+                                                                    std::size_t n) noexcept {
+  std::uint64_t c64 = c;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    c64 = _mm_crc32_u64(c64, w);
+  }
+  c = static_cast<std::uint32_t>(c64);
+  if (n >= 4) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    c = _mm_crc32_u32(c, w);
+    p += 4;
+    n -= 4;
+  }
+  for (; n > 0; ++p, --n) c = _mm_crc32_u8(c, *p);
+  return c;
+}
+
+inline bool cpu_has_sse42() noexcept {
+  static const bool has = [] {
+    __builtin_cpu_init();  // may run before the constructor that would have done it
+    return __builtin_cpu_supports("sse4.2") != 0;
+  }();
+  return has;
+}
+#endif
+
+inline std::uint32_t crc32c_run_time(std::uint32_t c, const unsigned char* p, std::size_t n) noexcept {
+#if QUORUM_CRC32C_SSE42
+  if (cpu_has_sse42()) return crc32c_sse42(c, p, n);
+#endif
+  return crc32c_sliced(c, p, n);
+}
+
 }  // namespace detail
 
 // Extends a running CRC: crc32c(b, crc32c(a)) == crc32c(a followed by b).
 [[nodiscard]] inline std::uint32_t crc32c(byte_view data, std::uint32_t crc = 0) noexcept {
-  return ~detail::crc32c_sliced(~crc, reinterpret_cast<const unsigned char*>(data.data()),
-                                data.size());
+  return ~detail::crc32c_run_time(~crc, reinterpret_cast<const unsigned char*>(data.data()), data.size());
 }
 
 [[nodiscard]] constexpr std::uint32_t crc32c(std::string_view data, std::uint32_t crc = 0) noexcept {
