@@ -23,7 +23,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -36,7 +35,10 @@
 #include "quorum/paxos/synod.hpp"
 #include "quorum/two_phase_commit/paxos_commit_message.hpp"
 #include "quorum/two_phase_commit/paxos_commit_options.hpp"
+#include "quorum/two_phase_commit/paxos_commit_instance.hpp"
 #include "quorum/two_phase_commit/paxos_commit_record.hpp"
+#include "quorum/two_phase_commit/paxos_commit_small_list.hpp"
+#include "quorum/two_phase_commit/paxos_commit_table.hpp"
 #include "quorum/two_phase_commit/paxos_commit_tombstones.hpp"
 #include "quorum/two_phase_commit/policies.hpp"
 #include "quorum/two_phase_commit/status.hpp"
@@ -97,7 +99,8 @@ class paxos_commit_node {
     parts.assign(participants.begin(), participants.end());
     std::sort(parts.begin(), parts.end());
     QUORUM_TRY(check_participants(parts));
-    if (txns_.count(txn) != 0) return fail(errc::invalid_argument, "paxos commit begin: txn already known", txn.value());
+    if (txns_.find(txn) != nullptr)
+      return fail(errc::invalid_argument, "paxos commit begin: txn already known", txn.value());
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = create(txn);
@@ -136,36 +139,36 @@ class paxos_commit_node {
 
   void tick() {
     if (!status_) return;
-    for (auto& [txn, st] : txns_) tick_txn(txn, st);
+    txns_.for_each([this](txn_state& st) { tick_txn(st.txn, st); });
     flush_resolutions();
     drain();
   }
 
   // As an RM: the outcome this node applied, if any.
   [[nodiscard]] std::optional<decision> outcome(txn_id txn) const {
-    auto it = txns_.find(txn);
-    return it == txns_.end() ? std::nullopt : it->second.applied;
+    const txn_state* st = txns_.find(txn);
+    return st == nullptr ? std::nullopt : st->applied;
   }
   // As a leader (first or recovery): the outcome it decided, if any.
   [[nodiscard]] std::optional<decision> decided(txn_id txn) const {
-    auto it = txns_.find(txn);
-    return it == txns_.end() ? std::nullopt : it->second.decided;
+    const txn_state* st = txns_.find(txn);
+    return st == nullptr ? std::nullopt : st->decided;
   }
   // As an acceptor: what it accepted for `rm`'s instance of txn.
   [[nodiscard]] pc_value accepted(txn_id txn, node_id rm) const {
-    auto it = txns_.find(txn);
-    if (it == txns_.end() || it->second.acc.empty()) return pc_value::none;
-    const std::size_t i = index_of(it->second, rm);
-    return i == it->second.parts.size() ? pc_value::none : value_of(it->second.acc[i].state());
+    const txn_state* st = txns_.find(txn);
+    if (st == nullptr || !st->has_acc) return pc_value::none;
+    const std::size_t i = index_of(*st, rm);
+    return i == st->parts.size() ? pc_value::none : value_of(st->inst[i]);
   }
 
   // Transactions this node holds anything of, in any role; finished ones leave it.
   [[nodiscard]] std::size_t tracked_transactions() const noexcept { return txns_.size(); }
-  [[nodiscard]] bool holds(txn_id txn) const { return txns_.count(txn) != 0; }
+  [[nodiscard]] bool holds(txn_id txn) const { return txns_.find(txn) != nullptr; }
   // As an RM: true if it will never vote on txn (begun by origin): it resolved
   // and forgot it, or refused it. A prepare for it is dropped.
   [[nodiscard]] bool forgotten(node_id origin, txn_id txn) const {
-    return txns_.count(txn) == 0 && tombstones_.covers(origin, txn);
+    return txns_.find(txn) == nullptr && tombstones_.covers(origin, txn);
   }
   // With options.report_decisions: the decisions this node reached as leader
   // (first or recovery), in order, until clear_decisions().
@@ -177,14 +180,18 @@ class paxos_commit_node {
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
   // Everything but the lists of txn_state: a forgotten entry is reused by
-  // assigning a fresh one of these and clearing the lists (recycle).
+  // assigning a fresh one of these and clearing the lists (reset).
   struct txn_scalars {
+    txn_id txn{};                // its key in txns_
+    bool used{false};            // held (txns_ sets it)
+    bool has_acc{false};         // acceptor: a 2a or 1a arrived, inst[i]'s acceptor state is this node's
+    bool origin_resolved{false};  // leader and acceptor: the origin leads it no more (see resolved below)
+    rm_phase rm{rm_phase::none};
     node_id origin{};            // the node that began it
     std::size_t self_at{0};      // this node's position in parts; parts.size() if not an RM (set_parts)
     node_id leader{};            // where acceptors send phase 2b
     std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
     // RM
-    rm_phase rm{rm_phase::none};
     std::uint32_t rm_ticks{0};
     std::optional<decision> applied;
     bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
@@ -193,38 +200,35 @@ class paxos_commit_node {
     std::uint32_t flush_ticks{0};
     // leader
     bool leading{false};
+    std::optional<decision> decided;
+    std::uint32_t leader_ticks{0};
     ballot bal{};  // of this node's phase 1; round 0 while on the fast path
     std::uint64_t highest_round{1};
-    std::uint32_t leader_ticks{0};
-    std::optional<decision> decided;
     std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
-  // Everything this node knows of one transaction, in each of its roles.
+  // Everything this node knows of one transaction, in each of its roles, in
+  // one flat entry for the usual few participants (heap lists beyond them).
+  static constexpr std::size_t inline_participants = 4;
   struct txn_state : txn_scalars {
-    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
-    // leader and acceptor: the RMs known to have resolved it, then the origin
-    // (known to lead it no more: it might otherwise run phase 1 on acceptors
-    // that forgot, and decide by itself what was long decided)
-    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
-    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
-    std::vector<paxos::acceptor> acc;
-    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
-    // leader
-    std::vector<paxos::learner> learn;
-    std::vector<paxos::proposer> prop;
-    std::vector<pc_value> chosen;
+    detail::small_list<node_id, inline_participants> parts;  // sorted: instance i is parts[i]'s vote
+    // Instance i's acceptor, the leader's tally and what it chose, and
+    // whether parts[i] is known to have resolved it (leader and acceptor);
+    // origin_resolved is the origin's flag, known to lead it no more (it
+    // might otherwise run phase 1 on acceptors that forgot, and decide by
+    // itself what was long decided).
+    detail::small_list<detail::pc_instance, inline_participants> inst;
+    std::vector<paxos::proposer> prop;  // leader: made by start_recovery only
     // A new txn's state, keeping every list's storage (a list added above is cleared here too).
     void reset() {
       static_cast<txn_scalars&>(*this) = txn_scalars{};
       parts.clear();
-      resolved.clear();
-      acc.clear();
-      unanswered.clear();
-      learn.clear();
+      inst.clear();
       prop.clear();
-      chosen.clear();
     }
   };
+  [[nodiscard]] static pc_value value_of(const detail::pc_instance& a) noexcept {
+    return a.has_value() ? a.value : pc_value::none;
+  }
 
   [[nodiscard]] pc_message_limits limits() const noexcept {
     return pc_message_limits{opts_.max_participants, opts_.max_gc_batch};
@@ -256,7 +260,8 @@ class paxos_commit_node {
   }
 
   void set_parts(txn_state& st, std::span<const node_id> parts) const {
-    st.parts.assign(parts.begin(), parts.end());
+    st.parts.assign(parts);
+    st.inst.assign(parts.size(), detail::pc_instance{});
     st.self_at = index_of(st, self_);
   }
   [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
@@ -287,53 +292,32 @@ class paxos_commit_node {
     if (is_rm(st) && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
-  // A new entry for txn (not held), in the map node and buffers of a
-  // forgotten one when there is one: steady state allocates nothing.
-  // Ids mostly increase, so the end is the usual place: hinted there.
+  // A new entry for txn (not held), in the slot and buffers of a forgotten
+  // one when there is one: steady state allocates nothing.
   txn_state& create(txn_id txn) {
-    if (spare_txns_.empty()) {
-      hot_.it = txns_.try_emplace(txns_.end(), txn);
-    } else {
-      auto node = std::move(spare_txns_.back());
-      spare_txns_.pop_back();
-      node.key() = txn;
-      hot_.it = txns_.insert(txns_.end(), std::move(node));
-    }
-    hot_.set = true;
-    return hot_.it->second;
-  }
-  // Back to a new txn_state, keeping every list's storage; its acceptors go
-  // to the spares with their value buffers.
-  void recycle(txn_state& st) {
-    for (paxos::acceptor& a : st.acc)
-      if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
-    st.reset();
-  }
-  paxos::acceptor fresh_acceptor() {
-    if (spare_acceptors_.empty()) return {};
-    static const paxos::acceptor blank{};
-    paxos::acceptor a = std::move(spare_acceptors_.back());
-    spare_acceptors_.pop_back();
-    a = blank;  // a copy keeps a's value buffer; a move would free it
-    return a;
+    txn_state& st = txns_.insert(txn);
+    hot_.st = &st;
+    return st;
   }
 
   // The hot entry first: the txn last created or looked up, which most
   // messages are about (every one of a txn's, one txn at a time).
   txn_state* known(txn_id txn) {
-    if (hot_.set && hot_.it->first == txn) return &hot_.it->second;
-    auto it = txns_.find(txn);
-    if (it == txns_.end()) return nullptr;
-    hot_.it = it;
-    hot_.set = true;
-    return &it->second;
+    if (hot_.st != nullptr && hot_.st->txn == txn) return hot_.st;
+    txn_state* st = txns_.find(txn);
+    if (st != nullptr) hot_.st = st;
+    return st;
   }
 
   void lead(txn_state& st) {
     st.leading = true;
-    st.learn.assign(st.parts.size(), paxos::learner{});
+    for (detail::pc_instance& i : st.inst) {
+      i.tally = ballot{};
+      i.mask = 0;
+      i.tally_chosen = false;
+      i.chosen = pc_value::none;
+    }
     st.prop.clear();  // only a recovery needs proposers: start_recovery makes them
-    st.chosen.assign(st.parts.size(), pc_value::none);
     st.leader_ticks = 0;
   }
 
@@ -387,12 +371,12 @@ class paxos_commit_node {
   }
 
   // A txn held before is still held after dispatch (only forgetting drops
-  // one), so its map position serves the check that follows.
+  // one), so the hot entry serves the check that follows.
   void handle(const pc_message& m) {
     if (is_batched(m.type)) return handle_batch(m);
     if (txn_state* st = known(m.txn)) st->idle_ticks = 0;
     dispatch(m);
-    if (known(m.txn) != nullptr) forget_if_done(hot_.it);
+    if (txn_state* st = known(m.txn)) forget_if_done(*st);
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -519,10 +503,7 @@ class paxos_commit_node {
       ++stats_.dropped_stale;
       return nullptr;
     }
-    if (st->acc.empty()) {
-      for (std::size_t i = 0; i < st->parts.size(); ++i) st->acc.push_back(fresh_acceptor());
-      st->unanswered.assign(st->parts.size(), false);
-    }
+    st->has_acc = true;  // its instances' acceptor states start blank (set_parts)
     st->leader = m.leader;
     return st;
   }
@@ -541,14 +522,13 @@ class paxos_commit_node {
         continue;
       }
       recovery |= e.bal.round > 1;
-      const std::byte v{static_cast<std::uint8_t>(e.value)};
-      if (st->acc[i].accept(e.bal, std::span<const std::byte>{&v, 1})) st->unanswered[i] = true;
-      else refused = std::max(refused, st->acc[i].state().promised);
+      detail::pc_instance& in = st->inst[i];
+      if (in.accept(e.bal, e.value)) in.unanswered = true;
+      else refused = std::max(refused, in.promised);
     }
     if (refused.round != 0) send_nack(m, refused);
-    const bool all = std::all_of(st->acc.begin(), st->acc.end(), [](const paxos::acceptor& a) {
-      return a.state().has_value();
-    });
+    bool all = true;
+    for (const detail::pc_instance& in : st->inst) all &= in.has_value();
     // The fast path waits for every RM's 2a so one stable write covers them all.
     if (recovery || all) flush(m.txn, *st);
   }
@@ -561,14 +541,14 @@ class paxos_commit_node {
       return;
     }
     ballot promised{};
-    for (const paxos::acceptor& a : st->acc) promised = std::max(promised, a.state().promised);
+    for (const detail::pc_instance& a : st->inst) promised = std::max(promised, a.promised);
     if (promised > m.bal) return send_nack(m, promised);
-    for (paxos::acceptor& a : st->acc) (void)a.prepare(m.bal);
+    for (detail::pc_instance& a : st->inst) (void)a.prepare(m.bal);
     if (!persist(m.txn, *st)) return;
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
     for (std::size_t i = 0; i < st->parts.size(); ++i)
-      es.push_back(pc_entry{st->parts[i], st->acc[i].state().accepted, value_of(st->acc[i].state())});
+      es.push_back(pc_entry{st->parts[i], st->inst[i].accepted, value_of(st->inst[i])});
     pc_message r = make(pc_message_type::phase1b, m.txn, *st);
     r.bal = m.bal;
     r.participants = {};
@@ -595,9 +575,10 @@ class paxos_commit_node {
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
     for (std::size_t i = 0; i < st.parts.size(); ++i) {
-      if (!st.unanswered[i]) continue;
-      st.unanswered[i] = false;
-      es.push_back(pc_entry{st.parts[i], st.acc[i].state().accepted, value_of(st.acc[i].state())});
+      detail::pc_instance& in = st.inst[i];
+      if (!in.unanswered) continue;
+      in.unanswered = false;
+      es.push_back(pc_entry{st.parts[i], in.accepted, value_of(in)});
     }
     if (es.empty()) return;
     pc_message r = make(pc_message_type::phase2b, txn, st);
@@ -607,9 +588,11 @@ class paxos_commit_node {
   }
 
   bool persist(txn_id txn, txn_state& st) {
-    if (std::none_of(st.acc.begin(), st.acc.end(), [](const paxos::acceptor& a) { return a.dirty(); })) return true;
+    bool dirty = false;
+    for (const detail::pc_instance& a : st.inst) dirty |= a.dirty;
+    if (!dirty) return true;
     if (!write(pc_record_kind::acceptor, txn, st, true)) return false;
-    for (paxos::acceptor& a : st.acc) a.saved();
+    for (detail::pc_instance& a : st.inst) a.dirty = false;
     return true;
   }
 
@@ -625,13 +608,11 @@ class paxos_commit_node {
   void on_nack(const pc_message& m);
 
   void tick_txn(txn_id txn, txn_state& st) {
-    if (!st.acc.empty() && std::find(st.unanswered.begin(), st.unanswered.end(), true) != st.unanswered.end() &&
-        ++st.flush_ticks >= opts_.acceptor_flush_ticks)
-      flush(txn, st);
+    if (st.has_acc && any_unanswered(st) && ++st.flush_ticks >= opts_.acceptor_flush_ticks) flush(txn, st);
     if (st.leading && !st.decided && ++st.leader_ticks >= opts_.leader_timeout_ticks) start_recovery(txn, st);
     if (st.leading && st.decided && ++st.ack_ticks >= opts_.leader_timeout_ticks) resend_decision(txn, st);
     // An acceptor with no leader left to say "forget" asks the RMs itself.
-    if (!st.leading && !st.acc.empty() && ++st.idle_ticks >= opts_.acceptor_query_ticks)
+    if (!st.leading && st.has_acc && ++st.idle_ticks >= opts_.acceptor_query_ticks)
       send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
@@ -655,10 +636,17 @@ class paxos_commit_node {
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
   [[nodiscard]] static bool all_resolved(const txn_state& st) {
-    return std::find(st.resolved.begin(), st.resolved.end(), false) == st.resolved.end();
+    bool all = st.origin_resolved;
+    for (const detail::pc_instance& in : st.inst) all &= in.resolved;
+    return all;
+  }
+  [[nodiscard]] static bool any_unanswered(const txn_state& st) {
+    bool any = false;
+    for (const detail::pc_instance& in : st.inst) any |= in.unanswered;
+    return any;
   }
   [[nodiscard]] bool done(const txn_state& st) const;
-  void forget_if_done(typename std::map<txn_id, txn_state>::iterator it);
+  void forget_if_done(txn_state& st);
   void flush_resolutions();
   void compact(std::uint64_t keep);
   void relocate();
@@ -666,8 +654,9 @@ class paxos_commit_node {
   // ---- the log ----
 
   bool write(pc_record_kind kind, txn_id txn, txn_state& st, bool force, bool counted = true) {
-    const std::span<const paxos::acceptor> acc =
-        kind == pc_record_kind::acceptor ? std::span<const paxos::acceptor>{st.acc} : std::span<const paxos::acceptor>{};
+    const std::span<const detail::pc_instance> acc = kind == pc_record_kind::acceptor
+                                                         ? std::span<const detail::pc_instance>{st.inst}
+                                                         : std::span<const detail::pc_instance>{};
     const decision d = st.applied.value_or(decision::abort);
     byte_view rec;
     if (detail::pc_record_max_size(st.parts.size(), acc.size()) <= record_buf_.size()) {
@@ -705,26 +694,20 @@ class paxos_commit_node {
   result<void> status_{};
   paxos::membership acceptors_;
   paxos_commit_stats stats_;
-  std::map<txn_id, txn_state> txns_;
-  // Set by known() and create(), unset by forgetting that entry (the only
-  // erasure). A copied or moved node starts without one: it would point
-  // into the other node's map.
+  detail::txn_table<txn_state> txns_;
+  // Set by known() and create(), unset by forgetting that entry. A copied
+  // or moved node starts without one: it would point into the other's table.
   struct hot_entry {
-    typename std::map<txn_id, txn_state>::iterator it{};
-    bool set{false};
+    txn_state* st{nullptr};
     hot_entry() = default;
     hot_entry(const hot_entry&) noexcept {}
     hot_entry& operator=(const hot_entry&) noexcept {
-      set = false;
+      st = nullptr;
       return *this;
     }
     ~hot_entry() = default;
   };
   hot_entry hot_;
-  // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
-  static constexpr std::size_t max_spares = 64;
-  std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;
-  std::vector<paxos::acceptor> spare_acceptors_;
   pc_tombstones tombstones_;
   bool need_sync_{false};  // a resolution is not durable yet
   struct pending_ack {
@@ -735,7 +718,6 @@ class paxos_commit_node {
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
   std::vector<pc_txn_ref> forgets_;  // leader: txns every RM resolved, for the acceptors at the next tick
   std::vector<pc_txn_ref> batch_buf_;
-  std::vector<typename std::map<txn_id, txn_state>::iterator> scratch_txns_;  // done at a tick
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below

@@ -17,8 +17,9 @@ void paxos_commit_node<P>::on_phase2b(const pc_message& m) {
   }
   for (const pc_entry& e : m.entries) {
     const std::size_t i = index_of(*st, e.instance);
-    if (i == st->parts.size() || e.value == pc_value::none || st->chosen[i] != pc_value::none) continue;
-    if (st->learn[i].on_accepted(acceptors_, pos, e.bal)) st->chosen[i] = e.value;
+    if (i == st->parts.size() || e.value == pc_value::none) continue;
+    detail::pc_instance& in = st->inst[i];
+    if (in.chosen == pc_value::none && in.learn(acceptors_, pos, e.bal)) in.chosen = e.value;
   }
   maybe_decide(m.txn, *st);
 }
@@ -26,21 +27,24 @@ void paxos_commit_node<P>::on_phase2b(const pc_message& m) {
 // Commit iff every instance chose Prepared; one Aborted settles it early.
 template <class P>
 void paxos_commit_node<P>::maybe_decide(txn_id txn, txn_state& st) {
-  const bool any_abort = std::find(st.chosen.begin(), st.chosen.end(), pc_value::aborted) != st.chosen.end();
-  const bool all_prepared =
-      std::all_of(st.chosen.begin(), st.chosen.end(), [](pc_value v) { return v == pc_value::prepared; });
+  bool any_abort = false;
+  bool all_prepared = true;
+  for (const detail::pc_instance& in : st.inst) {
+    any_abort |= in.chosen == pc_value::aborted;
+    all_prepared &= in.chosen == pc_value::prepared;
+  }
   if (!any_abort && !all_prepared) return;
   const decision d = any_abort ? decision::abort : decision::commit;
   st.decided = d;
   st.ack_ticks = 0;
-  if (st.origin == self_) st.resolved.back() = true;
+  if (st.origin == self_) st.origin_resolved = true;
   ++(d == decision::commit ? stats_.commits : stats_.aborts);
   report(txn, d);
   pc_message m = make(pc_message_type::decision, txn, st);
   m.participants = {};
   m.decision = d;
   for (const node_id p : st.parts) send(p, m);
-  if (!st.resolved.back()) send(st.origin, m);  // it may still lead txn: it must stop
+  if (!st.origin_resolved) send(st.origin, m);  // it may still lead txn: it must stop
 }
 
 template <class P>
