@@ -37,7 +37,7 @@
 #include "quorum/two_phase_commit/paxos_commit_options.hpp"
 #include "quorum/two_phase_commit/paxos_commit_instance.hpp"
 #include "quorum/two_phase_commit/paxos_commit_record.hpp"
-#include "quorum/two_phase_commit/paxos_commit_small_list.hpp"
+#include "quorum/two_phase_commit/paxos_commit_small_storage.hpp"
 #include "quorum/two_phase_commit/paxos_commit_table.hpp"
 #include "quorum/two_phase_commit/paxos_commit_tombstones.hpp"
 #include "quorum/two_phase_commit/policies.hpp"
@@ -110,7 +110,7 @@ class paxos_commit_node {
     init_resolved(st);
     lead(st);
     pc_message m = make(pc_message_type::prepare, txn, st);
-    for (const node_id p : st.parts) send(p, m);
+    for (const node_id p : st.parts()) send(p, m);
     drain();
     return {};
   }
@@ -159,7 +159,7 @@ class paxos_commit_node {
     const txn_state* st = txns_.find(txn);
     if (st == nullptr || !st->has_acc) return pc_value::none;
     const std::size_t i = index_of(*st, rm);
-    return i == st->parts.size() ? pc_value::none : value_of(st->inst[i]);
+    return i == st->parts().size() ? pc_value::none : value_of(st->inst()[i]);
   }
 
   // Transactions this node holds anything of, in any role; finished ones leave it.
@@ -180,49 +180,55 @@ class paxos_commit_node {
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
   // Everything but the lists of txn_state: a forgotten entry is reused by
-  // assigning a fresh one of these and clearing the lists (reset).
+  // assigning a fresh one of these and clearing the lists (reset). What a
+  // tick and forgetting read of every held txn fills its first cache line.
   struct txn_scalars {
     txn_id txn{};                // its key in txns_
     bool used{false};            // held (txns_ sets it)
-    bool has_acc{false};         // acceptor: a 2a or 1a arrived, inst[i]'s acceptor state is this node's
-    bool origin_resolved{false};  // leader and acceptor: the origin leads it no more (see resolved below)
+    bool is_rm{false};           // this node is one of the participants (set_parts)
+    bool has_acc{false};         // acceptor: a 2a or 1a arrived, inst()[i]'s acceptor state is this node's
     rm_phase rm{rm_phase::none};
-    node_id origin{};            // the node that began it
-    std::size_t self_at{0};      // this node's position in parts; parts.size() if not an RM (set_parts)
-    node_id leader{};            // where acceptors send phase 2b
-    std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
-    // RM
-    std::uint32_t rm_ticks{0};
-    std::optional<decision> applied;
-    bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
+    bool rm_resolved{false};  // RM: outcome applied, or refused: nothing more to do as an RM
     bool rm_durable{false};   // ... and a sync has made that survive a crash
+    bool leading{false};      // leader
+    std::optional<decision> applied;  // RM
+    std::optional<decision> decided;  // leader
+    std::uint32_t n{0};           // participants
+    std::uint32_t self_at{0};     // this node's position among them; n if not an RM
+    std::uint32_t rm_ticks{0};
     std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
     std::uint32_t flush_ticks{0};
-    // leader
-    bool leading{false};
-    std::optional<decision> decided;
     std::uint32_t leader_ticks{0};
+    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
+    std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
+    node_id origin{};            // the node that began it
+    // Then what its messages carry.
+    node_id leader{};            // where acceptors send phase 2b
     ballot bal{};  // of this node's phase 1; round 0 while on the fast path
     std::uint64_t highest_round{1};
-    std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
   };
   // Everything this node knows of one transaction, in each of its roles, in
-  // one flat entry for the usual few participants (heap lists beyond them).
+  // one flat entry of whole cache lines for the usual few participants
+  // (arrays on the heap beyond them).
   static constexpr std::size_t inline_participants = 4;
-  struct txn_state : txn_scalars {
-    detail::small_list<node_id, inline_participants> parts;  // sorted: instance i is parts[i]'s vote
-    // Instance i's acceptor, the leader's tally and what it chose, and
-    // whether parts[i] is known to have resolved it (leader and acceptor);
-    // origin_resolved is the origin's flag, known to lead it no more (it
+  struct alignas(64) txn_state : txn_scalars {
+    // Leader and acceptor: flag i set once participant i is known to have
+    // resolved it; flag n once the origin is known to lead it no more (it
     // might otherwise run phase 1 on acceptors that forgot, and decide by
-    // itself what was long decided).
-    detail::small_list<detail::pc_instance, inline_participants> inst;
+    // itself what was long decided). Set by init_resolved.
+    detail::small_bits resolved;
+    detail::small_bits unanswered;  // acceptor: instance i accepted, 2b not sent yet
+    detail::small_array<node_id, inline_participants> parts_;  // sorted: instance i is participant i's vote
     std::vector<paxos::proposer> prop;  // leader: made by start_recovery only
-    // A new txn's state, keeping every list's storage (a list added above is cleared here too).
+    // Instance i's acceptor, and the leader's tally and what it chose.
+    detail::small_array<detail::pc_instance, inline_participants> inst_;
+
+    [[nodiscard]] std::span<const node_id> parts() const noexcept { return {parts_.data(this->n), this->n}; }
+    [[nodiscard]] std::span<detail::pc_instance> inst() noexcept { return {inst_.data(this->n), this->n}; }
+    [[nodiscard]] std::span<const detail::pc_instance> inst() const noexcept { return {inst_.data(this->n), this->n}; }
+    // A new txn's state, keeping every array's storage (a list added above is cleared here too).
     void reset() {
       static_cast<txn_scalars&>(*this) = txn_scalars{};
-      parts.clear();
-      inst.clear();
       prop.clear();
     }
   };
@@ -260,27 +266,31 @@ class paxos_commit_node {
   }
 
   void set_parts(txn_state& st, std::span<const node_id> parts) const {
-    st.parts.assign(parts);
-    st.inst.assign(parts.size(), detail::pc_instance{});
-    st.self_at = index_of(st, self_);
+    st.n = static_cast<std::uint32_t>(parts.size());  // at most max_participants, at most 2^20
+    st.parts_.assign(parts);
+    st.inst_.assign(parts.size(), detail::pc_instance{});
+    st.unanswered.reset(parts.size());
+    st.self_at = static_cast<std::uint32_t>(index_of(st, self_));
+    st.is_rm = st.self_at != parts.size();
   }
-  [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
+  [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.is_rm; }
 
-  static std::size_t index_of(const txn_state& st, node_id n) {
-    if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
+  static std::size_t index_of(const txn_state& st, node_id id) {
+    const std::span<const node_id> p = st.parts();
+    if (p.size() <= 8) {  // the usual few: a scan beats a binary search
       std::size_t i = 0;
-      while (i < st.parts.size() && st.parts[i] != n) ++i;
+      while (i < p.size() && p[i] != id) ++i;
       return i;
     }
-    auto it = std::lower_bound(st.parts.begin(), st.parts.end(), n);
-    return it != st.parts.end() && *it == n ? static_cast<std::size_t>(it - st.parts.begin()) : st.parts.size();
+    auto it = std::lower_bound(p.begin(), p.end(), id);
+    return it != p.end() && *it == id ? static_cast<std::size_t>(it - p.begin()) : p.size();
   }
 
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
     if (txn_state* st = known(txn)) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts.begin(), st->parts.end())) return nullptr;
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts().begin(), st->parts().end())) return nullptr;
       return st;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
@@ -311,7 +321,7 @@ class paxos_commit_node {
 
   void lead(txn_state& st) {
     st.leading = true;
-    for (detail::pc_instance& i : st.inst) {
+    for (detail::pc_instance& i : st.inst()) {
       i.tally = ballot{};
       i.mask = 0;
       i.tally_chosen = false;
@@ -328,7 +338,7 @@ class paxos_commit_node {
     m.txn = txn;
     m.origin = st.origin;
     m.leader = st.leader;
-    m.participants = st.parts;
+    m.participants = st.parts();
     return m;
   }
 
@@ -517,18 +527,18 @@ class paxos_commit_node {
       const std::size_t i = index_of(*st, e.instance);
       // Round 1 belongs to the RM whose instance it is; any other ballot to its proposer.
       const bool owner = e.bal.round == 1 ? e.instance == m.from && e.bal.node == m.from : e.bal.node == m.from;
-      if (i == st->parts.size() || !owner || e.bal.round == 0 || e.value == pc_value::none) {
+      if (i == st->parts().size() || !owner || e.bal.round == 0 || e.value == pc_value::none) {
         ++stats_.dropped_stale;
         continue;
       }
       recovery |= e.bal.round > 1;
-      detail::pc_instance& in = st->inst[i];
-      if (in.accept(e.bal, e.value)) in.unanswered = true;
+      detail::pc_instance& in = st->inst()[i];
+      if (in.accept(e.bal, e.value)) st->unanswered.set(i);
       else refused = std::max(refused, in.promised);
     }
     if (refused.round != 0) send_nack(m, refused);
     bool all = true;
-    for (const detail::pc_instance& in : st->inst) all &= in.has_value();
+    for (const detail::pc_instance& in : st->inst()) all &= in.has_value();
     // The fast path waits for every RM's 2a so one stable write covers them all.
     if (recovery || all) flush(m.txn, *st);
   }
@@ -541,14 +551,14 @@ class paxos_commit_node {
       return;
     }
     ballot promised{};
-    for (const detail::pc_instance& a : st->inst) promised = std::max(promised, a.promised);
+    for (const detail::pc_instance& a : st->inst()) promised = std::max(promised, a.promised);
     if (promised > m.bal) return send_nack(m, promised);
-    for (detail::pc_instance& a : st->inst) (void)a.prepare(m.bal);
+    for (detail::pc_instance& a : st->inst()) (void)a.prepare(m.bal);
     if (!persist(m.txn, *st)) return;
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
-    for (std::size_t i = 0; i < st->parts.size(); ++i)
-      es.push_back(pc_entry{st->parts[i], st->inst[i].accepted, value_of(st->inst[i])});
+    for (std::size_t i = 0; i < st->parts().size(); ++i)
+      es.push_back(pc_entry{st->parts()[i], st->inst()[i].accepted, value_of(st->inst()[i])});
     pc_message r = make(pc_message_type::phase1b, m.txn, *st);
     r.bal = m.bal;
     r.participants = {};
@@ -574,11 +584,10 @@ class paxos_commit_node {
     if (!persist(txn, st)) return;
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
-    for (std::size_t i = 0; i < st.parts.size(); ++i) {
-      detail::pc_instance& in = st.inst[i];
-      if (!in.unanswered) continue;
-      in.unanswered = false;
-      es.push_back(pc_entry{st.parts[i], in.accepted, value_of(in)});
+    for (std::size_t i = 0; i < st.parts().size(); ++i) {
+      if (!st.unanswered.test(i)) continue;
+      st.unanswered.set(i, false);
+      es.push_back(pc_entry{st.parts()[i], st.inst()[i].accepted, value_of(st.inst()[i])});
     }
     if (es.empty()) return;
     pc_message r = make(pc_message_type::phase2b, txn, st);
@@ -589,10 +598,10 @@ class paxos_commit_node {
 
   bool persist(txn_id txn, txn_state& st) {
     bool dirty = false;
-    for (const detail::pc_instance& a : st.inst) dirty |= a.dirty;
+    for (const detail::pc_instance& a : st.inst()) dirty |= a.dirty;
     if (!dirty) return true;
     if (!write(pc_record_kind::acceptor, txn, st, true)) return false;
-    for (detail::pc_instance& a : st.inst) a.dirty = false;
+    for (detail::pc_instance& a : st.inst()) a.dirty = false;
     return true;
   }
 
@@ -635,16 +644,8 @@ class paxos_commit_node {
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
-  [[nodiscard]] static bool all_resolved(const txn_state& st) {
-    bool all = st.origin_resolved;
-    for (const detail::pc_instance& in : st.inst) all &= in.resolved;
-    return all;
-  }
-  [[nodiscard]] static bool any_unanswered(const txn_state& st) {
-    bool any = false;
-    for (const detail::pc_instance& in : st.inst) any |= in.unanswered;
-    return any;
-  }
+  [[nodiscard]] static bool all_resolved(const txn_state& st) { return st.resolved.all(st.n + 1); }
+  [[nodiscard]] static bool any_unanswered(const txn_state& st) { return st.unanswered.any(st.n); }
   [[nodiscard]] bool done(const txn_state& st) const;
   void forget_if_done(txn_state& st);
   void flush_resolutions();
@@ -655,15 +656,15 @@ class paxos_commit_node {
 
   bool write(pc_record_kind kind, txn_id txn, txn_state& st, bool force, bool counted = true) {
     const std::span<const detail::pc_instance> acc = kind == pc_record_kind::acceptor
-                                                         ? std::span<const detail::pc_instance>{st.inst}
+                                                         ? std::span<const detail::pc_instance>{st.inst()}
                                                          : std::span<const detail::pc_instance>{};
     const decision d = st.applied.value_or(decision::abort);
     byte_view rec;
-    if (detail::pc_record_max_size(st.parts.size(), acc.size()) <= record_buf_.size()) {
-      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts, acc, record_buf_.data());
+    if (detail::pc_record_max_size(st.parts().size(), acc.size()) <= record_buf_.size()) {
+      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts(), acc, record_buf_.data());
       rec = byte_view{record_buf_.data(), static_cast<std::size_t>(end - record_buf_.data())};
     } else {
-      encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts, acc, buf_);
+      encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts(), acc, buf_);
       rec = buf_;
     }
     auto at = log_.append(rec);

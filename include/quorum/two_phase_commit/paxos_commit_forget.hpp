@@ -39,8 +39,8 @@ void paxos_commit_node<P>::acknowledge(txn_id txn, node_id origin, node_id to) {
 // The origin's slot is last: it is known to lead txn no more.
 template <class P>
 void paxos_commit_node<P>::init_resolved(txn_state& st) {
-  for (detail::pc_instance& in : st.inst) in.resolved = false;
-  st.origin_resolved = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
+  st.resolved.reset(st.parts().size() + 1);
+  st.resolved.set(st.parts().size(), index_of(st, st.origin) != st.parts().size());  // an RM: its resolution says it
 }
 
 // resolved and forget name many txns: each is handled as its own message
@@ -57,8 +57,7 @@ void paxos_commit_node<P>::handle_batch(const pc_message& m) {
     if (m.type == pc_message_type::resolved) {
       on_resolved(m.from, r.txn, *st);
     } else {
-      for (detail::pc_instance& in : st->inst) in.resolved = true;
-      st->origin_resolved = true;
+      st->resolved.set_all(st->parts().size() + 1);
     }
     forget_if_done(*st);
   }
@@ -67,13 +66,12 @@ void paxos_commit_node<P>::handle_batch(const pc_message& m) {
 template <class P>
 void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
   const std::size_t i = index_of(st, from);
-  if (i == st.parts.size() && from != st.origin) {
+  if (i == st.parts().size() && from != st.origin) {
     ++stats_.dropped_stale;
     return;
   }
-  bool& resolved = i == st.parts.size() ? st.origin_resolved : st.inst[i].resolved;
-  if (resolved) return;
-  resolved = true;
+  if (st.resolved.test(i)) return;  // i == parts.size(): the origin's flag
+  st.resolved.set(i);
   if (!st.leading || !all_resolved(st)) return;
   // The acceptors are told at the next tick, with every other txn finished
   // by then. Past the bound they ask the RMs themselves (acceptor_query_ticks).
@@ -154,9 +152,9 @@ void paxos_commit_node<P>::resend_decision(txn_id txn, txn_state& st) {
   pc_message m = make(pc_message_type::decision, txn, st);
   m.participants = {};
   m.decision = *st.decided;
-  for (std::size_t i = 0; i < st.parts.size(); ++i)
-    if (!st.inst[i].resolved) send(st.parts[i], m);
-  if (!st.origin_resolved) send(st.origin, m);
+  for (std::size_t i = 0; i < st.parts().size(); ++i)
+    if (!st.resolved.test(i)) send(st.parts()[i], m);
+  if (!st.resolved.test(st.parts().size())) send(st.origin, m);
 }
 
 // A query carries the participants: the origin answers it differently if it is not one.
@@ -164,9 +162,9 @@ template <class P>
 void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st) {
   st.idle_ticks = 0;
   pc_message m = make(type, txn, st);
-  for (std::size_t i = 0; i < st.parts.size(); ++i)
-    if (!st.inst[i].resolved) send(st.parts[i], m);
-  if (!st.origin_resolved) send(st.origin, m);
+  for (std::size_t i = 0; i < st.parts().size(); ++i)
+    if (!st.resolved.test(i)) send(st.parts()[i], m);
+  if (!st.resolved.test(st.parts().size())) send(st.origin, m);
 }
 
 // Nothing held for txn is needed by anyone: as an RM its resolution is
@@ -263,21 +261,21 @@ result<void> paxos_commit_node<P>::recover() {
     txn_state* held = txns_.find(r->txn);
     txn_state& st = held != nullptr ? *held : txns_.insert(r->txn);
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) set_parts(st, r->participants);
+    if (st.parts().empty()) set_parts(st, r->participants);
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
     if (r->kind == pc_record_kind::decided) st.applied = r->decision;
     if (r->kind == pc_record_kind::acceptor) {
       // A txn's records all carry its participants; states are none or one per participant.
-      if (!r->states.empty() && r->states.size() != st.parts.size())
+      if (!r->states.empty() && r->states.size() != st.parts().size())
         return fail(errc::corrupt_log, "paxos commit: acceptor record disagrees on participants at log index",
                     i.value());
       st.has_acc = !r->states.empty();
-      for (std::size_t k = 0; k < st.parts.size(); ++k) {
-        detail::pc_instance& in = st.inst[k];
+      for (std::size_t k = 0; k < st.parts().size(); ++k) {
+        detail::pc_instance& in = st.inst()[k];
         in.restore(st.has_acc ? r->states[k] : paxos::acceptor_state{});
-        in.unanswered = false;
+        st.unanswered.set(k, false);
       }
     }
   }

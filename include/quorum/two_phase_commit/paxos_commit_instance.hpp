@@ -1,6 +1,6 @@
 // One RM's synod instance within a Paxos Commit transaction, as a node holds
 // it in every role: the acceptor's durable state with its one-byte value
-// inline, the leader's tally of phase 2b answers, and the forgetting flags.
+// inline and the leader's tally of phase 2b answers.
 // The rules are the synod's (paxos/synod.hpp: acceptor, learner), restated
 // here over one cache line because a value is one of three bytes: no heap
 // buffer per acceptor, nothing optional in the tally.
@@ -16,7 +16,7 @@
 
 namespace quorum::two_phase_commit::detail {
 
-struct pc_instance {
+struct alignas(64) pc_instance {
   // Acceptor (valid once the txn's has_acc is set): paxos::acceptor's state.
   ballot promised{};
   ballot accepted{};  // round 0: none, and then value is none
@@ -25,10 +25,8 @@ struct pc_instance {
   std::uint64_t mask{0};
   pc_value value{pc_value::none};   // acceptor: accepted at `accepted`
   bool dirty{false};                // acceptor: changed since last saved
-  bool unanswered{false};           // acceptor: accepted, 2b not sent yet
   bool tally_chosen{false};         // leader: `tally` is chosen
   pc_value chosen{pc_value::none};  // leader: what the instance chose
-  bool resolved{false};             // leader and acceptor: this RM has resolved the txn
 
   [[nodiscard]] bool has_value() const noexcept { return accepted.round != 0; }
 
