@@ -77,6 +77,7 @@ class paxos_commit_node {
     if (status_ && self_ == no_node) status_ = fail(errc::invalid_config, "paxos commit: node id 0 is reserved");
     if (!status_) return;
     acceptors_ = paxos::membership(opts_.acceptors.front(), opts_.acceptors, 0, 0);
+    self_acceptor_ = acceptors_.position_of(self_) != paxos::membership::npos;
     status_ = recover();
   }
 
@@ -275,15 +276,22 @@ class paxos_commit_node {
   }
   [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.is_rm; }
 
-  static std::size_t index_of(const txn_state& st, node_id id) {
-    const std::span<const node_id> p = st.parts();
-    if (p.size() <= 8) {  // the usual few: a scan beats a binary search
-      std::size_t i = 0;
-      while (i < p.size() && p[i] != id) ++i;
-      return i;
+  static std::size_t index_of(const txn_state& st, node_id id) { return position_in(st.parts(), id); }
+  // Where id is in the sorted list p, or p.size(). The usual few are counted
+  // without a branch on the data (where a scan would mispredict its exit).
+  static std::size_t position_in(std::span<const node_id> p, node_id id) noexcept {
+    std::size_t i = 0;
+    if (p.size() <= 8) {
+      for (const node_id x : p) i += x < id;
+    } else {
+      i = static_cast<std::size_t>(std::lower_bound(p.begin(), p.end(), id) - p.begin());
     }
-    auto it = std::lower_bound(p.begin(), p.end(), id);
-    return it != p.end() && *it == id ? static_cast<std::size_t>(it - p.begin()) : p.size();
+    return i < p.size() && p[i] == id ? i : p.size();
+  }
+  // This node's acceptors' position of `from`, or npos; as acceptors_.position_of.
+  [[nodiscard]] std::size_t acceptor_position(node_id from) const noexcept {
+    const std::size_t i = position_in(acceptors_.members(), from);
+    return i == acceptors_.size() ? paxos::membership::npos : i;
   }
 
   // The state for txn, created from a message's participant list. Null when
@@ -505,7 +513,7 @@ class paxos_commit_node {
 
   // ---- acceptor ----
 
-  [[nodiscard]] bool is_acceptor() const { return acceptors_.position_of(self_) != paxos::membership::npos; }
+  [[nodiscard]] bool is_acceptor() const noexcept { return self_acceptor_; }
 
   txn_state* acceptor_state_for(const pc_message& m) {
     txn_state* st = is_acceptor() ? state_for(m.txn, m.origin, m.participants) : nullptr;
@@ -669,7 +677,7 @@ class paxos_commit_node {
     }
     auto at = log_.append(rec);
     if (!at) return stop(at.error());
-    if (st.first_record == 0) st.first_record = at->value();
+    st.first_record = st.first_record == 0 ? at->value() : st.first_record;  // a select: both are common
     if (!force) {
       if (counted) ++stats_.lazy_writes;
       return true;
@@ -694,6 +702,7 @@ class paxos_commit_node {
   node_id self_;
   result<void> status_{};
   paxos::membership acceptors_;
+  bool self_acceptor_{false};
   paxos_commit_stats stats_;
   detail::txn_table<txn_state> txns_;
   // Set by known() and create(), unset by forgetting that entry. A copied

@@ -120,7 +120,7 @@ void paxos_commit_node<P>::flush_forgets() {
 // As the origin and not an RM: answer unless it still leads txn undecided.
 template <class P>
 void paxos_commit_node<P>::on_query(const pc_message& m) {
-  if (acceptors_.position_of(m.from) == paxos::membership::npos) {
+  if (acceptor_position(m.from) == paxos::membership::npos) {
     ++stats_.dropped_stale;
     return;
   }

@@ -10,7 +10,7 @@ namespace quorum::two_phase_commit {
 template <class P>
 void paxos_commit_node<P>::on_phase2b(const pc_message& m) {
   txn_state* st = known(m.txn);
-  const std::size_t pos = acceptors_.position_of(m.from);
+  const std::size_t pos = acceptor_position(m.from);
   if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos) {
     ++stats_.dropped_stale;
     return;
@@ -81,7 +81,7 @@ void paxos_commit_node<P>::start_recovery(txn_id txn, txn_state& st) {
 template <class P>
 void paxos_commit_node<P>::on_phase1b(const pc_message& m) {
   txn_state* st = known(m.txn);
-  const std::size_t pos = acceptors_.position_of(m.from);
+  const std::size_t pos = acceptor_position(m.from);
   // prop is made by start_recovery: no 1b is expected before it.
   if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos || m.bal != st->bal ||
       m.entries.size() != st->parts().size() || st->prop.size() != st->parts().size()) {
