@@ -181,8 +181,9 @@ class paxos_commit_node {
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
   // Everything but the lists of txn_state: a forgotten entry is reused by
-  // assigning a fresh one of these and clearing the lists (reset). What a
-  // tick and forgetting read of every held txn fills its first cache line.
+  // assigning a fresh one of these and clearing the rest (reset). What a
+  // tick and forgetting read of every held txn: the first cache line, and
+  // the flags of txn_state the second.
   struct txn_scalars {
     txn_id txn{};                // its key in txns_
     bool used{false};            // held (txns_ sets it)
@@ -203,11 +204,8 @@ class paxos_commit_node {
     std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
     std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
     node_id origin{};            // the node that began it
-    // Then what its messages carry.
-    node_id leader{};            // where acceptors send phase 2b
-    ballot bal{};  // of this node's phase 1; round 0 while on the fast path
-    std::uint64_t highest_round{1};
   };
+  static_assert(sizeof(txn_scalars) == 64, "one cache line: the flags of txn_state begin the next");
   // Everything this node knows of one transaction, in each of its roles, in
   // one flat entry of whole cache lines for the usual few participants
   // (arrays on the heap beyond them).
@@ -219,7 +217,11 @@ class paxos_commit_node {
     // itself what was long decided). Set by init_resolved.
     detail::small_bits resolved;
     detail::small_bits unanswered;  // acceptor: instance i accepted, 2b not sent yet
+    // Then what its messages carry.
     detail::small_array<node_id, inline_participants> parts_;  // sorted: instance i is participant i's vote
+    node_id leader{};               // where acceptors send phase 2b
+    ballot bal{};                   // of this node's phase 1; round 0 while on the fast path
+    std::uint64_t highest_round{1};
     std::vector<paxos::proposer> prop;  // leader: made by start_recovery only
     // Instance i's acceptor, and the leader's tally and what it chose.
     detail::small_array<detail::pc_instance, inline_participants> inst_;
@@ -230,6 +232,9 @@ class paxos_commit_node {
     // A new txn's state, keeping every array's storage (a list added above is cleared here too).
     void reset() {
       static_cast<txn_scalars&>(*this) = txn_scalars{};
+      leader = node_id{};
+      bal = ballot{};
+      highest_round = 1;
       prop.clear();
     }
   };
