@@ -23,7 +23,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -36,7 +35,10 @@
 #include "quorum/paxos/synod.hpp"
 #include "quorum/two_phase_commit/paxos_commit_message.hpp"
 #include "quorum/two_phase_commit/paxos_commit_options.hpp"
+#include "quorum/two_phase_commit/paxos_commit_instance.hpp"
 #include "quorum/two_phase_commit/paxos_commit_record.hpp"
+#include "quorum/two_phase_commit/paxos_commit_small_storage.hpp"
+#include "quorum/two_phase_commit/paxos_commit_table.hpp"
 #include "quorum/two_phase_commit/paxos_commit_tombstones.hpp"
 #include "quorum/two_phase_commit/policies.hpp"
 #include "quorum/two_phase_commit/status.hpp"
@@ -75,6 +77,7 @@ class paxos_commit_node {
     if (status_ && self_ == no_node) status_ = fail(errc::invalid_config, "paxos commit: node id 0 is reserved");
     if (!status_) return;
     acceptors_ = paxos::membership(opts_.acceptors.front(), opts_.acceptors, 0, 0);
+    self_acceptor_ = acceptors_.position_of(self_) != paxos::membership::npos;
     status_ = recover();
   }
 
@@ -97,7 +100,8 @@ class paxos_commit_node {
     parts.assign(participants.begin(), participants.end());
     std::sort(parts.begin(), parts.end());
     QUORUM_TRY(check_participants(parts));
-    if (txns_.count(txn) != 0) return fail(errc::invalid_argument, "paxos commit begin: txn already known", txn.value());
+    if (txns_.find(txn) != nullptr)
+      return fail(errc::invalid_argument, "paxos commit begin: txn already known", txn.value());
     if (txns_.size() >= opts_.max_transactions)
       return fail(errc::busy, "paxos commit begin: max_transactions reached", opts_.max_transactions);
     txn_state& st = create(txn);
@@ -107,7 +111,7 @@ class paxos_commit_node {
     init_resolved(st);
     lead(st);
     pc_message m = make(pc_message_type::prepare, txn, st);
-    for (const node_id p : st.parts) send(p, m);
+    for (const node_id p : st.parts()) send(p, m);
     drain();
     return {};
   }
@@ -136,36 +140,36 @@ class paxos_commit_node {
 
   void tick() {
     if (!status_) return;
-    for (auto& [txn, st] : txns_) tick_txn(txn, st);
+    txns_.for_each([this](txn_state& st) { tick_txn(st.txn, st); });
     flush_resolutions();
     drain();
   }
 
   // As an RM: the outcome this node applied, if any.
   [[nodiscard]] std::optional<decision> outcome(txn_id txn) const {
-    auto it = txns_.find(txn);
-    return it == txns_.end() ? std::nullopt : it->second.applied;
+    const txn_state* st = txns_.find(txn);
+    return st == nullptr ? std::nullopt : st->applied;
   }
   // As a leader (first or recovery): the outcome it decided, if any.
   [[nodiscard]] std::optional<decision> decided(txn_id txn) const {
-    auto it = txns_.find(txn);
-    return it == txns_.end() ? std::nullopt : it->second.decided;
+    const txn_state* st = txns_.find(txn);
+    return st == nullptr ? std::nullopt : st->decided;
   }
   // As an acceptor: what it accepted for `rm`'s instance of txn.
   [[nodiscard]] pc_value accepted(txn_id txn, node_id rm) const {
-    auto it = txns_.find(txn);
-    if (it == txns_.end() || it->second.acc.empty()) return pc_value::none;
-    const std::size_t i = index_of(it->second, rm);
-    return i == it->second.parts.size() ? pc_value::none : value_of(it->second.acc[i].state());
+    const txn_state* st = txns_.find(txn);
+    if (st == nullptr || !st->has_acc) return pc_value::none;
+    const std::size_t i = index_of(*st, rm);
+    return i == st->parts().size() ? pc_value::none : value_of(st->inst()[i]);
   }
 
   // Transactions this node holds anything of, in any role; finished ones leave it.
   [[nodiscard]] std::size_t tracked_transactions() const noexcept { return txns_.size(); }
-  [[nodiscard]] bool holds(txn_id txn) const { return txns_.count(txn) != 0; }
+  [[nodiscard]] bool holds(txn_id txn) const { return txns_.find(txn) != nullptr; }
   // As an RM: true if it will never vote on txn (begun by origin): it resolved
   // and forgot it, or refused it. A prepare for it is dropped.
   [[nodiscard]] bool forgotten(node_id origin, txn_id txn) const {
-    return txns_.count(txn) == 0 && tombstones_.covers(origin, txn);
+    return txns_.find(txn) == nullptr && tombstones_.covers(origin, txn);
   }
   // With options.report_decisions: the decisions this node reached as leader
   // (first or recovery), in order, until clear_decisions().
@@ -177,54 +181,66 @@ class paxos_commit_node {
   enum class rm_phase : std::uint8_t { none, voted_yes, voted_no, refused };
 
   // Everything but the lists of txn_state: a forgotten entry is reused by
-  // assigning a fresh one of these and clearing the lists (recycle).
+  // assigning a fresh one of these and clearing the rest (reset). What a
+  // tick and forgetting read of every held txn: the first cache line, and
+  // the flags of txn_state the second.
   struct txn_scalars {
-    node_id origin{};            // the node that began it
-    std::size_t self_at{0};      // this node's position in parts; parts.size() if not an RM (set_parts)
-    node_id leader{};            // where acceptors send phase 2b
-    std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
-    // RM
+    txn_id txn{};                // its key in txns_
+    bool used{false};            // held (txns_ sets it)
+    bool is_rm{false};           // this node is one of the participants (set_parts)
+    bool has_acc{false};         // acceptor: a 2a or 1a arrived, inst()[i]'s acceptor state is this node's
     rm_phase rm{rm_phase::none};
-    std::uint32_t rm_ticks{0};
-    std::optional<decision> applied;
-    bool rm_resolved{false};  // outcome applied, or refused: nothing more to do as an RM
+    bool rm_resolved{false};  // RM: outcome applied, or refused: nothing more to do as an RM
     bool rm_durable{false};   // ... and a sync has made that survive a crash
+    bool leading{false};      // leader
+    std::optional<decision> applied;  // RM
+    std::optional<decision> decided;  // leader
+    std::uint32_t n{0};           // participants
+    std::uint32_t self_at{0};     // this node's position among them; n if not an RM
+    std::uint32_t rm_ticks{0};
     std::uint32_t idle_ticks{0};  // acceptor: ticks since anything was heard of it
     std::uint32_t flush_ticks{0};
-    // leader
-    bool leading{false};
-    ballot bal{};  // of this node's phase 1; round 0 while on the fast path
-    std::uint64_t highest_round{1};
     std::uint32_t leader_ticks{0};
-    std::optional<decision> decided;
     std::uint32_t ack_ticks{0};  // decided: ticks since the decision was last sent
+    std::uint64_t first_record{0};  // log position of its first record still needed; 0: none
+    node_id origin{};            // the node that began it
   };
-  // Everything this node knows of one transaction, in each of its roles.
-  struct txn_state : txn_scalars {
-    std::vector<node_id> parts;  // sorted: instance i is parts[i]'s vote
-    // leader and acceptor: the RMs known to have resolved it, then the origin
-    // (known to lead it no more: it might otherwise run phase 1 on acceptors
-    // that forgot, and decide by itself what was long decided)
-    std::vector<std::uint8_t> resolved;  // 0/1: faster than vector<bool> at these sizes
-    // acceptor: one synod acceptor per instance; empty until a 2a or 1a arrives
-    std::vector<paxos::acceptor> acc;
-    std::vector<std::uint8_t> unanswered;  // 0/1: accepted, 2b not sent yet
-    // leader
-    std::vector<paxos::learner> learn;
-    std::vector<paxos::proposer> prop;
-    std::vector<pc_value> chosen;
-    // A new txn's state, keeping every list's storage (a list added above is cleared here too).
+  static_assert(sizeof(txn_scalars) == 64, "one cache line: the flags of txn_state begin the next");
+  // Everything this node knows of one transaction, in each of its roles, in
+  // one flat entry of whole cache lines for the usual few participants
+  // (arrays on the heap beyond them).
+  static constexpr std::size_t inline_participants = 4;
+  struct alignas(64) txn_state : txn_scalars {
+    // Leader and acceptor: flag i set once participant i is known to have
+    // resolved it; flag n once the origin is known to lead it no more (it
+    // might otherwise run phase 1 on acceptors that forgot, and decide by
+    // itself what was long decided). Set by init_resolved.
+    detail::small_bits resolved;
+    detail::small_bits unanswered;  // acceptor: instance i accepted, 2b not sent yet
+    // Then what its messages carry.
+    detail::small_array<node_id, inline_participants> parts_;  // sorted: instance i is participant i's vote
+    node_id leader{};               // where acceptors send phase 2b
+    ballot bal{};                   // of this node's phase 1; round 0 while on the fast path
+    std::uint64_t highest_round{1};
+    std::vector<paxos::proposer> prop;  // leader: made by start_recovery only
+    // Instance i's acceptor, and the leader's tally and what it chose.
+    detail::small_array<detail::pc_instance, inline_participants> inst_;
+
+    [[nodiscard]] std::span<const node_id> parts() const noexcept { return {parts_.data(this->n), this->n}; }
+    [[nodiscard]] std::span<detail::pc_instance> inst() noexcept { return {inst_.data(this->n), this->n}; }
+    [[nodiscard]] std::span<const detail::pc_instance> inst() const noexcept { return {inst_.data(this->n), this->n}; }
+    // A new txn's state, keeping every array's storage (a list added above is cleared here too).
     void reset() {
       static_cast<txn_scalars&>(*this) = txn_scalars{};
-      parts.clear();
-      resolved.clear();
-      acc.clear();
-      unanswered.clear();
-      learn.clear();
+      leader = node_id{};
+      bal = ballot{};
+      highest_round = 1;
       prop.clear();
-      chosen.clear();
     }
   };
+  [[nodiscard]] static pc_value value_of(const detail::pc_instance& a) noexcept {
+    return a.has_value() ? a.value : pc_value::none;
+  }
 
   [[nodiscard]] pc_message_limits limits() const noexcept {
     return pc_message_limits{opts_.max_participants, opts_.max_gc_batch};
@@ -256,26 +272,38 @@ class paxos_commit_node {
   }
 
   void set_parts(txn_state& st, std::span<const node_id> parts) const {
-    st.parts.assign(parts.begin(), parts.end());
-    st.self_at = index_of(st, self_);
+    st.n = static_cast<std::uint32_t>(parts.size());  // at most max_participants, at most 2^20
+    st.parts_.assign(parts);
+    st.inst_.assign(parts.size(), detail::pc_instance{});
+    st.unanswered.reset(parts.size());
+    st.self_at = static_cast<std::uint32_t>(index_of(st, self_));
+    st.is_rm = st.self_at != parts.size();
   }
-  [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.self_at != st.parts.size(); }
+  [[nodiscard]] static bool is_rm(const txn_state& st) noexcept { return st.is_rm; }
 
-  static std::size_t index_of(const txn_state& st, node_id n) {
-    if (st.parts.size() <= 8) {  // the usual few: a scan beats a binary search
-      std::size_t i = 0;
-      while (i < st.parts.size() && st.parts[i] != n) ++i;
-      return i;
+  static std::size_t index_of(const txn_state& st, node_id id) { return position_in(st.parts(), id); }
+  // Where id is in the sorted list p, or p.size(). The usual few are counted
+  // without a branch on the data (where a scan would mispredict its exit).
+  static std::size_t position_in(std::span<const node_id> p, node_id id) noexcept {
+    std::size_t i = 0;
+    if (p.size() <= 8) {
+      for (const node_id x : p) i += x < id;
+    } else {
+      i = static_cast<std::size_t>(std::lower_bound(p.begin(), p.end(), id) - p.begin());
     }
-    auto it = std::lower_bound(st.parts.begin(), st.parts.end(), n);
-    return it != st.parts.end() && *it == n ? static_cast<std::size_t>(it - st.parts.begin()) : st.parts.size();
+    return i < p.size() && p[i] == id ? i : p.size();
+  }
+  // This node's acceptors' position of `from`, or npos; as acceptors_.position_of.
+  [[nodiscard]] std::size_t acceptor_position(node_id from) const noexcept {
+    const std::size_t i = position_in(acceptors_.members(), from);
+    return i == acceptors_.size() ? paxos::membership::npos : i;
   }
 
   // The state for txn, created from a message's participant list. Null when
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
     if (txn_state* st = known(txn)) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts.begin(), st->parts.end())) return nullptr;
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts().begin(), st->parts().end())) return nullptr;
       return st;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
@@ -287,53 +315,32 @@ class paxos_commit_node {
     if (is_rm(st) && tombstones_.covers(origin, txn)) (void)refuse(txn, st);
     return &st;
   }
-  // A new entry for txn (not held), in the map node and buffers of a
-  // forgotten one when there is one: steady state allocates nothing.
-  // Ids mostly increase, so the end is the usual place: hinted there.
+  // A new entry for txn (not held), in the slot and buffers of a forgotten
+  // one when there is one: steady state allocates nothing.
   txn_state& create(txn_id txn) {
-    if (spare_txns_.empty()) {
-      hot_.it = txns_.try_emplace(txns_.end(), txn);
-    } else {
-      auto node = std::move(spare_txns_.back());
-      spare_txns_.pop_back();
-      node.key() = txn;
-      hot_.it = txns_.insert(txns_.end(), std::move(node));
-    }
-    hot_.set = true;
-    return hot_.it->second;
-  }
-  // Back to a new txn_state, keeping every list's storage; its acceptors go
-  // to the spares with their value buffers.
-  void recycle(txn_state& st) {
-    for (paxos::acceptor& a : st.acc)
-      if (spare_acceptors_.size() < max_spares * opts_.max_participants) spare_acceptors_.push_back(std::move(a));
-    st.reset();
-  }
-  paxos::acceptor fresh_acceptor() {
-    if (spare_acceptors_.empty()) return {};
-    static const paxos::acceptor blank{};
-    paxos::acceptor a = std::move(spare_acceptors_.back());
-    spare_acceptors_.pop_back();
-    a = blank;  // a copy keeps a's value buffer; a move would free it
-    return a;
+    txn_state& st = txns_.insert(txn);
+    hot_.st = &st;
+    return st;
   }
 
   // The hot entry first: the txn last created or looked up, which most
   // messages are about (every one of a txn's, one txn at a time).
   txn_state* known(txn_id txn) {
-    if (hot_.set && hot_.it->first == txn) return &hot_.it->second;
-    auto it = txns_.find(txn);
-    if (it == txns_.end()) return nullptr;
-    hot_.it = it;
-    hot_.set = true;
-    return &it->second;
+    if (hot_.st != nullptr && hot_.st->txn == txn) return hot_.st;
+    txn_state* st = txns_.find(txn);
+    if (st != nullptr) hot_.st = st;
+    return st;
   }
 
   void lead(txn_state& st) {
     st.leading = true;
-    st.learn.assign(st.parts.size(), paxos::learner{});
+    for (detail::pc_instance& i : st.inst()) {
+      i.tally = ballot{};
+      i.mask = 0;
+      i.tally_chosen = false;
+      i.chosen = pc_value::none;
+    }
     st.prop.clear();  // only a recovery needs proposers: start_recovery makes them
-    st.chosen.assign(st.parts.size(), pc_value::none);
     st.leader_ticks = 0;
   }
 
@@ -344,7 +351,7 @@ class paxos_commit_node {
     m.txn = txn;
     m.origin = st.origin;
     m.leader = st.leader;
-    m.participants = st.parts;
+    m.participants = st.parts();
     return m;
   }
 
@@ -387,12 +394,12 @@ class paxos_commit_node {
   }
 
   // A txn held before is still held after dispatch (only forgetting drops
-  // one), so its map position serves the check that follows.
+  // one), so the hot entry serves the check that follows.
   void handle(const pc_message& m) {
     if (is_batched(m.type)) return handle_batch(m);
     if (txn_state* st = known(m.txn)) st->idle_ticks = 0;
     dispatch(m);
-    if (known(m.txn) != nullptr) forget_if_done(hot_.it);
+    if (txn_state* st = known(m.txn)) forget_if_done(*st);
   }
   void dispatch(const pc_message& m) {
     switch (m.type) {
@@ -511,7 +518,7 @@ class paxos_commit_node {
 
   // ---- acceptor ----
 
-  [[nodiscard]] bool is_acceptor() const { return acceptors_.position_of(self_) != paxos::membership::npos; }
+  [[nodiscard]] bool is_acceptor() const noexcept { return self_acceptor_; }
 
   txn_state* acceptor_state_for(const pc_message& m) {
     txn_state* st = is_acceptor() ? state_for(m.txn, m.origin, m.participants) : nullptr;
@@ -519,10 +526,7 @@ class paxos_commit_node {
       ++stats_.dropped_stale;
       return nullptr;
     }
-    if (st->acc.empty()) {
-      for (std::size_t i = 0; i < st->parts.size(); ++i) st->acc.push_back(fresh_acceptor());
-      st->unanswered.assign(st->parts.size(), false);
-    }
+    st->has_acc = true;  // its instances' acceptor states start blank (set_parts)
     st->leader = m.leader;
     return st;
   }
@@ -536,19 +540,18 @@ class paxos_commit_node {
       const std::size_t i = index_of(*st, e.instance);
       // Round 1 belongs to the RM whose instance it is; any other ballot to its proposer.
       const bool owner = e.bal.round == 1 ? e.instance == m.from && e.bal.node == m.from : e.bal.node == m.from;
-      if (i == st->parts.size() || !owner || e.bal.round == 0 || e.value == pc_value::none) {
+      if (i == st->parts().size() || !owner || e.bal.round == 0 || e.value == pc_value::none) {
         ++stats_.dropped_stale;
         continue;
       }
       recovery |= e.bal.round > 1;
-      const std::byte v{static_cast<std::uint8_t>(e.value)};
-      if (st->acc[i].accept(e.bal, std::span<const std::byte>{&v, 1})) st->unanswered[i] = true;
-      else refused = std::max(refused, st->acc[i].state().promised);
+      detail::pc_instance& in = st->inst()[i];
+      if (in.accept(e.bal, e.value)) st->unanswered.set(i);
+      else refused = std::max(refused, in.promised);
     }
     if (refused.round != 0) send_nack(m, refused);
-    const bool all = std::all_of(st->acc.begin(), st->acc.end(), [](const paxos::acceptor& a) {
-      return a.state().has_value();
-    });
+    bool all = true;
+    for (const detail::pc_instance& in : st->inst()) all &= in.has_value();
     // The fast path waits for every RM's 2a so one stable write covers them all.
     if (recovery || all) flush(m.txn, *st);
   }
@@ -561,14 +564,14 @@ class paxos_commit_node {
       return;
     }
     ballot promised{};
-    for (const paxos::acceptor& a : st->acc) promised = std::max(promised, a.state().promised);
+    for (const detail::pc_instance& a : st->inst()) promised = std::max(promised, a.promised);
     if (promised > m.bal) return send_nack(m, promised);
-    for (paxos::acceptor& a : st->acc) (void)a.prepare(m.bal);
+    for (detail::pc_instance& a : st->inst()) (void)a.prepare(m.bal);
     if (!persist(m.txn, *st)) return;
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
-    for (std::size_t i = 0; i < st->parts.size(); ++i)
-      es.push_back(pc_entry{st->parts[i], st->acc[i].state().accepted, value_of(st->acc[i].state())});
+    for (std::size_t i = 0; i < st->parts().size(); ++i)
+      es.push_back(pc_entry{st->parts()[i], st->inst()[i].accepted, value_of(st->inst()[i])});
     pc_message r = make(pc_message_type::phase1b, m.txn, *st);
     r.bal = m.bal;
     r.participants = {};
@@ -594,10 +597,10 @@ class paxos_commit_node {
     if (!persist(txn, st)) return;
     std::vector<pc_entry>& es = entries_buf_;
     es.clear();
-    for (std::size_t i = 0; i < st.parts.size(); ++i) {
-      if (!st.unanswered[i]) continue;
-      st.unanswered[i] = false;
-      es.push_back(pc_entry{st.parts[i], st.acc[i].state().accepted, value_of(st.acc[i].state())});
+    for (std::size_t i = 0; i < st.parts().size(); ++i) {
+      if (!st.unanswered.test(i)) continue;
+      st.unanswered.set(i, false);
+      es.push_back(pc_entry{st.parts()[i], st.inst()[i].accepted, value_of(st.inst()[i])});
     }
     if (es.empty()) return;
     pc_message r = make(pc_message_type::phase2b, txn, st);
@@ -607,9 +610,11 @@ class paxos_commit_node {
   }
 
   bool persist(txn_id txn, txn_state& st) {
-    if (std::none_of(st.acc.begin(), st.acc.end(), [](const paxos::acceptor& a) { return a.dirty(); })) return true;
+    bool dirty = false;
+    for (const detail::pc_instance& a : st.inst()) dirty |= a.dirty;
+    if (!dirty) return true;
     if (!write(pc_record_kind::acceptor, txn, st, true)) return false;
-    for (paxos::acceptor& a : st.acc) a.saved();
+    for (detail::pc_instance& a : st.inst()) a.dirty = false;
     return true;
   }
 
@@ -625,13 +630,11 @@ class paxos_commit_node {
   void on_nack(const pc_message& m);
 
   void tick_txn(txn_id txn, txn_state& st) {
-    if (!st.acc.empty() && std::find(st.unanswered.begin(), st.unanswered.end(), true) != st.unanswered.end() &&
-        ++st.flush_ticks >= opts_.acceptor_flush_ticks)
-      flush(txn, st);
+    if (st.has_acc && any_unanswered(st) && ++st.flush_ticks >= opts_.acceptor_flush_ticks) flush(txn, st);
     if (st.leading && !st.decided && ++st.leader_ticks >= opts_.leader_timeout_ticks) start_recovery(txn, st);
     if (st.leading && st.decided && ++st.ack_ticks >= opts_.leader_timeout_ticks) resend_decision(txn, st);
     // An acceptor with no leader left to say "forget" asks the RMs itself.
-    if (!st.leading && !st.acc.empty() && ++st.idle_ticks >= opts_.acceptor_query_ticks)
+    if (!st.leading && st.has_acc && ++st.idle_ticks >= opts_.acceptor_query_ticks)
       send_to_unresolved(pc_message_type::query, txn, st);
     if (st.rm != rm_phase::voted_yes || st.applied || st.leading) return;
     // In doubt: become a recovery leader rather than wait for the first one.
@@ -654,11 +657,10 @@ class paxos_commit_node {
   void on_query(const pc_message& m);
   void resend_decision(txn_id txn, txn_state& st);
   void send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st);
-  [[nodiscard]] static bool all_resolved(const txn_state& st) {
-    return std::find(st.resolved.begin(), st.resolved.end(), false) == st.resolved.end();
-  }
+  [[nodiscard]] static bool all_resolved(const txn_state& st) { return st.resolved.all(st.n + 1); }
+  [[nodiscard]] static bool any_unanswered(const txn_state& st) { return st.unanswered.any(st.n); }
   [[nodiscard]] bool done(const txn_state& st) const;
-  void forget_if_done(typename std::map<txn_id, txn_state>::iterator it);
+  void forget_if_done(txn_state& st);
   void flush_resolutions();
   void compact(std::uint64_t keep);
   void relocate();
@@ -666,20 +668,21 @@ class paxos_commit_node {
   // ---- the log ----
 
   bool write(pc_record_kind kind, txn_id txn, txn_state& st, bool force, bool counted = true) {
-    const std::span<const paxos::acceptor> acc =
-        kind == pc_record_kind::acceptor ? std::span<const paxos::acceptor>{st.acc} : std::span<const paxos::acceptor>{};
+    const std::span<const detail::pc_instance> acc = kind == pc_record_kind::acceptor
+                                                         ? std::span<const detail::pc_instance>{st.inst()}
+                                                         : std::span<const detail::pc_instance>{};
     const decision d = st.applied.value_or(decision::abort);
     byte_view rec;
-    if (detail::pc_record_max_size(st.parts.size(), acc.size()) <= record_buf_.size()) {
-      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts, acc, record_buf_.data());
+    if (detail::pc_record_max_size(st.parts().size(), acc.size()) <= record_buf_.size()) {
+      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts(), acc, record_buf_.data());
       rec = byte_view{record_buf_.data(), static_cast<std::size_t>(end - record_buf_.data())};
     } else {
-      encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts, acc, buf_);
+      encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts(), acc, buf_);
       rec = buf_;
     }
     auto at = log_.append(rec);
     if (!at) return stop(at.error());
-    if (st.first_record == 0) st.first_record = at->value();
+    st.first_record = st.first_record == 0 ? at->value() : st.first_record;  // a select: both are common
     if (!force) {
       if (counted) ++stats_.lazy_writes;
       return true;
@@ -704,27 +707,22 @@ class paxos_commit_node {
   node_id self_;
   result<void> status_{};
   paxos::membership acceptors_;
+  bool self_acceptor_{false};
   paxos_commit_stats stats_;
-  std::map<txn_id, txn_state> txns_;
-  // Set by known() and create(), unset by forgetting that entry (the only
-  // erasure). A copied or moved node starts without one: it would point
-  // into the other node's map.
+  detail::txn_table<txn_state> txns_;
+  // Set by known() and create(), unset by forgetting that entry. A copied
+  // or moved node starts without one: it would point into the other's table.
   struct hot_entry {
-    typename std::map<txn_id, txn_state>::iterator it{};
-    bool set{false};
+    txn_state* st{nullptr};
     hot_entry() = default;
     hot_entry(const hot_entry&) noexcept {}
     hot_entry& operator=(const hot_entry&) noexcept {
-      set = false;
+      st = nullptr;
       return *this;
     }
     ~hot_entry() = default;
   };
   hot_entry hot_;
-  // Forgotten entries kept for reuse, at most max_spares (times max_participants acceptors).
-  static constexpr std::size_t max_spares = 64;
-  std::vector<typename std::map<txn_id, txn_state>::node_type> spare_txns_;
-  std::vector<paxos::acceptor> spare_acceptors_;
   pc_tombstones tombstones_;
   bool need_sync_{false};  // a resolution is not durable yet
   struct pending_ack {
@@ -735,7 +733,6 @@ class paxos_commit_node {
   std::vector<pending_ack> acks_;  // sent once the next sync has made them true
   std::vector<pc_txn_ref> forgets_;  // leader: txns every RM resolved, for the acceptors at the next tick
   std::vector<pc_txn_ref> batch_buf_;
-  std::vector<typename std::map<txn_id, txn_state>::iterator> scratch_txns_;  // done at a tick
   std::vector<decided_txn> decisions_;
   struct local_message {
     pc_message m;  // its spans view the two lists below

@@ -39,42 +39,39 @@ void paxos_commit_node<P>::acknowledge(txn_id txn, node_id origin, node_id to) {
 // The origin's slot is last: it is known to lead txn no more.
 template <class P>
 void paxos_commit_node<P>::init_resolved(txn_state& st) {
-  st.resolved.assign(st.parts.size() + 1, false);
-  st.resolved.back() = index_of(st, st.origin) != st.parts.size();  // an RM: its resolution says it
+  st.resolved.reset(st.parts().size() + 1);
+  st.resolved.set(st.parts().size(), index_of(st, st.origin) != st.parts().size());  // an RM: its resolution says it
 }
 
 // resolved and forget name many txns: each is handled as its own message
-// would have been, and forgotten here once done. A batch usually names
-// consecutive entries in order, so the entry after the last one is tried
-// before a lookup.
+// would have been, and forgotten here once done.
 template <class P>
 void paxos_commit_node<P>::handle_batch(const pc_message& m) {
-  auto next = txns_.end();
   for (const pc_txn_ref& r : m.batch) {
-    auto it = next != txns_.end() && next->first == r.txn ? next : txns_.find(r.txn);
-    if (r.txn == no_txn || it == txns_.end()) {
+    txn_state* st = r.txn == no_txn ? nullptr : txns_.find(r.txn);
+    if (st == nullptr) {
       if (m.type == pc_message_type::resolved) ++stats_.dropped_stale;  // a forget may well come twice
-      next = txns_.end();
       continue;
     }
-    txn_state& st = it->second;
-    st.idle_ticks = 0;
-    if (m.type == pc_message_type::resolved) on_resolved(m.from, r.txn, st);
-    else st.resolved.assign(st.parts.size() + 1, true);
-    next = std::next(it);  // still valid after it is forgotten
-    forget_if_done(it);
+    st->idle_ticks = 0;
+    if (m.type == pc_message_type::resolved) {
+      on_resolved(m.from, r.txn, *st);
+    } else {
+      st->resolved.set_all(st->parts().size() + 1);
+    }
+    forget_if_done(*st);
   }
 }
 
 template <class P>
 void paxos_commit_node<P>::on_resolved(node_id from, txn_id txn, txn_state& st) {
-  std::size_t i = index_of(st, from);
-  if (i == st.parts.size() && from != st.origin) {
+  const std::size_t i = index_of(st, from);
+  if (i == st.parts().size() && from != st.origin) {
     ++stats_.dropped_stale;
     return;
   }
-  if (st.resolved[i]) return;
-  st.resolved[i] = true;
+  if (st.resolved.test(i)) return;  // i == parts.size(): the origin's flag
+  st.resolved.set(i);
   if (!st.leading || !all_resolved(st)) return;
   // The acceptors are told at the next tick, with every other txn finished
   // by then. Past the bound they ask the RMs themselves (acceptor_query_ticks).
@@ -123,7 +120,7 @@ void paxos_commit_node<P>::flush_forgets() {
 // As the origin and not an RM: answer unless it still leads txn undecided.
 template <class P>
 void paxos_commit_node<P>::on_query(const pc_message& m) {
-  if (acceptors_.position_of(m.from) == paxos::membership::npos) {
+  if (acceptor_position(m.from) == paxos::membership::npos) {
     ++stats_.dropped_stale;
     return;
   }
@@ -155,9 +152,9 @@ void paxos_commit_node<P>::resend_decision(txn_id txn, txn_state& st) {
   pc_message m = make(pc_message_type::decision, txn, st);
   m.participants = {};
   m.decision = *st.decided;
-  for (std::size_t i = 0; i < st.parts.size(); ++i)
-    if (!st.resolved[i]) send(st.parts[i], m);
-  if (!st.resolved.back()) send(st.origin, m);
+  for (std::size_t i = 0; i < st.parts().size(); ++i)
+    if (!st.resolved.test(i)) send(st.parts()[i], m);
+  if (!st.resolved.test(st.parts().size())) send(st.origin, m);
 }
 
 // A query carries the participants: the origin answers it differently if it is not one.
@@ -165,9 +162,9 @@ template <class P>
 void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, txn_state& st) {
   st.idle_ticks = 0;
   pc_message m = make(type, txn, st);
-  for (std::size_t i = 0; i < st.parts.size(); ++i)
-    if (!st.resolved[i]) send(st.parts[i], m);
-  if (!st.resolved.back()) send(st.origin, m);
+  for (std::size_t i = 0; i < st.parts().size(); ++i)
+    if (!st.resolved.test(i)) send(st.parts()[i], m);
+  if (!st.resolved.test(st.parts().size())) send(st.origin, m);
 }
 
 // Nothing held for txn is needed by anyone: as an RM its resolution is
@@ -175,18 +172,15 @@ void paxos_commit_node<P>::send_to_unresolved(pc_message_type type, txn_id txn, 
 template <class P>
 bool paxos_commit_node<P>::done(const txn_state& st) const {
   if (is_rm(st) && !(st.rm_resolved && st.rm_durable)) return false;
-  return (!st.leading && st.acc.empty()) || all_resolved(st);
+  return (!st.leading && !st.has_acc) || all_resolved(st);
 }
 
+// Its slot and buffers wait for the next txn.
 template <class P>
-void paxos_commit_node<P>::forget_if_done(typename std::map<txn_id, txn_state>::iterator it) {
-  if (!done(it->second)) return;
-  if (hot_.set && hot_.it == it) hot_.set = false;
-  auto node = txns_.extract(it);
-  if (spare_txns_.size() < max_spares) {
-    recycle(node.mapped());
-    spare_txns_.push_back(std::move(node));
-  }
+void paxos_commit_node<P>::forget_if_done(txn_state& st) {
+  if (!done(st)) return;
+  if (hot_.st == &st) hot_.st = nullptr;
+  txns_.erase(st.txn);
   ++stats_.forgotten;
 }
 
@@ -211,15 +205,11 @@ void paxos_commit_node<P>::flush_resolutions() {
   // One pass: what the sync made durable, what is done, and the oldest
   // record what stays still needs.
   std::uint64_t keep = log_.last_index().value() + 1;
-  scratch_txns_.clear();
-  for (auto it = txns_.begin(); it != txns_.end(); ++it) {
-    txn_state& st = it->second;
+  txns_.for_each([&](txn_state& st) {
     if (synced) st.rm_durable = st.rm_resolved;
-    if (done(st)) scratch_txns_.push_back(it);
+    if (done(st)) forget_if_done(st);  // erasing an entry leaves the walk over the others as it was
     else if (st.first_record != 0) keep = std::min(keep, st.first_record);
-  }
-  // Extracting one entry leaves the others' iterators valid.
-  for (const auto it : scratch_txns_) forget_if_done(it);
+  });
   compact(keep);
 }
 
@@ -233,8 +223,9 @@ void paxos_commit_node<P>::compact(std::uint64_t keep) {
     relocate();
     if (!status_) return;
     keep = log_.last_index().value() + 1;
-    for (const auto& [txn, st] : txns_)
+    txns_.for_each([&keep](const txn_state& st) {
       if (st.first_record != 0) keep = std::min(keep, st.first_record);
+    });
   }
   if (keep <= log_.first_index().value()) return;
   if (auto s = log_.compact(log_index{keep}); !s) (void)stop(s.error());
@@ -244,16 +235,16 @@ void paxos_commit_node<P>::compact(std::uint64_t keep) {
 // records are written again at the end, so replay gives the same state.
 template <class P>
 void paxos_commit_node<P>::relocate() {
-  for (auto& [txn, st] : txns_) {
-    if (st.first_record == 0) continue;
+  txns_.for_each([this](txn_state& st) {
+    if (!status_ || st.first_record == 0) return;  // a failed write stopped the node: write no more
     st.first_record = 0;
     ++stats_.relocated;
     if (st.rm == rm_phase::voted_yes) {
-      if (!write(pc_record_kind::prepared, txn, st, false, false)) return;
-      if (st.applied && !write(pc_record_kind::decided, txn, st, false, false)) return;
+      if (!write(pc_record_kind::prepared, st.txn, st, false, false)) return;
+      if (st.applied && !write(pc_record_kind::decided, st.txn, st, false, false)) return;
     }
-    if (!st.acc.empty() && !write(pc_record_kind::acceptor, txn, st, false, false)) return;
-  }
+    if (st.has_acc) (void)write(pc_record_kind::acceptor, st.txn, st, false, false);
+  });
 }
 
 // Replays the log (the last acceptor record of a txn holds its state), then
@@ -267,25 +258,33 @@ result<void> paxos_commit_node<P>::recover() {
     if (!bytes) return unexpected{bytes.error()};
     auto r = decode_pc_record(*bytes, opts_.max_participants);
     if (!r) return fail(errc::corrupt_log, "paxos commit: undecodable record at log index", i.value());
-    txn_state& st = txns_[r->txn];
+    txn_state* held = txns_.find(r->txn);
+    txn_state& st = held != nullptr ? *held : txns_.insert(r->txn);
     if (st.first_record == 0) st.first_record = i.value();
-    if (st.parts.empty()) set_parts(st, r->participants);
+    if (st.parts().empty()) set_parts(st, r->participants);
     if (st.origin == no_node) st.origin = r->origin;
     if (st.leader == no_node) st.leader = r->leader;
     if (r->kind == pc_record_kind::prepared) st.rm = rm_phase::voted_yes;
     if (r->kind == pc_record_kind::decided) st.applied = r->decision;
     if (r->kind == pc_record_kind::acceptor) {
-      st.acc.clear();
-      for (paxos::acceptor_state& s : r->states) st.acc.emplace_back(std::move(s));
-      st.unanswered.assign(st.parts.size(), false);
+      // A txn's records all carry its participants; states are none or one per participant.
+      if (!r->states.empty() && r->states.size() != st.parts().size())
+        return fail(errc::corrupt_log, "paxos commit: acceptor record disagrees on participants at log index",
+                    i.value());
+      st.has_acc = !r->states.empty();
+      for (std::size_t k = 0; k < st.parts().size(); ++k) {
+        detail::pc_instance& in = st.inst()[k];
+        in.restore(st.has_acc ? r->states[k] : paxos::acceptor_state{});
+        st.unanswered.set(k, false);
+      }
     }
   }
-  for (auto& [txn, st] : txns_) {
+  txns_.for_each([this](txn_state& st) {
     init_resolved(st);
-    if (!is_rm(st)) continue;
-    if (st.applied) resolve(txn, st);
-    else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, txn)) (void)refuse(txn, st);
-  }
+    if (!is_rm(st)) return;
+    if (st.applied) resolve(st.txn, st);
+    else if (st.rm == rm_phase::none && tombstones_.covers(st.origin, st.txn)) (void)refuse(st.txn, st);
+  });
   return {};
 }
 

@@ -10,15 +10,16 @@ namespace quorum::two_phase_commit {
 template <class P>
 void paxos_commit_node<P>::on_phase2b(const pc_message& m) {
   txn_state* st = known(m.txn);
-  const std::size_t pos = acceptors_.position_of(m.from);
+  const std::size_t pos = acceptor_position(m.from);
   if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos) {
     ++stats_.dropped_stale;
     return;
   }
   for (const pc_entry& e : m.entries) {
     const std::size_t i = index_of(*st, e.instance);
-    if (i == st->parts.size() || e.value == pc_value::none || st->chosen[i] != pc_value::none) continue;
-    if (st->learn[i].on_accepted(acceptors_, pos, e.bal)) st->chosen[i] = e.value;
+    if (i == st->parts().size() || e.value == pc_value::none) continue;
+    detail::pc_instance& in = st->inst()[i];
+    if (in.chosen == pc_value::none && in.learn(acceptors_, pos, e.bal)) in.chosen = e.value;
   }
   maybe_decide(m.txn, *st);
 }
@@ -26,21 +27,24 @@ void paxos_commit_node<P>::on_phase2b(const pc_message& m) {
 // Commit iff every instance chose Prepared; one Aborted settles it early.
 template <class P>
 void paxos_commit_node<P>::maybe_decide(txn_id txn, txn_state& st) {
-  const bool any_abort = std::find(st.chosen.begin(), st.chosen.end(), pc_value::aborted) != st.chosen.end();
-  const bool all_prepared =
-      std::all_of(st.chosen.begin(), st.chosen.end(), [](pc_value v) { return v == pc_value::prepared; });
+  bool any_abort = false;
+  bool all_prepared = true;
+  for (const detail::pc_instance& in : st.inst()) {
+    any_abort |= in.chosen == pc_value::aborted;
+    all_prepared &= in.chosen == pc_value::prepared;
+  }
   if (!any_abort && !all_prepared) return;
   const decision d = any_abort ? decision::abort : decision::commit;
   st.decided = d;
   st.ack_ticks = 0;
-  if (st.origin == self_) st.resolved.back() = true;
+  if (st.origin == self_) st.resolved.set(st.parts().size());
   ++(d == decision::commit ? stats_.commits : stats_.aborts);
   report(txn, d);
   pc_message m = make(pc_message_type::decision, txn, st);
   m.participants = {};
   m.decision = d;
-  for (const node_id p : st.parts) send(p, m);
-  if (!st.resolved.back()) send(st.origin, m);  // it may still lead txn: it must stop
+  for (const node_id p : st.parts()) send(p, m);
+  if (!st.resolved.test(st.parts().size())) send(st.origin, m);  // it may still lead txn: it must stop
 }
 
 template <class P>
@@ -66,7 +70,7 @@ void paxos_commit_node<P>::start_recovery(txn_id txn, txn_state& st) {
   st.highest_round = st.bal.round;
   st.leader_ticks = 0;
   st.leader = self_;
-  if (st.prop.size() != st.parts.size()) st.prop.assign(st.parts.size(), paxos::proposer{});
+  if (st.prop.size() != st.parts().size()) st.prop.assign(st.parts().size(), paxos::proposer{});
   for (paxos::proposer& p : st.prop) p.start(st.bal);
   ++stats_.recoveries;
   pc_message m = make(pc_message_type::phase1a, txn, st);
@@ -77,17 +81,17 @@ void paxos_commit_node<P>::start_recovery(txn_id txn, txn_state& st) {
 template <class P>
 void paxos_commit_node<P>::on_phase1b(const pc_message& m) {
   txn_state* st = known(m.txn);
-  const std::size_t pos = acceptors_.position_of(m.from);
+  const std::size_t pos = acceptor_position(m.from);
   // prop is made by start_recovery: no 1b is expected before it.
   if (st == nullptr || !st->leading || st->decided || pos == paxos::membership::npos || m.bal != st->bal ||
-      m.entries.size() != st->parts.size() || st->prop.size() != st->parts.size()) {
+      m.entries.size() != st->parts().size() || st->prop.size() != st->parts().size()) {
     ++stats_.dropped_stale;
     return;
   }
   bool reached = true;
   for (const pc_entry& e : m.entries) {
     const std::size_t i = index_of(*st, e.instance);
-    if (i == st->parts.size()) return;
+    if (i == st->parts().size()) return;
     const std::byte v{static_cast<std::uint8_t>(e.value)};
     const std::span<const std::byte> val = e.value == pc_value::none ? std::span<const std::byte>{}
                                                                       : std::span<const std::byte>{&v, 1};
@@ -102,12 +106,12 @@ template <class P>
 void paxos_commit_node<P>::propose_recovered(txn_id txn, txn_state& st) {
   std::vector<pc_entry>& es = entries_buf_;
   es.clear();
-  for (std::size_t i = 0; i < st.parts.size(); ++i) {
+  for (std::size_t i = 0; i < st.parts().size(); ++i) {
     paxos::proposer& p = st.prop[i];
     const std::byte abort_byte{static_cast<std::uint8_t>(pc_value::aborted)};
     const byte_buffer v = p.highest_accepted().round != 0 ? to_buffer(p.value()) : byte_buffer{abort_byte};
     p.start_accept(v);
-    es.push_back(pc_entry{st.parts[i], st.bal, static_cast<pc_value>(std::to_integer<std::uint8_t>(v[0]))});
+    es.push_back(pc_entry{st.parts()[i], st.bal, static_cast<pc_value>(std::to_integer<std::uint8_t>(v[0]))});
   }
   pc_message m = make(pc_message_type::phase2a, txn, st);
   m.entries = es;

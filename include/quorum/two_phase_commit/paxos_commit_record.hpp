@@ -13,6 +13,7 @@
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
 #include "quorum/paxos/synod.hpp"
+#include "quorum/two_phase_commit/paxos_commit_instance.hpp"
 #include "quorum/two_phase_commit/paxos_commit_message.hpp"
 
 namespace quorum::two_phase_commit {
@@ -48,7 +49,7 @@ namespace detail {
 
 // Writes the record at p, which has room for pc_record_max_size; returns the end.
 inline std::byte* pc_record_write(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
-                                  std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
+                                  std::span<const node_id> participants, std::span<const pc_instance> acc,
                                   std::byte* p) noexcept {
   const auto put = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
   *p++ = static_cast<std::byte>(kind);
@@ -59,13 +60,12 @@ inline std::byte* pc_record_write(pc_record_kind kind, txn_id txn, node_id origi
   put(participants.size());
   for (const node_id n : participants) put(n.value());
   put(acc.size());
-  for (const paxos::acceptor& a : acc) {
-    const paxos::acceptor_state& s = a.state();
-    put(s.promised.round);
-    put(s.promised.node.value());
-    put(s.accepted.round);
-    put(s.accepted.node.value());
-    *p++ = static_cast<std::byte>(value_of(s));
+  for (const pc_instance& a : acc) {
+    put(a.promised.round);
+    put(a.promised.node.value());
+    put(a.accepted.round);
+    put(a.accepted.node.value());
+    *p++ = static_cast<std::byte>(a.has_value() ? a.value : pc_value::none);
   }
   return p;
 }
@@ -76,7 +76,7 @@ inline std::byte* pc_record_write(pc_record_kind kind, txn_id txn, node_id origi
 // The node writes small records into a buffer of its own (no copy); this
 // form is for everything else.
 inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id origin, node_id leader, decision d,
-                             std::span<const node_id> participants, std::span<const paxos::acceptor> acc,
+                             std::span<const node_id> participants, std::span<const detail::pc_instance> acc,
                              byte_buffer& out) {
   out.resize(detail::pc_record_max_size(participants.size(), acc.size()));
   const std::byte* const end = detail::pc_record_write(kind, txn, origin, leader, d, participants, acc, out.data());
