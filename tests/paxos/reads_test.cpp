@@ -82,6 +82,28 @@ TEST_CASE("paxos reads: a read waits for a quorum round and for the slots opened
   CHECK(g.net.violations.empty());
 }
 
+TEST_CASE("paxos reads: the reads of one batch share one heartbeat round, sent at its end") {
+  group g{3};
+  g.elect(1);
+  g.deliver();
+  g.net.queue.clear();
+  {
+    auto b = g[1].batch();
+    for (std::uint64_t id = 1; id <= 5; ++id) REQUIRE(g[1].read(id));
+    CHECK(g.net.queue.empty());  // nothing leaves before the batch ends
+  }
+  CHECK(g.net.queue.size() == 2);  // one heartbeat to each peer for all five reads
+  CHECK(g[1].state_machine().ready.empty());
+  g.deliver();
+  REQUIRE(g[1].state_machine().ready.size() == 5);
+  for (std::uint64_t id = 1; id <= 5; ++id) CHECK(g[1].state_machine().ready[id - 1].first == id);
+  // Outside a batch each read still gets its round at once.
+  REQUIRE(g[1].read(6));
+  CHECK(g.net.queue.size() == 2);
+  g.deliver();
+  CHECK(g[1].state_machine().ready.size() == 6);
+}
+
 TEST_CASE("paxos reads: a leader cut off from the quorum never serves, and fails its reads on stepping down") {
   group g{3};
   g.elect(1);

@@ -158,6 +158,7 @@ class node : public replica<Policies> {
     if (journal_.dirty() && !sync_now()) return;
     if (role_ != role::follower) count_self();
     if (journal_.advance() && role_ != role::follower) broadcast_heartbeats();
+    if (read_round_wanted_ && role_ == role::leader) broadcast_heartbeats();
     send_pending_replies();
     apply_chosen();
     if (role_ != role::follower) after_apply();
@@ -175,9 +176,11 @@ class node : public replica<Policies> {
     if (reads_.size() >= opts_.max_pending_reads)
       return fail(errc::busy, "paxos: max_pending_reads reached", opts_.max_pending_reads);
     const bool leased = lease_valid();
-    if (!leased) broadcast_heartbeats();  // a round of its own, now
+    // Without a lease the read waits for the next heartbeat round, sent at
+    // the flush: every read asked before it (a batch's, a turn's) shares it.
+    if (!leased) read_round_wanted_ = true;
     else ++stats_.reads_by_lease;
-    reads_.add(read_tracker::pending{id, window_.next().prev(), leased ? 0 : reads_.round()});
+    reads_.add(read_tracker::pending{id, window_.next().prev(), leased ? 0 : reads_.round() + 1});
     maybe_flush();
     return {};
   }
@@ -720,6 +723,7 @@ class node : public replica<Policies> {
   // Every broadcast is a new read round: an answer vouches for reads asked
   // before it was sent (and, with leases, for those asked soon after).
   void broadcast_heartbeats() {
+    read_round_wanted_ = false;
     const std::uint64_t round = reads_.start_round(ticks_);
     for (node_id peer : configs_.roster()) {
       if (peer == self_) continue;
@@ -781,6 +785,7 @@ class node : public replica<Policies> {
   int batch_depth_{0};
   typename clock_type::time_point last_tick_{};
   read_tracker reads_;
+  bool read_round_wanted_{false};  // a read waits for a heartbeat round not yet sent
   std::uint64_t ticks_{0};          // tick() calls: the lease's clock
   std::uint32_t lease_elapsed_{0};  // ticks since we last heard from our leader, or booted
 };
