@@ -30,6 +30,7 @@
 #include "peer_wire.hpp"
 #include "protocols.hpp"
 #include "read_groups.hpp"
+#include "sending_log.hpp"
 #include "store.hpp"
 
 namespace kv {
@@ -78,7 +79,7 @@ struct peer_transport {
 template <class Protocol>
 struct policies {
   using transport = peer_transport<typename Protocol::message>;
-  using log = quorum::storage::file_log;
+  using log = sending_log;
   using clock = std::chrono::steady_clock;
   using state_machine = kv::state_machine<Protocol>;
   using snapshot_store = quorum::storage::file_snapshot_store;
@@ -220,7 +221,7 @@ class server {
     if (auto r = net_->listen(me->host, me->port); !r) return "peer listen " + me->host + ":" +
                                                               std::to_string(me->port) + ": " + r.error().message();
     node_ = std::make_unique<node_type>(cfg_.self, members, peer_transport<typename Protocol::message>{net_.get()},
-                                        std::move(*log), clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
+                                        sending_log{std::move(*log), *net_}, clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
                                         Protocol::options());
     if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
     net_->on_frame([this](quorum::byte_view frame) { on_peer_frame(frame); });
