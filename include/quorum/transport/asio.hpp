@@ -348,6 +348,13 @@ class tcp_network {
       asio::error_code ec;
       const std::size_t n = p.socket.write_some(asio::buffer(p.pending.data() + p.sent, p.unsent()), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        // Drop the written prefix once it is half the buffer: a receiver that
+        // never quite catches up would otherwise keep the queue from ever
+        // emptying, and the prefix would grow without bound.
+        if (p.sent >= p.pending.size() / 2) {
+          p.pending.erase(p.pending.begin(), p.pending.begin() + static_cast<std::ptrdiff_t>(p.sent));
+          p.sent = 0;
+        }
         p.awaiting_writable = true;
         p.socket.async_wait(asio::socket_base::wait_write, [st, pp = &p](const asio::error_code& e) {
           pp->awaiting_writable = false;
