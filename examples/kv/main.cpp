@@ -26,7 +26,7 @@ int serve(const kv::flags& f, const kv::server_config& cfg) {
   });
   std::cerr << "quorum-kv: node " << f.id.value() << " (" << Protocol::name << ") serving RESP on " << f.listen_host
             << ':' << f.listen_port << ", data in " << f.data_dir << '\n';
-  io.run();
+  server->run();
   return 0;
 }
 

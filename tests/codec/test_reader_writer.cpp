@@ -3,10 +3,12 @@
 // every truncation reported at the right offset, and no allocation once warm.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "quorum/codec/reader.hpp"
 #include "quorum/codec/writer.hpp"
@@ -288,4 +290,51 @@ TEST_CASE("reader/writer: a reused buffer stops growing after the first message"
   // Same storage and capacity throughout: no reallocation in steady state.
   CHECK(buf.data() == data);
   CHECK(buf.capacity() == cap);
+}
+
+// writer::varint appends through its own path (a push_back for one byte, a
+// range insert for more): each length 1-10 at both of its bounds and between,
+// appended after other bytes into a buffer that is full (so the append
+// reallocates) and into one with room, must equal encode_varint's bytes,
+// leave what was there untouched, and decode back with decode_varint.
+TEST_CASE("reader/writer: writer::varint writes every length 1-10 exactly as encode_varint") {
+  std::vector<std::uint64_t> values;
+  for (unsigned len = 1; len <= max_varint_bytes; ++len) {
+    const std::uint64_t lo = len == 1 ? 0 : std::uint64_t{1} << (7 * (len - 1));
+    const std::uint64_t hi = len == max_varint_bytes ? std::numeric_limits<std::uint64_t>::max()
+                                                     : (std::uint64_t{1} << (7 * len)) - 1;
+    values.insert(values.end(), {lo, lo + 1, lo + (hi - lo) / 2, hi - 1, hi});
+  }
+  for (const std::uint64_t v : values) {
+    CAPTURE(v);
+    const varint_bytes want = encode_varint(v);
+    REQUIRE(want.size == varint_size(v));
+    for (const bool full : {true, false}) {
+      byte_buffer out{std::byte{0x11}, std::byte{0x22}, std::byte{0x33}};
+      if (full) out.shrink_to_fit();
+      else out.reserve(64);
+      writer w{out};
+      w.varint(v);
+      REQUIRE(out.size() == 3 + want.size);
+      CHECK(out[0] == std::byte{0x11});
+      CHECK(out[1] == std::byte{0x22});
+      CHECK(out[2] == std::byte{0x33});
+      CHECK(std::equal(out.begin() + 3, out.end(), want.view().begin()));
+      const auto back = decode_varint(byte_view{out}.subspan(3));
+      REQUIRE(back);
+      CHECK(back->value == v);
+      CHECK(back->size == want.size);
+    }
+  }
+  // All of them in one buffer, read back in order by the reader.
+  byte_buffer all;
+  writer w{all};
+  for (const std::uint64_t v : values) w.varint(v);
+  reader r{all};
+  for (const std::uint64_t v : values) {
+    auto got = r.varint();
+    REQUIRE(got);
+    CHECK(*got == v);
+  }
+  CHECK(r.expect_end());
 }

@@ -249,3 +249,70 @@ TEST_CASE("random bytes never crash the receiver") {
   CHECK(b->stats().bad_frames == 20);
   CHECK(b->stats().frames_received == 0);
 }
+
+// send() only queues; flush() hands the queue to the kernel then and there,
+// with no turn of the io_context (a server calls it just before its fsync,
+// so followers get the appends while the leader's disk works). Without a
+// flush, what was queued goes at the end of the turn, in one write.
+TEST_CASE("flush writes queued frames at once; otherwise they go at the end of the turn") {
+  asio::io_context io;
+  auto b = make(io, node_id{2}, {});
+  REQUIRE(b->listen("127.0.0.1", 0));
+  inbox in;
+  in.attach(*b);
+  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}});
+  a->send_bytes(node_id{2}, as_bytes("connect"));
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
+  REQUIRE(a->connected(node_id{2}));
+
+  const std::uint64_t written = a->stats().bytes_written;
+  a->send_bytes(node_id{2}, as_bytes("one"));
+  a->send_bytes(node_id{2}, as_bytes("two"));
+  CHECK(a->queued_bytes(node_id{2}) == 2 * (codec::frame_header_bytes + 3));
+  CHECK(a->stats().bytes_written == written);  // queued, not written
+  a->flush();
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+  CHECK(a->stats().bytes_written == written + 2 * (codec::frame_header_bytes + 3));
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 3; }));
+  CHECK(in.frames[1] == "one");
+  CHECK(in.frames[2] == "two");
+
+  a->send_bytes(node_id{2}, as_bytes("three"));
+  CHECK(a->queued_bytes(node_id{2}) > 0);
+  io.restart();
+  io.poll();  // the turn ends: its posted flush writes
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 4; }));
+  CHECK(in.frames[3] == "three");
+}
+
+// A receiver that does not read fills the kernel's buffers: the rest stays
+// queued (bounded), waits for room, and arrives complete and in order.
+TEST_CASE("what the kernel cannot take waits for room and arrives in order") {
+  asio::io_context io;
+  auto b = make(io, node_id{2}, {});
+  REQUIRE(b->listen("127.0.0.1", 0));
+  std::vector<std::string> got;
+  b->on_frame([&](byte_view p) { got.emplace_back(as_chars(p)); });
+  transport::tcp_options o;
+  o.max_queue_bytes = std::size_t{64} << 20;
+  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}}, o);
+  a->send_bytes(node_id{2}, as_bytes("hello"));
+  REQUIRE(run_until(io, [&] { return got.size() == 1; }));
+  // 64 frames of 256 KiB at once: far more than loopback's socket buffers.
+  constexpr int frames = 64;
+  for (int k = 0; k < frames; ++k) {
+    std::string payload(std::size_t{256} << 10, static_cast<char>('a' + k % 26));
+    payload += std::to_string(k);
+    a->send_bytes(node_id{2}, as_bytes(payload));
+  }
+  a->flush();
+  CHECK(a->queued_bytes(node_id{2}) > 0);  // the kernel took only part
+  REQUIRE(run_until(io, [&] { return got.size() == 1 + frames; }, 20000ms));
+  for (int k = 0; k < frames; ++k) {
+    CHECK(got[1 + static_cast<std::size_t>(k)].size() == (std::size_t{256} << 10) + std::to_string(k).size());
+    CHECK(got[1 + static_cast<std::size_t>(k)].ends_with(std::to_string(k)));
+  }
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+  CHECK(a->stats().dropped_queue_full == 0);
+}

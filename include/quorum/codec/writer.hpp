@@ -34,13 +34,16 @@ class writer {
   void u32(std::uint32_t v) { store_le32(grow(4), v); }
   void u64(std::uint64_t v) { store_le64(grow(8), v); }
 
-  // Most varints (ids, small terms, lengths) are one byte: a push_back, not
-  // a range insert.
+  // Most varints (ids, small terms, lengths) are one byte: a push_back. A
+  // longer one is encoded on the stack and appended by one range insert (one
+  // capacity check, one copy), not resize() (which zero-fills the bytes
+  // first, out of line) and memcpy: 44 instead of 71 instructions per varint
+  // of 1-4 bytes (callgrind, g++ 12 -O3, a mix of 1-, 2-, 3- and 4-byte values).
   void varint(std::uint64_t v) {
     if (v < 0x80) return out_->push_back(static_cast<std::byte>(v));
     std::byte tmp[max_varint_bytes];
     const std::size_t n = encode_varint(v, tmp);
-    std::memcpy(grow(n), tmp, n);
+    out_->insert(out_->end(), tmp, tmp + n);
   }
   void zigzag(std::int64_t v) { varint(zigzag_encode(v)); }
 

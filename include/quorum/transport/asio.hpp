@@ -9,6 +9,13 @@
 // closed. Everything runs on one io_context thread, and the frame handler
 // (where the user calls node.receive) is called from it. asio_transport is
 // the small handle a protocol's policies hold: it models quorum::Transport.
+//
+// When frames leave: send() only queues; flush() hands every peer's queue to
+// the kernel at once with one non-blocking write per peer, and a flush is
+// posted for the end of the turn whenever something was queued. A server
+// calls flush() just before its Log syncs, so that followers receive a
+// leader's appends while the leader's own fsync runs (Raft thesis §10.2.1)
+// instead of after it; frames queued in one turn share one write.
 #pragma once
 
 #ifndef ASIO_STANDALONE
@@ -103,14 +110,15 @@ class tcp_network {
     asio::ip::tcp::endpoint endpoint;
     asio::ip::tcp::socket socket;
     asio::steady_timer retry;
-    byte_buffer pending;  // frames not yet handed to the kernel
-    byte_buffer writing;  // the frames of the write in progress
+    byte_buffer pending;    // queued frames; the first `sent` bytes are in the kernel's hands
+    std::size_t sent = 0;
     std::chrono::milliseconds backoff;
     bool connected = false;
     bool connecting = false;
-    bool waiting = false;  // for the back-off timer
-    bool writing_now = false;
-    bool reported_down = false;  // one log line per outage, not one per retry
+    bool waiting = false;            // for the back-off timer
+    bool awaiting_writable = false;  // the kernel's buffer was full: a wait for room is pending
+    bool reported_down = false;      // one log line per outage, not one per retry
+    [[nodiscard]] std::size_t unsent() const noexcept { return pending.size() - sent; }
   };
 
   struct inbound {
@@ -134,6 +142,7 @@ class tcp_network {
     frame_handler on_frame;
     log_handler on_log;
     bool closed = false;
+    bool flush_posted = false;
   };
 
  public:
@@ -154,7 +163,7 @@ class tcp_network {
       auto found = resolver.resolve(a.host, std::to_string(a.port), ec);
       if (ec || found.empty()) return fail(errc::invalid_argument, "tcp_network: a peer address does not resolve", a.id.value());
       auto p = std::make_unique<peer>(peer{a.id, found.begin()->endpoint(), asio::ip::tcp::socket{io},
-                                           asio::steady_timer{io}, {}, {}, opts.reconnect_min});
+                                           asio::steady_timer{io}, {}, 0, opts.reconnect_min});
       net->st_->peers.push_back(std::move(p));
     }
     return net;
@@ -194,7 +203,8 @@ class tcp_network {
   }
 
   // Queues one frame for `to`; encode(byte_buffer&) appends its payload.
-  // Never blocks and never calls the frame handler.
+  // Never blocks, never writes and never calls the frame handler: the frame
+  // leaves at the next flush() or at the end of this turn of the io_context.
   template <class Encode>
   void send(node_id to, Encode&& encode) {
     if (st_->closed) return;
@@ -212,13 +222,22 @@ class tcp_network {
       ++st_->stats.dropped_too_large;
       return;
     }
-    if (mark > 0 && q.size() > st_->opts.max_queue_bytes) {
+    if (mark > p->sent && p->unsent() > st_->opts.max_queue_bytes) {
       q.resize(mark);
       ++st_->stats.dropped_queue_full;
       return;
     }
     ++st_->stats.frames_queued;
-    kick(st_, *p);
+    if (p->connected) post_flush(st_);
+    else if (!p->connecting && !p->waiting) connect(st_, *p);
+  }
+
+  // Hands every peer's queued frames to the kernel now: one non-blocking
+  // write per peer with something queued. What the kernel cannot take yet
+  // goes when the socket has room. Never blocks, never calls the frame handler.
+  void flush() {
+    if (st_->closed) return;
+    for (auto& p : st_->peers) write_queued(st_, *p);
   }
 
   // Sends an already encoded payload.
@@ -229,7 +248,7 @@ class tcp_network {
   [[nodiscard]] const tcp_stats& stats() const noexcept { return st_->stats; }
   [[nodiscard]] std::size_t queued_bytes(node_id to) const {
     const peer* p = const_cast<tcp_network*>(this)->find(to);
-    return p == nullptr ? 0 : p->pending.size();
+    return p == nullptr ? 0 : p->unsent();
   }
   [[nodiscard]] bool connected(node_id to) const {
     const peer* p = const_cast<tcp_network*>(this)->find(to);
@@ -268,10 +287,15 @@ class tcp_network {
     return e.address().to_string() + ":" + std::to_string(e.port());
   }
 
-  // Moves a peer forward: connect if idle, write if connected and idle.
-  static void kick(const std::shared_ptr<state>& st, peer& p) {
-    if (p.connected) write(st, p);
-    else if (!p.connecting && !p.waiting) connect(st, p);
+  // One flush at the end of the turn for everything queued in it.
+  static void post_flush(const std::shared_ptr<state>& st) {
+    if (st->flush_posted) return;
+    st->flush_posted = true;
+    asio::post(st->io, [st] {
+      st->flush_posted = false;
+      if (st->closed) return;
+      for (auto& p : st->peers) write_queued(st, *p);
+    });
   }
 
   static void connect(const std::shared_ptr<state>& st, peer& p) {
@@ -292,11 +316,16 @@ class tcp_network {
       }
       asio::error_code e2;
       pp->socket.set_option(asio::ip::tcp::no_delay(true), e2);
+      pp->socket.non_blocking(true, e2);  // write_queued's writes return would_block, never wait
+      if (e2) {
+        lost(st, *pp, e2);
+        return;
+      }
       pp->connected = true;
       pp->reported_down = false;
       pp->backoff = st->opts.reconnect_min;
       ++st->stats.connects;
-      write(st, *pp);
+      write_queued(st, *pp);
     });
   }
 
@@ -307,34 +336,53 @@ class tcp_network {
     p.retry.async_wait([st, pp = &p](const asio::error_code&) {
       pp->waiting = false;
       if (st->closed) return;
-      if (!pp->pending.empty()) connect(st, *pp);  // otherwise the next send() connects
+      if (pp->unsent() > 0) connect(st, *pp);  // otherwise the next send() connects
     });
   }
 
-  // One write in flight per peer; frames queued meanwhile go in the next one.
-  static void write(const std::shared_ptr<state>& st, peer& p) {
-    if (p.writing_now || p.pending.empty()) return;
-    std::swap(p.writing, p.pending);
+  // Writes what the peer's queue holds until the kernel takes it all or has
+  // no room; then one wait for room, whose handler writes on.
+  static void write_queued(const std::shared_ptr<state>& st, peer& p) {
+    if (!p.connected || p.awaiting_writable) return;
+    while (p.unsent() > 0) {
+      asio::error_code ec;
+      const std::size_t n = p.socket.write_some(asio::buffer(p.pending.data() + p.sent, p.unsent()), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        // Drop the written prefix once it is half the buffer: a receiver that
+        // never quite catches up would otherwise keep the queue from ever
+        // emptying, and the prefix would grow without bound.
+        if (p.sent >= p.pending.size() / 2) {
+          p.pending.erase(p.pending.begin(), p.pending.begin() + static_cast<std::ptrdiff_t>(p.sent));
+          p.sent = 0;
+        }
+        p.awaiting_writable = true;
+        p.socket.async_wait(asio::socket_base::wait_write, [st, pp = &p](const asio::error_code& e) {
+          pp->awaiting_writable = false;
+          if (st->closed) return;
+          if (e) return lost(st, *pp, e);
+          write_queued(st, *pp);
+        });
+        return;
+      }
+      if (ec) return lost(st, p, ec);
+      p.sent += n;
+      st->stats.bytes_written += n;
+    }
     p.pending.clear();
-    p.writing_now = true;
-    asio::async_write(p.socket, asio::buffer(p.writing.data(), p.writing.size()),
-                      [st, pp = &p](const asio::error_code& ec, std::size_t n) {
-                        pp->writing_now = false;
-                        pp->writing.clear();
-                        if (st->closed) return;
-                        if (ec) {  // what was in flight is lost: the protocols retransmit
-                          ++st->stats.disconnects;
-                          log(*st, "quorum transport: connection to node " + std::to_string(pp->id.value()) +
-                                       " lost: " + ec.message());
-                          pp->connected = false;
-                          asio::error_code ignored;
-                          pp->socket.close(ignored);
-                          retry_later(st, *pp);
-                          return;
-                        }
-                        st->stats.bytes_written += n;
-                        write(st, *pp);
-                      });
+    p.sent = 0;
+  }
+
+  // What was queued is lost with the connection (a frame may have been cut
+  // in the middle): the protocols retransmit. Reconnects after the back-off.
+  static void lost(const std::shared_ptr<state>& st, peer& p, const asio::error_code& ec) {
+    ++st->stats.disconnects;
+    log(*st, "quorum transport: connection to node " + std::to_string(p.id.value()) + " lost: " + ec.message());
+    p.connected = false;
+    p.pending.clear();
+    p.sent = 0;
+    asio::error_code ignored;
+    p.socket.close(ignored);
+    if (!p.waiting) retry_later(st, p);
   }
 
   static void accept(const std::shared_ptr<state>& st) {
