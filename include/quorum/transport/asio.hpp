@@ -359,6 +359,7 @@ class tcp_network {
         p.socket.async_wait(asio::socket_base::wait_write, [st, pp = &p](const asio::error_code& e) {
           pp->awaiting_writable = false;
           if (st->closed) return;
+          if (e == asio::error::operation_aborted) return;  // lost() closed the socket: already handled
           if (e) return lost(st, *pp, e);
           write_queued(st, *pp);
         });
