@@ -1,5 +1,6 @@
 // entry_cache: the recent tail of a Raft log in memory, entry views into one
-// reused arena, owned by raft_log: appends to followers and applying read it
+// reused arena (or, over a Log that keeps records in place, into the Log's own
+// bytes), owned by raft_log: appends to followers and applying read it
 // instead of reading and decoding the Log; what it does not hold comes from the Log.
 #pragma once
 
@@ -30,7 +31,16 @@ class entry_cache {
  public:
   static constexpr std::size_t per_entry_bytes = sizeof(entry_view);
 
-  explicit entry_cache(entry_cache_options o = {}) : opts_{o} {}
+  // Where cached entries' bytes live.
+  //   copies: in the cache's own arena, copied in by append().
+  //   borrowed: where the appended views point (raft_log passes views of a
+  //     Log whose records stay in place, core/log.hpp); the caller keeps those
+  //     bytes valid while the entry is cached. Nothing is copied.
+  enum class storage { copies, borrowed };
+
+  explicit entry_cache(entry_cache_options o = {}, storage s = storage::copies) noexcept
+      : opts_{o}, borrowed_{s == storage::borrowed} {}
+  [[nodiscard]] bool borrows() const noexcept { return borrowed_; }
 
   // The cache holds [first(), last()]; empty when first() > last().
   [[nodiscard]] log_index first() const noexcept { return first_; }
@@ -75,7 +85,19 @@ class entry_cache {
 
   // Entry i follows the log; when it does not follow last(), the cache
   // starts over at i (the Log was reset under it).
-  void append(log_index i, const entry_view& e) {
+  [[gnu::always_inline, gnu::flatten]] void append(log_index i, const entry_view& e) {
+    // The steady state of a cache that borrows: a view appended in place.
+    if (borrowed_ && i == last().next() && e.data.size() + per_entry_bytes <= opts_.max_bytes - bytes_ &&
+        views_.size() < views_.capacity()) {
+      views_.push_back(e);
+      bytes_ += e.data.size() + per_entry_bytes;
+      return;
+    }
+    append_any(i, e);
+  }
+
+ private:
+  [[gnu::noinline]] void append_any(log_index i, const entry_view& e) {
     if (i != last().next()) restart(i);
     const std::size_t need = e.data.size() + per_entry_bytes;
     if (need > opts_.max_bytes) return restart(i.next());  // too large to keep: stay contiguous after it
@@ -86,14 +108,19 @@ class entry_cache {
     bytes_ += need;
   }
 
+ public:
   // Entries i, i + 1, ... follow the log: the same as append() of each, with
   // one room check and one view reservation for the run.
   void append_run(log_index i, std::span<const entry_view> es) {
     std::size_t data = 0;
     bool aliased = false;
-    for (const entry_view& e : es) {
-      data += e.data.size();
-      aliased = aliased || (!e.data.empty() && aliases_arena(e.data));
+    if (borrowed_) {
+      for (const entry_view& e : es) data += e.data.size();
+    } else {
+      for (const entry_view& e : es) {
+        data += e.data.size();
+        aliased = aliased || (!e.data.empty() && aliases_arena(e.data));
+      }
     }
     if (aliased) return append_run_copied(i, es, data);
     const std::size_t need = data + es.size() * per_entry_bytes;
@@ -103,6 +130,12 @@ class entry_cache {
     }
     if (i != last().next()) restart(i);
     while (bytes_ + need > opts_.max_bytes) drop_front();
+    if (borrowed_) {
+      if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
+      views_.insert(views_.end(), es.begin(), es.end());
+      bytes_ += need;
+      return;
+    }
     if (tail_ + data > arena_bytes_) make_room(data);
     if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
     std::byte* out = arena_.get() + tail_;
@@ -126,16 +159,23 @@ class entry_cache {
       // Data lies in entry order, so the last entry's bytes end the arena's line.
       const std::size_t n = views_.back().data.size();
       bytes_ -= n + per_entry_bytes;
-      tail_ -= n;
+      if (!borrowed_) tail_ -= n;
       views_.pop_back();
     }
     if (live() == 0) restart(i);
   }
 
-  // Forgets every index <= upto.
+  // Forgets every index <= upto: the entries leave in one step, their bytes
+  // counted in one pass.
   void release(log_index upto) noexcept {
-    while (live() > 0 && first_ <= upto) drop_front();
-    if (live() == 0 && first_ <= upto) first_ = upto.next();
+    if (upto < first_) return;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(upto - first_ + 1, live()));
+    std::size_t data = 0;
+    for (std::size_t k = head_; k < head_ + n; ++k) data += views_[k].data.size();
+    bytes_ -= data + n * per_entry_bytes;
+    head_ += n;
+    first_ = first_ + n;
+    if (live() == 0) restart(std::max(first_, upto.next()));
   }
 
   // Empties the cache; the next entry it expects is `next`.
@@ -164,6 +204,7 @@ class entry_cache {
   // state neither allocates nor moves more than O(1) bytes per entry.
   byte_view store(byte_view data) {
     if (data.empty()) return byte_view{};
+    if (borrowed_) return data;
     if (tail_ + data.size() > arena_bytes_) {
       if (aliases_arena(data)) {  // an entry's own cached bytes proposed again: copy before they move
         const byte_buffer copy(data.begin(), data.end());
@@ -240,6 +281,7 @@ class entry_cache {
   static constexpr std::size_t min_arena_bytes = 4096;
 
   entry_cache_options opts_;
+  bool borrowed_;
   std::unique_ptr<std::byte[]> arena_;  // entry data; live data sits before tail_
   std::size_t arena_bytes_ = 0;
   std::vector<entry_view> views_;  // views_[head_ + k] is entry first_ + k

@@ -47,7 +47,9 @@ class raft_log {
   static_assert(check_log<L>());
 
  public:
-  explicit raft_log(L log, entry_cache_options cache = {}) : log_{std::move(log)}, cache_{cache} {}
+  explicit raft_log(L log, entry_cache_options cache = {})
+      : log_{std::move(log)},
+        cache_{cache, log_records_stay_in_place<L> ? entry_cache::storage::borrowed : entry_cache::storage::copies} {}
 
   // Reads the hard state and every entry's term back from the Log, after
   // the snapshot `base` (index and term 0: none). Entries the snapshot
@@ -131,7 +133,14 @@ class raft_log {
     if (!at) return at;
     QUORUM_ASSERT(*at == terms_.last_index().next());
     terms_.append(*at, e.term);
-    cache_.append(*at, e);
+    if constexpr (log_records_stay_in_place<L>) {
+      // The cache views the record's data where the Log keeps it. Should the
+      // Log not give it back, the entry is not cached and is read when needed.
+      if (auto rec = log_.read(*at); rec && rec->size() >= e.data.size())
+        cache_.append(*at, entry_view{e.term, e.kind, rec->last(e.data.size())});
+    } else {
+      cache_.append(*at, e);
+    }
     dirty_ = true;
     return at;
   }
@@ -176,7 +185,7 @@ class raft_log {
       // Terms change rarely: one call per stretch of equal terms.
       for (std::size_t k = 0; k < entries.size(); ++k)
         if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term) terms_.append_upto(first + k, entries[k].term);
-      cache_.append_run(first, entries);
+      cache_append_run(first, entries);
       dirty_ = true;
     } else {
       for (const entry_view& e : entries) QUORUM_TRY(append(e));
@@ -190,8 +199,10 @@ class raft_log {
   // costs the Log one call. Only for a Log that takes runs, and only while
   // the cache can hold every deferred entry (else the entry is written now).
   // An error of that later write comes back from the call that made it.
+  // A Log whose records stay in place takes the entry at once: the cache
+  // views it there, so deferring would cost a copy into the cache instead.
   result<log_index> append_deferred(const entry_view& e) {
-    if constexpr (detail::appends_runs<L>) {
+    if constexpr (detail::appends_runs<L> && !log_records_stay_in_place<L>) {
       const log_index at = terms_.last_index().next();
       if (cache_.fits(e.data.size()) && (deferred_ == 0 || cache_.last() == terms_.last_index())) {
         cache_.append(at, e);
@@ -292,12 +303,37 @@ class raft_log {
       heads_.resize(entries.size());
       parts_.resize(entries.size());
     }
-    for (std::size_t k = 0; k < entries.size(); ++k)
-      parts_[k] = record_parts{encode_head(entries[k], heads_[k]), entries[k].data};
+    // Entries of one term and kind share a header: it is encoded once per stretch.
+    byte_view head{};
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind)
+        head = encode_head(entries[k], heads_[k]);
+      parts_[k] = record_parts{head, entries[k].data};
+    }
     auto last = log_.append_run(std::span<const record_parts>{parts_.data(), entries.size()});
     if (!last) return unexpected{last.error()};
     QUORUM_ASSERT(*last == first + (entries.size() - 1));
     return {};
+  }
+
+  // Caches entries first, first + 1, ... just written to the Log: as they
+  // are, or as views of the Log's records when those stay in place.
+  void cache_append_run(log_index first, std::span<const entry_view> entries) {
+    if constexpr (log_records_stay_in_place<L>) {
+      if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state
+      for (std::size_t k = 0; k < entries.size(); ++k) {
+        const entry_view& e = entries[k];
+        auto rec = log_.read(first + k);
+        if (!rec || rec->size() < e.data.size()) {  // not given back: the run is read from the Log when needed
+          cache_.restart(first + entries.size());
+          return;
+        }
+        run_views_[k] = entry_view{e.term, e.kind, rec->last(e.data.size())};
+      }
+      cache_.append_run(first, std::span<const entry_view>{run_views_.data(), entries.size()});
+    } else {
+      cache_.append_run(first, entries);
+    }
   }
 
   // Writes the deferred entries (all in the cache) as one run; callers check
@@ -356,8 +392,9 @@ class raft_log {
   bool dirty_{false};
   std::size_t deferred_ = 0;  // the last deferred_ entries are in the cache, not yet in the Log
   byte_buffer record_;
-  std::vector<head_bytes> heads_;      // append_run's entry headers
+  std::vector<head_bytes> heads_;      // append_run's entry headers (heads_[k] used when entry k starts a stretch)
   std::vector<record_parts> parts_;    // and its records, for the Log
+  std::vector<entry_view> run_views_;  // a run's entries as the Log keeps them, for the cache
   byte_buffer arena_;
   std::vector<meta> meta_;
   std::vector<entry_view> views_;
