@@ -175,3 +175,26 @@ TEST_CASE("raft_log over memory_log: a leader's proposals in a batch reach the L
   CHECK(copying.policy().last_index() == log_index{5});
   for (std::uint64_t i = 1; i <= 5; ++i) CHECK(views_the_log(in_place, log_index{i}));
 }
+
+TEST_CASE("memory_log: records of every body size up to 130 bytes read back exactly, alone and in runs") {
+  storage::memory_log single, runs;
+  std::vector<std::string> heads, bodies;
+  for (std::size_t n = 0; n <= 130; ++n) {
+    heads.push_back(std::string(n % 4, static_cast<char>('H' + n % 3)));
+    std::string b(n, '\0');
+    for (std::size_t k = 0; k < n; ++k) b[k] = static_cast<char>('a' + (k * 7 + n) % 26);
+    bodies.push_back(b);
+  }
+  std::vector<record_parts> parts;
+  for (std::size_t n = 0; n <= 130; ++n) {
+    REQUIRE(single.append(as_bytes(heads[n]), as_bytes(bodies[n])));
+    parts.push_back(record_parts{as_bytes(heads[n]), as_bytes(bodies[n])});
+  }
+  REQUIRE(runs.append_run(parts));
+  for (std::size_t n = 0; n <= 130; ++n) {
+    CAPTURE(n);
+    const log_index at{n + 1};
+    CHECK(text(*single.read(at)) == heads[n] + bodies[n]);
+    CHECK(text(*runs.read(at)) == heads[n] + bodies[n]);
+  }
+}

@@ -46,6 +46,11 @@
 //   l.append_run(rs)   result<log_index>    the same as append(r.head, r.body) for each
 //                                           r in rs in order; returns the last position;
 //                                           on an error none of them is appended
+//   l.append_run(rs, ps)                    the same as append_run(rs); a Log that
+//                      result<log_index>    makes the promise below also sets ps[k]
+//                                           (ps: a std::span<quorum::byte_view> of at
+//                                           least rs.size()) to what read() would give
+//                                           for record k, sparing raft_log the reads
 //
 // Optional promise, a static constexpr bool member (raft_log detects it):
 //

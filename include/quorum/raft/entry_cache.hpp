@@ -20,6 +20,61 @@
 
 namespace quorum::raft {
 
+namespace detail {
+
+// The cache's entry views: a vector whose push_back stays inline (growth is
+// out of line and rare: the cache reuses its room), since a leader pushes
+// one view per proposal and std::vector's push_back was a call each time.
+class view_line {
+ public:
+  view_line() = default;
+  view_line(const view_line&) = delete;
+  view_line& operator=(const view_line&) = delete;
+  view_line(view_line&&) noexcept = default;
+  view_line& operator=(view_line&&) noexcept = default;
+  ~view_line() = default;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] entry_view* data() noexcept { return items_.get(); }
+  [[nodiscard]] const entry_view* data() const noexcept { return items_.get(); }
+  [[nodiscard]] entry_view& operator[](std::size_t k) noexcept { return items_[k]; }
+  [[nodiscard]] const entry_view& operator[](std::size_t k) const noexcept { return items_[k]; }
+  [[nodiscard]] entry_view& back() noexcept { return items_[size_ - 1]; }
+
+  void push_back(const entry_view& e) {
+    if (size_ == capacity_) grow(size_ + 1);
+    items_[size_++] = e;
+  }
+  void append(std::span<const entry_view> es) {
+    if (capacity_ - size_ < es.size()) grow(size_ + es.size());
+    std::copy(es.begin(), es.end(), items_.get() + size_);
+    size_ += es.size();
+  }
+  void pop_back() noexcept { --size_; }
+  void clear() noexcept { size_ = 0; }
+  // Drops the first n, moving the rest to the front.
+  void erase_front(std::size_t n) noexcept {
+    std::copy(items_.get() + n, items_.get() + size_, items_.get());
+    size_ -= n;
+  }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t need) {
+    const std::size_t cap = std::max({need, 2 * capacity_, std::size_t{16}});
+    auto bigger = std::make_unique<entry_view[]>(cap);
+    std::copy(items_.get(), items_.get() + size_, bigger.get());
+    items_ = std::move(bigger);
+    capacity_ = cap;
+  }
+
+  std::unique_ptr<entry_view[]> items_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace detail
+
 struct entry_cache_options {
   // Bytes the cache may hold: entry data plus sizeof(entry_view) per entry.
   // Beyond it the oldest entries are dropped (and read from the Log when
@@ -89,7 +144,7 @@ class entry_cache {
     // The steady state of a cache that borrows: a view appended in place.
     if (borrowed_ && i == last().next() && e.data.size() + per_entry_bytes <= opts_.max_bytes - bytes_ &&
         views_.size() < views_.capacity()) {
-      views_.push_back(e);
+      views_.push_back(e);  // in place: the check above leaves room
       bytes_ += e.data.size() + per_entry_bytes;
       return;
     }
@@ -132,7 +187,7 @@ class entry_cache {
     while (bytes_ + need > opts_.max_bytes) drop_front();
     if (borrowed_) {
       if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
-      views_.insert(views_.end(), es.begin(), es.end());
+      views_.append(es);
       bytes_ += need;
       return;
     }
@@ -260,7 +315,7 @@ class entry_cache {
   }
 
   void drop_dead_views() noexcept {
-    views_.erase(views_.begin(), views_.begin() + static_cast<std::ptrdiff_t>(head_));
+    views_.erase_front(head_);
     head_ = 0;
   }
 
@@ -284,7 +339,7 @@ class entry_cache {
   bool borrowed_;
   std::unique_ptr<std::byte[]> arena_;  // entry data; live data sits before tail_
   std::size_t arena_bytes_ = 0;
-  std::vector<entry_view> views_;  // views_[head_ + k] is entry first_ + k
+  detail::view_line views_;  // views_[head_ + k] is entry first_ + k
   std::size_t head_ = 0;
   std::size_t tail_ = 0;
   std::size_t bytes_ = 0;          // what the live entries count against max_bytes

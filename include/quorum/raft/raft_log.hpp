@@ -40,6 +40,13 @@ concept appends_runs = requires(L& l, std::span<const record_parts> rs) {
   { l.append_run(rs) } -> std::same_as<result<log_index>>;
 };
 
+// A Log that also says where each record of a run now stays (core/log.hpp,
+// optional, with the in-place promise): the cache views them without reads.
+template <class L>
+concept places_runs = requires(L& l, std::span<const record_parts> rs, std::span<byte_view> ps) {
+  { l.append_run(rs, ps) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -182,9 +189,15 @@ class raft_log {
       if (deferred_ > 0) QUORUM_TRY(write_deferred());
       const log_index first = terms_.last_index().next();
       QUORUM_TRY(write_run(first, entries));
-      // Terms change rarely: one call per stretch of equal terms.
-      for (std::size_t k = 0; k < entries.size(); ++k)
-        if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term) terms_.append_upto(first + k, entries[k].term);
+      // Terms change rarely: one call per stretch of equal terms, and no
+      // second look at the entries when write_run saw a single stretch.
+      if (head_stretches_ == 1) {
+        terms_.append_upto(first + (entries.size() - 1), entries.front().term);
+      } else {
+        for (std::size_t k = 0; k < entries.size(); ++k)
+          if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term)
+            terms_.append_upto(first + k, entries[k].term);
+      }
       cache_append_run(first, entries);
       dirty_ = true;
     } else {
@@ -305,12 +318,22 @@ class raft_log {
     }
     // Entries of one term and kind share a header: it is encoded once per stretch.
     byte_view head{};
+    head_stretches_ = 0;
     for (std::size_t k = 0; k < entries.size(); ++k) {
-      if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind)
+      if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind) {
         head = encode_head(entries[k], heads_[k]);
+        ++head_stretches_;
+      }
       parts_[k] = record_parts{head, entries[k].data};
     }
-    auto last = log_.append_run(std::span<const record_parts>{parts_.data(), entries.size()});
+    const std::span<const record_parts> records{parts_.data(), entries.size()};
+    result<log_index> last;
+    if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
+      if (placed_.size() < entries.size()) placed_.resize(entries.size());
+      last = log_.append_run(records, std::span<byte_view>{placed_.data(), entries.size()});
+    } else {
+      last = log_.append_run(records);
+    }
     if (!last) return unexpected{last.error()};
     QUORUM_ASSERT(*last == first + (entries.size() - 1));
     return {};
@@ -323,12 +346,16 @@ class raft_log {
       if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state
       for (std::size_t k = 0; k < entries.size(); ++k) {
         const entry_view& e = entries[k];
-        auto rec = log_.read(first + k);
-        if (!rec || rec->size() < e.data.size()) {  // not given back: the run is read from the Log when needed
-          cache_.restart(first + entries.size());
+        byte_view rec{};
+        bool found = true;
+        if constexpr (detail::places_runs<L>) rec = placed_[k];  // write_run had the Log say where
+        else if (auto r = log_.read(first + k)) rec = *r;
+        else found = false;
+        if (!found || rec.size() < e.data.size()) {
+          cache_.restart(first + entries.size());  // not given back: the run is read from the Log when needed
           return;
         }
-        run_views_[k] = entry_view{e.term, e.kind, rec->last(e.data.size())};
+        run_views_[k] = entry_view{e.term, e.kind, rec.last(e.data.size())};
       }
       cache_.append_run(first, std::span<const entry_view>{run_views_.data(), entries.size()});
     } else {
@@ -394,7 +421,9 @@ class raft_log {
   byte_buffer record_;
   std::vector<head_bytes> heads_;      // append_run's entry headers (heads_[k] used when entry k starts a stretch)
   std::vector<record_parts> parts_;    // and its records, for the Log
+  std::size_t head_stretches_ = 0;     // stretches of equal term and kind in the last write_run
   std::vector<entry_view> run_views_;  // a run's entries as the Log keeps them, for the cache
+  std::vector<byte_view> placed_;      // where the Log put a run's records (places_runs)
   byte_buffer arena_;
   std::vector<meta> meta_;
   std::vector<entry_view> views_;
