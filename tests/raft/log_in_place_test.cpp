@@ -176,7 +176,7 @@ TEST_CASE("raft_log over memory_log: a leader's proposals in a batch reach the L
   for (std::uint64_t i = 1; i <= 5; ++i) CHECK(views_the_log(in_place, log_index{i}));
 }
 
-TEST_CASE("memory_log: records of every body size up to 130 bytes read back exactly, alone and in runs") {
+TEST_CASE("memory_log: records of every body size up to 130 bytes read back exactly, alone, in runs and in placed runs") {
   storage::memory_log single, runs;
   std::vector<std::string> heads, bodies;
   for (std::size_t n = 0; n <= 130; ++n) {
@@ -191,10 +191,17 @@ TEST_CASE("memory_log: records of every body size up to 130 bytes read back exac
     parts.push_back(record_parts{as_bytes(heads[n]), as_bytes(bodies[n])});
   }
   REQUIRE(runs.append_run(parts));
+  storage::memory_log placed_runs;
+  std::vector<byte_view> placed(parts.size());
+  REQUIRE(placed_runs.append_run(parts, placed));
   for (std::size_t n = 0; n <= 130; ++n) {
     CAPTURE(n);
     const log_index at{n + 1};
     CHECK(text(*single.read(at)) == heads[n] + bodies[n]);
     CHECK(text(*runs.read(at)) == heads[n] + bodies[n]);
+    // The placed run says where each record went: exactly what read() gives.
+    CHECK(placed[n].data() == placed_runs.read(at)->data());
+    CHECK(placed[n].size() == placed_runs.read(at)->size());
+    CHECK(text(placed[n]) == heads[n] + bodies[n]);
   }
 }
