@@ -205,3 +205,31 @@ TEST_CASE("memory_log: records of every body size up to 130 bytes read back exac
     CHECK(text(placed[n]) == heads[n] + bodies[n]);
   }
 }
+
+TEST_CASE("entry_cache that borrows: extend gives slots for a run under the byte bound, or none when it cannot fit") {
+  const std::string a(100, 'a'), b(100, 'b');
+  entry_cache cache{entry_cache_options{3 * (100 + entry_cache::per_entry_bytes)}, entry_cache::storage::borrowed};
+  cache.append(log_index{1}, entry_view{term_id{1}, entry_kind::normal, as_bytes(a)});
+  auto slots = cache.extend(log_index{2}, 2, 200);
+  REQUIRE(slots.size() == 2);
+  slots[0] = entry_view{term_id{1}, entry_kind::normal, as_bytes(b)};
+  slots[1] = entry_view{term_id{2}, entry_kind::normal, as_bytes(a)};
+  CHECK(cache.first() == log_index{1});
+  CHECK(cache.last() == log_index{3});
+  CHECK(cache.at(log_index{2}).data.data() == as_bytes(b).data());
+  CHECK(cache.at(log_index{3}).term == term_id{2});
+  CHECK(cache.bytes() == 3 * (100 + entry_cache::per_entry_bytes));
+  // One more entry drops the oldest, as append_run would.
+  auto more = cache.extend(log_index{4}, 1, 100);
+  REQUIRE(more.size() == 1);
+  more[0] = entry_view{term_id{2}, entry_kind::normal, as_bytes(b)};
+  CHECK(cache.first() == log_index{2});
+  CHECK(cache.last() == log_index{4});
+  // A run larger than the whole bound: none of it is cached, and the cache goes on after it.
+  CHECK(cache.extend(log_index{5}, 4, 400).empty());
+  CHECK(cache.size() == 0);
+  CHECK_FALSE(cache.holds(log_index{5}));
+  cache.append(log_index{9}, entry_view{term_id{3}, entry_kind::normal, as_bytes(a)});
+  CHECK(cache.first() == log_index{9});
+  CHECK(cache.holds(log_index{9}));
+}

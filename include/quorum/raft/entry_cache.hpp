@@ -51,6 +51,13 @@ class view_line {
     std::copy(es.begin(), es.end(), items_.get() + size_);
     size_ += es.size();
   }
+  // n more slots at the end, for the caller to fill.
+  entry_view* extend(std::size_t n) {
+    if (capacity_ - size_ < n) grow(size_ + n);
+    entry_view* slots = items_.get() + size_;
+    size_ += n;
+    return slots;
+  }
   void pop_back() noexcept { --size_; }
   void clear() noexcept { size_ = 0; }
   // Drops the first n, moving the rest to the front.
@@ -205,6 +212,25 @@ class entry_cache {
     }
     tail_ += data;
     bytes_ += need;
+  }
+
+  // A cache that borrows only: room for entries i .. i + n - 1 holding
+  // data_bytes in all, as append_run() would make for them, returned as n
+  // slots that the caller must fill at once with those entries' views (so a
+  // run's views are written once, not built elsewhere and copied in). Empty
+  // when the run would not fit at all: the cache then holds none of it.
+  [[nodiscard]] std::span<entry_view> extend(log_index i, std::size_t n, std::size_t data_bytes) {
+    QUORUM_ASSERT(borrowed_);
+    const std::size_t need = data_bytes + n * per_entry_bytes;
+    if (n == 0 || need > opts_.max_bytes) {
+      restart(i + n);
+      return {};
+    }
+    if (i != last().next()) restart(i);
+    while (bytes_ + need > opts_.max_bytes) drop_front();
+    if (head_ > 0 && views_.capacity() - views_.size() < n) drop_dead_views();  // reuse, do not grow
+    bytes_ += need;
+    return std::span<entry_view>{views_.extend(n), n};
   }
 
   // Forgets every index >= i.

@@ -319,7 +319,9 @@ class raft_log {
     // Entries of one term and kind share a header: it is encoded once per stretch.
     byte_view head{};
     head_stretches_ = 0;
+    run_data_bytes_ = 0;
     for (std::size_t k = 0; k < entries.size(); ++k) {
+      run_data_bytes_ += entries[k].data.size();
       if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind) {
         head = encode_head(entries[k], heads_[k]);
         ++head_stretches_;
@@ -342,14 +344,21 @@ class raft_log {
   // Caches entries first, first + 1, ... just written to the Log: as they
   // are, or as views of the Log's records when those stay in place.
   void cache_append_run(log_index first, std::span<const entry_view> entries) {
-    if constexpr (log_records_stay_in_place<L>) {
+    if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
+      // Views written straight into the cache: an entry's data ends its record.
+      const auto slots = cache_.extend(first, entries.size(), run_data_bytes_);
+      for (std::size_t k = 0; k < slots.size(); ++k) {
+        const entry_view& e = entries[k];
+        QUORUM_ASSERT(placed_[k].size() >= e.data.size());  // the Log placed the whole record
+        slots[k] = entry_view{e.term, e.kind, placed_[k].last(e.data.size())};
+      }
+    } else if constexpr (log_records_stay_in_place<L>) {
       if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state
       for (std::size_t k = 0; k < entries.size(); ++k) {
         const entry_view& e = entries[k];
         byte_view rec{};
         bool found = true;
-        if constexpr (detail::places_runs<L>) rec = placed_[k];  // write_run had the Log say where
-        else if (auto r = log_.read(first + k)) rec = *r;
+        if (auto r = log_.read(first + k)) rec = *r;
         else found = false;
         if (!found || rec.size() < e.data.size()) {
           cache_.restart(first + entries.size());  // not given back: the run is read from the Log when needed
@@ -422,6 +431,7 @@ class raft_log {
   std::vector<head_bytes> heads_;      // append_run's entry headers (heads_[k] used when entry k starts a stretch)
   std::vector<record_parts> parts_;    // and its records, for the Log
   std::size_t head_stretches_ = 0;     // stretches of equal term and kind in the last write_run
+  std::size_t run_data_bytes_ = 0;     // and the entries' data bytes in all
   std::vector<entry_view> run_views_;  // a run's entries as the Log keeps them, for the cache
   std::vector<byte_view> placed_;      // where the Log put a run's records (places_runs)
   byte_buffer arena_;
