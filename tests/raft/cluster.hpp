@@ -73,7 +73,12 @@ struct test_transport {
 };
 
 // The Log handle a node owns: forwards to its disk, and sync() copies live to durable.
-struct test_log {
+// InPlace: it makes core/log.hpp's promise that records stay in place (true of
+// the memory_log it forwards to while the node lives: a restart replaces
+// `live` only once the node is gone), so that raft_log's cache views them.
+template <bool InPlace>
+struct basic_test_log {
+  static constexpr bool records_stay_in_place = InPlace;
   disk* d;
   network* net;
   node_id self;
@@ -101,6 +106,9 @@ struct test_log {
     return {};
   }
 };
+
+using test_log = basic_test_log<false>;
+using in_place_test_log = basic_test_log<true>;
 
 struct manual_clock {
   using duration = std::chrono::nanoseconds;
@@ -166,13 +174,15 @@ struct test_snapshot_store {
   result<byte_view> load() { return d == nullptr ? byte_view{} : d->snapshots.load(); }
 };
 
-struct policies {
+template <class Log>
+struct basic_policies {
   using transport = test_transport;
-  using log = test_log;
+  using log = Log;
   using clock = manual_clock;
   using state_machine = recorder;
   using snapshot_store = test_snapshot_store;
 };
+using policies = basic_policies<test_log>;
 
 using test_node = quorum::raft::node<policies>;
 
@@ -215,9 +225,13 @@ inline void preload(disk& d, const std::vector<std::uint64_t>& terms, std::uint6
   d.durable = d.live;
 }
 
-class cluster {
+// Log: test_log, or in_place_test_log for nodes whose entry caches view the Log.
+template <class Log>
+class basic_cluster {
  public:
-  explicit cluster(std::size_t n, options o = test_options(), std::uint64_t seed = 1) : opts_{o} {
+  using node_type = quorum::raft::node<basic_policies<Log>>;
+
+  explicit basic_cluster(std::size_t n, options o = test_options(), std::uint64_t seed = 1) : opts_{o} {
     opts_.seed = seed;
     for (std::size_t i = 1; i <= n; ++i) ids_.push_back(node_id{i});
     for (std::size_t i = 0; i < n; ++i) {
@@ -246,7 +260,7 @@ class cluster {
       if (!nodes_[i]) boot(i);
   }
 
-  test_node& operator[](std::uint64_t id) { return *nodes_.at(id - 1); }
+  node_type& operator[](std::uint64_t id) { return *nodes_.at(id - 1); }
   disk& disk_of(std::uint64_t id) { return *disks_.at(id - 1); }
   std::size_t size() const { return nodes_.size(); }
   const std::vector<node_id>& ids() const { return ids_; }
@@ -254,8 +268,8 @@ class cluster {
   // Loses the node's volatile state and unsynced writes, then boots it again.
   void restart(std::uint64_t id) {
     disk& d = disk_of(id);
+    nodes_[id - 1].reset();  // first: its cache may view `live`
     d.live = d.durable;
-    nodes_[id - 1].reset();
     boot(id - 1);
   }
 
@@ -293,7 +307,7 @@ class cluster {
 
   // Ticks `id` until it starts campaigning, then delivers everything.
   void elect(std::uint64_t id) {
-    test_node& n = (*this)[id];
+    node_type& n = (*this)[id];
     for (int k = 0; k < 1000 && n.role() == raft::role::follower; ++k) n.tick();
     deliver();
   }
@@ -310,7 +324,7 @@ class cluster {
 
   std::vector<std::uint64_t> log_terms(std::uint64_t id) {
     std::vector<std::uint64_t> out;
-    test_node& n = (*this)[id];
+    node_type& n = (*this)[id];
     for (log_index i = n.first_index(); i <= n.last_index(); i = i.next()) out.push_back(n.term_at(i)->value());
     return out;
   }
@@ -320,17 +334,20 @@ class cluster {
 
  private:
   void boot(std::size_t i) {
-    nodes_[i] = std::make_unique<test_node>(ids_[i], bootstrap_[i], test_transport{&net},
-                                            test_log{disks_[i].get(), &net, ids_[i]}, manual_clock{},
+    nodes_[i] = std::make_unique<node_type>(ids_[i], bootstrap_[i], test_transport{&net},
+                                            Log{disks_[i].get(), &net, ids_[i]}, manual_clock{},
                                             recorder{}, test_snapshot_store{disks_[i].get()}, opts_);
   }
 
   options opts_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<disk>> disks_;
-  std::vector<std::unique_ptr<test_node>> nodes_;
+  std::vector<std::unique_ptr<node_type>> nodes_;
   std::vector<std::vector<node_id>> bootstrap_;  // per node: the members it boots with
 };
+
+using cluster = basic_cluster<test_log>;
+using in_place_cluster = basic_cluster<in_place_test_log>;
 
 // A message built by hand, as a peer would send it.
 inline message msg(message_type type, std::uint64_t from, std::uint64_t to, std::uint64_t term) {

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <optional>
 
 #include "cluster.hpp"
 
@@ -13,8 +14,10 @@ using namespace raft_test;
 
 namespace {
 
+template <class Cluster>
 struct checker {
-  cluster& c;
+  using test_node = typename Cluster::node_type;
+  Cluster& c;
   std::map<std::uint64_t, std::uint64_t> leader_of_term;  // term -> leader
   // index -> (entry term, the lowest term of a node that saw it committed):
   // every leader of a later term must hold it (Leader Completeness).
@@ -23,7 +26,7 @@ struct checker {
   std::vector<std::uint64_t> last_commit;                 // per node incarnation
   std::vector<std::size_t> seen_applied;
 
-  explicit checker(cluster& cl) : c{cl}, last_commit(cl.size() + 1, 0), seen_applied(cl.size() + 1, 0) {}
+  explicit checker(Cluster& cl) : c{cl}, last_commit(cl.size() + 1, 0), seen_applied(cl.size() + 1, 0) {}
 
   void restarted(std::uint64_t id) {
     last_commit[id] = 0;
@@ -96,10 +99,13 @@ struct run_result {
   std::uint64_t commits = 0;
 };
 
-run_result run(std::size_t nodes, std::uint64_t seed, int steps) {
-  cluster c{nodes, test_options(), seed};
+// Cluster: cluster, or in_place_cluster (entry caches view the Log's records).
+// batches: a leader sometimes proposes several values inside one batch().
+template <class Cluster = cluster>
+run_result run(std::size_t nodes, std::uint64_t seed, int steps, bool batches = false) {
+  Cluster c{nodes, test_options(), seed};
   c.start();
-  checker chk{c};
+  checker<Cluster> chk{c};
   seeded_random rng{seed * 7919 + nodes};
   std::uint64_t proposals = 0;
   auto any = [&] { return rng.between(1, nodes); };
@@ -117,8 +123,13 @@ run_result run(std::size_t nodes, std::uint64_t seed, int steps) {
     } else if (roll < 0.93) {
       const std::uint64_t l = c.leader();
       if (l != 0) {
-        const std::string v = "s" + std::to_string(seed) + "v" + std::to_string(++proposals);
-        (void)c[l].propose(as_bytes(v));
+        const std::uint64_t n = batches && rng.chance(0.3) ? rng.between(2, 6) : 1;
+        std::optional<typename Cluster::node_type::batch_guard> guard;
+        if (batches) guard.emplace(c[l]);
+        for (std::uint64_t k = 0; k < n; ++k) {
+          const std::string v = "s" + std::to_string(seed) + "v" + std::to_string(++proposals);
+          (void)c[l].propose(as_bytes(v));
+        }
       }
     } else if (roll < 0.94) {
       const std::uint64_t id = any();
@@ -169,4 +180,31 @@ TEST_CASE("randomized: 5 nodes under loss, reordering, duplication and crashes s
   }
   CHECK(leaders > 5);
   CHECK(commits > 50);
+}
+
+TEST_CASE("randomized: 3 and 5 nodes whose entry caches view the Log stay safe and recover, with batches") {
+  for (const bool batches : {false, true}) {
+    std::uint64_t leaders = 0, commits = 0;
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+      CAPTURE(seed);
+      CAPTURE(batches);
+      auto r = run<in_place_cluster>(seed <= 5 ? 3 : 5, seed, 3000, batches);
+      leaders += r.leaders;
+      commits += r.commits;
+    }
+    CHECK(leaders > 8);
+    CHECK(commits > 100);
+  }
+}
+
+TEST_CASE("randomized: 3 nodes proposing in batches stay safe and recover") {
+  std::uint64_t leaders = 0, commits = 0;
+  for (std::uint64_t seed = 20; seed < 26; ++seed) {
+    CAPTURE(seed);
+    auto r = run(3, seed, 3000, true);
+    leaders += r.leaders;
+    commits += r.commits;
+  }
+  CHECK(leaders > 6);
+  CHECK(commits > 100);
 }

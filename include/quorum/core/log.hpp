@@ -46,6 +46,24 @@
 //   l.append_run(rs)   result<log_index>    the same as append(r.head, r.body) for each
 //                                           r in rs in order; returns the last position;
 //                                           on an error none of them is appended
+//   l.append_run(rs, ps)                    the same as append_run(rs); a Log that
+//                      result<log_index>    makes the promise below also sets ps[k]
+//                                           (ps: a std::span<quorum::byte_view> of at
+//                                           least rs.size()) to what read() would give
+//                                           for record k, sparing raft_log the reads
+//
+// Optional promise, a static constexpr bool member (raft_log detects it):
+//
+//   L::records_stay_in_place   true: the bytes a view from read(i) shows stay
+//                              where they are and unchanged until position i
+//                              is truncated or compacted away or the log is
+//                              destroyed or assigned to, whatever other calls
+//                              come between (moving the log moves no record)
+//
+// raft_log's entry cache then views the Log's records instead of keeping a
+// copy of each, and a leader's proposals go to the Log at once instead of in
+// one run at the end of a batch. file_log does not promise it: its read()
+// fills a buffer that the next read overwrites.
 //
 // After a crash a log holds everything that was synced and, of what was not,
 // at most a prefix of the calls in the order they were made. The durability
@@ -111,6 +129,12 @@ concept log_has_sync = requires(L& l) {
 };
 
 }  // namespace detail
+
+// The optional promise above, made by L.
+template <class L>
+concept log_records_stay_in_place = requires {
+  { L::records_stay_in_place } -> std::convertible_to<bool>;
+} && L::records_stay_in_place;
 
 template <class L>
 concept Log = detail::log_has_bounds<L> && detail::log_has_append<L> && detail::log_has_read<L> &&

@@ -1,5 +1,6 @@
 // entry_cache: the recent tail of a Raft log in memory, entry views into one
-// reused arena, owned by raft_log: appends to followers and applying read it
+// reused arena (or, over a Log that keeps records in place, into the Log's own
+// bytes), owned by raft_log: appends to followers and applying read it
 // instead of reading and decoding the Log; what it does not hold comes from the Log.
 #pragma once
 
@@ -19,6 +20,68 @@
 
 namespace quorum::raft {
 
+namespace detail {
+
+// The cache's entry views: a vector whose push_back stays inline (growth is
+// out of line and rare: the cache reuses its room), since a leader pushes
+// one view per proposal and std::vector's push_back was a call each time.
+class view_line {
+ public:
+  view_line() = default;
+  view_line(const view_line&) = delete;
+  view_line& operator=(const view_line&) = delete;
+  view_line(view_line&&) noexcept = default;
+  view_line& operator=(view_line&&) noexcept = default;
+  ~view_line() = default;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] entry_view* data() noexcept { return items_.get(); }
+  [[nodiscard]] const entry_view* data() const noexcept { return items_.get(); }
+  [[nodiscard]] entry_view& operator[](std::size_t k) noexcept { return items_[k]; }
+  [[nodiscard]] const entry_view& operator[](std::size_t k) const noexcept { return items_[k]; }
+  [[nodiscard]] entry_view& back() noexcept { return items_[size_ - 1]; }
+
+  void push_back(const entry_view& e) {
+    if (size_ == capacity_) grow(size_ + 1);
+    items_[size_++] = e;
+  }
+  void append(std::span<const entry_view> es) {
+    if (capacity_ - size_ < es.size()) grow(size_ + es.size());
+    std::copy(es.begin(), es.end(), items_.get() + size_);
+    size_ += es.size();
+  }
+  // n more slots at the end, for the caller to fill.
+  entry_view* extend(std::size_t n) {
+    if (capacity_ - size_ < n) grow(size_ + n);
+    entry_view* slots = items_.get() + size_;
+    size_ += n;
+    return slots;
+  }
+  void pop_back() noexcept { --size_; }
+  void clear() noexcept { size_ = 0; }
+  // Drops the first n, moving the rest to the front.
+  void erase_front(std::size_t n) noexcept {
+    std::copy(items_.get() + n, items_.get() + size_, items_.get());
+    size_ -= n;
+  }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t need) {
+    const std::size_t cap = std::max({need, 2 * capacity_, std::size_t{16}});
+    auto bigger = std::make_unique<entry_view[]>(cap);
+    std::copy(items_.get(), items_.get() + size_, bigger.get());
+    items_ = std::move(bigger);
+    capacity_ = cap;
+  }
+
+  std::unique_ptr<entry_view[]> items_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace detail
+
 struct entry_cache_options {
   // Bytes the cache may hold: entry data plus sizeof(entry_view) per entry.
   // Beyond it the oldest entries are dropped (and read from the Log when
@@ -30,7 +93,16 @@ class entry_cache {
  public:
   static constexpr std::size_t per_entry_bytes = sizeof(entry_view);
 
-  explicit entry_cache(entry_cache_options o = {}) : opts_{o} {}
+  // Where cached entries' bytes live.
+  //   copies: in the cache's own arena, copied in by append().
+  //   borrowed: where the appended views point (raft_log passes views of a
+  //     Log whose records stay in place, core/log.hpp); the caller keeps those
+  //     bytes valid while the entry is cached. Nothing is copied.
+  enum class storage { copies, borrowed };
+
+  explicit entry_cache(entry_cache_options o = {}, storage s = storage::copies) noexcept
+      : opts_{o}, borrowed_{s == storage::borrowed} {}
+  [[nodiscard]] bool borrows() const noexcept { return borrowed_; }
 
   // The cache holds [first(), last()]; empty when first() > last().
   [[nodiscard]] log_index first() const noexcept { return first_; }
@@ -75,7 +147,19 @@ class entry_cache {
 
   // Entry i follows the log; when it does not follow last(), the cache
   // starts over at i (the Log was reset under it).
-  void append(log_index i, const entry_view& e) {
+  [[gnu::always_inline, gnu::flatten]] void append(log_index i, const entry_view& e) {
+    // The steady state of a cache that borrows: a view appended in place.
+    if (borrowed_ && i == last().next() && e.data.size() + per_entry_bytes <= opts_.max_bytes - bytes_ &&
+        views_.size() < views_.capacity()) {
+      views_.push_back(e);  // in place: the check above leaves room
+      bytes_ += e.data.size() + per_entry_bytes;
+      return;
+    }
+    append_any(i, e);
+  }
+
+ private:
+  [[gnu::noinline]] void append_any(log_index i, const entry_view& e) {
     if (i != last().next()) restart(i);
     const std::size_t need = e.data.size() + per_entry_bytes;
     if (need > opts_.max_bytes) return restart(i.next());  // too large to keep: stay contiguous after it
@@ -86,14 +170,19 @@ class entry_cache {
     bytes_ += need;
   }
 
+ public:
   // Entries i, i + 1, ... follow the log: the same as append() of each, with
   // one room check and one view reservation for the run.
   void append_run(log_index i, std::span<const entry_view> es) {
     std::size_t data = 0;
     bool aliased = false;
-    for (const entry_view& e : es) {
-      data += e.data.size();
-      aliased = aliased || (!e.data.empty() && aliases_arena(e.data));
+    if (borrowed_) {
+      for (const entry_view& e : es) data += e.data.size();
+    } else {
+      for (const entry_view& e : es) {
+        data += e.data.size();
+        aliased = aliased || (!e.data.empty() && aliases_arena(e.data));
+      }
     }
     if (aliased) return append_run_copied(i, es, data);
     const std::size_t need = data + es.size() * per_entry_bytes;
@@ -103,6 +192,12 @@ class entry_cache {
     }
     if (i != last().next()) restart(i);
     while (bytes_ + need > opts_.max_bytes) drop_front();
+    if (borrowed_) {
+      if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
+      views_.append(es);
+      bytes_ += need;
+      return;
+    }
     if (tail_ + data > arena_bytes_) make_room(data);
     if (head_ > 0 && views_.capacity() - views_.size() < es.size()) drop_dead_views();  // reuse, do not grow
     std::byte* out = arena_.get() + tail_;
@@ -119,6 +214,25 @@ class entry_cache {
     bytes_ += need;
   }
 
+  // A cache that borrows only: room for entries i .. i + n - 1 holding
+  // data_bytes in all, as append_run() would make for them, returned as n
+  // slots that the caller must fill at once with those entries' views (so a
+  // run's views are written once, not built elsewhere and copied in). Empty
+  // when the run would not fit at all: the cache then holds none of it.
+  [[nodiscard]] std::span<entry_view> extend(log_index i, std::size_t n, std::size_t data_bytes) {
+    QUORUM_ASSERT(borrowed_);
+    const std::size_t need = data_bytes + n * per_entry_bytes;
+    if (n == 0 || need > opts_.max_bytes) {
+      restart(i + n);
+      return {};
+    }
+    if (i != last().next()) restart(i);
+    while (bytes_ + need > opts_.max_bytes) drop_front();
+    if (head_ > 0 && views_.capacity() - views_.size() < n) drop_dead_views();  // reuse, do not grow
+    bytes_ += need;
+    return std::span<entry_view>{views_.extend(n), n};
+  }
+
   // Forgets every index >= i.
   void truncate(log_index i) {
     if (i <= first_) return restart(i);
@@ -126,16 +240,23 @@ class entry_cache {
       // Data lies in entry order, so the last entry's bytes end the arena's line.
       const std::size_t n = views_.back().data.size();
       bytes_ -= n + per_entry_bytes;
-      tail_ -= n;
+      if (!borrowed_) tail_ -= n;
       views_.pop_back();
     }
     if (live() == 0) restart(i);
   }
 
-  // Forgets every index <= upto.
+  // Forgets every index <= upto: the entries leave in one step, their bytes
+  // counted in one pass.
   void release(log_index upto) noexcept {
-    while (live() > 0 && first_ <= upto) drop_front();
-    if (live() == 0 && first_ <= upto) first_ = upto.next();
+    if (upto < first_) return;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(upto - first_ + 1, live()));
+    std::size_t data = 0;
+    for (std::size_t k = head_; k < head_ + n; ++k) data += views_[k].data.size();
+    bytes_ -= data + n * per_entry_bytes;
+    head_ += n;
+    first_ = first_ + n;
+    if (live() == 0) restart(std::max(first_, upto.next()));
   }
 
   // Empties the cache; the next entry it expects is `next`.
@@ -164,6 +285,7 @@ class entry_cache {
   // state neither allocates nor moves more than O(1) bytes per entry.
   byte_view store(byte_view data) {
     if (data.empty()) return byte_view{};
+    if (borrowed_) return data;
     if (tail_ + data.size() > arena_bytes_) {
       if (aliases_arena(data)) {  // an entry's own cached bytes proposed again: copy before they move
         const byte_buffer copy(data.begin(), data.end());
@@ -219,7 +341,7 @@ class entry_cache {
   }
 
   void drop_dead_views() noexcept {
-    views_.erase(views_.begin(), views_.begin() + static_cast<std::ptrdiff_t>(head_));
+    views_.erase_front(head_);
     head_ = 0;
   }
 
@@ -240,9 +362,10 @@ class entry_cache {
   static constexpr std::size_t min_arena_bytes = 4096;
 
   entry_cache_options opts_;
+  bool borrowed_;
   std::unique_ptr<std::byte[]> arena_;  // entry data; live data sits before tail_
   std::size_t arena_bytes_ = 0;
-  std::vector<entry_view> views_;  // views_[head_ + k] is entry first_ + k
+  detail::view_line views_;  // views_[head_ + k] is entry first_ + k
   std::size_t head_ = 0;
   std::size_t tail_ = 0;
   std::size_t bytes_ = 0;          // what the live entries count against max_bytes

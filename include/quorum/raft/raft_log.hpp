@@ -40,6 +40,13 @@ concept appends_runs = requires(L& l, std::span<const record_parts> rs) {
   { l.append_run(rs) } -> std::same_as<result<log_index>>;
 };
 
+// A Log that also says where each record of a run now stays (core/log.hpp,
+// optional, with the in-place promise): the cache views them without reads.
+template <class L>
+concept places_runs = requires(L& l, std::span<const record_parts> rs, std::span<byte_view> ps) {
+  { l.append_run(rs, ps) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -47,7 +54,9 @@ class raft_log {
   static_assert(check_log<L>());
 
  public:
-  explicit raft_log(L log, entry_cache_options cache = {}) : log_{std::move(log)}, cache_{cache} {}
+  explicit raft_log(L log, entry_cache_options cache = {})
+      : log_{std::move(log)},
+        cache_{cache, log_records_stay_in_place<L> ? entry_cache::storage::borrowed : entry_cache::storage::copies} {}
 
   // Reads the hard state and every entry's term back from the Log, after
   // the snapshot `base` (index and term 0: none). Entries the snapshot
@@ -131,7 +140,14 @@ class raft_log {
     if (!at) return at;
     QUORUM_ASSERT(*at == terms_.last_index().next());
     terms_.append(*at, e.term);
-    cache_.append(*at, e);
+    if constexpr (log_records_stay_in_place<L>) {
+      // The cache views the record's data where the Log keeps it. Should the
+      // Log not give it back, the entry is not cached and is read when needed.
+      if (auto rec = log_.read(*at); rec && rec->size() >= e.data.size())
+        cache_.append(*at, entry_view{e.term, e.kind, rec->last(e.data.size())});
+    } else {
+      cache_.append(*at, e);
+    }
     dirty_ = true;
     return at;
   }
@@ -173,10 +189,16 @@ class raft_log {
       if (deferred_ > 0) QUORUM_TRY(write_deferred());
       const log_index first = terms_.last_index().next();
       QUORUM_TRY(write_run(first, entries));
-      // Terms change rarely: one call per stretch of equal terms.
-      for (std::size_t k = 0; k < entries.size(); ++k)
-        if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term) terms_.append_upto(first + k, entries[k].term);
-      cache_.append_run(first, entries);
+      // Terms change rarely: one call per stretch of equal terms, and no
+      // second look at the entries when write_run saw a single stretch.
+      if (head_stretches_ == 1) {
+        terms_.append_upto(first + (entries.size() - 1), entries.front().term);
+      } else {
+        for (std::size_t k = 0; k < entries.size(); ++k)
+          if (k + 1 == entries.size() || entries[k + 1].term != entries[k].term)
+            terms_.append_upto(first + k, entries[k].term);
+      }
+      cache_append_run(first, entries);
       dirty_ = true;
     } else {
       for (const entry_view& e : entries) QUORUM_TRY(append(e));
@@ -190,8 +212,10 @@ class raft_log {
   // costs the Log one call. Only for a Log that takes runs, and only while
   // the cache can hold every deferred entry (else the entry is written now).
   // An error of that later write comes back from the call that made it.
+  // A Log whose records stay in place takes the entry at once: the cache
+  // views it there, so deferring would cost a copy into the cache instead.
   result<log_index> append_deferred(const entry_view& e) {
-    if constexpr (detail::appends_runs<L>) {
+    if constexpr (detail::appends_runs<L> && !log_records_stay_in_place<L>) {
       const log_index at = terms_.last_index().next();
       if (cache_.fits(e.data.size()) && (deferred_ == 0 || cache_.last() == terms_.last_index())) {
         cache_.append(at, e);
@@ -292,12 +316,60 @@ class raft_log {
       heads_.resize(entries.size());
       parts_.resize(entries.size());
     }
-    for (std::size_t k = 0; k < entries.size(); ++k)
-      parts_[k] = record_parts{encode_head(entries[k], heads_[k]), entries[k].data};
-    auto last = log_.append_run(std::span<const record_parts>{parts_.data(), entries.size()});
+    // Entries of one term and kind share a header: it is encoded once per stretch.
+    byte_view head{};
+    head_stretches_ = 0;
+    run_data_bytes_ = 0;
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      run_data_bytes_ += entries[k].data.size();
+      if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind) {
+        head = encode_head(entries[k], heads_[k]);
+        ++head_stretches_;
+      }
+      parts_[k] = record_parts{head, entries[k].data};
+    }
+    const std::span<const record_parts> records{parts_.data(), entries.size()};
+    result<log_index> last;
+    if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
+      if (placed_.size() < entries.size()) placed_.resize(entries.size());
+      last = log_.append_run(records, std::span<byte_view>{placed_.data(), entries.size()});
+    } else {
+      last = log_.append_run(records);
+    }
     if (!last) return unexpected{last.error()};
     QUORUM_ASSERT(*last == first + (entries.size() - 1));
     return {};
+  }
+
+  // Caches entries first, first + 1, ... just written to the Log: as they
+  // are, or as views of the Log's records when those stay in place.
+  void cache_append_run(log_index first, std::span<const entry_view> entries) {
+    if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
+      // Views written straight into the cache: an entry's data ends its record.
+      const auto slots = cache_.extend(first, entries.size(), run_data_bytes_);
+      for (std::size_t k = 0; k < slots.size(); ++k) {
+        const entry_view& e = entries[k];
+        QUORUM_ASSERT(placed_[k].size() >= e.data.size());  // the Log placed the whole record
+        slots[k] = entry_view{e.term, e.kind, placed_[k].last(e.data.size())};
+      }
+    } else if constexpr (log_records_stay_in_place<L>) {
+      if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state
+      for (std::size_t k = 0; k < entries.size(); ++k) {
+        const entry_view& e = entries[k];
+        byte_view rec{};
+        bool found = true;
+        if (auto r = log_.read(first + k)) rec = *r;
+        else found = false;
+        if (!found || rec.size() < e.data.size()) {
+          cache_.restart(first + entries.size());  // not given back: the run is read from the Log when needed
+          return;
+        }
+        run_views_[k] = entry_view{e.term, e.kind, rec.last(e.data.size())};
+      }
+      cache_.append_run(first, std::span<const entry_view>{run_views_.data(), entries.size()});
+    } else {
+      cache_.append_run(first, entries);
+    }
   }
 
   // Writes the deferred entries (all in the cache) as one run; callers check
@@ -356,8 +428,12 @@ class raft_log {
   bool dirty_{false};
   std::size_t deferred_ = 0;  // the last deferred_ entries are in the cache, not yet in the Log
   byte_buffer record_;
-  std::vector<head_bytes> heads_;      // append_run's entry headers
+  std::vector<head_bytes> heads_;      // append_run's entry headers (heads_[k] used when entry k starts a stretch)
   std::vector<record_parts> parts_;    // and its records, for the Log
+  std::size_t head_stretches_ = 0;     // stretches of equal term and kind in the last write_run
+  std::size_t run_data_bytes_ = 0;     // and the entries' data bytes in all
+  std::vector<entry_view> run_views_;  // a run's entries as the Log keeps them, for the cache
+  std::vector<byte_view> placed_;      // where the Log put a run's records (places_runs)
   byte_buffer arena_;
   std::vector<meta> meta_;
   std::vector<entry_view> views_;

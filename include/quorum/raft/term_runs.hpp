@@ -28,10 +28,11 @@ class term_runs {
   [[nodiscard]] term_id last_term() const noexcept { return runs_.empty() ? base_term_ : runs_.back().term; }
 
   // Entries arrive in order and terms never go down along a log (§5.3).
-  void append(log_index i, term_id t) {
+  // Inlined: a leader calls it for every proposal, and a new run is rare.
+  [[gnu::always_inline]] void append(log_index i, term_id t) {
     QUORUM_ASSERT(i == last_.next());
     QUORUM_ASSERT(t >= last_term());
-    if (runs_.empty() || runs_.back().term != t) runs_.push_back(run{i, t});
+    if (runs_.empty() || runs_.back().term != t) start_run(i, t);
     last_ = i;
   }
 
@@ -98,6 +99,8 @@ class term_runs {
   [[nodiscard]] std::size_t run_count() const noexcept { return runs_.size(); }
 
  private:
+  [[gnu::noinline]] void start_run(log_index i, term_id t) { runs_.push_back(run{i, t}); }
+
   struct run {
     log_index start;
     term_id term;
