@@ -56,6 +56,8 @@ inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(messa
 //                       far (the next offset wanted); reject = start over
 struct message {
   message_type type{message_type::heartbeat};
+  bool reject{false};  // the flags sit beside the type: the struct is 120 bytes, not 128
+  bool no_answer{false};
   node_id from{};
   node_id to{};
   term_id term{};
@@ -63,8 +65,6 @@ struct message {
   term_id log_term{};
   log_index commit{};
   log_index hint_index{};
-  bool reject{false};
-  bool no_answer{false};
   std::uint64_t context{};
   std::uint64_t offset{};
   std::uint64_t total{};

@@ -137,7 +137,8 @@ template <class Policies>
 inline void node<Policies>::send_append(std::size_t i, bool announcing_commit) {
   progress& p = progress_[i];
   const log_index prev = p.next.prev();
-  const auto prev_term = log_.term_at(prev);
+  // Most appends start at or just before the last entry: its term is at hand.
+  const auto prev_term = prev == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(prev);
   QUORUM_ASSERT(prev_term.has_value());  // send_appends sends a snapshot when prev is compacted
   auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
   if (!entries) return static_cast<void>(set_failed(entries.error()));
@@ -174,9 +175,15 @@ inline void node<Policies>::broadcast_heartbeats() {
 template <class Policies>
 inline bool node<Policies>::maybe_commit() {
   const std::size_t self = config_.self();
+  // With two or more voters needed, one besides us must hold more than the
+  // commit index: after our own sync, before any acknowledgement, none does.
+  if (config_.quorum() >= 2 &&
+      std::none_of(progress_.begin(), progress_.end(), [&](const progress& p) { return p.match > commit_; }))
+    return false;
   const log_index q =
       config_.quorum_index([&](std::size_t i) { return i == self ? log_.synced_index() : progress_[i].match; });
-  if (q <= commit_ || log_.term_at(q) != term_) return false;
+  if (q <= commit_) return false;
+  if ((q == log_.last_index() ? log_.last_term() : log_.term_at(q)) != term_) return false;
   commit_to(q);
   return true;
 }
