@@ -31,10 +31,12 @@ constexpr std::uint64_t quorum_warmup_entries = 4096;
 int usage() {
   std::fprintf(stderr,
                "usage: quorum-raft-callgrind quorum|paxos|canonical one|batch64|batch64-one-request [N]\n"
+               "       quorum-raft-callgrind quorum-wire|paxos-wire one|batch64 [N]\n"
                "  commits N entries (default 100000, a multiple of 64 for batches) after an untimed\n"
                "  warm-up, inside measured_run(): valgrind --tool=callgrind --collect-atstart=no\n"
                "  --toggle-collect='*measured_run*' counts exactly those instructions.\n"
-               "  batch64-one-request (canonical only): one raft_apply carrying 64 buffers.\n");
+               "  batch64-one-request (canonical only): one raft_apply carrying 64 buffers.\n"
+               "  -wire: every message encoded by the sender and decoded by the receiver.\n");
   return 2;
 }
 
@@ -81,8 +83,8 @@ int run(Cluster& c, std::uint64_t entries, std::uint64_t batch, bool one_request
 
 // quorum's Raft (side "quorum") or quorum's Multi-Paxos (side "paxos").
 template <class Cluster>
-int run_ours(const char* side, std::uint64_t entries, std::uint64_t batch) {
-  Cluster c;
+int run_ours(const char* side, std::uint64_t entries, std::uint64_t batch, wire_mode mode) {
+  Cluster c{mode};
   if (auto e = c.elect(); !e.empty()) {
     std::fprintf(stderr, "%s\n", e.c_str());
     return 1;
@@ -133,10 +135,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "N must be a multiple of %llu in this mode\n", static_cast<unsigned long long>(batch));
     return 2;
   }
-  if (side == "quorum" || side == "paxos") {
+  const bool wire = side == "quorum-wire" || side == "paxos-wire";
+  const wire_mode how = wire ? wire_mode::wire : wire_mode::copy;
+  if (side == "quorum" || side == "paxos" || wire) {
     if (one_request) return usage();
-    return side == "quorum" ? run_ours<quorum_cluster>("quorum", entries, batch)
-                            : run_ours<paxos_cluster>("paxos", entries, batch);
+    return side.starts_with("quorum") ? run_ours<quorum_cluster>("quorum", entries, batch, how)
+                                      : run_ours<paxos_cluster>("paxos", entries, batch, how);
   }
   if (side == "canonical") {
 #if QUORUM_BENCH_HAVE_LIBRAFT

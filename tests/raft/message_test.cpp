@@ -3,6 +3,7 @@
 // unbounded allocation), and the limits are enforced before anything grows.
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ namespace {
 bool same(const message& a, const message& b) {
   if (a.type != b.type || a.from != b.from || a.to != b.to || a.term != b.term || a.index != b.index ||
       a.log_term != b.log_term || a.commit != b.commit || a.hint_index != b.hint_index || a.reject != b.reject ||
+      a.no_answer != b.no_answer ||
       a.context != b.context || a.offset != b.offset || a.total != b.total ||
       as_chars(a.data) != as_chars(b.data) || a.entries.size() != b.entries.size())
     return false;
@@ -124,6 +126,73 @@ TEST_CASE("raft message: trailing bytes, unknown versions, types, kinds and term
   // byte each when zero) and the entry count (count 1 is one byte).
   reject[reject.size() - 9] = std::byte{2};
   CHECK(decode(reject, storage).error().code == errc::malformed);
+}
+
+TEST_CASE("raft message: no_answer goes out as version 2, everything else as version 1, which still decodes") {
+  // Bytes written by the version-1-only encoder (before no_answer existed):
+  // an append of one entry "ab", and a rejection with a two-byte hint.
+  const std::uint8_t old_append[] = {0x01, 0x05, 0x01, 0x02, 0x02, 0x05, 0x01, 0x04, 0x00, 0x00,
+                                     0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x02, 0x61, 0x62};
+  const std::uint8_t old_reject[] = {0x01, 0x06, 0x02, 0x01, 0x02, 0x03, 0x00, 0x00, 0xac,
+                                     0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
+  std::vector<entry_view> storage;
+  auto a = decode(std::as_bytes(std::span{old_append}), storage);
+  REQUIRE(a.has_value());
+  CHECK(a->type == message_type::append_entries);
+  CHECK(a->index == log_index{5});
+  CHECK(a->commit == log_index{4});
+  CHECK_FALSE(a->no_answer);
+  REQUIRE(a->entries.size() == 1);
+  CHECK(as_chars(a->entries[0].data) == "ab");
+  byte_buffer again;
+  encode(*a, again);
+  CHECK(again == byte_buffer(std::as_bytes(std::span{old_append}).begin(), std::as_bytes(std::span{old_append}).end()));
+  std::vector<entry_view> storage2;
+  auto r = decode(std::as_bytes(std::span{old_reject}), storage2);
+  REQUIRE(r.has_value());
+  CHECK(r->reject);
+  CHECK_FALSE(r->no_answer);
+  CHECK(r->hint_index == log_index{300});
+
+  // With no_answer: version 2, flags bit 1, and it round-trips.
+  message m = *a;
+  m.entries = {};
+  m.no_answer = true;
+  byte_buffer v2;
+  encode(m, v2);
+  CHECK(v2[0] == std::byte{2});
+  auto back = decode(v2, storage);
+  REQUIRE(back.has_value());
+  CHECK(same(*back, m));
+  CHECK(back->no_answer);
+  m.no_answer = false;
+  byte_buffer v1;
+  encode(m, v1);
+  CHECK(v1[0] == std::byte{1});
+  REQUIRE(v1.size() == v2.size());
+  // One encoding per message: version 2 without no_answer, version 1 with
+  // it, and unknown flag bits are malformed. The flags byte sits after
+  // from, to, term, index, log_term, commit, hint_index (one byte each here).
+  constexpr std::size_t flags_at = 9;
+  CHECK(v2[flags_at] == std::byte{2});
+  byte_buffer bad = v2;
+  bad[flags_at] = std::byte{0};
+  CHECK(decode(bad, storage).error().code == errc::malformed);
+  bad[flags_at] = std::byte{1};
+  CHECK(decode(bad, storage).error().code == errc::malformed);
+  bad[flags_at] = std::byte{3};
+  CHECK(decode(bad, storage).has_value());  // reject and no_answer: a valid version 2 encoding
+  for (std::uint8_t f : {4, 6, 0x82, 0xff}) {
+    bad[flags_at] = std::byte{f};
+    CHECK(decode(bad, storage).error().code == errc::malformed);
+  }
+  bad = v1;
+  bad[flags_at] = std::byte{2};
+  CHECK(decode(bad, storage).error().code == errc::malformed);
+  CHECK(decode(v1, storage).has_value());
+  bad = v1;
+  bad[0] = std::byte{3};  // no version 3 yet
+  CHECK(decode(bad, storage).error().code == errc::malformed);
 }
 
 TEST_CASE("raft message: limits on entry count and size are enforced before allocation") {

@@ -425,3 +425,145 @@ TEST_CASE("restart: term, vote and log come back from the Log, and committed ent
   c.restart(3);
   CHECK(c[3].status().error().code == errc::corrupt_log);
 }
+
+TEST_CASE("commit index: an empty append carrying it to a caught-up follower asks for no answer: 6 messages per entry") {
+  cluster c{3};
+  c.start();
+  c.elect(1);
+  REQUIRE(c.leader() == 1);
+  c.deliver();
+  for (int k = 0; k < 3; ++k) {
+    const std::string value = "x" + std::to_string(k);
+    auto p = c[1].propose(as_bytes(value));
+    REQUIRE(p.has_value());
+    std::size_t with_entries = 0, acks = 0, quiet = 0, other = 0;
+    std::vector<entry_view> scratch;
+    c.deliver([&](const envelope& e) {
+      const message m = open_env(e, scratch);
+      if (m.type == message_type::append_entries && !m.entries.empty() && !m.no_answer) ++with_entries;
+      else if (m.type == message_type::append_entries && m.entries.empty() && m.no_answer) ++quiet;
+      else if (m.type == message_type::append_entries_response && !m.reject) ++acks;
+      else ++other;
+      return true;
+    });
+    CHECK(with_entries == 2);
+    CHECK(acks == 2);
+    CHECK(quiet == 2);  // carrying the new commit index, unanswered
+    CHECK(other == 0);
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+      CHECK(c[id].commit_index() == p->index);
+      CHECK(applied_values(c[id]).back() == value);
+    }
+  }
+  CHECK(c.net.violations.empty());
+}
+
+TEST_CASE("commit index: a lost acknowledgement is recovered after a heartbeat by an empty append that is answered") {
+  cluster c{3};
+  c.start();
+  c.elect(1);
+  c.deliver();
+  auto p = c[1].propose(as_bytes("x"));
+  REQUIRE(p.has_value());
+  // Node 3's acknowledgement is lost: the leader commits with node 2's, and
+  // its empty append announcing the commit asks node 3 for no answer (node 3
+  // owed one for the entry), so the leader still counts node 3 behind.
+  bool ack3_lost = false;
+  std::vector<message> to3;
+  std::vector<std::vector<entry_view>> st;
+  const auto keep = [&](const envelope& e) {
+    if (e.from == node_id{3} && e.type == message_type::append_entries_response && !ack3_lost) {
+      ack3_lost = true;
+      return false;
+    }
+    if (e.to == node_id{3} && e.type == message_type::append_entries) {
+      st.emplace_back();
+      to3.push_back(*decode(byte_view{e.bytes}, st.back()));
+    }
+    return true;
+  };
+  c.deliver(keep);
+  REQUIRE(ack3_lost);
+  REQUIRE(to3.size() == 2);
+  CHECK(to3[1].entries.empty());
+  CHECK(to3[1].commit == p->index);
+  CHECK(to3[1].no_answer);
+  CHECK(c[3].commit_index() == p->index);
+  const raft::progress* pr = c[1].progress_of(node_id{3});
+  REQUIRE(pr != nullptr);
+  CHECK(pr->match < p->index);
+  // The next heartbeat's answer shows match < last: the empty append sent
+  // then asks whether node 3 has a gap, and its answer restores the match.
+  for (int k = 0; k < 10 && pr->match < p->index; ++k) {
+    c.tick(1);
+    c.deliver(keep);
+    pr = c[1].progress_of(node_id{3});
+    REQUIRE(pr != nullptr);
+  }
+  CHECK(pr->match == p->index);
+  REQUIRE(to3.size() == 3);
+  CHECK(to3[2].entries.empty());
+  CHECK_FALSE(to3[2].no_answer);
+}
+
+TEST_CASE("commit index: a follower that cannot accept an append marked no_answer still answers it") {
+  cluster c{3, test_options(false, false)};
+  preload(c.disk_of(2), {1, 1, 2}, 2);
+  c.start();
+  std::vector<std::vector<entry_view>> st;
+  message m = msg(message_type::append_entries, 1, 2, 3);
+  m.index = log_index{3};
+  m.log_term = term_id{3};  // we hold term 2 there
+  m.commit = log_index{3};
+  m.no_answer = true;
+  c[2].receive(m);
+  auto out = queued(c.net, message_type::append_entries_response, st);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].reject);
+  CHECK(out[0].hint_index == log_index{3});
+  CHECK(c[2].commit_index() == log_index{});
+  // Where it matches, it takes the commit index and says nothing.
+  c.drop_all();
+  m.index = log_index{2};
+  m.log_term = term_id{1};
+  m.commit = log_index{2};
+  c[2].receive(m);
+  CHECK(c.net.queue.empty());
+  CHECK(c[2].commit_index() == log_index{2});
+  CHECK(c[2].leader() == node_id{1});
+  // The mark belongs on an empty append only: anything else carrying it is malformed.
+  const auto malformed = c[2].stats().dropped_malformed;
+  message hb = msg(message_type::heartbeat, 1, 2, 3);
+  hb.commit = log_index{3};
+  hb.no_answer = true;
+  c[2].receive(hb);
+  const std::string a = "a";
+  const entry_view entries[] = {{term_id{3}, entry_kind::normal, as_bytes(a)}};
+  m.index = log_index{3};
+  m.log_term = term_id{2};
+  m.entries = entries;
+  c[2].receive(m);
+  CHECK(c[2].stats().dropped_malformed == malformed + 2);
+  CHECK(c.log_terms(2) == std::vector<std::uint64_t>{1, 1, 2});
+  CHECK(c[2].commit_index() == log_index{2});
+  CHECK(c.net.queue.empty());
+}
+
+TEST_CASE("CheckQuorum: a leader committing an entry every tick, its commit-only appends unanswered, keeps leading") {
+  cluster c{3};
+  c.start();
+  c.elect(1);
+  REQUIRE(c.leader() == 1);
+  for (int k = 0; k < 60; ++k) {
+    REQUIRE(c[1].propose(as_bytes("v" + std::to_string(k))));
+    c.tick(1);
+    c.tick(2);
+    c.tick(3);
+    c.deliver();
+  }
+  CHECK(c[1].role() == raft::role::leader);
+  CHECK(c[1].term() == term_id{1});
+  CHECK(c[2].stats().pre_votes_started == 0);
+  CHECK(c[3].stats().pre_votes_started == 0);
+  CHECK(applied_values(c[3]).size() == 60);
+}

@@ -88,10 +88,16 @@ TEST_CASE("sim raft: planted bug corrupt_apply is caught on every seed") {
 }
 
 TEST_CASE("sim raft: planted bug forget_vote (a restart forgets its vote) elects two leaders in a term") {
-  // Seed 209 is where the sweep first caught it, before the driver had
-  // operator moves: a failing seed stays a test, replayed as it ran then.
+  // An exact replay: seed 1302 is the first seed of 1-30000 on which the
+  // plant elects two leaders since a leader stopped asking for answers to
+  // appends that only carry the commit index (6 messages per entry, not 8).
+  // That changed every message schedule, and seed 209, where the sweep first
+  // caught the plant, no longer reaches a second leader. The checker catches
+  // the plant about as often as before (on 11 and 10 of seeds 1-300 with
+  // crash = 0.01, after and before); the test below does not depend on one
+  // schedule.
   run_config c;
-  c.seed = 209;
+  c.seed = 1302;
   const seed_report r = raft_sim::run_seed(c, driver_options::client_only(plant::forget_vote));
   INFO(r.what);
   CHECK(r.violation);
@@ -99,6 +105,23 @@ TEST_CASE("sim raft: planted bug forget_vote (a restart forgets its vote) elects
   // The correct driver on the same seed is clean: the bug, not the seed, fires.
   CHECK_FALSE(raft_sim::run_seed(c, driver_options::client_only()).violation);
   CHECK_FALSE(raft_sim::run_seed(c).violation);
+}
+
+TEST_CASE("sim raft: planted bug forget_vote is caught as two leaders in a term under frequent crashes") {
+  // The plant acts only after a restart: with crashes frequent, several of
+  // 40 seeds reach a second leader (5 of them in this tree), whatever the
+  // exact schedules are; the correct driver is clean on every one.
+  std::size_t two_leaders = 0;
+  for (std::uint64_t s = 1; s <= 40; ++s) {
+    run_config c;
+    c.seed = s;
+    c.crash = 0.02;
+    const seed_report r = raft_sim::run_seed(c, driver_options::client_only(plant::forget_vote));
+    if (r.violation && r.what.find("Election Safety") != std::string::npos) ++two_leaders;
+    INFO("seed " << s << ": " << r.what);
+    CHECK_FALSE(raft_sim::run_seed(c, driver_options::client_only()).violation);
+  }
+  CHECK(two_leaders > 0);
 }
 
 TEST_CASE("sim raft: the client's history is checked, and a wrong answer in it is a violation") {

@@ -36,7 +36,11 @@ inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(messa
 // Which fields mean what, by type:
 //   votes:              index, log_term = the candidate's last log index and term
 //   vote responses:     reject = vote refused
-//   append_entries:     index, log_term = the entry before `entries`; commit = leader's commit
+//   append_entries:     index, log_term = the entry before `entries`; commit = leader's commit;
+//                       no_answer = an empty append that only announces the commit
+//                       index, to a follower that answers (or answered) the appends
+//                       that brought it to index: a follower that accepts it sends
+//                       nothing back (one that rejects it still answers)
 //   append response:    accept: index = the last index known to match the leader;
 //                       reject: index = the rejected prev index, hint_index and
 //                       log_term = the follower's last entry at or before it whose
@@ -52,6 +56,8 @@ inline constexpr std::uint8_t max_message_type = static_cast<std::uint8_t>(messa
 //                       far (the next offset wanted); reject = start over
 struct message {
   message_type type{message_type::heartbeat};
+  bool reject{false};  // the flags sit beside the type: the struct is 120 bytes, not 128
+  bool no_answer{false};
   node_id from{};
   node_id to{};
   term_id term{};
@@ -59,7 +65,6 @@ struct message {
   term_id log_term{};
   log_index commit{};
   log_index hint_index{};
-  bool reject{false};
   std::uint64_t context{};
   std::uint64_t offset{};
   std::uint64_t total{};
@@ -74,15 +79,25 @@ struct message_limits {
   std::size_t max_chunk_bytes = std::size_t{16} << 20;  // install_snapshot data
 };
 
-inline constexpr std::uint8_t wire_version = 1;
+// The newest layout this code writes. A message goes out in the oldest
+// version that can carry it, so a peer that knows only version 1 reads every
+// message but a no_answer append (which it drops as malformed: it then learns
+// the commit index from the next heartbeat). Both versions decode.
+inline constexpr std::uint8_t wire_version = 2;
+
+namespace detail {
+inline constexpr std::uint8_t flag_reject = 1;
+inline constexpr std::uint8_t flag_no_answer = 2;  // version 2 only, and always set there
+}  // namespace detail
 
 // Layout: u8 version, u8 type, varints from to term index log_term commit
-// hint_index, u8 reject, varints context offset total, varint length and the
-// data bytes, varint count, then per entry u8 kind, varint term, varint
-// length, bytes. Appends to out.
+// hint_index, u8 flags (version 1: reject as 0 or 1; version 2: bit 0
+// reject, bit 1 no_answer, which is set), varints context offset total,
+// varint length and the data bytes, varint count, then per entry u8 kind,
+// varint term, varint length, bytes. Appends to out.
 inline void encode(const message& m, byte_buffer& out) {
   codec::writer w{out};
-  w.u8(wire_version);
+  w.u8(m.no_answer ? 2 : 1);
   w.u8(static_cast<std::uint8_t>(m.type));
   w.varint(m.from.value());
   w.varint(m.to.value());
@@ -91,7 +106,7 @@ inline void encode(const message& m, byte_buffer& out) {
   w.varint(m.log_term.value());
   w.varint(m.commit.value());
   w.varint(m.hint_index.value());
-  w.u8(m.reject ? 1 : 0);
+  w.u8(static_cast<std::uint8_t>((m.reject ? detail::flag_reject : 0) | (m.no_answer ? detail::flag_no_answer : 0)));
   w.varint(m.context);
   w.varint(m.offset);
   w.varint(m.total);
@@ -138,7 +153,7 @@ namespace detail {
   codec::reader r{in};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
-  if (*version != wire_version) return fail(errc::malformed, "raft message: unknown version", *version);
+  if (*version != 1 && *version != 2) return fail(errc::malformed, "raft message: unknown version", *version);
   auto type = r.u8();
   if (!type) return unexpected{type.error()};
   if (*type == 0 || *type > max_message_type) return fail(errc::malformed, "raft message: unknown type", *type);
@@ -148,8 +163,12 @@ namespace detail {
     if (!v) return unexpected{v.error()};
     f = *v;
   }
-  auto reject = r.boolean();
-  if (!reject) return unexpected{reject.error()};
+  auto flags = r.u8();
+  if (!flags) return unexpected{flags.error()};
+  // One encoding per message: version 2 exactly when no_answer is set.
+  const std::uint8_t allowed = *version == 1 ? detail::flag_reject : detail::flag_reject | detail::flag_no_answer;
+  if ((*flags & ~allowed) != 0 || (*version == 2 && (*flags & detail::flag_no_answer) == 0))
+    return fail(errc::malformed, "raft message: flags not valid for its version", *flags);
   std::uint64_t tail[3];
   for (auto& f : tail) {
     auto v = r.varint();
@@ -169,7 +188,8 @@ namespace detail {
   m.log_term = term_id{fields[4]};
   m.commit = log_index{fields[5]};
   m.hint_index = log_index{fields[6]};
-  m.reject = *reject;
+  m.reject = (*flags & detail::flag_reject) != 0;
+  m.no_answer = (*flags & detail::flag_no_answer) != 0;
   m.context = tail[0];
   m.offset = tail[1];
   m.total = tail[2];

@@ -371,8 +371,8 @@ class node {
   void handle_append_response(const message& m, std::size_t from);
   void handle_heartbeat_response(std::size_t from);
   void broadcast_appends(bool even_empty);
-  void send_appends(std::size_t i, bool even_empty);
-  void send_append(std::size_t i);
+  void send_appends(std::size_t i, bool even_empty, bool announcing_commit = false);
+  void send_append(std::size_t i, bool announcing_commit);
   void broadcast_heartbeats();
   bool maybe_commit();
   void commit_to(log_index i);

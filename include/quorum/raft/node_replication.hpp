@@ -40,7 +40,8 @@ inline void node<Policies>::handle_append(const message& m) {
     set_config(configs_.latest().config);
   }
   commit_to(std::min(m.commit, last_new));
-  queue_ack(m.from, last_new);
+  // The leader knows we hold m.index (its match): an answer would tell it nothing.
+  if (!m.no_answer) queue_ack(m.from, last_new);
 }
 
 template <class Policies>
@@ -103,16 +104,19 @@ inline void node<Policies>::handle_heartbeat_response(std::size_t from) {
   if (p.match < log_.last_index()) send_appends(from, true);
 }
 
+// even_empty: the commit index moved, and every follower is told at once.
 template <class Policies>
 inline void node<Policies>::broadcast_appends(bool even_empty) {
   for (std::size_t i = 0; i < config_.size() && status_; ++i)
-    if (i != config_.self()) send_appends(i, even_empty);
+    if (i != config_.self()) send_appends(i, even_empty, even_empty);
 }
 
 // Pipelines appends to a follower until it is caught up or its window is
-// full; a probe goes out alone. even_empty: carry a new commit index.
+// full; a probe goes out alone. even_empty: send one with no entries if
+// nothing else goes (to carry a new commit index, or to ask about a gap);
+// announcing_commit: it is sent only for the commit index.
 template <class Policies>
-inline void node<Policies>::send_appends(std::size_t i, bool even_empty) {
+inline void node<Policies>::send_appends(std::size_t i, bool even_empty, bool announcing_commit) {
   progress& p = progress_[i];
   if (p.state != progress_state::snapshot && p.next.prev() < log_.snapshot_index()) {
     if constexpr (!can_snapshot) return;  // unreachable: without snapshots nothing is compacted
@@ -122,7 +126,7 @@ inline void node<Policies>::send_appends(std::size_t i, bool even_empty) {
   while (!p.paused() && status_) {
     const bool has_entries = p.next <= log_.last_index();
     if (!has_entries && !even_empty && p.state == progress_state::replicate) return;
-    send_append(i);
+    send_append(i, announcing_commit);
     if (!has_entries || p.state == progress_state::probe) return;
   }
 }
@@ -130,10 +134,11 @@ inline void node<Policies>::send_appends(std::size_t i, bool even_empty) {
 // The entries view the log's cache (or its copy buffers): valid during
 // transport_.send, and no log call happens before it returns.
 template <class Policies>
-inline void node<Policies>::send_append(std::size_t i) {
+inline void node<Policies>::send_append(std::size_t i, bool announcing_commit) {
   progress& p = progress_[i];
   const log_index prev = p.next.prev();
-  const auto prev_term = log_.term_at(prev);
+  // Most appends start at or just before the last entry: its term is at hand.
+  const auto prev_term = prev == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(prev);
   QUORUM_ASSERT(prev_term.has_value());  // send_appends sends a snapshot when prev is compacted
   auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
   if (!entries) return static_cast<void>(set_failed(entries.error()));
@@ -142,6 +147,13 @@ inline void node<Policies>::send_append(std::size_t i) {
   m.log_term = *prev_term;
   m.commit = commit_;
   m.entries = *entries;
+  // An empty append that only announces the commit index to a follower in
+  // replicate asks for no answer: every entry up to prev went to it in
+  // appends it answers (or has answered), so accepting this one would tell
+  // us nothing. A follower that cannot accept it still answers (it lost
+  // entries, or never got them), and the empty append sent after a
+  // heartbeat when acknowledgements seem lost (match < last) is answered.
+  m.no_answer = announcing_commit && entries->empty() && p.state == progress_state::replicate;
   transport_.send(m.to, m);
   p.sent(prev + entries->size(), !entries->empty());
 }
@@ -163,9 +175,15 @@ inline void node<Policies>::broadcast_heartbeats() {
 template <class Policies>
 inline bool node<Policies>::maybe_commit() {
   const std::size_t self = config_.self();
+  // With two or more voters needed, one besides us must hold more than the
+  // commit index: after our own sync, before any acknowledgement, none does.
+  if (config_.quorum() >= 2 &&
+      std::none_of(progress_.begin(), progress_.end(), [&](const progress& p) { return p.match > commit_; }))
+    return false;
   const log_index q =
       config_.quorum_index([&](std::size_t i) { return i == self ? log_.synced_index() : progress_[i].match; });
-  if (q <= commit_ || log_.term_at(q) != term_) return false;
+  if (q <= commit_) return false;
+  if ((q == log_.last_index() ? log_.last_term() : log_.term_at(q)) != term_) return false;
   commit_to(q);
   return true;
 }

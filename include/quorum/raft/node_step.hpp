@@ -19,6 +19,8 @@ inline void node<Policies>::step(const message& m) {
   }
   if (!m.entries.empty() && m.type != message_type::append_entries)
     return static_cast<void>(++stats_.dropped_malformed);  // only appends carry entries
+  if (m.no_answer && (m.type != message_type::append_entries || !m.entries.empty()))
+    return static_cast<void>(++stats_.dropped_malformed);  // only empty appends go unanswered
   if (!m.data.empty() && m.type != message_type::install_snapshot)
     return static_cast<void>(++stats_.dropped_malformed);  // only snapshot chunks carry data
   if (m.term < term_) return on_stale_term(m);
