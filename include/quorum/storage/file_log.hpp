@@ -5,6 +5,7 @@
 // read back with pread (the log may be far larger than memory).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -106,7 +107,10 @@ class file_log {
       return fail(errc::out_of_range, "log position space exhausted");
     if (aliased) return append_run_copied(records);
     const log_index first = last_index().next();
-    if (end() + frames <= options_.segment_bytes) pending_.reserve(pending_.size() + frames);  // one growth
+    // One growth for the run (geometric: reserving the exact size would copy the buffer every run).
+    const std::size_t need = pending_.size() + frames;
+    if (need > pending_.capacity() && end() + frames <= options_.segment_bytes)
+      pending_.reserve(std::max(need, 2 * pending_.capacity()));
     for (const record_parts& r : records) {
       const std::size_t size = r.head.size() + r.body.size();
       if (end() + format::frame_bytes(format::entry_overhead_bytes + size) > options_.segment_bytes &&
