@@ -82,8 +82,8 @@ struct driver_options {
   // max_batch commands in one batch() guard; per batch, the chance that the
   // leader's Log refuses its next write of entries in it (the node fails and
   // is restarted, as a supervisor would).
-  double batch_rate{0.15};
-  std::uint32_t max_batch{6};
+  double batch_rate{0.1};
+  std::uint32_t max_batch{4};
   double refuse_rate{0.05};
 
   // The driver as it was before operator moves existed (planted-bug seeds
