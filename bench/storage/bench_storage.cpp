@@ -2,11 +2,17 @@
 // sync per record (N = 1), for 64-byte and 4 KiB records, in a scratch
 // directory under $TMPDIR (a real disk, so fdatasync costs what it costs);
 // memory_log append for reference. Reports records/s and bytes/s.
+// file_log_append_run against file_log_append_each: the same records (a
+// 2-byte head, as raft_log's entry header, and a body) buffered by one
+// append_run per `run` records, or one append each after joining head and
+// body in a reused buffer (what raft_log does for a Log without append_run).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "quorum/storage.hpp"
 
@@ -97,6 +103,63 @@ void file_log_append_buffered(benchmark::State& st) {
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * size));
 }
 
+// A log without fsync whose segments stay few: compact and sync (which then
+// removes the dead segments) every 16 Ki records.
+std::optional<file_log> open_buffered(benchmark::State& st, const scratch& dir) {
+  file_log_options o;
+  o.segment_bytes = std::uint64_t{8} << 20;
+  o.fsync = false;
+  auto opened = file_log::open(dir.path(), o);
+  if (!opened) {
+    st.SkipWithError(opened.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::optional<file_log>{std::move(*opened)};
+}
+
+void keep_small(benchmark::State& st, file_log& log, std::size_t run) {
+  if (log.last_index().value() % 16384 < run && (!log.compact(log.last_index().next()) || !log.sync()))
+    st.SkipWithError("compact failed");
+}
+
+void file_log_append_run(benchmark::State& st) {
+  const auto run = static_cast<std::size_t>(st.range(0));
+  const auto size = static_cast<std::size_t>(st.range(1));
+  scratch dir;
+  auto log = open_buffered(st, dir);
+  if (!log) return;
+  const byte_buffer head(2, std::byte{0x01}), body(size - 2, std::byte{0x5a});
+  const std::vector<record_parts> parts(run, record_parts{head, body});
+  for (auto _ : st) {
+    auto at = log->append_run(parts);
+    benchmark::DoNotOptimize(at);
+    keep_small(st, *log, run);
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * run));
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * run * size));
+}
+
+void file_log_append_each(benchmark::State& st) {
+  const auto run = static_cast<std::size_t>(st.range(0));
+  const auto size = static_cast<std::size_t>(st.range(1));
+  scratch dir;
+  auto log = open_buffered(st, dir);
+  if (!log) return;
+  const byte_buffer head(2, std::byte{0x01}), body(size - 2, std::byte{0x5a});
+  byte_buffer joined;
+  for (auto _ : st) {
+    for (std::size_t k = 0; k < run; ++k) {
+      joined.assign(head.begin(), head.end());
+      joined.insert(joined.end(), body.begin(), body.end());
+      auto at = log->append(joined);
+      benchmark::DoNotOptimize(at);
+    }
+    keep_small(st, *log, run);
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * run));
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * run * size));
+}
+
 }  // namespace
 
 BENCHMARK(file_log_group_commit)
@@ -106,6 +169,16 @@ BENCHMARK(file_log_group_commit)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(file_log_append_buffered)->ArgName("bytes")->Arg(64)->Arg(4096)->MinTime(0.3)->UseRealTime();
+BENCHMARK(file_log_append_each)
+    ->ArgNames({"run", "bytes"})
+    ->ArgsProduct({{8, 64}, {64, 4096}})
+    ->MinTime(0.3)
+    ->UseRealTime();
+BENCHMARK(file_log_append_run)
+    ->ArgNames({"run", "bytes"})
+    ->ArgsProduct({{8, 64}, {64, 4096}})
+    ->MinTime(0.3)
+    ->UseRealTime();
 BENCHMARK(memory_log_append)->ArgName("bytes")->Arg(64)->Arg(4096)->MinTime(0.3)->UseRealTime();
 
 BENCHMARK_MAIN();

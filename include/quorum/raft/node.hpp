@@ -138,8 +138,9 @@ class node {
     // Inside a batch the entry reaches the Log with the batch's others, in
     // one run before the flush's sync (a Log error then fails the node).
     const entry_view e{term_, entry_kind::normal, command};
+    const bool deferred = log_.deferred() > 0;
     auto at = batch_depth_ > 0 ? log_.append_deferred(e) : log_.append(e);
-    if (!at) return unexpected{at.error()};
+    if (!at) return failed_with_deferred(deferred, at.error());
     uncommitted_bytes_ += command.size();
     const proposal p{*at, term_};
     maybe_flush();
@@ -245,7 +246,8 @@ class node {
     if (auto r = adopt_stored_snapshot(std::move(meta)); !r) return unexpected{r.error()};
     const std::uint64_t keep = opts_.snapshot_trailing_entries;
     const log_index upto{applied_.value() > keep ? applied_.value() - keep : 0};
-    if (auto r = log_.compact(std::max(upto, log_.snapshot_index())); !r) return unexpected{r.error()};
+    const bool deferred = log_.deferred() > 0;
+    if (auto r = log_.compact(std::max(upto, log_.snapshot_index())); !r) return failed_with_deferred(deferred, r.error());
     ++stats_.snapshots_taken;
     return applied_;
   }
@@ -337,6 +339,7 @@ class node {
   void persist_state();
   bool sync_now();
   bool set_failed(const error& e);
+  unexpected<error> failed_with_deferred(bool deferred, const error& e);
 
   // node_step.hpp: inbound checks and dispatch
   void step(const message& m);

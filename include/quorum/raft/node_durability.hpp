@@ -61,4 +61,14 @@ inline bool node<Policies>::set_failed(const error& e) {
   return false;
 }
 
+// A Log error in a call that first wrote a batch's deferred entries: those
+// entries are gone, though their (index, term) went to proposers; going on
+// in this term would hand the same (index, term) to another entry. So the
+// node fails, as it does when the batch's own sync fails.
+template <class Policies>
+inline unexpected<error> node<Policies>::failed_with_deferred(bool deferred, const error& e) {
+  if (deferred) set_failed(e);
+  return unexpected{e};
+}
+
 }  // namespace quorum::raft

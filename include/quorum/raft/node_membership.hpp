@@ -40,8 +40,9 @@ template <class Policies>
 inline result<log_index> node<Policies>::append_config(const raft::membership& m) {
   byte_buffer data;
   encode(m, data);
+  const bool deferred = log_.deferred() > 0;
   auto at = log_.append(entry_view{term_, entry_kind::config, data});
-  if (!at) return at;
+  if (!at) return failed_with_deferred(deferred, at.error());
   configs_.push(*at, m);
   set_config(m);
   return at;

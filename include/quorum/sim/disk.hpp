@@ -11,6 +11,9 @@
 //   d.current()           the image the node sees now (a checker may read it)
 //   d.durable()           the image as of the last sync()
 //   d.counters()          appends, syncs, crashes, calls lost, torn writes
+// sim_log::append_run (core/log.hpp's optional run append) journals each
+// record of the run as its own append call, so a crash keeps a prefix of a
+// run, and may tear the first record it loses, exactly as for single appends.
 // Unsynced calls form an ordered journal replayed onto the durable image, so
 // a sync costs O(calls since the last sync), not O(log size).
 #pragma once
@@ -18,6 +21,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -37,7 +42,8 @@ struct disk_options {
 };
 
 struct disk_counters {
-  std::uint64_t appends{0};
+  std::uint64_t appends{0};        // records appended, one at a time or in runs
+  std::uint64_t runs{0};           // append_run calls that appended
   std::uint64_t syncs{0};
   std::uint64_t crashes{0};
   std::uint64_t lost_calls{0};   // unsynced calls that did not survive a crash
@@ -142,6 +148,30 @@ class sim_log {
                   disk_->options_.max_records);
     ++disk_->counters_.appends;
     disk_->record({sim_disk::call_kind::append, 0, to_buffer(b)});
+    return last_index();
+  }
+
+  // Every record checked first: on an error none is appended. Then one
+  // journal call per record, so the crash model sees no run, only appends.
+  result<log_index> append_run(std::span<const record_parts> records) {
+    const disk_options& o = disk_->options_;
+    for (const record_parts& r : records) {
+      const std::size_t size = r.head.size() + r.body.size();
+      if (size > o.max_record_bytes) return fail(errc::too_large, "record over disk_options::max_record_bytes", size);
+    }
+    if (records.size() > o.max_records - std::min(o.max_records, disk_->current_.records.size()))
+      return fail(errc::too_large, "log over disk_options::max_records", o.max_records);
+    if (std::numeric_limits<std::uint64_t>::max() - last_index().value() < records.size())
+      return fail(errc::out_of_range, "log position space exhausted");
+    for (const record_parts& r : records) {
+      byte_buffer b;
+      b.reserve(r.head.size() + r.body.size());
+      b.insert(b.end(), r.head.begin(), r.head.end());
+      b.insert(b.end(), r.body.begin(), r.body.end());
+      ++disk_->counters_.appends;
+      disk_->record({sim_disk::call_kind::append, 0, std::move(b)});
+    }
+    if (!records.empty()) ++disk_->counters_.runs;
     return last_index();
   }
 

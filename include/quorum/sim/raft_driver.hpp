@@ -20,12 +20,19 @@
 // their logs, the leader changes the membership (learners, removals, joint
 // changes) and hands leadership over, and some reads go through ReadIndex
 // instead of the log; each at a seeded rate, so every seed exercises them.
+// Some requests are batches: several commands (and reads, a tick, a
+// duplicate of the last message the leader got, an operator move) inside
+// one raft::node::batch() guard, so the leader's run append and the batch's
+// one sync run under faults; at a seeded rate the Log then refuses the run
+// and the failed node restarts. run_seed() picks per seed a Log with or
+// without append_run (core/log.hpp), so both of raft_log's paths run.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +78,13 @@ struct driver_options {
   double membership_change_rate{0.02};
   double transfer_rate{0.01};
   double read_index_share{0.5};
+  // Batches: per client request, the chance that it is a batch of 2 to
+  // max_batch commands in one batch() guard; per batch, the chance that the
+  // leader's Log refuses its next write of entries in it (the node fails and
+  // is restarted, as a supervisor would).
+  double batch_rate{0.1};
+  std::uint32_t max_batch{4};
+  double refuse_rate{0.05};
 
   // The driver as it was before operator moves existed (planted-bug seeds
   // found then replay exactly).
@@ -78,7 +92,7 @@ struct driver_options {
     driver_options o;
     o.bug = bug;
     o.snapshot_every = 0;
-    o.membership_change_rate = o.transfer_rate = o.read_index_share = 0;
+    o.membership_change_rate = o.transfer_rate = o.read_index_share = o.batch_rate = 0;
     return o;
   }
 };
@@ -96,8 +110,18 @@ struct wire_transport {
 
 // The lowest position truncated since the driver last looked: the checker
 // rescans only from there (or from the old end), so a step costs O(new entries).
+// refuse_write: the driver's fault, the Log's next append or append_run fails.
 struct log_watch {
   std::uint64_t low{~std::uint64_t{0}};
+  bool refuse_write{false};
+  std::uint64_t refused{0};
+
+  [[nodiscard]] result<void> admit(std::size_t records) {
+    if (!refuse_write) return {};
+    refuse_write = false;
+    ++refused;
+    return fail(errc::io_error, "sim: the disk refused a write of entries", records);
+  }
 };
 
 // sim_log, telling the driver where the node's log may have changed.
@@ -107,7 +131,14 @@ struct watched_log {
 
   [[nodiscard]] log_index first_index() const noexcept { return disk.first_index(); }
   [[nodiscard]] log_index last_index() const noexcept { return disk.last_index(); }
-  result<log_index> append(byte_view b) { return disk.append(b); }
+  result<log_index> append(byte_view b) {
+    QUORUM_TRY(watch->admit(1));
+    return disk.append(b);
+  }
+  result<log_index> append_run(std::span<const record_parts> rs) {
+    QUORUM_TRY(watch->admit(rs.size()));
+    return disk.append_run(rs);
+  }
   result<byte_view> read(log_index i) { return disk.read(i); }
   result<void> truncate(log_index i) {
     watch->low = std::min(watch->low, i.value());
@@ -119,23 +150,43 @@ struct watched_log {
   result<void> sync() { return disk.sync(); }
 };
 
-class driver;
+// The same Log without append_run: raft_log then writes one record per call
+// and a batch() defers nothing. Which one a seed runs is a per-run choice
+// (run_seed): a node's Log type is part of its node type, and a per-run
+// choice needs one node type per driver, not a variant in every call.
+struct single_record_log {
+  watched_log log;
 
-struct policies {
+  [[nodiscard]] log_index first_index() const noexcept { return log.first_index(); }
+  [[nodiscard]] log_index last_index() const noexcept { return log.last_index(); }
+  result<log_index> append(byte_view b) { return log.append(b); }
+  result<byte_view> read(log_index i) { return log.read(i); }
+  result<void> truncate(log_index i) { return log.truncate(i); }
+  result<void> compact(log_index i) { return log.compact(i); }
+  result<void> save_state(byte_view b) { return log.save_state(b); }
+  [[nodiscard]] byte_view state() const noexcept { return log.state(); }
+  result<void> sync() { return log.sync(); }
+};
+
+template <class Log>
+class basic_driver;
+
+template <class Log>
+struct policies_of {
   using transport = wire_transport;
-  using log = watched_log;
+  using log = Log;
   using clock = sim_clock;
-  using state_machine = kv_machine<driver>;
+  using state_machine = kv_machine<basic_driver<Log>>;
   using snapshot_store = sim_snapshot_store;
 };
 
-using raft_node = raft::node<policies>;
-
-class driver {
+template <class Log>
+class basic_driver {
  public:
   using message = byte_buffer;
+  using raft_node = raft::node<policies_of<Log>>;
 
-  explicit driver(std::uint64_t seed, driver_options opts = {})
+  explicit basic_driver(std::uint64_t seed, driver_options opts = {})
       : opts_{opts}, client_{seed, opts.registers, opts.counters} {}
 
   void boot(const node_env<message>& env) {
@@ -153,8 +204,8 @@ class driver {
     seeded_random rng = env.rng;
     o.seed = rng();
     m.watch.low = 1;  // what the crash kept: read it all once
-    m.raft.emplace(env.self, ids_, wire_transport{env.transport}, watched_log{env.log, &m.watch},
-                   env.clock, kv_machine<driver>{this, env.self},
+    m.raft.emplace(env.self, ids_, wire_transport{env.transport}, Log{watched_log{env.log, &m.watch}},
+                   env.clock, kv_machine<basic_driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
@@ -177,7 +228,10 @@ class driver {
   }
 
   void deliver(node_id to, node_id /*from*/, const message& bytes) {
-    at(to).raft->receive(byte_view{bytes});
+    member& m = at(to);
+    // Kept for a batch to deliver again (a duplicate): a reused buffer.
+    if (opts_.batch_rate > 0) m.last_message.assign(bytes.begin(), bytes.end());
+    m.raft->receive(byte_view{bytes});
     settle(to);
   }
 
@@ -199,17 +253,8 @@ class driver {
     const std::size_t op = client_.invoke(command, now);
     if (l == no_node) return client_.fail(op, now);
     operate(l);
-    if (client_.records()[op].kind == op_kind::read && opts_.read_index_share > 0 &&
-        client_.rng().chance(opts_.read_index_share))
-      return read_index(l, op, now, command);
-    member& m = at(l);
-    auto r = m.raft->propose(as_bytes(command));
-    if (!r) {
-      settle(l);
-      return client_.fail(op, now);
-    }
-    m.env->trace.propose(command);
-    pending_.emplace(r->index.value(), proposal{r->term.value(), l, command, op, false, false});
+    if (opts_.batch_rate > 0 && client_.rng().chance(opts_.batch_rate)) return client_batch(l, op, v, command, now);
+    submit(l, op, command, now, {});
     settle(l);
   }
 
@@ -286,6 +331,10 @@ class driver {
   [[nodiscard]] std::uint64_t reads_served() const noexcept { return reads_served_; }
   [[nodiscard]] std::uint64_t membership_changes() const noexcept { return membership_changes_; }
   [[nodiscard]] std::uint64_t transfers() const noexcept { return transfers_; }
+  [[nodiscard]] std::uint64_t batches() const noexcept { return batches_; }
+  [[nodiscard]] std::uint64_t batched_proposals() const noexcept { return batched_proposals_; }
+  [[nodiscard]] std::uint64_t failure_restarts() const noexcept { return failure_restarts_; }
+  [[nodiscard]] std::uint64_t refused_writes() const noexcept { return refused_writes_; }
 
  private:
   struct applied {
@@ -309,6 +358,8 @@ class driver {
     std::uint64_t seen_last{0};
     std::uint64_t leader_term{0};
     bool corrupted{false};
+    bool in_batch{false};       // settle() waits for the guard: the log is not all written yet
+    byte_buffer last_message;   // the last one delivered, for a batch's duplicate
   };
   struct proposal {
     std::uint64_t term;
@@ -396,6 +447,75 @@ class driver {
     settle(l);
   }
 
+  // One client operation on leader l: a ReadIndex read (at the seeded
+  // share of reads) or a proposal. `batch` names the batch it is in, for the trace.
+  void submit(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
+    if (client_.records()[op].kind == op_kind::read && opts_.read_index_share > 0 &&
+        client_.rng().chance(opts_.read_index_share))
+      return read_index(l, op, now, command);
+    member& m = at(l);
+    auto r = m.raft->propose(as_bytes(command));
+    if (!r) return client_.fail(op, now);
+    if (batch.empty()) m.env->trace.propose(command);
+    else m.env->trace.propose(command, batch);
+    pending_.emplace(r->index.value(), proposal{r->term.value(), l, command, op, false, false});
+  }
+
+  // A batch: commands "v12 ..." (made before the batch was drawn), "v12.2 ...",
+  // "v12.3 ..." inside one batch() guard, with now and then a tick, a
+  // duplicate of the last message the leader got or an operator move between
+  // them. The guard's end writes the leader's run, syncs once and sends.
+  void client_batch(node_id l, std::size_t first_op, std::string_view v, const std::string& first_command,
+                    std::int64_t now) {
+    const auto n = static_cast<std::size_t>(client_.rng().between(2, std::max<std::uint32_t>(2, opts_.max_batch)));
+    const bool refuse = opts_.refuse_rate > 0 && client_.rng().chance(opts_.refuse_rate);
+    member& m = at(l);
+    raft_node& r = *m.raft;
+    ++batches_;
+    m.in_batch = true;
+    {
+      auto guard = r.batch();
+      m.watch.refuse_write = refuse;
+      for (std::size_t k = 0; k < n && r.status(); ++k) {
+        if (k > 0) interleave(l);
+        const std::string command =
+            k == 0 ? first_command : client_.make_command(std::string{v} + '.' + std::to_string(k + 1));
+        const std::size_t op = k == 0 ? first_op : client_.invoke(command, now);
+        submit(l, op, command, now, v);
+        ++batched_proposals_;
+      }
+    }
+    if (refuse && !m.watch.refuse_write) ++refused_writes_;  // the armed fault hit a write
+    m.watch.refuse_write = false;
+    m.in_batch = false;
+    settle(l);
+    if (!r.status()) restart_failed(l);
+  }
+
+  // Between two commands of a batch, now and then: a tick, the last message
+  // delivered again (the network may duplicate any message), an operator move.
+  void interleave(node_id l) {
+    member& m = at(l);
+    const std::uint64_t pick = client_.rng().below(8);
+    if (pick == 0) m.raft->tick();
+    else if (pick == 1 && !m.last_message.empty()) m.raft->receive(byte_view{m.last_message});
+    else if (pick == 2) operate(l);
+  }
+
+  // A node whose Log failed is inert: its operator restarts the process,
+  // which comes back from what the disk holds (a process restart loses no
+  // written call; a world crash, which loses unsynced ones, is drawn apart).
+  void restart_failed(node_id n) {
+    ++failure_restarts_;
+    node_env<message> env = *at(n).env;
+    crash(n);
+    env.trace.crash();
+    env.trace.restart();
+    ++env.incarnation;
+    env.rng = env.rng.fork();
+    boot(env);
+  }
+
   void read_index(node_id l, std::size_t op, std::int64_t now, const std::string& command) {
     const std::uint64_t id = ++next_read_;
     reads_.emplace(id, pending_read{l, op, command});
@@ -409,6 +529,7 @@ class driver {
   // After every call into a node: what changed becomes checks and trace.
   void settle(node_id n) {
     member& m = at(n);
+    if (m.in_batch) return;
     raft_node& r = *m.raft;
     const std::uint64_t leader_term = r.role() == raft::role::leader ? r.term().value() : 0;
     const sim_disk& disk = *m.env->disk;
@@ -526,6 +647,10 @@ class driver {
   std::uint64_t reads_served_{0};
   std::uint64_t membership_changes_{0};
   std::uint64_t transfers_{0};
+  std::uint64_t batches_{0};
+  std::uint64_t batched_proposals_{0};
+  std::uint64_t failure_restarts_{0};
+  std::uint64_t refused_writes_{0};
   std::vector<node_id> ids_;
   std::optional<raft_checker> checker_;
   std::multimap<std::uint64_t, proposal> pending_;  // index -> proposals awaiting their fate
@@ -536,13 +661,29 @@ class driver {
   mutable std::uint64_t lin_unknown_{0};
 };
 
+// The Log with append_run: what scenario tests get by default.
+using driver = basic_driver<watched_log>;
+using raft_node = driver::raft_node;
 static_assert(check_driver<driver>());
+static_assert(raft::detail::appends_runs<watched_log> && !raft::detail::appends_runs<single_record_log>);
+
+// Which Log a seed's nodes get: one seed in four runs the one-record path,
+// the rest append runs. Mixed from the seed, so neighbouring seeds differ.
+[[nodiscard]] inline bool runs_appends_in_runs(std::uint64_t seed) noexcept {
+  return (seeded_random{seed ^ 0x72756e6c6f67ULL}() & 3) != 0;
+}
+
+template <class Log>
+seed_report run_seed_with(const run_config& config, const driver_options& opts) {
+  basic_driver<Log> d{config.seed, opts};
+  world<basic_driver<Log>> w{config, d};
+  return w.run();
+}
 
 // One seed of Raft on the world's default options.
 inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
-  driver d{config.seed, opts};
-  world<driver> w{config, d};
-  return w.run();
+  return runs_appends_in_runs(config.seed) ? run_seed_with<watched_log>(config, opts)
+                                           : run_seed_with<single_record_log>(config, opts);
 }
 
 }  // namespace quorum::sim::raft_sim

@@ -12,6 +12,9 @@
 // Values are JSON strings: '"', '\' and newline get their short escapes and
 // every other byte outside printable ASCII is written as \u00XX (one per
 // byte), so any value yields valid JSON. Numbers are numbers.
+// A proposal made inside a batch (Raft's batch() guard) carries "batch": the
+// id of the client request that opened the batch, the same on each of its
+// proposals; a proposal outside a batch has no such field.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +47,12 @@ class trace_writer {
   void propose(const trace_stamp& at, std::string_view value) {
     begin(at, "propose");
     text("value", value);
+    end();
+  }
+  void propose(const trace_stamp& at, std::string_view value, std::string_view batch) {
+    begin(at, "propose");
+    text("value", value);
+    text("batch", batch);
     end();
   }
   void ack(const trace_stamp& at, std::uint64_t index, std::string_view value) {
@@ -182,6 +191,9 @@ class trace_handle {
   }
 
   void propose(std::string_view value) const { if (writer_) writer_->propose(stamp(), value); }
+  void propose(std::string_view value, std::string_view batch) const {
+    if (writer_) writer_->propose(stamp(), value, batch);
+  }
   void ack(std::uint64_t index, std::string_view value) const {
     if (writer_) writer_->ack(stamp(), index, value);
   }

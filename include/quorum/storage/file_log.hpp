@@ -5,8 +5,10 @@
 // read back with pread (the log may be far larger than memory).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,6 +83,50 @@ class file_log {
       return append_frame_for(copy);
     }
     return append_frame_for(record);
+  }
+
+  // The same as append(r.head joined with r.body) for each record in order
+  // (core/log.hpp): every frame goes into the write buffer in one pass, with
+  // the bytes those single appends would write (so recovery cannot tell), and
+  // the buffer reaches the OS at most once, after the run (a segment roll
+  // inside the run writes, as it would for single appends). A record over
+  // the limit refuses the run before anything is buffered; an I/O error in a
+  // roll leaves the log broken (as for single appends) with none of the run
+  // in the index, and a reopen recovers a prefix of the run, as after a crash.
+  result<log_index> append_run(std::span<const record_parts> records) {
+    if (broken_) return broken();
+    std::size_t frames = 0;
+    bool aliased = false;
+    for (const record_parts& r : records) {
+      const std::size_t size = r.head.size() + r.body.size();
+      if (size > options_.max_record_bytes) return fail(errc::too_large, "record over max_record_bytes", size);
+      frames += format::frame_bytes(format::entry_overhead_bytes + size);
+      aliased = aliased || aliases_buffers(r.head) || aliases_buffers(r.body);
+    }
+    if (~std::uint64_t{0} - last_index().value() < records.size())
+      return fail(errc::out_of_range, "log position space exhausted");
+    if (aliased) return append_run_copied(records);
+    const log_index first = last_index().next();
+    // One growth for the run (geometric: reserving the exact size would copy the buffer every run).
+    const std::size_t need = pending_.size() + frames;
+    if (need > pending_.capacity() && end() + frames <= options_.segment_bytes)
+      pending_.reserve(std::max(need, 2 * pending_.capacity()));
+    for (const record_parts& r : records) {
+      const std::size_t size = r.head.size() + r.body.size();
+      if (end() + format::frame_bytes(format::entry_overhead_bytes + size) > options_.segment_bytes &&
+          end() > preamble_end_) {
+        if (auto rolled = guard(roll()); !rolled) {
+          index_.truncate(first);
+          return unexpected{rolled.error()};
+        }
+      }
+      const std::uint64_t at = end();
+      format::append_entry_frame(pending_, last_index().next().value(), r.head, r.body);
+      index_.push_back(detail::locator{active().seq, at + format::frame_header_bytes + format::entry_overhead_bytes,
+                                       static_cast<std::uint32_t>(size)});
+    }
+    QUORUM_TRY(maybe_flush());
+    return last_index();
   }
 
   // The view points into a reused buffer (or the unwritten tail) and stays
@@ -212,6 +258,29 @@ class file_log {
                                   "the log directory is open elsewhere");
     lock_ = std::move(*fd);
     return {};
+  }
+
+  [[nodiscard]] bool aliases_buffers(byte_view b) const noexcept {
+    return detail::aliases(pending_, b) || detail::aliases(read_buffer_, b);
+  }
+
+  // A run that views our own buffers (a record read back and appended again)
+  // is copied out first: buffering frames may move the write buffer.
+  [[gnu::noinline]] result<log_index> append_run_copied(std::span<const record_parts> records) {
+    byte_buffer bytes;
+    for (const record_parts& r : records) {
+      bytes.insert(bytes.end(), r.head.begin(), r.head.end());
+      bytes.insert(bytes.end(), r.body.begin(), r.body.end());
+    }
+    std::vector<record_parts> copies;
+    copies.reserve(records.size());
+    std::size_t at = 0;
+    for (const record_parts& r : records) {
+      const std::size_t size = r.head.size() + r.body.size();
+      copies.push_back(record_parts{byte_view{bytes}.subspan(at, size), {}});
+      at += size;
+    }
+    return append_run(copies);
   }
 
   result<log_index> append_frame_for(byte_view record) {

@@ -73,6 +73,24 @@ inline void append_frame(byte_buffer& out, frame_type type, std::initializer_lis
   codec::store_le32(p + 4, frame_crc(p, byte_view{p + frame_header_bytes, payload}));
 }
 
+// Appends one entry frame whose record is head then body, joined: the same
+// bytes as append_frame(out, entry, {position}, head + body), with no joined
+// copy first: the pieces are copied into place, then checksummed there.
+inline void append_entry_frame(byte_buffer& out, std::uint64_t position, byte_view head, byte_view body) {
+  const std::size_t payload = entry_overhead_bytes + head.size() + body.size();
+  const std::size_t at = out.size();
+  out.resize(at + frame_bytes(payload), std::byte{0});
+  std::byte* p = out.data() + at;
+  codec::store_le32(p, static_cast<std::uint32_t>(payload));
+  std::byte* q = p + frame_header_bytes;
+  q[0] = static_cast<std::byte>(frame_type::entry);
+  codec::store_le64(q + 1, position);
+  std::byte* r = q + entry_overhead_bytes;
+  if (!head.empty()) std::memcpy(r, head.data(), head.size());
+  if (!body.empty()) std::memcpy(r + head.size(), body.data(), body.size());
+  codec::store_le32(p + 4, frame_crc(p, byte_view{q, payload}));
+}
+
 inline void append_header(byte_buffer& out, std::uint64_t seq, std::uint64_t first, std::uint64_t last) {
   std::byte rest[4 + 24];
   codec::store_le32(rest, version);
