@@ -168,6 +168,28 @@ struct single_record_log {
   result<void> sync() { return log.sync(); }
 };
 
+// The same Log, promising that its records stay in place (core/log.hpp):
+// sim_disk keeps them in a deque that only grows and shrinks at its ends, so
+// a record's bytes stay put until truncated or compacted away, and a node is
+// re-created after every crash (the only time the image is replaced). Over
+// it raft_log's entry cache views the Log's records instead of copying them
+// and a leader appends its proposals at once, as over storage::memory_log.
+struct in_place_log {
+  static constexpr bool records_stay_in_place = true;
+  watched_log log;
+
+  [[nodiscard]] log_index first_index() const noexcept { return log.first_index(); }
+  [[nodiscard]] log_index last_index() const noexcept { return log.last_index(); }
+  result<log_index> append(byte_view b) { return log.append(b); }
+  result<log_index> append_run(std::span<const record_parts> rs) { return log.append_run(rs); }
+  result<byte_view> read(log_index i) { return log.read(i); }
+  result<void> truncate(log_index i) { return log.truncate(i); }
+  result<void> compact(log_index i) { return log.compact(i); }
+  result<void> save_state(byte_view b) { return log.save_state(b); }
+  [[nodiscard]] byte_view state() const noexcept { return log.state(); }
+  result<void> sync() { return log.sync(); }
+};
+
 template <class Log>
 class basic_driver;
 
@@ -666,11 +688,19 @@ using driver = basic_driver<watched_log>;
 using raft_node = driver::raft_node;
 static_assert(check_driver<driver>());
 static_assert(raft::detail::appends_runs<watched_log> && !raft::detail::appends_runs<single_record_log>);
+static_assert(log_records_stay_in_place<in_place_log> && !log_records_stay_in_place<watched_log>);
 
 // Which Log a seed's nodes get: one seed in four runs the one-record path,
-// the rest append runs. Mixed from the seed, so neighbouring seeds differ.
+// the rest append runs, half of those over a Log whose records stay in
+// place. Mixed from the seed, so neighbouring seeds differ.
+enum class seed_log : std::uint8_t { one_record, runs, runs_in_place };
+[[nodiscard]] inline seed_log log_of_seed(std::uint64_t seed) noexcept {
+  const std::uint64_t r = seeded_random{seed ^ 0x72756e6c6f67ULL}();
+  if ((r & 3) == 0) return seed_log::one_record;
+  return (r & 4) != 0 ? seed_log::runs_in_place : seed_log::runs;
+}
 [[nodiscard]] inline bool runs_appends_in_runs(std::uint64_t seed) noexcept {
-  return (seeded_random{seed ^ 0x72756e6c6f67ULL}() & 3) != 0;
+  return log_of_seed(seed) != seed_log::one_record;
 }
 
 template <class Log>
@@ -682,8 +712,12 @@ seed_report run_seed_with(const run_config& config, const driver_options& opts) 
 
 // One seed of Raft on the world's default options.
 inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
-  return runs_appends_in_runs(config.seed) ? run_seed_with<watched_log>(config, opts)
-                                           : run_seed_with<single_record_log>(config, opts);
+  switch (log_of_seed(config.seed)) {
+    case seed_log::one_record: return run_seed_with<single_record_log>(config, opts);
+    case seed_log::runs: return run_seed_with<watched_log>(config, opts);
+    case seed_log::runs_in_place: break;
+  }
+  return run_seed_with<in_place_log>(config, opts);
 }
 
 }  // namespace quorum::sim::raft_sim
