@@ -198,3 +198,63 @@ TEST_CASE("paxos reads: pending reads are bounded, and lease options are validat
   bad.check_quorum = false;
   CHECK(validate(bad).error().code == errc::invalid_config);
 }
+
+TEST_CASE("paxos reads: a read still gets an answered round; the announcement of a watermark alone is not answered") {
+  group g{3};
+  g.elect(1);
+  std::size_t heartbeats = 0;
+  std::size_t answers = 0;
+  const auto deliver_counting = [&] {
+    while (!g.net.queue.empty()) {
+      envelope e = std::move(g.net.queue.front());
+      g.net.queue.pop_front();
+      heartbeats += e.type == message_type::heartbeat;
+      answers += e.type == message_type::heartbeat_response;
+      g[e.to.value()].receive(byte_view{e.bytes});
+    }
+  };
+  REQUIRE(g[1].propose(as_bytes("a")));
+  deliver_counting();
+  CHECK(heartbeats == 2);  // the announcement of slot 1
+  CHECK(answers == 0);
+
+  // A read gets its round, answered by both; the announcement is not.
+  heartbeats = answers = 0;
+  {
+    auto guard = g[1].batch();
+    REQUIRE(g[1].propose(as_bytes("b")));
+    REQUIRE(g[1].read(9));
+  }
+  deliver_counting();
+  CHECK(heartbeats == 4);  // the read's round, then the announcement of slot 2
+  CHECK(answers == 2);
+  REQUIRE(g[1].state_machine().ready.size() == 1);
+  CHECK(g[1].state_machine().ready[0] == std::pair<std::uint64_t, std::uint64_t>{9, 2});
+
+  // The watermark moves in the flush that sends a read's round: one round,
+  // answered, carries both.
+  heartbeats = answers = 0;
+  REQUIRE(g[1].propose(as_bytes("c")));
+  std::vector<envelope> held;  // the acceptors' answers, delivered inside the batch
+  while (!g.net.queue.empty()) {
+    envelope e = std::move(g.net.queue.front());
+    g.net.queue.pop_front();
+    if (e.type == message_type::accepted) held.push_back(std::move(e));
+    else g[e.to.value()].receive(byte_view{e.bytes});
+  }
+  REQUIRE(held.size() == 2);
+  REQUIRE(g[1].commit_index() == log_index{2});
+  {
+    auto guard = g[1].batch();
+    REQUIRE(g[1].read(10));
+    for (const envelope& e : held) g[1].receive(byte_view{e.bytes});
+  }
+  CHECK(g[1].commit_index() == log_index{3});
+  deliver_counting();
+  CHECK(heartbeats == 2);
+  CHECK(answers == 2);
+  CHECK(g[2].commit_index() == log_index{3});
+  CHECK(g[3].commit_index() == log_index{3});
+  REQUIRE(g[1].state_machine().ready.size() == 2);
+  CHECK(g[1].state_machine().ready[1] == std::pair<std::uint64_t, std::uint64_t>{10, 3});
+}

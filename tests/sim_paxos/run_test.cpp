@@ -97,9 +97,14 @@ TEST_CASE("sim paxos: planted bug corrupt_apply is caught on every seed") {
 }
 
 TEST_CASE("sim paxos: planted bug forget_accepts (a restart forgets what it accepted) chooses two values") {
-  // Seed 39 is where the sweep first caught it: a failing seed stays a test.
+  // An exact replay: seed 3 is the first seed that catches it since the
+  // leader's watermark announcement asks for no answer (6 messages per
+  // command, not 8). That changed every message schedule, and seed 39, where
+  // the sweep first caught the plant, no longer reaches two values. The
+  // checker catches it about as often as before (27 and 31 of seeds 1-300,
+  // after and before); the test below does not depend on one schedule.
   run_config c;
-  c.seed = 39;
+  c.seed = 3;
   const seed_report r = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_accepts));
   INFO(r.what);
   CHECK(r.violation);
@@ -108,15 +113,40 @@ TEST_CASE("sim paxos: planted bug forget_accepts (a restart forgets what it acce
 }
 
 TEST_CASE("sim paxos: planted bug forget_promise (a restart forgets its promise) reuses a ballot") {
-  // Seed 157: the sweep's first catch. An acceptor that forgets its promise
-  // also forgets the ballots it proposed with, and leads one of them twice.
+  // An acceptor that forgets its promise also forgets the ballots it
+  // proposed with, and leads one of them twice. An exact replay: seed 3 is
+  // its first catch since the watermark announcement asks for no answer
+  // (seed 157, the sweep's first catch, no longer reaches it; 5 and 6 of
+  // seeds 1-300 catch it, after and before).
   run_config c;
-  c.seed = 157;
+  c.seed = 3;
   const seed_report r = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_promise));
   INFO(r.what);
   CHECK(r.violation);
   CHECK(r.what.find("became leader twice") != std::string::npos);
   CHECK_FALSE(paxos_sim::run_seed(c).violation);
+}
+
+TEST_CASE("sim paxos: planted bugs that act after a restart are caught on most seeds under frequent crashes") {
+  // Not one schedule: with crashes frequent, forget_accepts is caught on
+  // every one of seeds 1-20 and forget_promise on 18 (16 before the
+  // watermark announcement went unanswered); the correct driver is clean on all.
+  std::size_t two_values = 0;
+  std::size_t leader_twice = 0;
+  for (std::uint64_t s = 1; s <= 20; ++s) {
+    run_config c;
+    c.seed = s;
+    c.crash = 0.02;
+    const seed_report a = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_accepts));
+    const seed_report p = paxos_sim::run_seed(c, paxos_sim::driver_options::without_snapshots(plant::forget_promise));
+    two_values += a.violation && a.what.find("Agreement") != std::string::npos;
+    leader_twice += p.violation && p.what.find("became leader twice") != std::string::npos;
+    const seed_report clean = paxos_sim::run_seed(c);
+    INFO("seed " << s << ": " << clean.what);
+    CHECK_FALSE(clean.violation);
+  }
+  CHECK(two_values >= 15);
+  CHECK(leader_twice >= 10);
 }
 
 TEST_CASE("sim paxos: the client's history is checked, and a wrong answer in it is a violation") {

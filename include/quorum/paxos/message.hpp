@@ -23,7 +23,8 @@ enum class message_type : std::uint8_t {
   promise,             // phase 1b: accepted values from `slot` to `index`; reject: promised higher
   accept,              // phase 2a: entries to accept at `bal`; commit = the leader's chosen watermark
   accepted,            // phase 2b: slots `slot`..`index` accepted at `bal`; reject: promised higher
-  heartbeat,           // the leader is alive; commit = its chosen watermark, slot = its read round
+  heartbeat,           // the leader is alive; commit = its chosen watermark, slot = its read round;
+                       // no_answer: it only announces a new watermark (no read round, slot 0)
   heartbeat_response,  // slot = the read round answered; reject: promised higher
   catchup_request,     // "send me the chosen values from `slot` on"
   catchup,             // chosen values (entries), contiguous from `slot`
@@ -60,6 +61,10 @@ struct message {
   log_index index{};
   log_index commit{};  // the sender's chosen watermark: every slot up to it is chosen
   bool reject{false};
+  // On a heartbeat only: an acceptor that accepts it sends nothing back (one
+  // that promised a higher ballot still rejects it). The leader's own
+  // watermark announcement: nothing waits for its answers.
+  bool no_answer{false};
   std::span<const entry> entries{};
 };
 
@@ -77,11 +82,18 @@ inline constexpr std::uint8_t wire_version = 1;
 inline constexpr std::uint8_t wire_version_run = 2;
 
 // Version 1 layout: u8 version, u8 type, varints from to round ballot-node
-// slot index commit, u8 reject, varint count, then per entry varints slot
+// slot index commit, u8 flags, varint count, then per entry varints slot
 // round node, u8 kind, varint length and bytes. Version 2: the same up to the
 // count, then (if any entries) varint first slot, then per entry u8 kind,
-// varint length and bytes. Appends to out.
+// varint length and bytes. Appends to out. The flags byte is bit 0 reject,
+// bit 1 no_answer (a heartbeat's only): without no_answer it is the 0 or 1
+// of the reject byte it was, so such messages are byte for byte as before,
+// and a peer that knows only that byte drops a no_answer heartbeat as
+// malformed (it learns the watermark from the next accept or heartbeat).
 namespace detail {
+
+inline constexpr std::uint8_t flag_reject = 1;
+inline constexpr std::uint8_t flag_no_answer = 2;
 
 // Whether m's entries can go as version 2.
 [[nodiscard]] inline bool entries_are_run(const message& m) noexcept {
@@ -112,7 +124,8 @@ inline void encode(const message& m, byte_buffer& out) {
   varint(m.slot.value());
   varint(m.index.value());
   varint(m.commit.value());
-  *p++ = static_cast<std::byte>(m.reject ? 1 : 0);
+  const bool no_answer = m.no_answer && m.type == message_type::heartbeat;  // meaningless elsewhere: not written
+  *p++ = static_cast<std::byte>((m.reject ? detail::flag_reject : 0) | (no_answer ? detail::flag_no_answer : 0));
   varint(m.entries.size());
   if (run) varint(m.entries.front().slot.value());
   for (const entry& e : m.entries) {
@@ -216,8 +229,13 @@ namespace detail {
     if (!v) return unexpected{v.error()};
     f = *v;
   }
-  auto reject = r.boolean();
-  if (!reject) return unexpected{reject.error()};
+  auto flags = r.u8();
+  if (!flags) return unexpected{flags.error()};
+  // One encoding per message: no_answer exists on heartbeats only.
+  const std::uint8_t allowed =
+      *type == static_cast<std::uint8_t>(message_type::heartbeat) ? detail::flag_reject | detail::flag_no_answer
+                                                                  : detail::flag_reject;
+  if ((*flags & ~allowed) != 0) return fail(errc::malformed, "paxos message: flags not valid for its type", *flags);
   const ballot bal{head[2], node_id{head[3]}};
   if (*version == wire_version_run) QUORUM_TRY(detail::decode_run_entries(r, limits, bal, entries_storage));
   else QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
@@ -230,7 +248,8 @@ namespace detail {
   m.slot = log_index{slots[0]};
   m.index = log_index{slots[1]};
   m.commit = log_index{slots[2]};
-  m.reject = *reject;
+  m.reject = (*flags & detail::flag_reject) != 0;
+  m.no_answer = (*flags & detail::flag_no_answer) != 0;
   m.entries = entries_storage;
   return m;
 }

@@ -157,8 +157,11 @@ class node : public replica<Policies> {
     if (role_ != role::follower) send_new_accepts();
     if (journal_.dirty() && !sync_now()) return;
     if (role_ != role::follower) count_self();
-    if (journal_.advance() && role_ != role::follower) broadcast_heartbeats();
+    const bool advanced = journal_.advance() && role_ != role::follower;
+    // A read waiting for a round gets it now, and the round carries the new
+    // watermark too; otherwise the watermark goes out unanswered.
     if (read_round_wanted_ && role_ == role::leader) broadcast_heartbeats();
+    else if (advanced) announce_watermark();
     send_pending_replies();
     apply_chosen();
     if (role_ != role::follower) after_apply();
@@ -567,9 +570,12 @@ class node : public replica<Policies> {
     this->learn_commit(m);
   }
 
+  // A no_answer heartbeat is accepted silently: it only announces the
+  // watermark (learn_commit asks for what we lack). Rejects went out in step().
   void on_heartbeat(const message& m) {
     follow(m);
     learn_commit(m);
+    if (m.no_answer) return;
     message r = outgoing(message_type::heartbeat_response, m.from, m.bal);
     r.slot = m.slot;  // the read round it answers
     r.commit = journal_.watermark();
@@ -730,6 +736,23 @@ class node : public replica<Policies> {
       message m = outgoing(message_type::heartbeat, peer, bal_);
       m.slot = log_index{round};
       m.commit = journal_.watermark();
+      transport_.send(m.to, m);
+    }
+  }
+
+  // The new chosen watermark, at once (acceptors learn and apply what is
+  // chosen one message delay sooner than from the next round). Nothing
+  // waits for answers to it: no read round (a read that wants one has it
+  // sent instead, flush()), and the periodic rounds keep CheckQuorum and
+  // the lease. An acceptor that lags asks for catch-up itself; a lost
+  // accepted answer is recovered by retransmit_accepts(); an acceptor that
+  // promised a higher ballot still answers, with a reject.
+  void announce_watermark() {
+    for (node_id peer : configs_.roster()) {
+      if (peer == self_) continue;
+      message m = outgoing(message_type::heartbeat, peer, bal_);
+      m.commit = journal_.watermark();
+      m.no_answer = true;
       transport_.send(m.to, m);
     }
   }
