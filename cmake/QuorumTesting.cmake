@@ -22,6 +22,17 @@ function(quorum_add_test_suite name)
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 300)
   endif()
+  # CTest keeps a test's name in a CMake list, so a ';' in a doctest case name
+  # splits it into names that match no case: the test would run nothing and
+  # pass. Refuse such a name here, where it can be told.
+  foreach(source IN LISTS arg_SOURCES)
+    get_filename_component(source "${source}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    file(STRINGS "${source}" semicolon_names REGEX "TEST_CASE[A-Z_]*\\(\"[^\"]*;")
+    if(semicolon_names)
+      message(FATAL_ERROR "quorum_add_test_suite(${name}): ${source} has a TEST_CASE name with a ';', "
+                          "which CTest would split into names that run nothing; use ',' or ':'")
+    endif()
+  endforeach()
   set(target quorum_test_${name})
   add_executable(${target} ${arg_SOURCES} $<TARGET_OBJECTS:quorum_doctest_main>)
   target_link_libraries(${target} PRIVATE quorum::quorum doctest::doctest ${arg_LIBRARIES})

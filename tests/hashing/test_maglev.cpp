@@ -137,7 +137,7 @@ TEST_CASE("maglev: batch rebuilds once, even when the batch throws") {
   CHECK(m.find("anything") == "x");
 }
 
-TEST_CASE("maglev: native mode uses the hash policy; envoy mode ignores it for names") {
+TEST_CASE("maglev: native mode uses the hash policy, envoy mode ignores it for names") {
   maglev<std::string, xxh64_hash> a{{.table_size = 251}, xxh64_hash{1}};
   maglev<std::string, xxh64_hash> b{{.table_size = 251}, xxh64_hash{2}};
   for (int i = 0; i < 5; ++i) {

@@ -36,7 +36,7 @@ TEST_CASE("rendezvous: bad input gets clear errors") {
   CHECK(r.find("k") == "a");
 }
 
-TEST_CASE("rendezvous: equal weights spread evenly; removing a node moves only its keys") {
+TEST_CASE("rendezvous: equal weights spread evenly, removing a node moves only its keys") {
   rendezvous<std::string> r;
   for (int i = 0; i < 10; ++i) r.insert(node(i));
   constexpr int keys = 50'000;

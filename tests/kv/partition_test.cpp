@@ -60,7 +60,7 @@ void isolate_and_heal(kv_test::process_cluster& c, const std::function<void(int,
 
 }  // namespace
 
-TEST_CASE("link_proxies: isolating the leader elects another; healing reunites the cluster") {
+TEST_CASE("link_proxies: isolating the leader elects another, healing reunites the cluster") {
   const auto members = kv_test::loopback_members(3);
   kv_test::link_proxies proxies{members};
   std::vector<std::string> dial;
@@ -69,7 +69,7 @@ TEST_CASE("link_proxies: isolating the leader elects another; healing reunites t
   isolate_and_heal(c, [&](int i, int j) { proxies.cut(i, j); }, [&] { proxies.heal(); });
 }
 
-TEST_CASE("netns_lab: isolating the leader elects another; healing reunites the cluster") {
+TEST_CASE("netns_lab: isolating the leader elects another, healing reunites the cluster") {
   if (const auto why = kv_test::netns_lab::unavailable()) {
     MESSAGE("SKIPPED: network namespaces unavailable: ", *why);
     return;

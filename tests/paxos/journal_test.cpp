@@ -33,7 +33,7 @@ std::string value_of(journal<test_log>& j, std::uint64_t s) {
 
 }  // namespace
 
-TEST_CASE("paxos journal run: a run record round-trips every slot; v1 and v2 decode alike") {
+TEST_CASE("paxos journal run: a run record round-trips every slot, v1 and v2 decode alike") {
   const std::vector<std::string> values{"a", "", std::string(300, 'x'), "dd"};
   std::vector<entry> es;
   for (std::size_t i = 0; i < values.size(); ++i)
@@ -135,7 +135,7 @@ TEST_CASE("paxos journal run: consecutive slots at one ballot are one Log record
   }
 }
 
-TEST_CASE("paxos journal run: a run stops at journal_run_bytes; a value over it is a record of its own") {
+TEST_CASE("paxos journal run: a run stops at journal_run_bytes, a value over it is a record of its own") {
   disk d;
   journal<test_log> j{test_log{&d}, std::size_t{8} << 20, 100};
   const std::string v(30, 'v');

@@ -125,7 +125,7 @@ TEST_CASE("paxos message: random bytes and random mutations decode to a message 
   CHECK(ok > 0);  // some mutations are still messages (a changed number)
 }
 
-TEST_CASE("paxos journal records and hard state round-trip; damage is an error") {
+TEST_CASE("paxos journal records and hard state round-trip, damage is an error") {
   const entry e{log_index{5}, bal(3, 2), entry_kind::noop, as_bytes("x")};
   byte_buffer b;
   encode_record(record_kind::chosen, e, b);  // version 1: one slot

@@ -199,7 +199,7 @@ TEST_CASE("paxos reads: pending reads are bounded, and lease options are validat
   CHECK(validate(bad).error().code == errc::invalid_config);
 }
 
-TEST_CASE("paxos reads: a read still gets an answered round; the announcement of a watermark alone is not answered") {
+TEST_CASE("paxos reads: a read still gets an answered round, the announcement of a watermark alone is not answered") {
   group g{3};
   g.elect(1);
   std::size_t heartbeats = 0;

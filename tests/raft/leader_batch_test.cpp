@@ -81,7 +81,7 @@ TEST_CASE("leader batch: without an entry cache the proposals go to the Log one 
   CHECK(c.net.violations.empty());
 }
 
-TEST_CASE("leader batch: a run the Log refuses fails the leader; nothing of it is acknowledged or committed") {
+TEST_CASE("leader batch: a run the Log refuses fails the leader, nothing of it is acknowledged or committed") {
   cluster c{3};
   c.start();
   c.elect(1);

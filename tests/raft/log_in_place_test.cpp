@@ -37,7 +37,7 @@ bool views_the_log(raft_log<L>& rl, log_index i) {
 
 }  // namespace
 
-TEST_CASE("raft_log over memory_log: the cache views the Log's records; over a Log without the promise it copies") {
+TEST_CASE("raft_log over memory_log: the cache views the Log's records, over a Log without the promise it copies") {
   raft_log<storage::memory_log> in_place{storage::memory_log{}};
   raft_log<copying_log> copying{copying_log{}};
   CHECK(in_place.cache().borrows());

@@ -107,7 +107,7 @@ TEST_CASE("world runs the checker after every event and restarts every node for 
   CHECK(r.faults >= d.crashes);
 }
 
-TEST_CASE("same seed, byte-identical trace; different seeds differ") {
+TEST_CASE("same seed, byte-identical trace, different seeds differ") {
   run_config c;
   c.seed = 42;
   c.steps = 3000;

@@ -71,7 +71,7 @@ TEST_CASE("sim_log::append_run: the records appended in turn, and a crash keeps 
   CHECK(torn > 0);
 }
 
-TEST_CASE("sim_log::append_run: synced runs survive every crash; a refused run leaves nothing") {
+TEST_CASE("sim_log::append_run: synced runs survive every crash, a refused run leaves nothing") {
   sim_disk disk{disk_options{.max_record_bytes = 4, .max_state_bytes = 16, .max_records = 8}};
   sim_log log{disk};
   const five run;
@@ -93,7 +93,7 @@ TEST_CASE("sim_log::append_run: synced runs survive every crash; a refused run l
   CHECK(disk.unsynced_calls() == 0);
 }
 
-TEST_CASE("raft driver Logs: one with append_run, one without; the refusal fault fails one write") {
+TEST_CASE("raft driver Logs: one with append_run, one without, the refusal fault fails one write") {
   static_assert(raft::detail::appends_runs<raft_sim::watched_log>);
   static_assert(!raft::detail::appends_runs<raft_sim::single_record_log>);
   static_assert(check_log<raft_sim::single_record_log>());
@@ -141,7 +141,7 @@ TEST_CASE("sim raft: seeds run both Logs, batches, and refused runs that fail an
   CHECK(restarts <= refused);
 }
 
-TEST_CASE("sim raft trace: a batched proposal names its batch; the others carry no batch field") {
+TEST_CASE("sim raft trace: a batched proposal names its batch, the others carry no batch field") {
   std::size_t batched = 0, single = 0;
   std::map<std::string, std::size_t> per_batch;
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {

@@ -254,7 +254,7 @@ TEST_CASE("random bytes never crash the receiver") {
 // with no turn of the io_context (a server calls it just before its fsync,
 // so followers get the appends while the leader's disk works). Without a
 // flush, what was queued goes at the end of the turn, in one write.
-TEST_CASE("flush writes queued frames at once; otherwise they go at the end of the turn") {
+TEST_CASE("flush writes queued frames at once, otherwise they go at the end of the turn") {
   asio::io_context io;
   auto b = make(io, node_id{2}, {});
   REQUIRE(b->listen("127.0.0.1", 0));

@@ -217,7 +217,7 @@ TEST_CASE("paxos commit forget: a restart after forgetting brings nothing back, 
 // One txn held open by a crashed RM while many others pass: its records are
 // copied forward so the log stays within max_log_span, and a restart of the
 // node holding it still finds its state.
-TEST_CASE("paxos commit forget: a txn held by a down RM is copied forward; the log stays bounded") {
+TEST_CASE("paxos commit forget: a txn held by a down RM is copied forward, the log stays bounded") {
   paxos_commit_options o;
   o.max_transactions = 8;
   o.max_log_span = 32;
