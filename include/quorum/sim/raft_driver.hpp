@@ -174,20 +174,8 @@ struct single_record_log {
 // re-created after every crash (the only time the image is replaced). Over
 // it raft_log's entry cache views the Log's records instead of copying them
 // and a leader appends its proposals at once, as over storage::memory_log.
-struct in_place_log {
+struct in_place_log : watched_log {
   static constexpr bool records_stay_in_place = true;
-  watched_log log;
-
-  [[nodiscard]] log_index first_index() const noexcept { return log.first_index(); }
-  [[nodiscard]] log_index last_index() const noexcept { return log.last_index(); }
-  result<log_index> append(byte_view b) { return log.append(b); }
-  result<log_index> append_run(std::span<const record_parts> rs) { return log.append_run(rs); }
-  result<byte_view> read(log_index i) { return log.read(i); }
-  result<void> truncate(log_index i) { return log.truncate(i); }
-  result<void> compact(log_index i) { return log.compact(i); }
-  result<void> save_state(byte_view b) { return log.save_state(b); }
-  [[nodiscard]] byte_view state() const noexcept { return log.state(); }
-  result<void> sync() { return log.sync(); }
 };
 
 template <class Log>
