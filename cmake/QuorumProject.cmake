@@ -3,6 +3,14 @@
 add_library(quorum_warnings INTERFACE)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(quorum_warnings INTERFACE -Wall -Wextra -Wpedantic -Werror)
+  # g++ 12 at -O3 reports false array-bounds, restrict and stringop-overflow
+  # errors inside libstdc++'s own vector and string code (known false
+  # positives of that release): a Release build of the tests would stop on
+  # them. They stay warnings there; the ASan build checks bounds for real.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(quorum_warnings INTERFACE
+      -Wno-error=array-bounds -Wno-error=restrict -Wno-error=stringop-overflow)
+  endif()
 endif()
 
 # quorum_set_warnings(<target>...): our targets build warning-free.
