@@ -96,6 +96,24 @@ TEST_CASE("entry_cache: run honours the entry and byte limits and always gives o
   CHECK(c.upto(log_index{101}, 100).empty());
 }
 
+TEST_CASE("entry_cache: releasing every entry, or past them, empties it and it goes on after them") {
+  for (const std::uint64_t upto : {std::uint64_t{20}, std::uint64_t{25}}) {
+    CAPTURE(upto);
+    entry_cache c;
+    const std::string ten(10, 'q');
+    for (std::uint64_t i = 1; i <= 20; ++i) c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(ten)});
+    c.release(log_index{5});
+    CHECK(c.bytes() == 15 * (10 + entry_cache::per_entry_bytes));
+    c.release(log_index{upto});
+    CHECK(c.size() == 0);
+    CHECK(c.bytes() == 0);
+    CHECK(c.first() == log_index{upto + 1});
+    c.append(log_index{upto + 1}, entry_view{term_id{2}, entry_kind::normal, as_bytes(ten)});
+    CHECK(c.holds(log_index{upto + 1}));
+    CHECK(c.bytes() == 10 + entry_cache::per_entry_bytes);
+  }
+}
+
 TEST_CASE("entry_cache: data that views the cache itself is copied before the arena moves") {
   entry_cache c;
   const std::string first(3000, 'q');

@@ -4,7 +4,10 @@
 // configuration's quorum arithmetic, and raft_log's sync bookkeeping.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "quorum/raft/configuration.hpp"
 #include "quorum/raft/options.hpp"
@@ -89,6 +92,69 @@ TEST_CASE("raft term_runs: compaction keeps the base's term and backtracking bel
   CHECK(t.last_term() == term_id{4});
   t.append(log_index{9}, term_id{5});
   CHECK(t.term_at(log_index{9}) == term_id{5});
+}
+
+TEST_CASE("raft term_runs: term_at and last_term agree with a plain list of terms through every change") {
+  // term_at answers the last run from fields kept beside the runs: every
+  // append, truncation, compaction and reset must keep them right.
+  std::mt19937_64 rng{7};
+  term_runs t;
+  std::uint64_t base = 0, base_term = 0;
+  std::vector<std::uint64_t> terms;  // terms[k]: the term of index base + 1 + k
+  t.reset(log_index{base}, term_id{base_term});
+  for (int step = 0; step < 4000; ++step) {
+    const std::uint64_t last_term = terms.empty() ? base_term : terms.back();
+    const std::uint64_t last = base + terms.size();
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+      case 2: {  // one entry, of the same term or a newer one
+        const std::uint64_t term = last_term + (rng() % 3 == 0 ? 1 : 0) + (last_term == 0 ? 1 : 0);
+        t.append(log_index{last + 1}, term_id{term});
+        terms.push_back(term);
+        break;
+      }
+      case 3: {  // a run of one term
+        const std::uint64_t n = 1 + rng() % 5, term = last_term + rng() % 2 + (last_term == 0 ? 1 : 0);
+        t.append_upto(log_index{last + n}, term_id{term});
+        terms.insert(terms.end(), n, term);
+        break;
+      }
+      case 4:
+        if (!terms.empty()) {  // a conflicting suffix
+          const std::uint64_t from = base + 1 + rng() % terms.size();
+          t.truncate(log_index{from});
+          terms.resize(from - base - 1);
+        }
+        break;
+      case 5:
+        if (!terms.empty()) {  // a snapshot behind
+          const std::uint64_t upto = base + 1 + rng() % terms.size();
+          t.compact(log_index{upto});
+          base_term = terms[upto - base - 1];
+          terms.erase(terms.begin(), terms.begin() + static_cast<std::ptrdiff_t>(upto - base));
+          base = upto;
+        }
+        break;
+      case 6:
+        if (rng() % 10 == 0) {  // an installed snapshot ahead
+          base = last + 1 + rng() % 3;
+          base_term = last_term + 1;
+          terms.clear();
+          t.reset(log_index{base}, term_id{base_term});
+        }
+        break;
+      default:
+        break;
+    }
+    const std::uint64_t now_last = base + terms.size();
+    REQUIRE(t.last_index() == log_index{now_last});
+    REQUIRE(t.last_term() == term_id{terms.empty() ? base_term : terms.back()});
+    if (base > 0) REQUIRE_FALSE(t.term_at(log_index{base - 1}).has_value());
+    REQUIRE(t.term_at(log_index{base}) == term_id{base_term});
+    for (std::uint64_t k = 0; k < terms.size(); ++k) REQUIRE(t.term_at(log_index{base + 1 + k}) == term_id{terms[k]});
+    REQUIRE_FALSE(t.term_at(log_index{now_last + 1}).has_value());
+  }
 }
 
 TEST_CASE("raft progress: a probe is one append at a time, and an acknowledgement moves to replicate") {

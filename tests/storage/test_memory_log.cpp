@@ -3,6 +3,7 @@
 // once equals its records appended one by one, and copies are independent.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <span>
 #include <utility>
 #include <vector>
@@ -116,4 +117,65 @@ TEST_CASE("memory_log: a copy holds the same records and is independent of the o
   memory_log d = std::move(c);
   CHECK(d.last_index() == log_index{51});
   CHECK(test::same(*d.read(log_index{7}), test::make_record(7, 7)));
+}
+
+TEST_CASE("memory_log: placed runs across ref pages and blocks read back as appended one by one") {
+  // 3,000 records of up to 200 bytes: runs cross the ref table's pages (1,024
+  // positions) and the 64 KiB blocks, inside a run and between runs.
+  memory_log run, one;
+  std::vector<byte_buffer> heads, bodies;
+  for (std::uint64_t i = 1; i <= 3000; ++i) {
+    heads.push_back(test::make_record(i, 2 + i % 2));
+    bodies.push_back(test::make_record(7000 + i, i % 201));
+  }
+  std::vector<record_parts> parts;
+  for (std::size_t k = 0; k < heads.size(); ++k) parts.push_back(record_parts{heads[k], bodies[k]});
+  std::vector<byte_view> placed(parts.size());
+  std::size_t at = 0;
+  for (std::size_t len = 1; at < parts.size(); len = len * 3 % 1000 + 1) {
+    len = std::min(len, parts.size() - at);
+    auto last = run.append_run(std::span<const record_parts>{parts}.subspan(at, len),
+                               std::span<byte_view>{placed}.subspan(at, len));
+    REQUIRE(last.has_value());
+    CHECK(*last == log_index{at + len});
+    at += len;
+  }
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    byte_view where;
+    REQUIRE(*one.append(heads[k], bodies[k], where) == log_index{k + 1});
+    REQUIRE(where.data() == one.read(log_index{k + 1})->data());  // placed: what read() gives
+    REQUIRE(where.size() == one.read(log_index{k + 1})->size());
+  }
+  for (std::uint64_t i = 1; i <= 3000; ++i) {
+    CAPTURE(i);
+    const byte_view r = *run.read(log_index{i});
+    REQUIRE(test::same(r, *one.read(log_index{i})));
+    REQUIRE(placed[i - 1].data() == r.data());
+    REQUIRE(placed[i - 1].size() == r.size());
+  }
+  CHECK(run.live_bytes() == one.live_bytes());
+}
+
+TEST_CASE("memory_log: a run over the limit appends none of it, in the block it fits or past it") {
+  // No block yet, a block with room for the whole run, one the run outgrows.
+  for (const std::size_t filler : {std::size_t{0}, std::size_t{10}, memory_log::block_bytes - 100}) {
+    CAPTURE(filler);
+    memory_log log{memory_log_options{memory_log::block_bytes, 64}};
+    if (filler > 0) REQUIRE(log.append(test::make_record(1, filler)));
+    const log_index before = log.last_index();
+    const std::size_t bytes = log.live_bytes();
+    const byte_buffer small = test::make_record(2, 40), over = test::make_record(3, memory_log::block_bytes);
+    std::vector<record_parts> parts(5, record_parts{small, small});
+    parts.push_back(record_parts{small, over});  // its head takes it over the limit
+    std::vector<byte_view> placed(parts.size());
+    auto r = log.append_run(std::span<const record_parts>{parts}, std::span<byte_view>{placed});
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == errc::too_large);
+    CHECK(log.last_index() == before);
+    CHECK(log.live_bytes() == bytes);
+    // The log goes on where it was: the failed run left nothing behind.
+    parts.pop_back();
+    REQUIRE(*log.append_run(std::span<const record_parts>{parts}) == before + 5);
+    for (std::uint64_t k = 1; k <= 5; ++k) CHECK(log.read(before + k)->size() == 80);
+  }
 }

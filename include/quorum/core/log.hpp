@@ -51,6 +51,10 @@
 //                                           (ps: a std::span<quorum::byte_view> of at
 //                                           least rs.size()) to what read() would give
 //                                           for record k, sparing raft_log the reads
+//   l.append(h, b, p)  result<log_index>    the same as append(h, b); a Log that makes
+//                                           the promise below also sets p (a
+//                                           quorum::byte_view&) to what read() would
+//                                           give for the new record
 //
 // Optional promise, a static constexpr bool member (raft_log detects it):
 //

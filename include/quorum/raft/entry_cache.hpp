@@ -129,6 +129,8 @@ class entry_cache {
     QUORUM_ASSERT(holds(from));
     const std::size_t begin = head_ + static_cast<std::size_t>(from - first_);
     const std::size_t end = begin + std::min(max_entries, views_.size() - begin);
+    // All the cached data within max_bytes (nearly always): so is any run of it.
+    if (bytes_ - live() * per_entry_bytes <= max_bytes) return std::span<const entry_view>{views_.data() + begin, end - begin};
     std::size_t k = begin, data = 0;
     for (; k < end; ++k) {
       if (k > begin && data + views_[k].data.size() > max_bytes) break;
@@ -251,6 +253,7 @@ class entry_cache {
   void release(log_index upto) noexcept {
     if (upto < first_) return;
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(upto - first_ + 1, live()));
+    if (n == live()) return restart(std::max(first_ + n, upto.next()));  // all of them: nothing to count
     std::size_t data = 0;
     for (std::size_t k = head_; k < head_ + n; ++k) data += views_[k].data.size();
     bytes_ -= data + n * per_entry_bytes;

@@ -47,6 +47,13 @@ concept places_runs = requires(L& l, std::span<const record_parts> rs, std::span
   { l.append_run(rs, ps) } -> std::same_as<result<log_index>>;
 };
 
+// The same for one record (core/log.hpp, optional): a leader's proposal is
+// cached as a view of its record without reading the record back.
+template <class L>
+concept places_records = requires(L& l, byte_view h, byte_view b, byte_view& p) {
+  { l.append(h, b, p) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -125,7 +132,9 @@ class raft_log {
 
   [[nodiscard]] log_index last_index() const noexcept { return terms_.last_index(); }
   [[nodiscard]] term_id last_term() const noexcept { return terms_.last_term(); }
-  [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept { return terms_.term_at(i); }
+  [[gnu::always_inline]] [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept {
+    return terms_.term_at(i);
+  }
   [[nodiscard]] log_index last_at_or_below(log_index i, term_id t) const noexcept {
     return terms_.last_at_or_below(i, t);
   }
@@ -136,6 +145,19 @@ class raft_log {
   result<log_index> append(const entry_view& e) {
     if (deferred_ > 0)
       if (auto w = write_deferred(); !w) return unexpected{w.error()};
+    if constexpr (log_records_stay_in_place<L> && detail::places_records<L>) {
+      // The Log says where the record went: the cache views its data there.
+      head_bytes head;
+      byte_view placed;
+      auto at = log_.append(encode_head(e, head), e.data, placed);
+      if (!at) return at;
+      QUORUM_ASSERT(*at == terms_.last_index().next());
+      QUORUM_ASSERT(placed.size() >= e.data.size());
+      terms_.append(*at, e.term);
+      cache_.append(*at, entry_view{e.term, e.kind, placed.last(e.data.size())});
+      dirty_ = true;
+      return at;
+    }
     auto at = write_record(e);
     if (!at) return at;
     QUORUM_ASSERT(*at == terms_.last_index().next());
@@ -156,6 +178,21 @@ class raft_log {
   // the first conflict (never at or below `commit`), appends the rest.
   // Returns where it truncated (log_index{} when it did not).
   result<log_index> append_from(log_index start, std::span<const entry_view> entries, log_index commit) {
+    // Nearly always the entries just follow the log: nothing to compare.
+    if (start == terms_.last_index().next() && deferred_ == 0) [[likely]] {
+      if (entries.size() == 1) {  // one at a time: a plain append
+        if (auto a = append(entries[0]); !a) return unexpected{a.error()};
+      } else if (!entries.empty()) {
+        if (auto a = append_run(entries); !a) return unexpected{a.error()};
+      }
+      return log_index{};
+    }
+    return append_from_overlapping(start, entries, commit);
+  }
+
+ private:
+  [[gnu::noinline]] result<log_index> append_from_overlapping(log_index start, std::span<const entry_view> entries,
+                                                              log_index commit) {
     if (deferred_ > 0)
       if (auto w = write_deferred(); !w) return unexpected{w.error()};
     log_index truncated{};
@@ -175,6 +212,8 @@ class raft_log {
     if (k < entries.size()) QUORUM_TRY(append_run(entries.subspan(k)));
     return truncated;
   }
+
+ public:
 
   // Appends entries after last_index(): one Log call for them all when the
   // Log takes runs, else one per entry.
@@ -264,7 +303,16 @@ class raft_log {
   // holds `from` (nothing copied), else copies out of the Log into reused
   // buffers. Valid until the next non-const call.
   result<std::span<const entry_view>> batch(log_index from, std::size_t max_entries, std::size_t max_bytes) {
-    if (cache_.holds(from)) return cache_.run(from, max_entries, max_bytes);
+    if (cache_.holds(from)) [[likely]] return cache_.run(from, max_entries, max_bytes);
+    if (from > terms_.last_index()) return std::span<const entry_view>{};  // an append that only carries the commit
+    return batch_from_log(from, max_entries, max_bytes);
+  }
+
+ private:
+  // batch() of entries the cache does not hold: out of line, so that the
+  // cached case stays a few instructions inlined into the caller.
+  [[gnu::noinline]] result<std::span<const entry_view>> batch_from_log(log_index from, std::size_t max_entries,
+                                                                      std::size_t max_bytes) {
     arena_.clear();
     meta_.clear();
     views_.clear();
@@ -281,6 +329,8 @@ class raft_log {
     for (const meta& m : meta_) views_.push_back(entry_view{m.term, m.kind, byte_view{arena_}.subspan(m.offset, m.size)});
     return std::span<const entry_view>{views_};
   }
+
+ public:
 
   // The node needs entries up to `upto` no more (applied, and on a leader
   // held by every follower): the cache lets them go; the Log keeps them.
@@ -312,22 +362,31 @@ class raft_log {
 
   // The Log's half of a run append: entries become records first, first + 1, ...
   result<void> write_run(log_index first, std::span<const entry_view> entries) {
+    QUORUM_ASSERT(!entries.empty());
     if (parts_.size() < entries.size()) {  // reused, only ever grown: no allocation in steady state
       heads_.resize(entries.size());
       parts_.resize(entries.size());
     }
-    // Entries of one term and kind share a header: it is encoded once per stretch.
-    byte_view head{};
-    head_stretches_ = 0;
-    run_data_bytes_ = 0;
+    // Entries of one term and kind share a header: it is encoded once per
+    // stretch. Counted in locals: the stores to parts_ might alias members.
+    record_parts* const parts = parts_.data();
+    byte_view head = encode_head(entries[0], heads_[0]);
+    term_id term = entries[0].term;
+    entry_kind kind = entries[0].kind;
+    std::size_t stretches = 1, data_bytes = 0;
     for (std::size_t k = 0; k < entries.size(); ++k) {
-      run_data_bytes_ += entries[k].data.size();
-      if (k == 0 || entries[k].term != entries[k - 1].term || entries[k].kind != entries[k - 1].kind) {
-        head = encode_head(entries[k], heads_[k]);
-        ++head_stretches_;
+      const entry_view& e = entries[k];
+      data_bytes += e.data.size();
+      if (e.term != term || e.kind != kind) [[unlikely]] {
+        head = encode_head(e, heads_[k]);
+        term = e.term;
+        kind = e.kind;
+        ++stretches;
       }
-      parts_[k] = record_parts{head, entries[k].data};
+      parts[k] = record_parts{head, e.data};
     }
+    head_stretches_ = stretches;
+    run_data_bytes_ = data_bytes;
     const std::span<const record_parts> records{parts_.data(), entries.size()};
     result<log_index> last;
     if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
@@ -347,10 +406,11 @@ class raft_log {
     if constexpr (log_records_stay_in_place<L> && detail::places_runs<L>) {
       // Views written straight into the cache: an entry's data ends its record.
       const auto slots = cache_.extend(first, entries.size(), run_data_bytes_);
+      const byte_view* const placed = placed_.data();
       for (std::size_t k = 0; k < slots.size(); ++k) {
         const entry_view& e = entries[k];
-        QUORUM_ASSERT(placed_[k].size() >= e.data.size());  // the Log placed the whole record
-        slots[k] = entry_view{e.term, e.kind, placed_[k].last(e.data.size())};
+        QUORUM_ASSERT(placed[k].size() >= e.data.size());  // the Log placed the whole record
+        slots[k] = entry_view{e.term, e.kind, placed[k].last(e.data.size())};
       }
     } else if constexpr (log_records_stay_in_place<L>) {
       if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state

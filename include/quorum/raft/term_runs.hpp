@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -21,18 +22,19 @@ class term_runs {
     base_index_ = base_index;
     base_term_ = base_term;
     last_ = base_index;
+    note_tail();
   }
 
   [[nodiscard]] log_index base_index() const noexcept { return base_index_; }
   [[nodiscard]] log_index last_index() const noexcept { return last_; }
-  [[nodiscard]] term_id last_term() const noexcept { return runs_.empty() ? base_term_ : runs_.back().term; }
+  [[nodiscard]] term_id last_term() const noexcept { return last_term_; }
 
   // Entries arrive in order and terms never go down along a log (§5.3).
   // Inlined: a leader calls it for every proposal, and a new run is rare.
   [[gnu::always_inline]] void append(log_index i, term_id t) {
     QUORUM_ASSERT(i == last_.next());
     QUORUM_ASSERT(t >= last_term());
-    if (runs_.empty() || runs_.back().term != t) start_run(i, t);
+    if (t != tail_term_ || runs_.empty()) start_run(i, t);
     last_ = i;
   }
 
@@ -40,7 +42,7 @@ class term_runs {
   void append_upto(log_index upto, term_id t) {
     QUORUM_ASSERT(upto > last_);
     QUORUM_ASSERT(t >= last_term());
-    if (runs_.empty() || runs_.back().term != t) runs_.push_back(run{last_.next(), t});
+    if (t != tail_term_ || runs_.empty()) start_run(last_.next(), t);
     last_ = upto;
   }
 
@@ -57,6 +59,7 @@ class term_runs {
     runs_.erase(runs_.begin(), runs_.begin() + static_cast<std::ptrdiff_t>(keep));
     if (!runs_.empty() && runs_.front().start <= new_base) runs_.front().start = new_base.next();
     if (new_base == last_) runs_.clear();
+    note_tail();
   }
 
   // Removes every index >= i (a follower's conflicting suffix).
@@ -64,18 +67,15 @@ class term_runs {
     QUORUM_ASSERT(i > base_index_);
     if (i > last_) return;
     while (!runs_.empty() && runs_.back().start >= i) runs_.pop_back();
+    note_tail();
     last_ = i.prev();
   }
 
   // The term at i, for i in [base_index, last_index]; nothing outside.
-  [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept {
-    if (i < base_index_ || i > last_) return std::nullopt;
-    if (i == base_index_) return base_term_;
-    if (!runs_.empty() && i >= runs_.back().start) return runs_.back().term;  // nearly always: the tail
-    auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
-                               [](log_index x, const run& r) { return x < r.start; });
-    QUORUM_ASSERT(it != runs_.begin());
-    return std::prev(it)->term;
+  // Inlined: nearly always i lies in the last run, one compare away.
+  [[gnu::always_inline]] [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept {
+    if (i <= last_ && i >= tail_start_) [[likely]] return tail_term_;  // every run starts after the base
+    return term_before_tail(i);
   }
 
   // The largest j <= min(i, last_index) whose term is <= t, or base_index:
@@ -99,7 +99,36 @@ class term_runs {
   [[nodiscard]] std::size_t run_count() const noexcept { return runs_.size(); }
 
  private:
-  [[gnu::noinline]] void start_run(log_index i, term_id t) { runs_.push_back(run{i, t}); }
+  [[gnu::noinline]] std::optional<term_id> term_before_tail(log_index i) const noexcept {
+    if (i < base_index_ || i > last_) return std::nullopt;
+    if (i == base_index_) return base_term_;
+    if (!runs_.empty() && i >= runs_.back().start) return runs_.back().term;
+    auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
+                               [](log_index x, const run& r) { return x < r.start; });
+    QUORUM_ASSERT(it != runs_.begin());
+    return std::prev(it)->term;
+  }
+
+  [[gnu::noinline]] void start_run(log_index i, term_id t) {
+    runs_.push_back(run{i, t});
+    note_tail();
+  }
+
+  // The last run's start and term, kept beside runs_ for the inlined
+  // term_at, append and last_term; no run: a start past every index, so
+  // term_at's check always fails, and the last term is the base's.
+  void note_tail() noexcept {
+    if (runs_.empty()) {
+      tail_start_ = log_index{~std::uint64_t{0}};
+      tail_term_ = term_id{};
+      last_term_ = base_term_;
+    } else {
+      QUORUM_ASSERT(runs_.back().start > base_index_);
+      tail_start_ = runs_.back().start;
+      tail_term_ = runs_.back().term;
+      last_term_ = tail_term_;
+    }
+  }
 
   struct run {
     log_index start;
@@ -109,6 +138,9 @@ class term_runs {
   log_index base_index_{};
   term_id base_term_{};
   log_index last_{};
+  log_index tail_start_{~std::uint64_t{0}};  // runs_.back().start, or past every index when there is no run
+  term_id tail_term_{};                      // runs_.back().term
+  term_id last_term_{};                      // tail_term_, or base_term_ when there is no run
 };
 
 }  // namespace quorum::raft

@@ -77,10 +77,9 @@ class memory_log {
   }
 
   // Appends every record in order (each a head and a body, as if joined):
-  // one check for the run. On an error nothing is appended.
+  // one pass for the run. On an error nothing is appended.
   result<log_index> append_run(std::span<const record_parts> records) {
-    QUORUM_TRY(check_run(records));
-    for (const record_parts& r : records) write(r.head, r.body);
+    QUORUM_TRY(write_run(records, nullptr));
     return last_index();
   }
 
@@ -88,8 +87,19 @@ class memory_log {
   // what read() would give), so that raft_log need not read the run back.
   result<log_index> append_run(std::span<const record_parts> records, std::span<byte_view> placed) {
     QUORUM_ASSERT(placed.size() >= records.size());
-    QUORUM_TRY(check_run(records));
-    for (std::size_t k = 0; k < records.size(); ++k) placed[k] = write(records[k].head, records[k].body);
+    QUORUM_TRY(write_run(records, placed.data()));
+    return last_index();
+  }
+
+  // append(head, body), and `placed` views the record where it now stays
+  // (core/log.hpp: what read() would give): raft_log caches a leader's
+  // proposal as that view instead of reading the record back.
+  [[gnu::always_inline]] result<log_index> append(byte_view head, byte_view body, byte_view& placed) {
+    const std::size_t size = head.size() + body.size();
+    if (size > options_.max_record_bytes || last_index().value() == std::numeric_limits<std::uint64_t>::max())
+        [[unlikely]]
+      return refuse(size);
+    placed = write(head, body);
     return last_index();
   }
 
@@ -149,13 +159,71 @@ class memory_log {
   [[nodiscard]] const memory_log_options& options() const noexcept { return options_; }
 
  private:
-  result<void> check_run(std::span<const record_parts> records) const {
-    std::size_t largest = 0;
-    for (const record_parts& r : records) largest = std::max(largest, r.head.size() + r.body.size());
-    if (largest > options_.max_record_bytes ||
-        std::numeric_limits<std::uint64_t>::max() - last_index().value() < records.size()) [[unlikely]] {
-      auto e = refuse(largest);
+  // Writes a run, and where each record went when `placed` is given. The
+  // records that fit the last block are written and checked in one pass and
+  // counted only at the end, so a record over the limit leaves nothing
+  // appended; a run that outgrows the block (rare) checks the rest first.
+  result<void> write_run(std::span<const record_parts> records, byte_view* placed) {
+    if (std::numeric_limits<std::uint64_t>::max() - last_index().value() < records.size()) [[unlikely]] {
+      auto e = refuse(0);
       return unexpected{e.error()};
+    }
+    std::size_t k = 0, bytes = 0;
+    if (!blocks_.empty()) {
+      block& b = blocks_.back();
+      const std::size_t block_no = end_block_ - 1;
+      std::byte* const base = b.bytes.get();
+      const std::size_t start = b.used;
+      std::size_t used = start;
+      std::uint64_t p = first_.value() + count_;
+      while (k < records.size()) {
+        // The refs of positions p.. lie in one page up to its end.
+        const auto [slot, room] = refs_.tail_slots(p);
+        const std::size_t end = k + static_cast<std::size_t>(std::min<std::uint64_t>(room, records.size() - k));
+        const std::size_t page_first = k;
+        for (; k < end; ++k) {
+          const record_parts& r = records[k];
+          const std::size_t size = r.head.size() + r.body.size();
+          if (size > options_.max_record_bytes) [[unlikely]] {
+            auto e = refuse(size);
+            return unexpected{e.error()};
+          }
+          if (b.capacity - used < size) break;
+          std::byte* out = base + used;
+          write_head(out, r.head);
+          copy_body(out + r.head.size(), r.body);
+          slot[k - page_first] = ref{block_no, used, size};
+          if (placed != nullptr) placed[k] = byte_view{out, size};
+          used += size;
+        }
+        if (k < end) break;  // the block is full
+        p += room;
+      }
+      bytes = used - start;
+      if (k < records.size()) {  // the rest goes to new blocks: every record checked before any is counted
+        for (std::size_t j = k; j < records.size(); ++j) {
+          const std::size_t size = records[j].head.size() + records[j].body.size();
+          if (size > options_.max_record_bytes) [[unlikely]] {
+            auto e = refuse(size);
+            return unexpected{e.error()};
+          }
+        }
+      }
+      b.used = used;
+      count_ += k;
+      live_bytes_ += bytes;
+    } else {
+      for (const record_parts& r : records) {
+        const std::size_t size = r.head.size() + r.body.size();
+        if (size > options_.max_record_bytes) [[unlikely]] {
+          auto e = refuse(size);
+          return unexpected{e.error()};
+        }
+      }
+    }
+    for (; k < records.size(); ++k) {
+      const byte_view at = write(records[k].head, records[k].body);
+      if (placed != nullptr) placed[k] = at;
     }
     return {};
   }
@@ -227,6 +295,18 @@ class memory_log {
       if (page == pages_.size()) add_page();
       pages_[page][p & (page_size - 1)] = r;
     }
+    // The slots of positions p, p + 1, ... to the end of p's page, and how
+    // many there are; p as for set().
+    struct slots {
+      ref* first;
+      std::uint64_t count;
+    };
+    [[gnu::always_inline]] slots tail_slots(std::uint64_t p) {
+      const auto page = static_cast<std::size_t>((p >> page_bits) - first_page_);
+      if (page == pages_.size()) add_page();
+      const std::uint64_t at = p & (page_size - 1);
+      return slots{pages_[page].get() + at, page_size - at};
+    }
     // Forgets positions >= p: keeps the pages that start below p.
     void truncate(std::uint64_t p) {
       const auto keep = static_cast<std::size_t>((p >> page_bits) - first_page_ + ((p & (page_size - 1)) != 0 ? 1 : 0));
@@ -257,18 +337,22 @@ class memory_log {
     if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < size) add_block(size);
     block& b = blocks_.back();
     std::byte* out = b.bytes.get() + b.used;
-    // Heads are a few bytes (raft_log's: 2 or 3): no loop for the first two.
-    const std::size_t h = head.size();
-    if (h > 0) out[0] = head[0];
-    if (h > 1) out[1] = head[1];
-    for (std::size_t k = 2; k < h; ++k) out[k] = head[k];
-    out += h;
+    write_head(out, head);
+    out += head.size();
     copy_body(out, body);
-    refs_.set(first_.value() + count_, ref{first_block_ + blocks_.size() - 1, b.used, size});
+    refs_.set(first_.value() + count_, ref{end_block_ - 1, b.used, size});
     ++count_;
     b.used += size;
     live_bytes_ += size;
     return byte_view{out - head.size(), size};
+  }
+
+  // Heads are a few bytes (raft_log's: 2 or 3): no loop for the first two.
+  [[gnu::always_inline]] static void write_head(std::byte* out, byte_view head) noexcept {
+    const std::size_t h = head.size();
+    if (h > 0) out[0] = head[0];
+    if (h > 1) out[1] = head[1];
+    for (std::size_t k = 2; k < h; ++k) out[k] = head[k];
   }
 
   // Bodies of 16 to 64 bytes (a typical command) in two overlapping moves of
@@ -299,6 +383,7 @@ class memory_log {
     } else {
       blocks_.emplace_back(std::max(record, block_bytes));
     }
+    ++end_block_;
   }
 
   void drop_first_block() {
@@ -309,6 +394,7 @@ class memory_log {
   void drop_last_block() {
     keep_spare(std::move(blocks_.back()));
     blocks_.pop_back();
+    --end_block_;
   }
   void keep_spare(block&& b) noexcept {
     if (b.capacity == block_bytes) spare_ = std::move(b);
@@ -318,6 +404,7 @@ class memory_log {
   log_index first_{1};
   std::vector<block> blocks_;     // blocks_[k] is block first_block_ + k
   std::size_t first_block_ = 0;
+  std::size_t end_block_ = 0;     // first_block_ + blocks_.size(): the number the next block gets
   block spare_;                   // the last block emptied, kept for the next one needed
   ref_table refs_;                // by position
   std::size_t count_ = 0;         // records held: positions first_ .. first_ + count_ - 1
