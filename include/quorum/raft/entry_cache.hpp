@@ -46,6 +46,11 @@ class view_line {
     if (size_ == capacity_) grow(size_ + 1);
     items_[size_++] = e;
   }
+  // push_back when size() < capacity() is known already.
+  void push_back_in_room(const entry_view& e) noexcept {
+    QUORUM_ASSERT(size_ < capacity_);
+    items_[size_++] = e;
+  }
   void append(std::span<const entry_view> es) {
     if (capacity_ - size_ < es.size()) grow(size_ + es.size());
     std::copy(es.begin(), es.end(), items_.get() + size_);
@@ -153,7 +158,7 @@ class entry_cache {
     // The steady state of a cache that borrows: a view appended in place.
     if (borrowed_ && i == last().next() && e.data.size() + per_entry_bytes <= opts_.max_bytes - bytes_ &&
         views_.size() < views_.capacity()) {
-      views_.push_back(e);  // in place: the check above leaves room
+      views_.push_back_in_room(e);  // the check above leaves room
       bytes_ += e.data.size() + per_entry_bytes;
       return;
     }
