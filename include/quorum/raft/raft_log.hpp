@@ -214,7 +214,6 @@ class raft_log {
   }
 
  public:
-
   // Appends entries after last_index(): one Log call for them all when the
   // Log takes runs, else one per entry.
   result<void> append_run(std::span<const entry_view> entries) {
@@ -331,7 +330,6 @@ class raft_log {
   }
 
  public:
-
   // The node needs entries up to `upto` no more (applied, and on a leader
   // held by every follower): the cache lets them go; the Log keeps them.
   // Deferred entries stay: the cache is where they wait for the Log.
