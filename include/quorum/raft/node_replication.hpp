@@ -154,7 +154,11 @@ inline void node<Policies>::send_append(std::size_t i, bool announcing_commit) {
   // Most appends start at or just before the last entry: its term is at hand.
   const auto prev_term = prev == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(prev);
   QUORUM_ASSERT(prev_term.has_value());  // send_appends sends a snapshot when prev is compacted
-  auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
+  // Past the last entry (an append that only announces the commit index, or
+  // asks about a gap) there is nothing to read.
+  auto entries = p.next > log_.last_index()
+                     ? result<std::span<const entry_view>>{std::span<const entry_view>{}}
+                     : log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
   if (!entries) return static_cast<void>(set_failed(entries.error()));
   message m = outgoing(message_type::append_entries, config_.at(i), term_);
   m.index = prev;

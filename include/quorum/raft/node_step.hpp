@@ -72,8 +72,9 @@ inline void node<Policies>::reply(const message& to, message_type type, bool rej
   transport_.send(r.to, r);
 }
 
+// Inlined into step(): one call per message, not two.
 template <class Policies>
-inline void node<Policies>::dispatch(const message& m, std::size_t from) {
+[[gnu::always_inline]] inline void node<Policies>::dispatch(const message& m, std::size_t from) {
   switch (m.type) {
     case message_type::pre_vote:
     case message_type::request_vote: return handle_vote_request(m);
