@@ -71,6 +71,7 @@ class quorum_cluster {
     for (auto id : ids_)
       nodes_.push_back(std::make_unique<bench_node>(id, ids_, queue_transport{&queue_}, quorum::storage::memory_log{},
                                                     frozen_clock{}, counting_state_machine{}, o));
+    for (std::size_t i = 0; i < cluster_size; ++i) by_id_[i] = nodes_[i].get();
   }
 
   // Ticks node 1 until it leads; empty on success, else what went wrong.
@@ -154,9 +155,10 @@ class quorum_cluster {
   }
 
  private:
+  // Asked after every delivery: the last follower, which applies last, first.
   [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
-    for (const auto& n : nodes_)
-      if (n->applied_index() < i) return false;
+    for (std::size_t k = cluster_size; k > 0; --k)
+      if (by_id_[k - 1]->applied_index() < i) return false;
     return true;
   }
 
@@ -173,7 +175,7 @@ class quorum_cluster {
 
   void deliver_one() {
     const message_queue::slot& s = queue_.front();
-    bench_node& to = *nodes_[s.m.to.value() - 1];
+    bench_node& to = *by_id_[s.m.to.value() - 1];
     if (queue_.mode() == wire_mode::wire) to.receive(byte_view{s.data});
     else to.receive(s.m);
     queue_.pop();
@@ -182,6 +184,7 @@ class quorum_cluster {
   message_queue queue_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<bench_node>> nodes_;
+  std::array<bench_node*, cluster_size> by_id_{};  // node i + 1 at i: no vector or unique_ptr on the hot path
   std::array<std::byte, command_bytes> command_{};
 };
 

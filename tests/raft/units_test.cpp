@@ -4,6 +4,7 @@
 // configuration's quorum arithmetic, and raft_log's sync bookkeeping.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -203,6 +204,30 @@ TEST_CASE("raft progress: the replicate window bounds appends in flight and free
   CHECK(p.window.size() == 0);
 }
 
+TEST_CASE("raft inflights: the ring wraps around and frees in order") {
+  inflights w{3};
+  for (std::uint64_t last : {1, 2, 3}) w.add(log_index{last});
+  CHECK(w.full());
+  w.free_to(log_index{2});
+  CHECK(w.size() == 1);
+  w.add(log_index{4});  // these two wrap past the ring's end
+  w.add(log_index{5});
+  CHECK(w.full());
+  w.free_first();  // drops 3, the oldest
+  CHECK(w.size() == 2);
+  w.free_to(log_index{4});
+  CHECK(w.size() == 1);
+  w.add(log_index{6});
+  w.add(log_index{7});
+  CHECK(w.full());
+  w.free_to(log_index{6});
+  CHECK(w.size() == 1);
+  w.free_to(log_index{7});
+  CHECK(w.size() == 0);
+  w.free_first();  // nothing to drop
+  CHECK(w.size() == 0);
+}
+
 TEST_CASE("raft configuration: quorum sizes, vote tallies and the quorum index") {
   const node_id five[] = {node_id{5}, node_id{3}, node_id{1}, node_id{4}, node_id{2}};
   CHECK(configuration::validate(node_id{3}, five).has_value());
@@ -226,6 +251,38 @@ TEST_CASE("raft configuration: quorum sizes, vote tallies and the quorum index")
   CHECK_FALSE(c.has_quorum([&](std::size_t i) { return match[i] >= 8; }));
   const node_id four[] = {node_id{1}, node_id{2}, node_id{3}, node_id{4}};
   CHECK(configuration{node_id{1}, four}.quorum() == 3);
+}
+
+TEST_CASE("raft configuration: positions by small and large ids, and the three-voter quorum index") {
+  // Ids below 16 are found through a table, the others by search: both must agree with the sorted order.
+  const node_id mixed[] = {node_id{40}, node_id{2}, node_id{15}, node_id{16}, node_id{7}};
+  configuration c{node_id{16}, mixed};
+  CHECK(c.position_of(node_id{2}) == 0);
+  CHECK(c.position_of(node_id{7}) == 1);
+  CHECK(c.position_of(node_id{15}) == 2);
+  CHECK(c.position_of(node_id{16}) == 3);
+  CHECK(c.position_of(node_id{40}) == 4);
+  CHECK(c.self() == 3);
+  for (std::uint64_t id : {0, 1, 3, 14, 17, 39, 41, 1000})
+    CHECK(c.position_of(node_id{id}) == configuration::npos);
+  CHECK(configuration{}.position_of(node_id{1}) == configuration::npos);
+
+  // Three voters and a learner: the learner's match never counts, and the
+  // median of the voters is the highest index two of them hold.
+  configuration t{node_id{1}, membership{{node_id{1}, node_id{2}, node_id{3}}, {}, {node_id{4}}}};
+  for (std::uint64_t a = 0; a < 4; ++a)
+    for (std::uint64_t b = 0; b < 4; ++b)
+      for (std::uint64_t d = 0; d < 4; ++d) {
+        const std::uint64_t match[] = {a, b, d, 99};  // by position: nodes 1..4
+        std::uint64_t expect = 0;
+        for (std::uint64_t x : {a, b, d})
+          if ((a >= x) + (b >= x) + (d >= x) >= 2) expect = std::max(expect, x);
+        CHECK(t.quorum_index([&](std::size_t i) { return log_index{match[i]}; }) == log_index{expect});
+      }
+  // Joint, with three incoming voters: both majorities still count.
+  configuration j{node_id{1}, membership{{node_id{1}, node_id{2}, node_id{3}}, {node_id{1}, node_id{4}, node_id{5}}, {}}};
+  const std::uint64_t jm[] = {9, 8, 8, 1, 1};  // nodes 1..5: incoming holds 8, outgoing only 1
+  CHECK(j.quorum_index([&](std::size_t i) { return log_index{jm[i]}; }) == log_index{1});
 }
 
 TEST_CASE("raft_log: what a sync covers, conflict truncation and bounded batches") {

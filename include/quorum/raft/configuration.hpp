@@ -124,6 +124,10 @@ class configuration {
       if (contains(membership_.voters, members_[i])) flags_[i] |= incoming_voter;
       if (contains(membership_.outgoing, members_[i])) flags_[i] |= outgoing_voter;
     }
+    for (std::size_t i = 0; i < members_.size() && members_[i].value() < small_ids; ++i)
+      by_small_id_[members_[i].value()] = static_cast<std::uint8_t>(i);  // sorted: i <= the id < small_ids
+    for (std::size_t i = 0; i < members_.size(); ++i)
+      if ((flags_[i] & incoming_voter) != 0) incoming_.push_back(i);
     self_ = position_of(self);
     votes_.assign(members_.size(), 0);
     scratch_.reserve(members_.size());
@@ -145,15 +149,13 @@ class configuration {
   // The majority of the incoming voters (the only one outside a joint configuration).
   [[nodiscard]] std::size_t quorum() const noexcept { return membership_.voters.size() / 2 + 1; }
 
+  // Every message asks this: small ids (the usual 1..N) are one table load.
   [[nodiscard]] std::size_t position_of(node_id n) const noexcept {
-    // Every message asks this: a scan beats a binary search on a small group.
-    if (members_.size() <= 8) {
-      for (std::size_t i = 0; i < members_.size(); ++i)
-        if (members_[i] == n) return i;
-      return npos;
+    if (n.value() < small_ids) {
+      const std::uint8_t p = by_small_id_[n.value()];
+      return p == absent ? npos : p;
     }
-    auto it = std::lower_bound(members_.begin(), members_.end(), n);
-    return it != members_.end() && *it == n ? static_cast<std::size_t>(it - members_.begin()) : npos;
+    return search_position(n);
   }
 
   // A new poll, in which we vote for ourselves if we are a voter.
@@ -195,14 +197,37 @@ class configuration {
   // The highest index held by a quorum of every side, given each member's match.
   template <class MatchOf>
   [[nodiscard]] log_index quorum_index(MatchOf&& match_of) {
+    if (incoming_.size() == 3 && !joint()) {  // the usual group: the median of three
+      const log_index a = match_of(incoming_[0]), b = match_of(incoming_[1]), c = match_of(incoming_[2]);
+      return std::max(std::min(a, b), std::min(std::max(a, b), c));
+    }
     const log_index in = side_index(incoming_voter, match_of);
     return joint() ? std::min(in, side_index(outgoing_voter, match_of)) : in;
   }
 
  private:
   static constexpr std::size_t small_side = 7;
+  static constexpr std::size_t small_ids = 16;
+  static constexpr std::uint8_t absent = 0xff;
   static constexpr std::uint8_t incoming_voter = 1;
   static constexpr std::uint8_t outgoing_voter = 2;
+
+  [[nodiscard]] std::size_t search_position(node_id n) const noexcept {
+    // A scan beats a binary search on a small group.
+    if (members_.size() <= 8) {
+      for (std::size_t i = 0; i < members_.size(); ++i)
+        if (members_[i] == n) return i;
+      return npos;
+    }
+    auto it = std::lower_bound(members_.begin(), members_.end(), n);
+    return it != members_.end() && *it == n ? static_cast<std::size_t>(it - members_.begin()) : npos;
+  }
+
+  [[nodiscard]] static constexpr std::array<std::uint8_t, small_ids> filled_absent() noexcept {
+    std::array<std::uint8_t, small_ids> a{};
+    a.fill(absent);
+    return a;
+  }
 
   [[nodiscard]] vote_result tally_side(std::uint8_t flag) const noexcept {
     std::size_t granted = 0, refused = 0, all = 0;
@@ -252,6 +277,8 @@ class configuration {
   std::vector<node_id> members_;
   std::vector<std::uint8_t> flags_;  // by position: incoming_voter | outgoing_voter; 0 = learner
   std::size_t self_{npos};
+  std::array<std::uint8_t, small_ids> by_small_id_ = filled_absent();  // position by id, for ids < small_ids
+  std::vector<std::size_t> incoming_;  // positions of the incoming voters
   std::vector<std::int8_t> votes_;  // by position: 1 granted, -1 refused, 0 no answer yet
   std::vector<log_index> scratch_;
 };

@@ -343,6 +343,7 @@ class node {
 
   // node_step.hpp: inbound checks and dispatch
   void step(const message& m);
+  [[nodiscard]] static bool well_shaped(const message& m) noexcept;
   bool on_higher_term(const message& m);
   void on_stale_term(const message& m);
   void reply(const message& to, message_type type, bool reject, term_id term = {});

@@ -22,18 +22,30 @@ inline bool node<Policies>::follow(const message& m) {
 
 template <class Policies>
 inline void node<Policies>::handle_append(const message& m) {
-  if (!entries_well_formed(m) || !configs_well_formed(m)) return static_cast<void>(++stats_.dropped_malformed);
+  // Configuration entries are rare: only an append that carries one pays for them.
+  const bool carries_config = std::any_of(m.entries.begin(), m.entries.end(),
+                                          [](const entry_view& e) { return e.kind == entry_kind::config; });
+  if (!entries_well_formed(m) || (carries_config && !configs_well_formed(m)))
+    return static_cast<void>(++stats_.dropped_malformed);
   if (!follow(m)) return;
   if (m.index < commit_) return queue_ack(m.from, commit_);  // the prefix is committed already
-  const auto prev_term = log_.term_at(m.index);
+  // Most appends start right after our last entry: its term is at hand.
+  const auto prev_term = m.index == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(m.index);
   if (!prev_term || *prev_term != m.log_term) return reject_append(m);
+  if (m.entries.empty() && log_.deferred() == 0) {
+    // Nothing to write (a commit announcement, or a probe): what the general
+    // path below comes to for an empty append.
+    commit_to(std::min(m.commit, m.index));
+    if (!m.no_answer) queue_ack(m.from, m.index);
+    return;
+  }
   const log_index last_new = m.index + m.entries.size();
   const log_index last_before = log_.last_index();
   auto truncated = log_.append_from(m.index.next(), m.entries, commit_);
   if (!truncated) return static_cast<void>(set_failed(truncated.error()));
   if (*truncated != log_index{} && configs_.truncate(*truncated)) set_config(configs_.latest().config);
   const log_index first_new = *truncated != log_index{} ? *truncated : last_before.next();
-  for (log_index i = std::max(first_new, m.index.next()); i <= last_new; i = i.next()) {
+  for (log_index i = std::max(first_new, m.index.next()); carries_config && i <= last_new; i = i.next()) {
     const entry_view& e = m.entries[i - m.index.next()];
     if (e.kind != entry_kind::config) continue;
     if (auto r = note_config(i, e); !r) return static_cast<void>(set_failed(r.error()));
@@ -87,7 +99,9 @@ inline void node<Policies>::handle_append_response(const message& m, std::size_t
   if (m.index > log_.last_index()) return static_cast<void>(++stats_.dropped_invalid);  // never had those
   // Only an acknowledgement past the commit index can move it.
   if (p.acknowledge(m.index) && m.index > commit_ && maybe_commit()) broadcast_appends(true);
-  send_appends(from, false);
+  // A follower in replicate that has every entry (the usual answer to the
+  // last append) would be sent nothing: no call for it.
+  if (p.state != progress_state::replicate || p.next <= log_.last_index()) send_appends(from, false);
   maybe_send_timeout_now(from);
 }
 
@@ -140,7 +154,11 @@ inline void node<Policies>::send_append(std::size_t i, bool announcing_commit) {
   // Most appends start at or just before the last entry: its term is at hand.
   const auto prev_term = prev == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(prev);
   QUORUM_ASSERT(prev_term.has_value());  // send_appends sends a snapshot when prev is compacted
-  auto entries = log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
+  // Past the last entry (an append that only announces the commit index, or
+  // asks about a gap) there is nothing to read.
+  auto entries = p.next > log_.last_index()
+                     ? result<std::span<const entry_view>>{std::span<const entry_view>{}}
+                     : log_.batch(p.next, opts_.max_entries_per_append, opts_.max_bytes_per_append);
   if (!entries) return static_cast<void>(set_failed(entries.error()));
   message m = outgoing(message_type::append_entries, config_.at(i), term_);
   m.index = prev;
@@ -175,11 +193,7 @@ inline void node<Policies>::broadcast_heartbeats() {
 template <class Policies>
 inline bool node<Policies>::maybe_commit() {
   const std::size_t self = config_.self();
-  // With two or more voters needed, one besides us must hold more than the
-  // commit index: after our own sync, before any acknowledgement, none does.
-  if (config_.quorum() >= 2 &&
-      std::none_of(progress_.begin(), progress_.end(), [&](const progress& p) { return p.match > commit_; }))
-    return false;
+  // Cheap for the usual three voters (a median), and a few compares up to seven.
   const log_index q =
       config_.quorum_index([&](std::size_t i) { return i == self ? log_.synced_index() : progress_[i].match; });
   if (q <= commit_) return false;
@@ -237,7 +251,7 @@ inline void node<Policies>::apply_new_commits() {
     if (!e) return static_cast<void>(set_failed(e.error()));
     apply_one(*e);
   }
-  configs_.forget_before(applied_);
+  if (configs_.size() > 1) configs_.forget_before(applied_);  // only a second configuration can be dropped
   release_cache();
   if (role_ == role::leader && configs_.latest().index <= commit_) on_membership_committed();
 }

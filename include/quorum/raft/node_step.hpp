@@ -17,16 +17,19 @@ inline void node<Policies>::step(const message& m) {
     ++stats_.dropped_unknown_sender;
     return;
   }
-  if (!m.entries.empty() && m.type != message_type::append_entries)
-    return static_cast<void>(++stats_.dropped_malformed);  // only appends carry entries
-  if (m.no_answer && (m.type != message_type::append_entries || !m.entries.empty()))
-    return static_cast<void>(++stats_.dropped_malformed);  // only empty appends go unanswered
-  if (!m.data.empty() && m.type != message_type::install_snapshot)
-    return static_cast<void>(++stats_.dropped_malformed);  // only snapshot chunks carry data
+  if (!well_shaped(m)) return static_cast<void>(++stats_.dropped_malformed);
   if (m.term < term_) return on_stale_term(m);
   if (m.term > term_ && !on_higher_term(m)) return;
   if (role_ == role::leader && m.term == term_ && from != configuration::npos) progress_[from].recent_active = true;
   dispatch(m, from);
+}
+
+// Only appends carry entries, only empty appends go unanswered, only
+// snapshot chunks carry data. An append is asked two things, the rest three.
+template <class Policies>
+inline bool node<Policies>::well_shaped(const message& m) noexcept {
+  if (m.type == message_type::append_entries) return m.data.empty() && !(m.no_answer && !m.entries.empty());
+  return m.entries.empty() && !m.no_answer && (m.data.empty() || m.type == message_type::install_snapshot);
 }
 
 // False when the message must go no further.
@@ -69,8 +72,9 @@ inline void node<Policies>::reply(const message& to, message_type type, bool rej
   transport_.send(r.to, r);
 }
 
+// Inlined into step(): one call per message, not two.
 template <class Policies>
-inline void node<Policies>::dispatch(const message& m, std::size_t from) {
+[[gnu::always_inline]] inline void node<Policies>::dispatch(const message& m, std::size_t from) {
   switch (m.type) {
     case message_type::pre_vote:
     case message_type::request_vote: return handle_vote_request(m);

@@ -25,28 +25,30 @@ class inflights {
 
   void add(log_index last) {
     QUORUM_ASSERT(!full());
-    ring_[(start_ + count_) % ring_.size()] = last;
+    std::size_t at = start_ + count_;
+    if (at >= ring_.size()) at -= ring_.size();  // start_ and count_ are each below the size: no division
+    ring_[at] = last;
     ++count_;
   }
 
   // An acknowledgement of `upto` covers every append that ended at or before it.
   void free_to(log_index upto) noexcept {
-    while (count_ > 0 && ring_[start_] <= upto) {
-      start_ = (start_ + 1) % ring_.size();
-      --count_;
-    }
+    while (count_ > 0 && ring_[start_] <= upto) pop_first();
   }
 
   // Makes room for one more when acknowledgements may have been lost.
   void free_first() noexcept {
-    if (count_ == 0) return;
-    start_ = (start_ + 1) % ring_.size();
-    --count_;
+    if (count_ > 0) pop_first();
   }
 
   void clear() noexcept { start_ = count_ = 0; }
 
  private:
+  void pop_first() noexcept {
+    if (++start_ == ring_.size()) start_ = 0;
+    --count_;
+  }
+
   std::vector<log_index> ring_;
   std::size_t start_{0};
   std::size_t count_{0};
