@@ -78,6 +78,10 @@ class journal {
   static_assert(check_log<L>());
 
  public:
+  // The Log keeps what it holds where it is (core/log.hpp): records go to it
+  // at once and the record cache views them instead of copying.
+  static constexpr bool in_place = log_records_stay_in_place<L>;
+
   // What a node knows of one slot: the highest ballot it accepted (or the
   // one a learned value was chosen at), the record that holds it (the slot
   // is that run's first + k), and whether the value is known chosen. 32
@@ -186,6 +190,10 @@ class journal {
   // sealed and a new one starts.
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
+    // The first write since the last sync (one at a time) goes to the Log at
+    // once; those after it in one batch are staged into one run as usual.
+    if constexpr (in_place)
+      if (!dirty_) return place(k, std::span<const entry>{&e, 1});
     if (!run_.extends(k, e, run_bytes_)) {
       if (!run_.empty()) QUORUM_TRY(seal());
       start_run(k, e);
@@ -205,6 +213,17 @@ class journal {
   result<void> write_run(record_kind k, std::span<const entry> es) {
     if (es.size() == 1) return write(k, es.front());
     while (!es.empty() && es.front().slot <= base_) es = es.subspan(1);
+    if constexpr (in_place) {
+      if (!es.empty() && !run_.empty()) QUORUM_TRY(seal());  // the Log keeps the order of the writes
+      while (!es.empty()) {
+        QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
+        run_.start(k, es.front());
+        const std::size_t n = run_.add_all(es, run_bytes_);
+        QUORUM_TRY(place(k, es.first(n)));
+        es = es.subspan(n);
+      }
+      return {};
+    }
     while (!es.empty()) {
       QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
       if (!run_.extends(k, es.front(), run_bytes_)) {
@@ -396,6 +415,9 @@ class journal {
     base_ = through;
     if (watermark_ < through) watermark_ = through;
     advance();
+    // Views of records compaction freed are never asked for (the index no
+    // longer names their slots); dropped all the same, so none outlives them.
+    if constexpr (in_place) cache_.clear();
   }
 
   // Slot s is applied: values written up to its own will not be read again
@@ -442,6 +464,68 @@ class journal {
   }
 
   static constexpr std::size_t small_record_bytes = 256;
+
+  // Over a Log whose records stay in place: es (consecutive slots at one
+  // ballot, one record's worth; for more than one, run_ started and holds
+  // their heads; for one, no run open) goes to the Log at once, and the
+  // record cache views the values there instead of copying them.
+  result<void> place(record_kind k, std::span<const entry> es) {
+    QUORUM_ASSERT(run_.empty() || es.size() > 1);
+    std::byte single[max_record_head_bytes];
+    byte_view head;
+    byte_view values;
+    result<log_index> at{log_index{}};
+    if (es.size() == 1) {
+      head = byte_view{single, encode_record_head(k, es.front(), single)};
+      values = es.front().data;
+      at = append_placed(head, values);
+    } else {
+      // A run's head is long: joined with the values and handed over as one
+      // piece, which the Log copies in one move.
+      head = run_.head();
+      values = back_to_back(es);
+      whole_.assign(head.begin(), head.end());
+      whole_.insert(whole_.end(), values.begin(), values.end());
+      at = append_placed(byte_view{}, whole_);
+      run_.clear();
+    }
+    if (!at) return unexpected{at.error()};
+    auto rec = log_.read(*at);
+    if (!rec) return unexpected{rec.error()};
+    if (rec->size() != head.size() + values.size())
+      return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
+    dirty_ = true;
+    if (es.size() == 1 && es.front().slot == known_end().next())  // the usual case, note()'s first, without the call
+      slots_.push_back(slot_state::of(es.front().bal, *at, seq_, k == record_kind::chosen));
+    else
+      note_run(k, es, *at, seq_);
+    cache_.add_placed(seq_, es, rec->data() + head.size());
+    seq_ += es.size();
+    run_seq_ = seq_;  // no open run: applies release the cache up to here
+    return {};
+  }
+
+  // The values of es as one piece: where they lie back to back already (a
+  // message's entries often do), else joined in join_.
+  [[nodiscard]] byte_view back_to_back(std::span<const entry> es) {
+    const std::byte* next = es.front().data.data();
+    std::size_t total = 0;
+    bool adjacent = true;
+    for (const entry& e : es) {
+      adjacent = adjacent && (e.data.empty() || e.data.data() == next);
+      if (!e.data.empty()) next = e.data.data() + e.data.size();
+      total += e.data.size();
+    }
+    if (adjacent) return byte_view{next - total, total};
+    join_.clear();
+    for (const entry& e : es) join_.insert(join_.end(), e.data.begin(), e.data.end());
+    return join_;
+  }
+
+  result<log_index> append_placed(byte_view head, byte_view value) {
+    if constexpr (detail::appends_in_two_pieces<L>) return log_.append(head, value);
+    else return append(head, value);
+  }
 
   // Open slots: settled_end_ + 1 on.
   [[nodiscard]] std::size_t offset(log_index s) const noexcept {
@@ -591,6 +675,8 @@ class journal {
   log_index watermark_{};
   bool dirty_{false};
   byte_buffer buf_;
+  byte_buffer join_;   // place(): values that did not lie back to back
+  byte_buffer whole_;  // place(): a run's record
   record_cache cache_;
   run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land
