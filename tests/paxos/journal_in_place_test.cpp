@@ -74,7 +74,9 @@ TEST_CASE("paxos journal in place: the same writes read back, recover and compac
     // at ballot 1 staged and sealed before 8-9 are placed, then 10 at ballot
     // 2 and 11 (another kind) staged as two runs: the order of the calls.
     CHECK(j.policy().last_index() == log_index{7});
-    for (const auto& [s, v] : want) {
+    for (const auto& slot_value : want) {
+      const std::uint64_t s = slot_value.first;
+      const std::string& v = slot_value.second;
       CAPTURE(s);
       CHECK(value_of(j, s) == v);
       CHECK(value_of(c, s) == v);

@@ -295,6 +295,23 @@ class journal {
     return cache_.find(seq);
   }
 
+  // Calls f(value) for slots s, s + 1, ... up to `last`, in order, while
+  // their values are in the record cache and f returns true; returns how
+  // many f accepted. One pass over the slots and the cache together (values
+  // written in slot order are held in that order). The values view the
+  // cache: f must not write to the journal.
+  template <class F>
+  std::uint64_t visit_cached(log_index s, log_index last, F&& f) const {
+    if (!open(s)) return 0;
+    last = std::min(last, known_end());
+    if (last < s) return 0;
+    const slot_state* st = slots_.data() + offset(s);
+    const std::uint64_t seq = st->seq;
+    if (seq == 0) return 0;
+    return cache_.visit(seq, static_cast<std::size_t>(last - s) + 1,
+                        [&](std::size_t k, const entry& e) { return st[k].seq == seq + k && f(e); });
+  }
+
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const std::optional<slot_state> st = at(s);
@@ -336,18 +353,33 @@ class journal {
   result<void> collect_range(log_index first, log_index last, entry_batch& out, std::size_t max_entries,
                              std::size_t max_bytes, ballot as, Stop&& stop) {
     out.clear();
-    for (log_index s = first; s <= last && !stop(s); s = s.next()) {
-      if (auto c = cached(s)) {
-        if (!out.fits(*c, max_entries, max_bytes)) break;
+    if (first == last && !stop(first)) [[likely]] {  // one at a time: no pass to set up
+      if (auto c = cached(first)) {
         if (as.round != 0) c->bal = as;
         out.add_view(*c);
-        continue;
+        return {};
       }
+    }
+    bool full = false;
+    for (log_index s = first; s <= last && !full && !stop(s);) {
+      // The usual case: a stretch of cached values, viewed in one pass.
+      const std::uint64_t n = visit_cached(s, last, [&](const entry& e) {
+        if (stop(e.slot)) return false;
+        if (!out.fits(e, max_entries, max_bytes)) {
+          full = true;
+          return false;
+        }
+        out.add_view(e, as);
+        return true;
+      });
+      s = s + n;
+      if (n != 0 || full || s > last || stop(s)) continue;
       auto e = read(s);
       if (!e) return unexpected{e.error()};
       if (!out.fits(*e, max_entries, max_bytes)) break;
       if (as.round != 0) e->bal = as;
       out.add(*e);
+      s = s.next();
     }
     return {};
   }

@@ -126,6 +126,22 @@ class record_cache {
     return entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}};
   }
 
+  // Calls f(k, value) for the values written as seq, seq + 1, ..., at most
+  // n, while they are held and f returns true; returns how many it called
+  // f for and f accepted. The values view the cache: f must not add to it.
+  template <class F>
+  std::size_t visit(std::uint64_t seq, std::size_t n, F&& f) const {
+    if (seq < first_ || seq - first_ >= count_) return 0;
+    const std::size_t from = head_ + static_cast<std::size_t>(seq - first_);
+    const std::size_t m = std::min(n, head_ + count_ - from);
+    for (std::size_t k = 0; k < m; ++k) {
+      const held& h = items_[from + k];
+      if (!f(k, entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}}))
+        return k;
+    }
+    return m;
+  }
+
   // The values from `seq` (held, as the open run is) to the last, back to back.
   [[nodiscard]] byte_view values_from(std::uint64_t seq) const noexcept {
     if (seq < first_ || seq - first_ >= count_) return {};
