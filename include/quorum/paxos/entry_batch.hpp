@@ -32,6 +32,7 @@ class entry_batch {
   }
 
   void add(const entry& e) {
+    offsets_.resize(meta_.size(), external);  // the views before it, if any (kept only once a value is copied)
     meta_.push_back(entry{e.slot, e.bal, e.kind, byte_view{}});
     offsets_.push_back(arena_.size());
     ++copied_;
@@ -43,7 +44,7 @@ class entry_batch {
   // message is sent.
   void add_view(const entry& e) {
     meta_.push_back(e);
-    offsets_.push_back(external);
+    if (copied_ != 0) offsets_.push_back(external);
     bytes_ += e.data.size();
   }
 
@@ -51,7 +52,7 @@ class entry_batch {
   void add_view(const entry& e, ballot as) {
     meta_.push_back(e);
     if (as.round != 0) meta_.back().bal = as;
-    offsets_.push_back(external);
+    if (copied_ != 0) offsets_.push_back(external);
     bytes_ += e.data.size();
   }
 
@@ -79,7 +80,7 @@ class entry_batch {
 
   byte_buffer arena_;
   std::vector<entry> meta_;
-  std::vector<std::size_t> offsets_;  // into arena_, or external
+  std::vector<std::size_t> offsets_;  // into arena_, or external; empty while nothing is copied
   std::vector<entry> views_;
   std::size_t bytes_{0};
   std::size_t copied_{0};  // entries added by add()
