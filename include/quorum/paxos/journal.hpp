@@ -2,7 +2,9 @@
 // state, and a journal of "accepted" and "chosen" records in arrival order,
 // each a run of consecutive slots at one ballot (journal_record.hpp): writes
 // are staged into the open run and sealed as one Log append at the next
-// sync or read. Recovery replays the journal, the highest ballot per slot
+// sync or read (over a Log whose records stay in place, the first write
+// after a sync and every accepted run go to it at once instead, and the
+// record cache views them there). Recovery replays the journal, the highest ballot per slot
 // winning; an index from slot to record is kept in memory, values
 // stay in the Log. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled. Slots applied and
