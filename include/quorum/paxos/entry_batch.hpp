@@ -22,6 +22,7 @@ class entry_batch {
     offsets_.clear();
     views_.clear();
     bytes_ = 0;
+    copied_ = 0;
   }
 
   // Whether e still fits: max_entries, and max_bytes unless the batch is empty.
@@ -31,8 +32,10 @@ class entry_batch {
   }
 
   void add(const entry& e) {
+    offsets_.resize(meta_.size(), external);  // the views before it, if any (kept only once a value is copied)
     meta_.push_back(entry{e.slot, e.bal, e.kind, byte_view{}});
     offsets_.push_back(arena_.size());
+    ++copied_;
     arena_.insert(arena_.end(), e.data.begin(), e.data.end());
     bytes_ += e.data.size();
   }
@@ -41,12 +44,21 @@ class entry_batch {
   // message is sent.
   void add_view(const entry& e) {
     meta_.push_back(e);
-    offsets_.push_back(external);
+    if (copied_ != 0) offsets_.push_back(external);
+    bytes_ += e.data.size();
+  }
+
+  // The same, at ballot `as` unless that is 0.
+  void add_view(const entry& e, ballot as) {
+    meta_.push_back(e);
+    if (as.round != 0) meta_.back().bal = as;
+    if (copied_ != 0) offsets_.push_back(external);
     bytes_ += e.data.size();
   }
 
   // The entries, valid until the next clear() or add().
   [[nodiscard]] std::span<const entry> views() {
+    if (copied_ == 0) return meta_;  // every value viewed where it stays
     views_.clear();
     // Views are taken only now: the arena may have moved while it grew.
     std::size_t next_offset = arena_.size();  // where the copied value after i starts
@@ -68,9 +80,10 @@ class entry_batch {
 
   byte_buffer arena_;
   std::vector<entry> meta_;
-  std::vector<std::size_t> offsets_;  // into arena_, or external
+  std::vector<std::size_t> offsets_;  // into arena_, or external; empty while nothing is copied
   std::vector<entry> views_;
   std::size_t bytes_{0};
+  std::size_t copied_{0};  // entries added by add()
 };
 
 }  // namespace quorum::paxos

@@ -2,7 +2,9 @@
 // state, and a journal of "accepted" and "chosen" records in arrival order,
 // each a run of consecutive slots at one ballot (journal_record.hpp): writes
 // are staged into the open run and sealed as one Log append at the next
-// sync or read. Recovery replays the journal, the highest ballot per slot
+// sync or read (over a Log whose records stay in place, the first write
+// after a sync and every accepted run go to it at once instead, and the
+// record cache views them there). Recovery replays the journal, the highest ballot per slot
 // winning; an index from slot to record is kept in memory, values
 // stay in the Log. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled. Slots applied and
@@ -78,6 +80,10 @@ class journal {
   static_assert(check_log<L>());
 
  public:
+  // The Log keeps what it holds where it is (core/log.hpp): records go to it
+  // at once and the record cache views them instead of copying.
+  static constexpr bool in_place = log_records_stay_in_place<L>;
+
   // What a node knows of one slot: the highest ballot it accepted (or the
   // one a learned value was chosen at), the record that holds it (the slot
   // is that run's first + k), and whether the value is known chosen. 32
@@ -186,6 +192,10 @@ class journal {
   // sealed and a new one starts.
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
+    // The first write since the last sync (one at a time) goes to the Log at
+    // once; those after it in one batch are staged into one run as usual.
+    if constexpr (in_place)
+      if (!dirty_) return place(k, std::span<const entry>{&e, 1});
     if (!run_.extends(k, e, run_bytes_)) {
       if (!run_.empty()) QUORUM_TRY(seal());
       start_run(k, e);
@@ -205,6 +215,17 @@ class journal {
   result<void> write_run(record_kind k, std::span<const entry> es) {
     if (es.size() == 1) return write(k, es.front());
     while (!es.empty() && es.front().slot <= base_) es = es.subspan(1);
+    if constexpr (in_place) {
+      if (!es.empty() && !run_.empty()) QUORUM_TRY(seal());  // the Log keeps the order of the writes
+      while (!es.empty()) {
+        QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
+        run_.start(k, es.front());
+        const std::size_t n = run_.add_all(es, run_bytes_);
+        QUORUM_TRY(place(k, es.first(n)));
+        es = es.subspan(n);
+      }
+      return {};
+    }
     while (!es.empty()) {
       QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
       if (!run_.extends(k, es.front(), run_bytes_)) {
@@ -276,6 +297,23 @@ class journal {
     return cache_.find(seq);
   }
 
+  // Calls f(value) for slots s, s + 1, ... up to `last`, in order, while
+  // their values are in the record cache and f returns true; returns how
+  // many f accepted. One pass over the slots and the cache together (values
+  // written in slot order are held in that order). The values view the
+  // cache: f must not write to the journal.
+  template <class F>
+  std::uint64_t visit_cached(log_index s, log_index last, F&& f) const {
+    if (!open(s)) return 0;
+    last = std::min(last, known_end());
+    if (last < s) return 0;
+    const slot_state* st = slots_.data() + offset(s);
+    const std::uint64_t seq = st->seq;
+    if (seq == 0) return 0;
+    return cache_.visit(seq, static_cast<std::size_t>(last - s) + 1,
+                        [&](std::size_t k, const entry& e) { return st[k].seq == seq + k && f(e); });
+  }
+
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const std::optional<slot_state> st = at(s);
@@ -317,18 +355,33 @@ class journal {
   result<void> collect_range(log_index first, log_index last, entry_batch& out, std::size_t max_entries,
                              std::size_t max_bytes, ballot as, Stop&& stop) {
     out.clear();
-    for (log_index s = first; s <= last && !stop(s); s = s.next()) {
-      if (auto c = cached(s)) {
-        if (!out.fits(*c, max_entries, max_bytes)) break;
+    if (first == last && !stop(first)) [[likely]] {  // one at a time: no pass to set up
+      if (auto c = cached(first)) {
         if (as.round != 0) c->bal = as;
         out.add_view(*c);
-        continue;
+        return {};
       }
+    }
+    bool full = false;
+    for (log_index s = first; s <= last && !full && !stop(s);) {
+      // The usual case: a stretch of cached values, viewed in one pass.
+      const std::uint64_t n = visit_cached(s, last, [&](const entry& e) {
+        if (stop(e.slot)) return false;
+        if (!out.fits(e, max_entries, max_bytes)) {
+          full = true;
+          return false;
+        }
+        out.add_view(e, as);
+        return true;
+      });
+      s = s + n;
+      if (n != 0 || full || s > last || stop(s)) continue;
       auto e = read(s);
       if (!e) return unexpected{e.error()};
       if (!out.fits(*e, max_entries, max_bytes)) break;
       if (as.round != 0) e->bal = as;
       out.add(*e);
+      s = s.next();
     }
     return {};
   }
@@ -396,6 +449,9 @@ class journal {
     base_ = through;
     if (watermark_ < through) watermark_ = through;
     advance();
+    // Views of records compaction freed are never asked for (the index no
+    // longer names their slots); dropped all the same, so none outlives them.
+    if constexpr (in_place) cache_.clear();
   }
 
   // Slot s is applied: values written up to its own will not be read again
@@ -442,6 +498,68 @@ class journal {
   }
 
   static constexpr std::size_t small_record_bytes = 256;
+
+  // Over a Log whose records stay in place: es (consecutive slots at one
+  // ballot, one record's worth; for more than one, run_ started and holds
+  // their heads; for one, no run open) goes to the Log at once, and the
+  // record cache views the values there instead of copying them.
+  result<void> place(record_kind k, std::span<const entry> es) {
+    QUORUM_ASSERT(run_.empty() || es.size() > 1);
+    std::byte single[max_record_head_bytes];
+    byte_view head;
+    byte_view values;
+    result<log_index> at{log_index{}};
+    if (es.size() == 1) {
+      head = byte_view{single, encode_record_head(k, es.front(), single)};
+      values = es.front().data;
+      at = append_placed(head, values);
+    } else {
+      // A run's head is long: joined with the values and handed over as one
+      // piece, which the Log copies in one move.
+      head = run_.head();
+      values = back_to_back(es);
+      whole_.assign(head.begin(), head.end());
+      whole_.insert(whole_.end(), values.begin(), values.end());
+      at = append_placed(byte_view{}, whole_);
+      run_.clear();
+    }
+    if (!at) return unexpected{at.error()};
+    auto rec = log_.read(*at);
+    if (!rec) return unexpected{rec.error()};
+    if (rec->size() != head.size() + values.size())
+      return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
+    dirty_ = true;
+    if (es.size() == 1 && es.front().slot == known_end().next())  // the usual case, note()'s first, without the call
+      slots_.push_back(slot_state::of(es.front().bal, *at, seq_, k == record_kind::chosen));
+    else
+      note_run(k, es, *at, seq_);
+    cache_.add_placed(seq_, es, rec->data() + head.size());
+    seq_ += es.size();
+    run_seq_ = seq_;  // no open run: applies release the cache up to here
+    return {};
+  }
+
+  // The values of es as one piece: where they lie back to back already (a
+  // message's entries often do), else joined in join_.
+  [[nodiscard]] byte_view back_to_back(std::span<const entry> es) {
+    const std::byte* next = es.front().data.data();
+    std::size_t total = 0;
+    bool adjacent = true;
+    for (const entry& e : es) {
+      adjacent = adjacent && (e.data.empty() || e.data.data() == next);
+      if (!e.data.empty()) next = e.data.data() + e.data.size();
+      total += e.data.size();
+    }
+    if (adjacent) return byte_view{next - total, total};
+    join_.clear();
+    for (const entry& e : es) join_.insert(join_.end(), e.data.begin(), e.data.end());
+    return join_;
+  }
+
+  result<log_index> append_placed(byte_view head, byte_view value) {
+    if constexpr (detail::appends_in_two_pieces<L>) return log_.append(head, value);
+    else return append(head, value);
+  }
 
   // Open slots: settled_end_ + 1 on.
   [[nodiscard]] std::size_t offset(log_index s) const noexcept {
@@ -591,6 +709,8 @@ class journal {
   log_index watermark_{};
   bool dirty_{false};
   byte_buffer buf_;
+  byte_buffer join_;   // place(): values that did not lie back to back
+  byte_buffer whole_;  // place(): a run's record
   record_cache cache_;
   run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land

@@ -4,6 +4,9 @@
 // slot it writes, in order), bounded in bytes; a miss only means the journal
 // reads the Log. It also holds the open run (journal.hpp) whole, whatever
 // the bound: that run's values reach the Log from here, back to back.
+// Over a Log whose records stay in place (core/log.hpp) the journal writes
+// every value to the Log at once and the cache only views it there
+// (add_placed): no copy, and no open run to hold.
 #pragma once
 
 #include <algorithm>
@@ -62,9 +65,39 @@ class record_cache {
     if (head_ + count_ == items_.size()) items_.emplace_back();
     items_[head_ + count_++] = held{e.slot, e.bal, e.kind, arena_end_, size};
     if (arena_.size() - arena_end_ < size) arena_.resize(std::max(arena_.size() * 2, arena_end_ + size));
-    if (size != 0) std::memcpy(arena_.data() + arena_end_, e.data.data(), size);
+    copy_value(arena_.data() + arena_end_, e.data);
     arena_end_ += size;
     data_bytes_ += size;
+  }
+
+  // Remembers the values written as seq, seq + 1, ... (es, whose values lie
+  // back to back from `values`, where they stay: a Log's records that stay
+  // in place) by viewing them there: no copy, and only the views count
+  // against the bound.
+  void add_placed(std::uint64_t seq, std::span<const entry> es, const std::byte* values) {
+    if (es.size() == 1) return add_placed(seq, es.front(), values);
+    if (count_ != 0 && seq != first_ + count_) clear();
+    while (count_ != 0 && held_bytes() + es.size() * sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ == 0) first_ = seq;
+    if (head_ >= compact_after && head_ >= count_) shift();
+    if (items_.size() - (head_ + count_) < es.size()) items_.resize(std::max(items_.size() * 2, head_ + count_ + es.size()));
+    held* out = items_.data() + head_ + count_;
+    for (std::size_t k = 0; k < es.size(); ++k) {
+      const std::size_t size = es[k].data.size();
+      out[k] = held{es[k].slot, es[k].bal, es[k].kind, 0, size, values};
+      values += size;
+    }
+    count_ += es.size();
+  }
+
+  // add_placed() of one value: the one-at-a-time path, kept lean.
+  void add_placed(std::uint64_t seq, const entry& e, const std::byte* value) {
+    if (count_ != 0 && seq != first_ + count_) clear();
+    while (count_ != 0 && held_bytes() + sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ == 0) first_ = seq;
+    if (head_ >= compact_after && head_ >= count_) shift();
+    if (head_ + count_ == items_.size()) items_.emplace_back();
+    items_[head_ + count_++] = held{e.slot, e.bal, e.kind, 0, e.data.size(), value};
   }
 
   // Forgets values before `seq` (those a node will not read again).
@@ -72,11 +105,12 @@ class record_cache {
     if (seq <= first_) return;
     const std::uint64_t n = std::min<std::uint64_t>(seq - first_, count_);
     if (n == count_) return clear();
-    for (std::uint64_t k = 0; k < n; ++k) data_bytes_ -= items_[head_ + k].size;
+    for (std::uint64_t k = 0; k < n; ++k) data_bytes_ -= items_[head_ + k].copied();
     head_ += static_cast<std::size_t>(n);
     count_ -= static_cast<std::size_t>(n);
     first_ += n;
-    arena_head_ = items_[head_].offset;
+    // Copied values before a placed one stay counted as live until shift(): harmless.
+    if (items_[head_].placed == nullptr) arena_head_ = items_[head_].offset;
   }
 
   // Back within the bound (nothing pinned any more: the open run was sealed).
@@ -89,7 +123,23 @@ class record_cache {
   [[nodiscard]] std::optional<entry> find(std::uint64_t seq) const noexcept {
     if (seq < first_ || seq - first_ >= count_) return std::nullopt;
     const held& h = items_[head_ + static_cast<std::size_t>(seq - first_)];
-    return entry{h.slot, h.bal, h.kind, byte_view{arena_.data() + h.offset, h.size}};
+    return entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}};
+  }
+
+  // Calls f(k, value) for the values written as seq, seq + 1, ..., at most
+  // n, while they are held and f returns true; returns how many it called
+  // f for and f accepted. The values view the cache: f must not add to it.
+  template <class F>
+  std::size_t visit(std::uint64_t seq, std::size_t n, F&& f) const {
+    if (seq < first_ || seq - first_ >= count_) return 0;
+    const std::size_t from = head_ + static_cast<std::size_t>(seq - first_);
+    const std::size_t m = std::min(n, head_ + count_ - from);
+    for (std::size_t k = 0; k < m; ++k) {
+      const held& h = items_[from + k];
+      if (!f(k, entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}}))
+        return k;
+    }
+    return m;
   }
 
   // The values from `seq` (held, as the open run is) to the last, back to back.
@@ -107,20 +157,40 @@ class record_cache {
     log_index slot;
     ballot bal;
     entry_kind kind;
-    std::size_t offset;  // into arena_
+    std::size_t offset;  // into arena_, unless placed
     std::size_t size;
+    const std::byte* placed = nullptr;  // add_placed(): where the value stays
+
+    // Bytes of the arena it holds.
+    [[nodiscard]] std::size_t copied() const noexcept { return placed == nullptr ? size : 0; }
   };
 
   // Dead values kept before the live ones are moved to the front.
   static constexpr std::size_t compact_after = 64;
+
+  // A value of 16 to 64 bytes (a typical command) in two overlapping moves
+  // of fixed size, which compile to a few vector loads and stores instead of
+  // a call; anything else through memcpy.
+  static void copy_value(std::byte* out, byte_view v) noexcept {
+    const std::size_t n = v.size();
+    if (n >= 16 && n <= 32) {
+      std::memcpy(out, v.data(), 16);
+      std::memcpy(out + n - 16, v.data() + n - 16, 16);
+    } else if (n > 32 && n <= 64) {
+      std::memcpy(out, v.data(), 32);
+      std::memcpy(out + n - 32, v.data() + n - 32, 32);
+    } else if (n != 0) {
+      std::memcpy(out, v.data(), n);
+    }
+  }
 
   [[nodiscard]] std::size_t held_bytes() const noexcept { return data_bytes_ + count_ * sizeof(held); }
 
   void drop_oldest() noexcept {
     const held& h = items_[head_++];
     --count_;
-    data_bytes_ -= h.size;
-    arena_head_ = h.offset + h.size;
+    data_bytes_ -= h.copied();
+    if (h.placed == nullptr) arena_head_ = h.offset + h.size;
     ++first_;
     if (count_ == 0) clear();
   }
@@ -130,7 +200,8 @@ class record_cache {
   void shift() noexcept {
     std::copy(items_.begin() + static_cast<std::ptrdiff_t>(head_),
               items_.begin() + static_cast<std::ptrdiff_t>(head_ + count_), items_.begin());
-    for (std::size_t k = 0; k < count_; ++k) items_[k].offset -= arena_head_;
+    for (std::size_t k = 0; k < count_; ++k)
+      if (items_[k].placed == nullptr) items_[k].offset -= arena_head_;
     if (arena_end_ > arena_head_) std::memmove(arena_.data(), arena_.data() + arena_head_, arena_end_ - arena_head_);
     arena_end_ -= arena_head_;
     head_ = arena_head_ = 0;

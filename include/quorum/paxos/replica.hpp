@@ -505,8 +505,17 @@ class replica {
   void apply_newly_chosen() {
     while (applied_ < journal_.watermark() && status_) {
       const log_index s = applied_.next();
-      if (auto c = journal_.cached(s)) {  // the usual case: no Log read, no decode
-        apply_one(s, c->kind, c->data);
+      // The usual case: cached values (no Log read, no decode), one at a
+      // time or a run in one pass.
+      if (s == journal_.watermark()) {
+        if (auto c = journal_.cached(s)) {
+          apply_one(s, c->kind, c->data);
+          continue;
+        }
+      } else if (journal_.visit_cached(s, journal_.watermark(), [&](const entry& e) {
+                   apply_one(e.slot, e.kind, e.data);
+                   return true;
+                 }) != 0) {
         continue;
       }
       auto e = journal_.read(s);
