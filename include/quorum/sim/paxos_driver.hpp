@@ -7,6 +7,10 @@
 //   seed_report r = quorum::sim::paxos_sim::run_seed(config);             // one seed
 //   seed_report r = quorum::sim::paxos_sim::run_seed(config, {.bug = plant::forget_accepts});
 //   paxos_sim::driver d{seed, opts};  world<paxos_sim::driver> w{config, d};  // scenario tests
+//   paxos_sim::run_seed_with<paxos_sim::in_place_sim_log>(config, opts);  // pick the Log
+// A seed runs over one of two Logs (runs_in_place): sim_log, which the
+// journal's record cache copies from, or one whose records stay in place,
+// which the cache views (the path memory_log takes).
 // Messages travel encoded, so every delivery also goes through the total
 // decoder. The client: each request is SET, GET or INCR on a few keys,
 // proposed to the current leader at some slot. Commands are unique, so the
@@ -106,23 +110,38 @@ struct wire_transport {
   }
 };
 
-class driver;
+// sim_log, promising that its records stay in place (core/log.hpp): the
+// disk image keeps each record in its own buffer in a deque that only grows
+// and shrinks at its ends, so a record's bytes stay put until truncated or
+// compacted away, and a node is re-created after every crash (the only time
+// the image is replaced). Over it the journal writes a record to the Log at
+// once and its record cache views the values there, as over memory_log; a
+// view kept past a truncation or compaction reads freed memory, which the
+// sanitizer build reports.
+struct in_place_sim_log : sim_log {
+  explicit in_place_sim_log(const sim_log& l) noexcept : sim_log{l} {}
+  static constexpr bool records_stay_in_place = true;
+};
 
-struct policies {
+template <class Log>
+class basic_driver;
+
+template <class Log>
+struct policies_of {
   using transport = wire_transport;
-  using log = sim_log;
+  using log = Log;
   using clock = sim_clock;
-  using state_machine = kv_machine<driver>;
+  using state_machine = kv_machine<basic_driver<Log>>;
   using snapshot_store = sim_snapshot_store;
 };
 
-using paxos_node = paxos::node<policies>;
-
-class driver {
+template <class Log>
+class basic_driver {
  public:
   using message = byte_buffer;
+  using paxos_node = paxos::node<policies_of<Log>>;
 
-  explicit driver(std::uint64_t seed, driver_options opts = {})
+  explicit basic_driver(std::uint64_t seed, driver_options opts = {})
       : opts_{opts}, client_{seed, opts.registers, opts.counters} {}
 
   void boot(const node_env<message>& env) {
@@ -140,7 +159,7 @@ class driver {
     if (opts_.reads == read_path::lease_read) o.lease_reads = true;
     seeded_random rng = env.rng;
     o.seed = rng();
-    m.node.emplace(env.self, ids_, wire_transport{env.transport}, env.log, env.clock, kv_machine<driver>{this, env.self},
+    m.node.emplace(env.self, ids_, wire_transport{env.transport}, Log{env.log}, env.clock, kv_machine<basic_driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
@@ -497,13 +516,30 @@ class driver {
   mutable std::uint64_t lin_unknown_{0};
 };
 
+// The copying Log: what scenario tests get by default.
+using driver = basic_driver<sim_log>;
+using paxos_node = driver::paxos_node;
 static_assert(check_driver<driver>());
+static_assert(check_driver<basic_driver<in_place_sim_log>>());
+static_assert(log_records_stay_in_place<in_place_sim_log> && !log_records_stay_in_place<sim_log>);
+
+// Whether a seed's nodes get the Log whose records stay in place (half of
+// the seeds, mixed from the seed so that neighbouring seeds differ).
+[[nodiscard]] inline bool runs_in_place(std::uint64_t seed) noexcept {
+  return (seeded_random{seed ^ 0x7061786c6f67ULL}() & 1) != 0;
+}
+
+template <class Log>
+seed_report run_seed_with(const run_config& config, const driver_options& opts) {
+  basic_driver<Log> d{config.seed, opts};
+  world<basic_driver<Log>> w{config, d};
+  return w.run();
+}
 
 // One seed of Multi-Paxos on the world's default options.
 inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
-  driver d{config.seed, opts};
-  world<driver> w{config, d};
-  return w.run();
+  if (runs_in_place(config.seed)) return run_seed_with<in_place_sim_log>(config, opts);
+  return run_seed_with<sim_log>(config, opts);
 }
 
 }  // namespace quorum::sim::paxos_sim

@@ -178,6 +178,36 @@ struct in_place_log : watched_log {
   static constexpr bool records_stay_in_place = true;
 };
 
+// The in-place Log with the optional members that say where a record went
+// (core/log.hpp: append(h, b, p) and append_run(rs, ps)), as memory_log has
+// them: raft_log then caches a leader's proposal and a follower's run as
+// those views without reading them back. The views come from read(), so a
+// wrong index shows as different bytes in the checker, not as a silent pass.
+struct placing_log : in_place_log {
+  result<log_index> append(byte_view b) { return watched_log::append(b); }
+  result<log_index> append(byte_view head, byte_view body, byte_view& placed) {
+    const record_parts one[] = {record_parts{head, body}};
+    const result<log_index> at = append_run(std::span<const record_parts>{one});
+    if (!at) return at;
+    const result<byte_view> view = read(*at);
+    if (!view) return unexpected{view.error()};
+    placed = *view;
+    return at;
+  }
+  result<log_index> append_run(std::span<const record_parts> rs) { return watched_log::append_run(rs); }
+  result<log_index> append_run(std::span<const record_parts> rs, std::span<byte_view> placed) {
+    QUORUM_ASSERT(placed.size() >= rs.size());
+    const result<log_index> last = append_run(rs);
+    if (!last) return last;
+    for (std::size_t k = 0; k < rs.size(); ++k) {
+      const result<byte_view> view = read(log_index{last->value() - (rs.size() - 1 - k)});
+      if (!view) return unexpected{view.error()};
+      placed[k] = *view;
+    }
+    return last;
+  }
+};
+
 template <class Log>
 class basic_driver;
 
@@ -677,15 +707,19 @@ using raft_node = driver::raft_node;
 static_assert(check_driver<driver>());
 static_assert(raft::detail::appends_runs<watched_log> && !raft::detail::appends_runs<single_record_log>);
 static_assert(log_records_stay_in_place<in_place_log> && !log_records_stay_in_place<watched_log>);
+static_assert(raft::detail::places_runs<placing_log> && raft::detail::places_records<placing_log> &&
+              !raft::detail::places_runs<in_place_log> && !raft::detail::places_records<in_place_log>);
 
 // Which Log a seed's nodes get: one seed in four runs the one-record path,
 // the rest append runs, half of those over a Log whose records stay in
-// place. Mixed from the seed, so neighbouring seeds differ.
-enum class seed_log : std::uint8_t { one_record, runs, runs_in_place };
+// place, which half of the time also says where each record went. Mixed
+// from the seed, so neighbouring seeds differ.
+enum class seed_log : std::uint8_t { one_record, runs, runs_in_place, runs_placed };
 [[nodiscard]] inline seed_log log_of_seed(std::uint64_t seed) noexcept {
   const std::uint64_t r = seeded_random{seed ^ 0x72756e6c6f67ULL}();
   if ((r & 3) == 0) return seed_log::one_record;
-  return (r & 4) != 0 ? seed_log::runs_in_place : seed_log::runs;
+  if ((r & 4) == 0) return seed_log::runs;
+  return (r & 8) != 0 ? seed_log::runs_placed : seed_log::runs_in_place;
 }
 [[nodiscard]] inline bool runs_appends_in_runs(std::uint64_t seed) noexcept {
   return log_of_seed(seed) != seed_log::one_record;
@@ -703,9 +737,10 @@ inline seed_report run_seed(const run_config& config, const driver_options& opts
   switch (log_of_seed(config.seed)) {
     case seed_log::one_record: return run_seed_with<single_record_log>(config, opts);
     case seed_log::runs: return run_seed_with<watched_log>(config, opts);
-    case seed_log::runs_in_place: break;
+    case seed_log::runs_in_place: return run_seed_with<in_place_log>(config, opts);
+    case seed_log::runs_placed: break;
   }
-  return run_seed_with<in_place_log>(config, opts);
+  return run_seed_with<placing_log>(config, opts);
 }
 
 }  // namespace quorum::sim::raft_sim
