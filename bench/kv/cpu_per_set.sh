@@ -28,7 +28,7 @@ hz=$(getconf CLK_TCK)
 # SYSCALLS=1: each node's system calls during the run, per 1,000 requests (perf stat).
 syscall_events=syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,syscalls:sys_enter_writev
 syscall_events+=,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
-syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait
+syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
 
 mkdir -p "$out"
 

@@ -12,6 +12,12 @@
 #endif
 #include <asio.hpp>
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -47,7 +53,7 @@ class client_port {
     asio::ip::tcp::socket socket;
     std::string in;
     resp::parsed request;  // every request is parsed into this one: its strings keep their room
-    std::unique_ptr<char[]> chunk;  // what async_read_some fills; not zeroed, unlike growing `in` would be
+    std::unique_ptr<char[]> chunk;  // what recv fills; not zeroed, unlike growing `in` would be
     struct pending {
       std::optional<std::string> reply;
       bool write = false;
@@ -57,7 +63,9 @@ class client_port {
     std::size_t writes_outstanding = 0;
     bool parsing = false, held = false;  // held: a read waits for this connection's writes
     std::string out, writing;
-    bool reading = false, writing_now = false, closing = false, closed = false;
+    bool known = false;    // added to the epoll set
+    bool watched = false;  // ... with EPOLLIN: reported while it has unread bytes
+    bool writing_now = false, closing = false, closed = false;
     bool flush_due = false;  // on flush_queue_: its replies leave at the end of this turn
     bool resume_due = false;  // a handler that parses on is posted
   };
@@ -70,11 +78,17 @@ class client_port {
   using order_of = std::function<ordering(std::vector<std::string>& args)>;
 
   client_port(asio::io_context& io, client_limits lim, order_of order, command_handler h)
-      : io_{io}, acceptor_{io}, lim_{lim}, order_{std::move(order)}, handler_{std::move(h)} {}
+      : io_{io}, acceptor_{io}, ready_{io}, lim_{lim}, order_{std::move(order)}, handler_{std::move(h)} {}
 
   // Binds host:port and starts accepting; an error message when it cannot.
   std::optional<std::string> listen(const std::string& host, std::uint16_t port) {
     asio::error_code ec;
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) return std::string{"epoll_create1: "} + std::strerror(errno);
+    if (ready_.assign(ep, ec); ec) {
+      ::close(ep);
+      return "epoll descriptor: " + ec.message();
+    }
     asio::ip::tcp::resolver resolver{io_};
     auto found = resolver.resolve(host, std::to_string(port), ec);
     if (ec || found.empty()) return "cannot resolve " + host;
@@ -117,6 +131,7 @@ class client_port {
       s->socket.close(ec);
     }
     sessions_.clear();
+    ready_.close(ec);
   }
 
  private:
@@ -147,7 +162,7 @@ class client_port {
       s->resume_due = false;
       if (s->closed || !s->held || s->writes_outstanding != 0 || s->parsing) return;
       parse(s);
-      read(s);
+      watch(s);
     });
   }
 
@@ -161,34 +176,70 @@ class client_port {
           asio::error_code ignored;
           asio::write(sock, asio::buffer(refuse), ignored);
         } else {
-          asio::error_code ignored;
-          sock.set_option(asio::ip::tcp::no_delay(true), ignored);
-          auto s = std::make_shared<session>(std::move(sock));
-          s->id = ++last_id_;
-          sessions_.emplace(s->id, s);
-          read(s);
+          asio::error_code e2;
+          sock.set_option(asio::ip::tcp::no_delay(true), e2);
+          sock.non_blocking(true, e2);  // recv in on_ready() must never wait
+          if (!e2) {
+            auto s = std::make_shared<session>(std::move(sock));
+            s->id = ++last_id_;
+            sessions_.emplace(s->id, s);
+            watch(s);
+            if (!s->watched) end(s);  // epoll_ctl refused it: nothing would ever read it
+          }
         }
       }
       accept();
     });
   }
 
-  void read(const std::shared_ptr<session>& s) {
-    if (s->reading || s->closing || s->held || s->replies.size() >= lim_.max_pipeline) return;
-    s->reading = true;
+  // Waits (once per turn, not per request) for any client socket to be readable.
+  void arm() {
+    if (armed_ || !ready_.is_open()) return;
+    armed_ = true;
+    ready_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+      armed_ = false;
+      if (ec) return;  // closed
+      epoll_event ev[64];
+      const int n = ::epoll_wait(ready_.native_handle(), ev, 64, 0);
+      for (int k = 0; k < n; ++k) {
+        const auto it = sessions_.find(ev[k].data.u64);
+        if (it != sessions_.end()) on_ready(std::shared_ptr<session>{it->second});
+      }
+      arm();
+    });
+  }
+
+  // Whether the socket should be read: not while a read waits for writes, the
+  // pipeline is full or the connection is closing. Level-triggered, so a
+  // socket not wanted now leaves the set's interest (or it would be reported
+  // on every turn) and rejoins it when wanted; an epoll_ctl only on a change.
+  void watch(const std::shared_ptr<session>& s) {
+    if (s->closed) return;
+    const bool want = !s->closing && !s->held && s->replies.size() < lim_.max_pipeline;
+    if (want == s->watched && (want || s->known)) return;
+    epoll_event ev{};
+    ev.events = want ? std::uint32_t{EPOLLIN} : std::uint32_t{0};
+    ev.data.u64 = s->id;
+    const int fd = s->socket.native_handle();
+    if (::epoll_ctl(ready_.native_handle(), s->known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return;
+    s->known = true;
+    s->watched = want;
+    if (want) arm();
+  }
+
+  // One read of a socket the set reported: what it holds is parsed at once.
+  void on_ready(const std::shared_ptr<session>& s) {
+    if (s->closed || !s->watched) return;
     if (!s->chunk) s->chunk = std::make_unique_for_overwrite<char[]>(lim_.read_chunk_bytes);
-    s->socket.async_read_some(asio::buffer(s->chunk.get(), lim_.read_chunk_bytes),
-                              [this, s](const asio::error_code& ec, std::size_t n) {
-                                s->reading = false;
-                                if (!ec) s->in.append(s->chunk.get(), n);
-                                if (s->closed) return;
-                                if (ec) {
-                                  end(s);
-                                  return;
-                                }
-                                parse(s);
-                                read(s);
-                              });
+    const ssize_t n = ::recv(s->socket.native_handle(), s->chunk.get(), lim_.read_chunk_bytes, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;  // reported, then taken by nobody: rare
+    if (n <= 0) {  // end of stream or an error
+      end(s);
+      return;
+    }
+    s->in.append(s->chunk.get(), static_cast<std::size_t>(n));
+    parse(s);
+    watch(s);
   }
 
   // Runs every complete request in the buffer, up to the pipeline bound.
@@ -247,15 +298,16 @@ class client_port {
         return;
       }
       write(s);
-      if (!s->closing && !s->reading && !s->held) {  // a paused pipeline may go on
+      if (!s->closing && !s->held && !s->closed) {  // a paused pipeline may go on
         parse(s);
-        read(s);
+        watch(s);
       }
     });
   }
 
   void end(const std::shared_ptr<session>& s) {
     s->closed = true;
+    if (s->known) ::epoll_ctl(ready_.native_handle(), EPOLL_CTL_DEL, s->socket.native_handle(), nullptr);
     asio::error_code ignored;
     s->socket.close(ignored);
     sessions_.erase(s->id);
@@ -263,6 +315,8 @@ class client_port {
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::posix::stream_descriptor ready_;  // the client sockets' epoll set
+  bool armed_ = false;                     // a wait on ready_ is pending
   client_limits lim_;
   order_of order_;
   command_handler handler_;
