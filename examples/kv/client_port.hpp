@@ -121,6 +121,16 @@ class client_port {
     if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) resume_later(keep);
   }
 
+  // Writes the replies given so far in this turn now, not at its end.
+  void flush() {
+    auto due = std::move(flush_queue_);
+    flush_queue_.clear();
+    for (const auto& d : due) {
+      d->flush_due = false;
+      write(d);  // may end the session
+    }
+  }
+
   [[nodiscard]] std::size_t clients() const noexcept { return sessions_.size(); }
 
   void close() {
@@ -141,15 +151,8 @@ class client_port {
     if (s->flush_due) return;
     s->flush_due = true;
     flush_queue_.push_back(s);
-    if (flush_queue_.size() > 1) return;  // the handler is posted already
-    asio::post(io_, [this] {
-      auto due = std::move(flush_queue_);
-      flush_queue_.clear();
-      for (const auto& d : due) {
-        d->flush_due = false;
-        write(d);  // may end the session
-      }
-    });
+    if (flush_queue_.size() > 1) return;  // the handler is posted already (or flush() emptied the queue since)
+    asio::post(io_, [this] { flush(); });
   }
 
   // A connection whose read waited for its writes goes on in a handler of
