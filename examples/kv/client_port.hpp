@@ -155,15 +155,16 @@ class client_port {
     asio::post(io_, [this] { flush(); });
   }
 
-  // A connection whose read waited for its writes goes on in a handler of
-  // its own: reply() is called from inside the protocol node (a write's reply
-  // is given as it applies), and the requests that follow must not run there.
+  // A connection whose read waited for its writes (or whose pipeline was at
+  // its bound) goes on in a handler of its own: reply() is called from inside
+  // the protocol node (a write's reply is given as it applies), and flush()
+  // between a turn's two batches; the requests that follow must not run there.
   void resume_later(const std::shared_ptr<session>& s) {
     if (s->resume_due) return;
     s->resume_due = true;
     asio::post(io_, [this, s] {
       s->resume_due = false;
-      if (s->closed || !s->held || s->writes_outstanding != 0 || s->parsing) return;
+      if (s->closed || s->closing || s->parsing || (s->held && s->writes_outstanding != 0)) return;
       parse(s);
       watch(s);
     });
@@ -283,20 +284,37 @@ class client_port {
     s->parsing = false;
   }
 
+  // Replies leave by a direct non-blocking send: they nearly always fit in
+  // the socket's buffer. Only what the kernel cannot take goes to async_write
+  // (which allocated a handler per reply: about one memalign per SET).
   void write(const std::shared_ptr<session>& s) {
     if (s->writing_now || s->closed) return;
     if (s->out.empty()) {
       if (s->closing && s->replies.empty()) end(s);
       return;
     }
-    std::swap(s->writing, s->out);
+    asio::error_code ec;
+    std::size_t n = s->socket.write_some(asio::buffer(s->out), ec);  // the socket is non-blocking (accept())
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      n = 0;
+    } else if (ec) {
+      end(s);
+      return;
+    }
+    if (n == s->out.size()) {
+      s->out.clear();
+      if (s->closing && s->replies.empty()) end(s);
+      else if (!s->watched && !s->held && !s->closing) resume_later(s);  // a pipeline paused at its bound may go on
+      return;
+    }
+    s->writing.assign(s->out, n);
     s->out.clear();
     s->writing_now = true;
-    asio::async_write(s->socket, asio::buffer(s->writing), [this, s](const asio::error_code& ec, std::size_t) {
+    asio::async_write(s->socket, asio::buffer(s->writing), [this, s](const asio::error_code& e, std::size_t) {
       s->writing_now = false;
       s->writing.clear();
       if (s->closed) return;
-      if (ec) {
+      if (e) {
         end(s);
         return;
       }
