@@ -12,7 +12,11 @@
 # figures the first is the follower AT=follower talks to. PERF=1 records
 # `perf record -g` of the leader and a follower during the run into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
 # instructions per request instead of CPU time (repeatable on a busy
-# machine; use a smaller N). Stops every process it started.
+# machine; use a smaller N). A BINARY given as the word `redis` is one
+# redis-server with appendonly yes and appendfsync always on BASE_PORT+1
+# instead (its CPU per request: the reference the cluster's sum is held to).
+# Every line also gives bench_us: redis-benchmark's own CPU per request (it
+# shares the machine's cores with the servers). Stops every process it started.
 set -euo pipefail
 
 test=${TEST:-set}
@@ -28,7 +32,7 @@ hz=$(getconf CLK_TCK)
 # SYSCALLS=1: each node's system calls during the run, per 1,000 requests (perf stat).
 syscall_events=syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_write,syscalls:sys_enter_writev
 syscall_events+=,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
-syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait
+syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
 
 mkdir -p "$out"
 
@@ -47,6 +51,34 @@ trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 info_field() { redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
+
+# bench PORT DIR: runs redis-benchmark, prints its requests per second; its
+# own user+system seconds go to DIR/bench.time.
+bench() {
+  /usr/bin/time -f '%U %S' -o "$2/bench.time" \
+    redis-benchmark -p "$1" -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
+    awk -F, 'NR == 2 {gsub(/"/, "", $2); print $2}'
+}
+bench_us() { awk -v n="$n" '{printf "%.2f", ($1 + $2) * 1e6 / n}' "$1/bench.time"; }
+
+# The reference: one fsyncing redis-server under the same load.
+run_redis() {
+  local label=$1 dir=$out/$1 before after rps
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  pids=()
+  redis-server --port $((base + 1)) --bind 127.0.0.1 --appendonly yes --appendfsync always --save "" \
+    --dir "$dir" --logfile "$dir/redis.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do redis-cli -p $((base + 1)) PING 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  before=$(cpu_ticks "${pids[0]}")
+  rps=$(bench $((base + 1)) "$dir")
+  after=$(cpu_ticks "${pids[0]}")
+  printf '%s\tredis-aof-always\t%s-P%s\t\trps=%s\tserver_us=%s\t\t\tbench_us=%s\n' "$label" "$test" "$pipeline" "$rps" \
+    "$(awk -v t=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')" "$(bench_us "$dir")"
+  cleanup
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$dir"
+}
 
 run_one() {
   local bin=$1 label=$2 dir=$out/$2 cluster="" k leader="" before=() after=()
@@ -91,8 +123,7 @@ run_one() {
     for k in 1 2 3; do callgrind_control -z "${pids[k - 1]}" >/dev/null 2>&1; done
   fi
   local rps
-  rps=$(redis-benchmark -p $((base + target)) -t "$test" -c 50 -n "$n" -P "$pipeline" -r 100000 --csv |
-    awk -F, 'NR == 2 {gsub(/"/, "", $2); print $2}')
+  rps=$(bench $((base + target)) "$dir")
   sleep 0.3  # followers apply the last commits
   for k in 1 2 3; do after[k]=$(cpu_ticks "${pids[k - 1]}"); done
   if [[ ${CALLGRIND:-0} == 1 ]]; then
@@ -121,8 +152,9 @@ run_one() {
   us_leader=$(awk -v t=$((after[leader] - before[leader])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f1=$(awk -v t=$((after[others[0]] - before[others[0]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
   us_f2=$(awk -v t=$((after[others[1]] - before[others[1]])) -v hz="$hz" -v n="$n" 'BEGIN{printf "%.2f", t / hz * 1e6 / n}')
-  printf '%s\t%s\t%s\t%s\trps=%s\tleader_us=%s\tfollower_us=%s,%s\n' "$label" "$protocol" "$test-P$pipeline" "at-$at" \
-    "$rps" "$us_leader" "$us_f1" "$us_f2"
+  printf '%s\t%s\t%s\t%s\trps=%s\tleader_us=%s\tfollower_us=%s,%s\tsum_us=%s\tbench_us=%s\n' "$label" "$protocol" \
+    "$test-P$pipeline" "at-$at" "$rps" "$us_leader" "$us_f1" "$us_f2" \
+    "$(awk -v a="$us_leader" -v b="$us_f1" -v c="$us_f2" 'BEGIN{printf "%.2f", a + b + c}')" "$(bench_us "$dir")"
   cleanup
   [[ ${PERF:-0} == 1 || ${KEEP:-0} == 1 ]] || rm -rf "$dir"  # KEEP=1 keeps data, logs and callgrind files
 }
@@ -131,6 +163,6 @@ for r in $(seq "$repeat"); do
   i=0
   for bin in "$@"; do
     i=$((i + 1))
-    run_one "$bin" "r$r-b$i"
+    if [[ $bin == redis ]]; then run_redis "r$r-b$i"; else run_one "$bin" "r$r-b$i"; fi
   done
 done

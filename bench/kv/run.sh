@@ -12,7 +12,11 @@
 # QUORUM_KV_BUILD (build/kvbench; configured Release and built if needed),
 # BASELINE (another quorum-kv binary, e.g. an older commit's: its clusters
 # join every round as the targets raft-baseline-leader and -follower, and so
-# on), BASELINE_PROTOCOLS (raft; "raft paxos" for both).
+# on), BASELINE_PROTOCOLS (raft; "raft paxos" for both), DATA_DIR (where the
+# data dirs go; default $out/data: on the build dir's disk). DATA_DIR on a
+# tmpfs (/dev/shm/...) makes every fsync free, for redis and quorum-kv alike:
+# the limit of the fast-disk phase, where CPU and round trips, not the disk,
+# decide, whatever phase this virtual disk is in.
 # Raw output (one CSV per run, node logs, results.tsv, table.md; the data dirs
 # are removed once their target has stopped) goes to
 # $QUORUM_KV_BUILD/bench-kv/<timestamp>/.
@@ -47,6 +51,7 @@ fi
 out=$build/bench-kv/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 results=$out/results.tsv
+data_root=${DATA_DIR:-$out/data}
 printf 'round\ttarget\tpipeline\ttest\trps\tp50_ms\n' >"$results"
 
 # Only the processes this script started are ever stopped.
@@ -109,7 +114,7 @@ EOF
 
 # run_cluster ROUND NAME PROTOCOL BINARY: start three nodes, benchmark the leader and a follower, stop them.
 run_cluster() {
-  local round=$1 name=$2 proto=$3 bin=$4 dir=$out/data/round$1-$2 peers=() ports=() n cluster="" leader="" follower=""
+  local round=$1 name=$2 proto=$3 bin=$4 dir=$data_root/round$1-$2 peers=() ports=() n cluster="" leader="" follower=""
   for n in 1 2 3; do
     peers[n]=$(free_port)
     ports[n]=$(free_port)
@@ -149,7 +154,7 @@ run_cluster() {
 
 # run_redis ROUND TARGET ARGS...: one redis-server with ARGS in its own dir.
 run_redis() {
-  local round=$1 target=$2 port dir=$out/data/round$1-$2
+  local round=$1 target=$2 port dir=$data_root/round$1-$2
   shift 2
   port=$(free_port)
   mkdir -p "$dir"
@@ -169,7 +174,8 @@ run_redis() {
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
-  echo "disk (data dirs): $(df -h --output=source,fstype,size "$out" | tail -1)"
+  mkdir -p "$data_root"
+  echo "disk (data dirs): $data_root on $(df -h --output=source,fstype,size "$data_root" | tail -1)"
   echo "redis: $(redis-server --version)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "rounds $rounds, -c $clients, -n $n_p1 at -P 1, -n $n_p16 at -P 16, -r $keyspace"

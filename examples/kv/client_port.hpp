@@ -12,6 +12,12 @@
 #endif
 #include <asio.hpp>
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -47,7 +53,7 @@ class client_port {
     asio::ip::tcp::socket socket;
     std::string in;
     resp::parsed request;  // every request is parsed into this one: its strings keep their room
-    std::unique_ptr<char[]> chunk;  // what async_read_some fills; not zeroed, unlike growing `in` would be
+    std::unique_ptr<char[]> chunk;  // what recv fills; not zeroed, unlike growing `in` would be
     struct pending {
       std::optional<std::string> reply;
       bool write = false;
@@ -57,7 +63,9 @@ class client_port {
     std::size_t writes_outstanding = 0;
     bool parsing = false, held = false;  // held: a read waits for this connection's writes
     std::string out, writing;
-    bool reading = false, writing_now = false, closing = false, closed = false;
+    bool known = false;    // added to the epoll set
+    bool watched = false;  // ... with EPOLLIN: reported while it has unread bytes
+    bool writing_now = false, closing = false, closed = false;
     bool flush_due = false;  // on flush_queue_: its replies leave at the end of this turn
     bool resume_due = false;  // a handler that parses on is posted
   };
@@ -70,11 +78,17 @@ class client_port {
   using order_of = std::function<ordering(std::vector<std::string>& args)>;
 
   client_port(asio::io_context& io, client_limits lim, order_of order, command_handler h)
-      : io_{io}, acceptor_{io}, lim_{lim}, order_{std::move(order)}, handler_{std::move(h)} {}
+      : io_{io}, acceptor_{io}, ready_{io}, lim_{lim}, order_{std::move(order)}, handler_{std::move(h)} {}
 
   // Binds host:port and starts accepting; an error message when it cannot.
   std::optional<std::string> listen(const std::string& host, std::uint16_t port) {
     asio::error_code ec;
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) return std::string{"epoll_create1: "} + std::strerror(errno);
+    if (ready_.assign(ep, ec); ec) {
+      ::close(ep);
+      return "epoll descriptor: " + ec.message();
+    }
     asio::ip::tcp::resolver resolver{io_};
     auto found = resolver.resolve(host, std::to_string(port), ec);
     if (ec || found.empty()) return "cannot resolve " + host;
@@ -107,6 +121,16 @@ class client_port {
     if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) resume_later(keep);
   }
 
+  // Writes the replies given so far in this turn now, not at its end.
+  void flush() {
+    auto due = std::move(flush_queue_);
+    flush_queue_.clear();
+    for (const auto& d : due) {
+      d->flush_due = false;
+      write(d);  // may end the session
+    }
+  }
+
   [[nodiscard]] std::size_t clients() const noexcept { return sessions_.size(); }
 
   void close() {
@@ -117,6 +141,7 @@ class client_port {
       s->socket.close(ec);
     }
     sessions_.clear();
+    ready_.close(ec);
   }
 
  private:
@@ -126,28 +151,22 @@ class client_port {
     if (s->flush_due) return;
     s->flush_due = true;
     flush_queue_.push_back(s);
-    if (flush_queue_.size() > 1) return;  // the handler is posted already
-    asio::post(io_, [this] {
-      auto due = std::move(flush_queue_);
-      flush_queue_.clear();
-      for (const auto& d : due) {
-        d->flush_due = false;
-        write(d);  // may end the session
-      }
-    });
+    if (flush_queue_.size() > 1) return;  // the handler is posted already (or flush() emptied the queue since)
+    asio::post(io_, [this] { flush(); });
   }
 
-  // A connection whose read waited for its writes goes on in a handler of
-  // its own: reply() is called from inside the protocol node (a write's reply
-  // is given as it applies), and the requests that follow must not run there.
+  // A connection whose read waited for its writes (or whose pipeline was at
+  // its bound) goes on in a handler of its own: reply() is called from inside
+  // the protocol node (a write's reply is given as it applies), and flush()
+  // between a turn's two batches; the requests that follow must not run there.
   void resume_later(const std::shared_ptr<session>& s) {
     if (s->resume_due) return;
     s->resume_due = true;
     asio::post(io_, [this, s] {
       s->resume_due = false;
-      if (s->closed || !s->held || s->writes_outstanding != 0 || s->parsing) return;
+      if (s->closed || s->closing || s->parsing || (s->held && s->writes_outstanding != 0)) return;
       parse(s);
-      read(s);
+      watch(s);
     });
   }
 
@@ -161,34 +180,70 @@ class client_port {
           asio::error_code ignored;
           asio::write(sock, asio::buffer(refuse), ignored);
         } else {
-          asio::error_code ignored;
-          sock.set_option(asio::ip::tcp::no_delay(true), ignored);
-          auto s = std::make_shared<session>(std::move(sock));
-          s->id = ++last_id_;
-          sessions_.emplace(s->id, s);
-          read(s);
+          asio::error_code e2;
+          sock.set_option(asio::ip::tcp::no_delay(true), e2);
+          sock.non_blocking(true, e2);  // recv in on_ready() must never wait
+          if (!e2) {
+            auto s = std::make_shared<session>(std::move(sock));
+            s->id = ++last_id_;
+            sessions_.emplace(s->id, s);
+            watch(s);
+            if (!s->watched) end(s);  // epoll_ctl refused it: nothing would ever read it
+          }
         }
       }
       accept();
     });
   }
 
-  void read(const std::shared_ptr<session>& s) {
-    if (s->reading || s->closing || s->held || s->replies.size() >= lim_.max_pipeline) return;
-    s->reading = true;
+  // Waits (once per turn, not per request) for any client socket to be readable.
+  void arm() {
+    if (armed_ || !ready_.is_open()) return;
+    armed_ = true;
+    ready_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+      armed_ = false;
+      if (ec) return;  // closed
+      epoll_event ev[64];
+      const int n = ::epoll_wait(ready_.native_handle(), ev, 64, 0);
+      for (int k = 0; k < n; ++k) {
+        const auto it = sessions_.find(ev[k].data.u64);
+        if (it != sessions_.end()) on_ready(std::shared_ptr<session>{it->second});
+      }
+      arm();
+    });
+  }
+
+  // Whether the socket should be read: not while a read waits for writes, the
+  // pipeline is full or the connection is closing. Level-triggered, so a
+  // socket not wanted now leaves the set's interest (or it would be reported
+  // on every turn) and rejoins it when wanted; an epoll_ctl only on a change.
+  void watch(const std::shared_ptr<session>& s) {
+    if (s->closed) return;
+    const bool want = !s->closing && !s->held && s->replies.size() < lim_.max_pipeline;
+    if (want == s->watched && (want || s->known)) return;
+    epoll_event ev{};
+    ev.events = want ? std::uint32_t{EPOLLIN} : std::uint32_t{0};
+    ev.data.u64 = s->id;
+    const int fd = s->socket.native_handle();
+    if (::epoll_ctl(ready_.native_handle(), s->known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return;
+    s->known = true;
+    s->watched = want;
+    if (want) arm();
+  }
+
+  // One read of a socket the set reported: what it holds is parsed at once.
+  void on_ready(const std::shared_ptr<session>& s) {
+    if (s->closed || !s->watched) return;
     if (!s->chunk) s->chunk = std::make_unique_for_overwrite<char[]>(lim_.read_chunk_bytes);
-    s->socket.async_read_some(asio::buffer(s->chunk.get(), lim_.read_chunk_bytes),
-                              [this, s](const asio::error_code& ec, std::size_t n) {
-                                s->reading = false;
-                                if (!ec) s->in.append(s->chunk.get(), n);
-                                if (s->closed) return;
-                                if (ec) {
-                                  end(s);
-                                  return;
-                                }
-                                parse(s);
-                                read(s);
-                              });
+    const ssize_t n = ::recv(s->socket.native_handle(), s->chunk.get(), lim_.read_chunk_bytes, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;  // reported, then taken by nobody: rare
+    if (n <= 0) {  // end of stream or an error
+      end(s);
+      return;
+    }
+    s->in.append(s->chunk.get(), static_cast<std::size_t>(n));
+    parse(s);
+    watch(s);
   }
 
   // Runs every complete request in the buffer, up to the pipeline bound.
@@ -229,33 +284,51 @@ class client_port {
     s->parsing = false;
   }
 
+  // Replies leave by a direct non-blocking send: they nearly always fit in
+  // the socket's buffer. Only what the kernel cannot take goes to async_write
+  // (which allocated a handler per reply: about one memalign per SET).
   void write(const std::shared_ptr<session>& s) {
     if (s->writing_now || s->closed) return;
     if (s->out.empty()) {
       if (s->closing && s->replies.empty()) end(s);
       return;
     }
-    std::swap(s->writing, s->out);
+    asio::error_code ec;
+    std::size_t n = s->socket.write_some(asio::buffer(s->out), ec);  // the socket is non-blocking (accept())
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      n = 0;
+    } else if (ec) {
+      end(s);
+      return;
+    }
+    if (n == s->out.size()) {
+      s->out.clear();
+      if (s->closing && s->replies.empty()) end(s);
+      else if (!s->watched && !s->held && !s->closing) resume_later(s);  // a pipeline paused at its bound may go on
+      return;
+    }
+    s->writing.assign(s->out, n);
     s->out.clear();
     s->writing_now = true;
-    asio::async_write(s->socket, asio::buffer(s->writing), [this, s](const asio::error_code& ec, std::size_t) {
+    asio::async_write(s->socket, asio::buffer(s->writing), [this, s](const asio::error_code& e, std::size_t) {
       s->writing_now = false;
       s->writing.clear();
       if (s->closed) return;
-      if (ec) {
+      if (e) {
         end(s);
         return;
       }
       write(s);
-      if (!s->closing && !s->reading && !s->held) {  // a paused pipeline may go on
+      if (!s->closing && !s->held && !s->closed) {  // a paused pipeline may go on
         parse(s);
-        read(s);
+        watch(s);
       }
     });
   }
 
   void end(const std::shared_ptr<session>& s) {
     s->closed = true;
+    if (s->known) ::epoll_ctl(ready_.native_handle(), EPOLL_CTL_DEL, s->socket.native_handle(), nullptr);
     asio::error_code ignored;
     s->socket.close(ignored);
     sessions_.erase(s->id);
@@ -263,6 +336,8 @@ class client_port {
 
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::posix::stream_descriptor ready_;  // the client sockets' epoll set
+  bool armed_ = false;                     // a wait on ready_ is pending
   client_limits lim_;
   order_of order_;
   command_handler handler_;

@@ -249,6 +249,77 @@ TEST_CASE("paxos: reads pipelined behind writes wait for them without re-enterin
 
 namespace {
 
+// Replies leave by a direct non-blocking send, and a connection stops being
+// read while it has max_pipeline (1,024) requests unanswered. A pipeline of
+// 2,500 writes in one send must pause at that bound and go on once replies
+// leave (nothing else would wake it: the socket is not read meanwhile); and
+// 4 MiB of replies the client does not read at once overflow the socket's
+// buffer, so the rest must follow when it drains, in order.
+void long_pipelines_and_large_replies(const std::string& protocol) {
+  cluster c{protocol};
+  for (int i = 0; i < 3; ++i) c.start(i);
+  REQUIRE(c.wait_leader() >= 0);
+  REQUIRE(until_answered(c, 0, {"SET", "warm", "up"}).text == "OK");
+  const int leader = c.wait_leader();
+  REQUIRE(leader >= 0);
+  const auto command = [](std::string& out, std::initializer_list<std::string> args) {
+    out.append(1, '*').append(std::to_string(args.size())).append("\r\n");
+    for (const auto& a : args) out.append(1, '$').append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
+  };
+  for (const int target : {leader, (leader + 1) % 3}) {  // locally, and forwarded by a follower
+    resp_client client{c.port(target), 20000};
+    const std::string counter = "count" + std::to_string(target);
+    std::string burst;
+    constexpr int writes = 2500;
+    for (int i = 0; i < writes; ++i) command(burst, {"INCR", counter});
+    command(burst, {"GET", counter});
+    REQUIRE(client.send_raw(burst));
+    int in_order = 0;
+    for (int i = 1; i <= writes; ++i) {
+      const auto r = client.read_reply();
+      REQUIRE(r);
+      if (r->integer == i) ++in_order;
+    }
+    CHECK(in_order == writes);
+    const auto total = client.read_reply();
+    REQUIRE(total);
+    CHECK(total->text == std::to_string(writes));
+
+    const std::string big(64 << 10, static_cast<char>('a' + target));
+    const auto set = client.command({"SET", "big" + counter, big});
+    REQUIRE(set);
+    CHECK(set->text == "OK");
+    std::string gets;
+    constexpr int reads = 64;
+    for (int i = 0; i < reads; ++i) command(gets, {"GET", "big" + counter});
+    command(gets, {"PING"});
+    REQUIRE(client.send_raw(gets));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server meets a full socket buffer
+    int whole = 0;
+    for (int i = 0; i < reads; ++i) {
+      const auto r = client.read_reply();
+      REQUIRE(r);
+      if (r->text == big) ++whole;
+    }
+    CHECK(whole == reads);
+    const auto pong = client.read_reply();
+    REQUIRE(pong);
+    CHECK(pong->text == "PONG");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("raft: a pipeline past the per-connection bound and replies past the socket buffer arrive whole, in order") {
+  long_pipelines_and_large_replies("raft");
+}
+
+TEST_CASE("paxos: a pipeline past the per-connection bound and replies past the socket buffer arrive whole, in order") {
+  long_pipelines_and_large_replies("paxos");
+}
+
+namespace {
+
 // A follower serves reads itself, at a read index the leader confirmed after
 // the read arrived: a write acknowledged by the leader is seen by a read asked
 // of a follower right after, however far that follower's own apply lags.

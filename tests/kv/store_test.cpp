@@ -26,6 +26,28 @@ std::string read(const store& s, std::vector<std::string> args) { return s.read(
 
 }  // namespace
 
+// encode_write lays the entry out by hand (one resize): byte for byte what
+// the codec writer writes field by field, appended after what out holds.
+TEST_CASE("a write's entry is the codec writer's u64, varint count and prefixed strings") {
+  const std::vector<std::vector<std::string>> cases{
+      {"SET", "key:000000012345", "xyz"},
+      {"DEL", ""},
+      {"SET", std::string(127, 'a'), std::string(128, 'b')},
+      {"SET", "k", std::string(70000, 'c')},
+  };
+  for (const std::uint64_t tag : {std::uint64_t{0}, std::uint64_t{0x0123456789abcdef}, ~std::uint64_t{0}}) {
+    for (const auto& args : cases) {
+      quorum::byte_buffer by_hand{std::byte{7}}, by_writer{std::byte{7}};
+      encode_write(tag, args, by_hand);
+      quorum::codec::writer w{by_writer};
+      w.u64(tag);
+      w.varint(args.size());
+      for (const auto& a : args) w.prefixed_string(a);
+      CHECK(by_hand == by_writer);
+    }
+  }
+}
+
 TEST_CASE("commands are classified case-insensitively with Redis's arity") {
   std::vector<std::string> get{"get", "k"};
   auto c = classify(get);
