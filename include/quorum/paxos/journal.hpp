@@ -484,7 +484,7 @@ class journal {
   result<log_index> append(byte_view head, byte_view value) {
     if (head.size() + value.size() <= small_record_bytes) {
       std::array<std::byte, small_record_bytes> joined;
-      std::memcpy(joined.data(), head.data(), head.size());
+      if (!head.empty()) std::memcpy(joined.data(), head.data(), head.size());  // a run's record comes whole, head empty
       if (!value.empty()) std::memcpy(joined.data() + head.size(), value.data(), value.size());
       return log_.append(byte_view{joined.data(), head.size() + value.size()});
     }
