@@ -93,7 +93,7 @@ class basic_message_queue {
     for (std::size_t k = 0; k < m.entries.size(); ++k) {
       entry_type copy = m.entries[k];
       const std::size_t n = copy.data.size();
-      if (n > 0) std::memcpy(out, copy.data.data(), n);
+      copy_bytes(out, copy.data.data(), n);
       copy.data = byte_view{out, n};
       s.entries[k] = copy;
       out += n;
@@ -102,6 +102,19 @@ class basic_message_queue {
     if constexpr (has_data) {
       if (!m.data.empty()) std::memcpy(out, m.data.data(), m.data.size());
       s.m.data = byte_view{out, m.data.size()};
+    }
+  }
+
+  // A command of 32 to 64 bytes (the benchmarks': 64) in two overlapping
+  // fixed-size moves, a few vector instructions in line, as memory_log
+  // copies it; anything else through memcpy. The copy itself is the fair
+  // cost of a network; the call around it is not.
+  [[gnu::always_inline]] static void copy_bytes(std::byte* out, const std::byte* in, std::size_t n) noexcept {
+    if (n >= 32 && n <= 64) {
+      std::memcpy(out, in, 32);
+      std::memcpy(out + n - 32, in + n - 32, 32);
+    } else if (n > 0) {
+      std::memcpy(out, in, n);
     }
   }
 

@@ -106,6 +106,14 @@ class quorum_cluster {
     return deliver_until_applied(last);
   }
 
+  // Proposes `n` commands in one propose_all() call (as canonical raft's one
+  // raft_apply of n buffers), then delivers until every node applied the last.
+  [[gnu::noinline]] [[nodiscard]] bool commit_batch_one_request(std::size_t n) {
+    if (group_.size() != n) group_.assign(n, byte_view{command_});
+    auto p = leader().propose_all(group_);
+    return p && deliver_until_applied(p->index + (n - 1));
+  }
+
   // Delivers in rounds (a round hands over every message queued when it
   // began), so that a round is one message delay. Proposes one command and
   // says after how many rounds the leader committed it and all applied it.
@@ -186,6 +194,7 @@ class quorum_cluster {
   std::vector<std::unique_ptr<bench_node>> nodes_;
   std::array<bench_node*, cluster_size> by_id_{};  // node i + 1 at i: no vector or unique_ptr on the hot path
   std::array<std::byte, command_bytes> command_{};
+  std::vector<byte_view> group_;  // commit_batch_one_request's commands, all command_
 };
 
 }  // namespace quorum_bench

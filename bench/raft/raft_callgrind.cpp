@@ -35,7 +35,8 @@ int usage() {
                "  commits N entries (default 100000, a multiple of 64 for batches) after an untimed\n"
                "  warm-up, inside measured_run(): valgrind --tool=callgrind --collect-atstart=no\n"
                "  --toggle-collect='*measured_run*' counts exactly those instructions.\n"
-               "  batch64-one-request (canonical only): one raft_apply carrying 64 buffers.\n"
+               "  batch64-one-request (canonical and quorum): one raft_apply carrying 64 buffers,\n"
+               "  one node::propose_all of 64 commands.\n"
                "  -wire: every message encoded by the sender and decoded by the receiver.\n");
   return 2;
 }
@@ -43,7 +44,10 @@ int usage() {
 // One batch of `batch` entries (1: a single proposal), on either cluster.
 template <class Cluster>
 bool commit(Cluster& c, std::uint64_t batch, bool one_request) {
-  if constexpr (std::is_same_v<Cluster, quorum_cluster> || std::is_same_v<Cluster, paxos_cluster>) {
+  if constexpr (std::is_same_v<Cluster, quorum_cluster>) {
+    if (batch == 1) return c.commit_one();
+    return one_request ? c.commit_batch_one_request(batch) : c.commit_batch(batch);
+  } else if constexpr (std::is_same_v<Cluster, paxos_cluster>) {
     (void)one_request;
     return batch == 1 ? c.commit_one() : c.commit_batch(batch);
   } else {
@@ -83,18 +87,18 @@ int run(Cluster& c, std::uint64_t entries, std::uint64_t batch, bool one_request
 
 // quorum's Raft (side "quorum") or quorum's Multi-Paxos (side "paxos").
 template <class Cluster>
-int run_ours(const char* side, std::uint64_t entries, std::uint64_t batch, wire_mode mode) {
+int run_ours(const char* side, std::uint64_t entries, std::uint64_t batch, wire_mode mode, bool one_request) {
   Cluster c{mode};
   if (auto e = c.elect(); !e.empty()) {
     std::fprintf(stderr, "%s\n", e.c_str());
     return 1;
   }
   for (std::uint64_t k = 0; k < quorum_warmup_entries / batch; ++k)
-    if (!commit(c, batch, false)) return std::fprintf(stderr, "warm-up failed\n"), 1;
+    if (!commit(c, batch, one_request)) return std::fprintf(stderr, "warm-up failed\n"), 1;
   const auto l = c.measure_rounds();
   std::printf("%s: commit latency %d message delays to the leader's commit, %d to all applied\n", side,
               l.leader_commit, l.all_applied);
-  return run(c, entries, batch, false, [] { return heap_allocations(); });
+  return run(c, entries, batch, one_request, [] { return heap_allocations(); });
 }
 
 #if QUORUM_BENCH_HAVE_LIBRAFT
@@ -138,9 +142,9 @@ int main(int argc, char** argv) {
   const bool wire = side == "quorum-wire" || side == "paxos-wire";
   const wire_mode how = wire ? wire_mode::wire : wire_mode::copy;
   if (side == "quorum" || side == "paxos" || wire) {
-    if (one_request) return usage();
-    return side.starts_with("quorum") ? run_ours<quorum_cluster>("quorum", entries, batch, how)
-                                      : run_ours<paxos_cluster>("paxos", entries, batch, how);
+    if (one_request && side != "quorum") return usage();
+    return side.starts_with("quorum") ? run_ours<quorum_cluster>("quorum", entries, batch, how, one_request)
+                                      : run_ours<paxos_cluster>("paxos", entries, batch, how, false);
   }
   if (side == "canonical") {
 #if QUORUM_BENCH_HAVE_LIBRAFT

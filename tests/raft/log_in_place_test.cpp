@@ -12,6 +12,7 @@
 
 #include "quorum/core/log.hpp"
 #include "quorum/core/random.hpp"
+#include "quorum/raft/entry.hpp"
 #include "quorum/raft/entry_cache.hpp"
 #include "quorum/raft/raft_log.hpp"
 #include "quorum/storage/memory_log.hpp"
@@ -154,26 +155,177 @@ TEST_CASE("raft_log over memory_log: cached views stay right through truncation,
   CHECK(in_place.cache().size() > 0);
 }
 
-TEST_CASE("raft_log over memory_log: a leader's proposals in a batch reach the Log at once, none deferred") {
+TEST_CASE("raft_log over memory_log: a batch's proposals wait staged and reach the Log as one run before any read") {
   raft_log<storage::memory_log> in_place{storage::memory_log{}};
   raft_log<copying_log> copying{copying_log{}};
-  const std::string cmd = "command";
+  std::vector<std::string> cmds;
+  for (std::size_t k = 0; k < 5; ++k) cmds.push_back(std::string(20 + 11 * k, static_cast<char>('a' + k)));  // 20..64 bytes
   for (std::uint64_t i = 1; i <= 5; ++i) {
-    const entry_view e{term_id{1}, entry_kind::normal, as_bytes(cmd)};
+    std::string scratch = cmds[i - 1];  // the caller's bytes change after the call: staged means copied
+    const entry_view e{term_id{1}, entry_kind::normal, as_bytes(scratch)};
     auto a = in_place.append_deferred(e);
     auto b = copying.append_deferred(e);
+    scratch.assign(scratch.size(), '#');
     REQUIRE(a);
     REQUIRE(b);
     CHECK(*a == log_index{i});
     CHECK(*b == log_index{i});
   }
+  // Both defer: memory_log's in a staging buffer, the other Log's in the cache.
+  CHECK(in_place.deferred() == 5);
+  CHECK(in_place.last_index() == log_index{5});
+  CHECK(in_place.term_at(log_index{5}) == term_id{1});
+  CHECK(in_place.policy().last_index() == log_index{});
+  CHECK_FALSE(in_place.cache().holds(log_index{1}));
+  CHECK(copying.deferred() == 5);
+  // An append to a follower reads them: the run is written first, every entry in it.
+  auto run = in_place.batch(log_index{1}, 100, 1 << 20);
+  REQUIRE(run);
+  REQUIRE(run->size() == 5);
   CHECK(in_place.deferred() == 0);
   CHECK(in_place.policy().last_index() == log_index{5});
-  CHECK(copying.deferred() == 5);  // a run-taking Log without the promise gets them as one run later
-  CHECK(copying.policy().last_index() == log_index{});
+  for (std::uint64_t i = 1; i <= 5; ++i) {
+    CAPTURE(i);
+    CHECK(text((*run)[i - 1].data) == cmds[i - 1]);
+    CHECK(views_the_log(in_place, log_index{i}));
+    auto rec = decode_entry_record(*in_place.policy().read(log_index{i}));
+    REQUIRE(rec);
+    CHECK(rec->term == term_id{1});
+    CHECK(text(rec->data) == cmds[i - 1]);
+  }
   REQUIRE(copying.sync());
   CHECK(copying.policy().last_index() == log_index{5});
-  for (std::uint64_t i = 1; i <= 5; ++i) CHECK(views_the_log(in_place, log_index{i}));
+}
+
+TEST_CASE("raft_log over memory_log: staged entries of another term or kind, entry(), sync() and plain appends") {
+  raft_log<storage::memory_log> rl{storage::memory_log{}};
+  const std::string a = "first command", b(64, 'b'), c = "config?", d = "plain";
+  REQUIRE(*rl.append_deferred(entry_view{term_id{1}, entry_kind::normal, as_bytes(a)}) == log_index{1});
+  REQUIRE(*rl.append_deferred(entry_view{term_id{1}, entry_kind::normal, as_bytes(b)}) == log_index{2});
+  // Another kind: the two before are written as their run, this one is staged alone.
+  REQUIRE(*rl.append_deferred(entry_view{term_id{1}, entry_kind::config, as_bytes(c)}) == log_index{3});
+  CHECK(rl.policy().last_index() == log_index{2});
+  CHECK(rl.deferred() == 1);
+  // Another term: the same.
+  REQUIRE(*rl.append_deferred(entry_view{term_id{2}, entry_kind::normal, as_bytes(a)}) == log_index{4});
+  CHECK(rl.policy().last_index() == log_index{3});
+  // entry() of a staged index writes it first.
+  CHECK(text(rl.entry(log_index{4})->data) == a);
+  CHECK(rl.deferred() == 0);
+  REQUIRE(rl.append_deferred(entry_view{term_id{2}, entry_kind::normal, as_bytes(b)}));
+  rl.release(log_index{5});  // staged entries are not in the cache and stay staged
+  CHECK(rl.deferred() == 1);
+  // A plain append writes the staged one first and lands after it.
+  REQUIRE(*rl.append(entry_view{term_id{2}, entry_kind::normal, as_bytes(d)}) == log_index{6});
+  REQUIRE(rl.append_deferred(entry_view{term_id{2}, entry_kind::normal, as_bytes(c)}));
+  REQUIRE(rl.sync());
+  CHECK(rl.synced_index() == log_index{7});
+  const struct {
+    std::uint64_t term;
+    entry_kind kind;
+    std::string data;
+  } want[] = {{1, entry_kind::normal, a}, {1, entry_kind::normal, b}, {1, entry_kind::config, c}, {2, entry_kind::normal, a},
+              {2, entry_kind::normal, b}, {2, entry_kind::normal, d}, {2, entry_kind::normal, c}};
+  REQUIRE(rl.policy().last_index() == log_index{7});
+  for (std::uint64_t i = 1; i <= 7; ++i) {
+    CAPTURE(i);
+    auto e = decode_entry_record(*rl.policy().read(log_index{i}));
+    REQUIRE(e);
+    CHECK(e->term == term_id{want[i - 1].term});
+    CHECK(e->kind == want[i - 1].kind);
+    CHECK(text(e->data) == want[i - 1].data);
+    CHECK(rl.term_at(log_index{i}) == term_id{want[i - 1].term});
+  }
+  CHECK(views_the_log(rl, log_index{7}));
+}
+
+TEST_CASE("raft_log over memory_log: a staged run the Log refuses is forgotten everywhere and the error comes back") {
+  storage::memory_log_options small;
+  small.max_record_bytes = 16;
+  raft_log<storage::memory_log> rl{storage::memory_log{small}};
+  REQUIRE(rl.recover());
+  REQUIRE(rl.append(entry_view{term_id{1}, entry_kind::normal, as_bytes("kept")}));
+  REQUIRE(rl.append_deferred(entry_view{term_id{1}, entry_kind::normal, as_bytes("short")}));
+  REQUIRE(rl.append_deferred(entry_view{term_id{1}, entry_kind::normal, as_bytes(std::string(40, 'z'))}));
+  auto r = rl.batch(log_index{1}, 10, 1 << 20);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::too_large);
+  CHECK(rl.last_index() == log_index{1});
+  CHECK(rl.deferred() == 0);
+  CHECK(rl.cache().holds(log_index{1}));
+  CHECK_FALSE(rl.cache().holds(log_index{2}));
+  CHECK(rl.policy().last_index() == log_index{1});
+  REQUIRE(*rl.append(entry_view{term_id{1}, entry_kind::normal, as_bytes("next")}) == log_index{2});
+  REQUIRE(rl.sync());
+  CHECK(text(rl.entry(log_index{2})->data) == "next");
+}
+
+TEST_CASE("raft_log over memory_log: a follower's run of one term in one pass, of several terms, and too big to cache") {
+  raft_log<storage::memory_log> small{storage::memory_log{}, entry_cache_options{3 * (64 + entry_cache::per_entry_bytes)}};
+  raft_log<copying_log> model{copying_log{}};
+  std::vector<std::string> data;
+  for (std::size_t k = 0; k < 12; ++k) data.push_back(std::string(k * 6, static_cast<char>('a' + k)));
+  std::vector<entry_view> one_term, many_terms, big;
+  for (std::size_t k = 0; k < 3; ++k) one_term.push_back(entry_view{term_id{1}, entry_kind::normal, as_bytes(data[k])});
+  for (std::size_t k = 3; k < 6; ++k)
+    many_terms.push_back(entry_view{term_id{k < 5 ? 1u : 2u}, k == 4 ? entry_kind::config : entry_kind::normal, as_bytes(data[k])});
+  for (std::size_t k = 6; k < 12; ++k) big.push_back(entry_view{term_id{3}, entry_kind::normal, as_bytes(data[k])});
+  for (auto* run : {&one_term, &many_terms, &big}) {
+    REQUIRE(small.append_run(*run));
+    REQUIRE(model.append_run(*run));
+  }
+  REQUIRE(small.last_index() == log_index{12});
+  CHECK_FALSE(small.cache().holds(log_index{7}));  // the last run alone is over the cache's bound
+  for (std::uint64_t i = 1; i <= 12; ++i) {
+    CAPTURE(i);
+    auto e = small.entry(log_index{i});
+    auto m = model.entry(log_index{i});
+    REQUIRE(e);
+    REQUIRE(m);
+    CHECK(e->term == m->term);
+    CHECK(e->kind == m->kind);
+    CHECK(text(e->data) == data[i - 1]);
+    CHECK(small.term_at(log_index{i}) == m->term);
+  }
+  // A run that views the cache's own entries (re-appended after a truncation) takes the general path.
+  raft_log<storage::memory_log> again{storage::memory_log{}};
+  REQUIRE(again.append_run(one_term));
+  const auto cached = again.cached(log_index{1}, 3);
+  REQUIRE(cached.size() == 3);
+  REQUIRE(again.append_run(cached));
+  for (std::uint64_t i = 4; i <= 6; ++i) CHECK(text(again.entry(log_index{i})->data) == data[i - 4]);
+}
+
+TEST_CASE("memory_log: append_run_with writes what parts() gives, tells place() where, and refuses a run whole") {
+  storage::memory_log_options opts;
+  opts.max_record_bytes = 40000;
+  storage::memory_log log{opts};
+  // Big records so that runs outgrow the 64 KiB blocks and take the rare path.
+  std::vector<std::string> bodies;
+  for (std::size_t k = 0; k < 9; ++k) bodies.push_back(std::string(7000 + 3000 * k, static_cast<char>('A' + k)));
+  const std::string head = "hd";
+  std::vector<byte_view> placed(bodies.size());
+  auto last = log.append_run_with(
+      bodies.size(), [&](std::size_t k) { return record_parts{as_bytes(head), as_bytes(bodies[k])}; },
+      [&](std::size_t k, byte_view at) { placed[k] = at; });
+  REQUIRE(last);
+  CHECK(*last == log_index{9});
+  for (std::uint64_t i = 1; i <= 9; ++i) {
+    CAPTURE(i);
+    CHECK(text(*log.read(log_index{i})) == head + bodies[i - 1]);
+    CHECK(placed[i - 1].data() == log.read(log_index{i})->data());
+    CHECK(placed[i - 1].size() == log.read(log_index{i})->size());
+  }
+  // One record over the limit, past a block boundary: nothing of the run is appended.
+  const std::string huge(40001, 'h');
+  auto refused = log.append_run_with(
+      3, [&](std::size_t k) { return record_parts{as_bytes(head), k == 2 ? as_bytes(huge) : as_bytes(bodies[k])}; },
+      [](std::size_t, byte_view) {});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == errc::too_large);
+  CHECK(log.last_index() == log_index{9});
+  REQUIRE(log.append(as_bytes("after")));
+  CHECK(text(*log.read(log_index{10})) == "after");
 }
 
 TEST_CASE("memory_log: records of every body size up to 130 bytes read back exactly, alone, in runs and in placed runs") {

@@ -51,6 +51,14 @@
 //                                           (ps: a std::span<quorum::byte_view> of at
 //                                           least rs.size()) to what read() would give
 //                                           for record k, sparing raft_log the reads
+//   l.append_run_with(n, parts, place)      the same as append_run of the n records
+//                      result<log_index>    parts(k) gives (a record_parts; it may be
+//                                           asked for k more than once and must give
+//                                           the same), and a Log that makes the
+//                                           promise below calls place(k, v) with v what
+//                                           read() would give for record k: raft_log
+//                                           writes a run and its cache views in one
+//                                           pass; on an error none is appended
 //   l.append(h, b, p)  result<log_index>    the same as append(h, b); a Log that makes
 //                                           the promise below also sets p (a
 //                                           quorum::byte_view&) to what read() would
@@ -65,8 +73,10 @@
 //                              come between (moving the log moves no record)
 //
 // raft_log's entry cache then views the Log's records instead of keeping a
-// copy of each, and a leader's proposals go to the Log at once instead of in
-// one run at the end of a batch. file_log does not promise it: its read()
+// copy of each. A leader's proposals in a batch go to the Log as one run
+// before anything reads them: waiting in the cache over a Log without the
+// promise, in a staging buffer over one with it and append_run_with, and
+// otherwise to the Log at once. file_log does not promise it: its read()
 // fills a buffer that the next read overwrites.
 //
 // After a crash a log holds everything that was synced and, of what was not,

@@ -240,6 +240,13 @@ class entry_cache {
     return std::span<entry_view>{views_.extend(n), n};
   }
 
+  // True when p points into the array of views (which extend() and the
+  // appends may move): a run viewing it must not be appended through extend().
+  [[nodiscard]] bool views_hold(const entry_view* p) const noexcept {
+    const std::less<const entry_view*> before;
+    return views_.data() != nullptr && !before(p, views_.data()) && before(p, views_.data() + views_.capacity());
+  }
+
   // Forgets every index >= i.
   void truncate(log_index i) {
     if (i <= first_) return restart(i);

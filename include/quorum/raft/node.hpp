@@ -147,6 +147,41 @@ class node {
     return p;
   }
 
+  // Appends every command, in order, as propose() of each inside a batch()
+  // would, in one call and as one run to the Log (canonical raft's
+  // raft_apply of n buffers). The checks are made once for the group, and
+  // when one fails no command is appended: each command against
+  // max_entry_bytes; the group is refused as busy when entries are
+  // uncommitted already and their bytes with the group's exceed
+  // max_uncommitted_bytes. Command k is at the returned index + k, in the
+  // returned term; an empty group is errc::invalid_argument.
+  result<proposal> propose_all(std::span<const byte_view> commands) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "raft: not the leader", leader_.value());
+    if (transfer_.active()) return fail(errc::busy, "raft: leadership transfer in progress", transfer_.target.value());
+    if (commands.empty()) return fail(errc::invalid_argument, "raft: no command to propose");
+    std::size_t bytes = 0;
+    for (const byte_view& c : commands) {
+      if (c.size() > opts_.max_entry_bytes)
+        return fail(errc::too_large, "raft: command over max_entry_bytes", opts_.max_entry_bytes);
+      bytes += c.size();
+    }
+    if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + bytes > opts_.max_uncommitted_bytes) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "raft: max_uncommitted_bytes reached", opts_.max_uncommitted_bytes);
+    }
+    // A Log error after the batch's deferred entries or some of the group
+    // were written fails the node (failed_with_deferred says why).
+    const log_index before = log_.last_index();
+    const bool deferred = log_.deferred() > 0;
+    const proposal p{before.next(), term_};
+    if (auto a = log_.append_datas(term_, entry_kind::normal, commands); !a)
+      return failed_with_deferred(deferred || log_.last_index() != before, a.error());
+    uncommitted_bytes_ += bytes;
+    maybe_flush();
+    return p;
+  }
+
   // A linearizable read (Ongaro's thesis §6.4). The leader takes its commit
   // index as the read index once an entry of its term is committed, confirms
   // with a heartbeat round sent after the read arrived that a quorum still

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <array>
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -46,6 +49,21 @@ template <class L>
 concept places_runs = requires(L& l, std::span<const record_parts> rs, std::span<byte_view> ps) {
   { l.append_run(rs, ps) } -> std::same_as<result<log_index>>;
 };
+
+// A Log that writes a run given record by record and says where each went
+// (core/log.hpp, optional, with the in-place promise): a run's views go
+// straight into the cache in the pass that writes it, no list built first.
+struct run_parts_probe {
+  record_parts operator()(std::size_t) const;
+};
+struct run_place_probe {
+  void operator()(std::size_t, byte_view) const;
+};
+template <class L>
+concept places_runs_in_one_pass =
+    log_records_stay_in_place<L> && requires(L& l, std::size_t n, run_parts_probe p, run_place_probe q) {
+      { l.append_run_with(n, p, q) } -> std::same_as<result<log_index>>;
+    };
 
 // The same for one record (core/log.hpp, optional): a leader's proposal is
 // cached as a view of its record without reading the record back.
@@ -224,8 +242,19 @@ class raft_log {
         return {};
       }
       if (entries.empty()) return {};
+      if (cache_.views_hold(entries.data())) [[unlikely]] {
+        // Entries viewing the cache's own array, which caching the run may
+        // move: they are taken out of it first (their data stays put).
+        const std::vector<entry_view> copy(entries.begin(), entries.end());
+        return append_run(copy);
+      }
       if (deferred_ > 0) QUORUM_TRY(write_deferred());
       const log_index first = terms_.last_index().next();
+      if constexpr (detail::places_runs_in_one_pass<L>) {
+        auto taken = append_run_in_one_pass(first, entries);
+        if (!taken) return unexpected{taken.error()};
+        if (*taken) return {};
+      }
       QUORUM_TRY(write_run(first, entries));
       // Terms change rarely: one call per stretch of equal terms, and no
       // second look at the entries when write_run saw a single stretch.
@@ -244,16 +273,57 @@ class raft_log {
     return {};
   }
 
+  // Appends one entry of `term` and `kind` per datas[k] after last_index():
+  // append_run of those entries, without building them first when the Log
+  // writes runs record by record (one pass writes records and cache views).
+  // On an error, what append_run leaves.
+  result<void> append_datas(term_id term, entry_kind kind, std::span<const byte_view> datas) {
+    if (datas.empty()) return {};
+    if constexpr (detail::places_runs_in_one_pass<L>) {
+      if (deferred_ > 0) QUORUM_TRY(write_deferred());
+      const log_index first = terms_.last_index().next();
+      std::size_t data_bytes = 0;
+      for (const byte_view& d : datas) data_bytes += d.size();
+      const byte_view* const ds = datas.data();
+      QUORUM_TRY(write_uniform_run(first, datas.size(), term, kind, data_bytes, [ds](std::size_t k) { return ds[k]; }));
+      terms_.append_upto(first + (datas.size() - 1), term);
+      dirty_ = true;
+      return {};
+    } else {
+      std::vector<entry_view> entries;
+      entries.reserve(datas.size());
+      for (const byte_view& d : datas) entries.push_back(entry_view{term, kind, d});
+      return append_run(entries);
+    }
+  }
+
   // A leader's proposal inside node::batch(): the entry goes to the terms
   // and the cache now, and to the Log with the rest of the batch as one
   // append_run before the next sync() or any other Log call, so a batch
   // costs the Log one call. Only for a Log that takes runs, and only while
   // the cache can hold every deferred entry (else the entry is written now).
   // An error of that later write comes back from the call that made it.
-  // A Log whose records stay in place takes the entry at once: the cache
-  // views it there, so deferring would cost a copy into the cache instead.
+  // A Log whose records stay in place and that writes runs record by record
+  // (places_runs_in_one_pass) gets the batch the same way: the entry's data
+  // waits in a staging buffer, not in the cache, and the run is written
+  // before anything reads it (batch(), entry(), any other Log call): its
+  // views then go to the cache in the pass that writes it. Any other Log
+  // whose records stay in place takes the entry at once.
   result<log_index> append_deferred(const entry_view& e) {
-    if constexpr (detail::appends_runs<L> && !log_records_stay_in_place<L>) {
+    if constexpr (detail::places_runs_in_one_pass<L>) {
+      // The staged entries share a term and kind (a run with one header):
+      // an entry of another is staged after the others are written.
+      if (deferred_ > 0 && (e.term != stage_term_ || e.kind != stage_kind_)) [[unlikely]]
+        if (auto w = write_deferred(); !w) return unexpected{w.error()};
+      if (stage_used_ + e.data.size() <= stage_limit()) [[likely]] {
+        const log_index at = terms_.last_index().next();
+        stage(e);
+        terms_.append(at, e.term);
+        ++deferred_;
+        dirty_ = true;
+        return at;
+      }
+    } else if constexpr (detail::appends_runs<L> && !log_records_stay_in_place<L>) {
       const log_index at = terms_.last_index().next();
       if (cache_.fits(e.data.size()) && (deferred_ == 0 || cache_.last() == terms_.last_index())) {
         cache_.append(at, e);
@@ -302,16 +372,21 @@ class raft_log {
   // holds `from` (nothing copied), else copies out of the Log into reused
   // buffers. Valid until the next non-const call.
   result<std::span<const entry_view>> batch(log_index from, std::size_t max_entries, std::size_t max_bytes) {
-    if (cache_.holds(from)) [[likely]] return cache_.run(from, max_entries, max_bytes);
+    if (cache_.holds(from) && !staging()) [[likely]] return cache_.run(from, max_entries, max_bytes);
     if (from > terms_.last_index()) return std::span<const entry_view>{};  // an append that only carries the commit
     return batch_from_log(from, max_entries, max_bytes);
   }
 
  private:
-  // batch() of entries the cache does not hold: out of line, so that the
-  // cached case stays a few instructions inlined into the caller.
+  // batch() of entries the cache does not hold (or while entries are
+  // staged): out of line, so that the cached case stays a few instructions
+  // inlined into the caller.
   [[gnu::noinline]] result<std::span<const entry_view>> batch_from_log(log_index from, std::size_t max_entries,
                                                                       std::size_t max_bytes) {
+    if (staging()) {  // staged entries are not in the cache yet: written first, cached then
+      QUORUM_TRY(write_deferred());
+      if (cache_.holds(from)) return cache_.run(from, max_entries, max_bytes);
+    }
     arena_.clear();
     meta_.clear();
     views_.clear();
@@ -398,6 +473,60 @@ class raft_log {
     return {};
   }
 
+  // append_run over a Log that writes a run record by record: entries of
+  // one term and kind (nearly always) are written to the Log, their views
+  // into the cache and their term to term_runs, the records and the views
+  // in one pass. A run of several terms or kinds is not taken (false): the
+  // general path. On a Log error the cache and the terms are as before.
+  result<bool> append_run_in_one_pass(log_index first, std::span<const entry_view> entries) {
+    const term_id term = entries.front().term;
+    const entry_kind kind = entries.front().kind;
+    std::size_t data_bytes = 0;
+    bool uniform = true;
+    for (const entry_view& e : entries) {
+      data_bytes += e.data.size();
+      uniform &= e.term == term && e.kind == kind;
+    }
+    if (!uniform) [[unlikely]] return false;
+    const entry_view* const es = entries.data();
+    QUORUM_TRY(write_uniform_run(first, entries.size(), term, kind, data_bytes,
+                                 [es](std::size_t k) { return es[k].data; }));
+    terms_.append_upto(first + (entries.size() - 1), term);
+    dirty_ = true;
+    return true;
+  }
+
+  // Writes n entries of one term and kind, whose data data_of(k) gives
+  // (the same each time it is asked), as positions first, first + 1, ...:
+  // the records go to the Log and their views to the cache in one pass (a
+  // Log that places_runs_in_one_pass). data_bytes is their data in all.
+  // On a Log error the cache holds none of them; terms are the caller's.
+  template <class DataOf>
+  [[gnu::always_inline]] result<void> write_uniform_run(log_index first, std::size_t n, term_id term, entry_kind kind,
+                                                       std::size_t data_bytes, const DataOf& data_of) {
+    head_bytes head_buf;
+    const byte_view head = encode_head(entry_view{term, kind, {}}, head_buf);
+    const auto parts = [&data_of, head](std::size_t k) { return record_parts{head, data_of(k)}; };
+    const auto slots = cache_.extend(first, n, data_bytes);
+    result<log_index> last;
+    if (!slots.empty()) [[likely]] {
+      entry_view* const out = slots.data();
+      const std::size_t h = head.size();
+      last = log_.append_run_with(n, parts, [out, term, kind, h](std::size_t k, byte_view at) {
+        out[k] = entry_view{term, kind, at.subspan(h)};
+      });
+    } else {  // the run does not fit the cache: it is read from the Log when needed
+      last = log_.append_run_with(n, parts, [](std::size_t, byte_view) {});
+    }
+    if (!last) [[unlikely]] {
+      cache_.truncate(first);
+      return unexpected{last.error()};
+    }
+    QUORUM_ASSERT(*last == first + (n - 1));
+    return {};
+  }
+
+
   // Caches entries first, first + 1, ... just written to the Log: as they
   // are, or as views of the Log's records when those stay in place.
   void cache_append_run(log_index first, std::span<const entry_view> entries) {
@@ -435,7 +564,19 @@ class raft_log {
   // ends where the Log does. Out of line: once per batch, and kept out of
   // the hot callers' inlining budget.
   [[gnu::noinline]] result<void> write_deferred() {
-    if constexpr (detail::appends_runs<L>) {
+    if constexpr (detail::places_runs_in_one_pass<L>) {
+      const std::size_t n = deferred_;
+      const log_index first = terms_.last_index() + 1 - n;
+      deferred_ = 0;
+      auto w = write_staged(first, n);
+      stage_ends_.clear();
+      stage_used_ = 0;
+      if (!w) {
+        terms_.truncate(first);
+        cache_.truncate(first);
+        return w;
+      }
+    } else if constexpr (detail::appends_runs<L>) {
       const log_index first = terms_.last_index() + 1 - deferred_;
       const auto run = cache_.upto(first, deferred_);
       QUORUM_ASSERT(run.size() == deferred_);
@@ -448,6 +589,56 @@ class raft_log {
     }
     return {};
   }
+
+  // True when entries wait in the staging buffer (places_runs_in_one_pass).
+  [[nodiscard]] bool staging() const noexcept {
+    if constexpr (detail::places_runs_in_one_pass<L>) return deferred_ > 0;
+    else return false;
+  }
+
+  // What the staging buffer may hold: what the cache could hold of the run.
+  [[nodiscard]] std::size_t stage_limit() const noexcept { return cache_.options().max_bytes; }
+
+  // Copies e's data behind the staged ones. A command of 16 to 64 bytes
+  // goes in two overlapping fixed-size moves (a few vector instructions,
+  // not a call); the buffer grows rarely and is reused.
+  [[gnu::always_inline]] void stage(const entry_view& e) {
+    const std::size_t n = e.data.size();
+    if (stage_cap_ - stage_used_ < n) [[unlikely]] grow_stage(n);
+    std::byte* const out = stage_.get() + stage_used_;
+    const std::byte* const in = e.data.data();
+    if (n >= 32 && n <= 64) {
+      std::memcpy(out, in, 32);
+      std::memcpy(out + n - 32, in + n - 32, 32);
+    } else if (n > 0) {
+      std::memcpy(out, in, n);
+    }
+    stage_term_ = e.term;
+    stage_kind_ = e.kind;
+    stage_used_ += n;
+    stage_ends_.push_back(stage_used_);
+  }
+
+  [[gnu::noinline]] void grow_stage(std::size_t n) {
+    const std::size_t cap = std::max({2 * stage_cap_, stage_used_ + n, std::size_t{4096}});
+    auto bigger = std::make_unique_for_overwrite<std::byte[]>(cap);
+    if (stage_used_ > 0) std::memcpy(bigger.get(), stage_.get(), stage_used_);
+    stage_ = std::move(bigger);
+    stage_cap_ = cap;
+  }
+
+  // Writes the n staged entries (of one term and kind) as positions first,
+  // first + 1, ... and caches their views, in one pass.
+  result<void> write_staged(log_index first, std::size_t n) {
+    QUORUM_ASSERT(n == stage_ends_.size() && n > 0);
+    const std::size_t* const ends = stage_ends_.data();
+    const std::byte* const base = stage_.get();
+    return write_uniform_run(first, n, stage_term_, stage_kind_, stage_used_, [ends, base](std::size_t k) {
+      const std::size_t from = k == 0 ? 0 : ends[k - 1];
+      return byte_view{base + from, ends[k] - from};
+    });
+  }
+
 
   result<log_index> write_record(const entry_view& e) {
     if constexpr (detail::appends_in_two_pieces<L>) {
@@ -492,6 +683,12 @@ class raft_log {
   std::size_t run_data_bytes_ = 0;     // and the entries' data bytes in all
   std::vector<entry_view> run_views_;  // a run's entries as the Log keeps them, for the cache
   std::vector<byte_view> placed_;      // where the Log put a run's records (places_runs)
+  std::unique_ptr<std::byte[]> stage_;  // staged entries' data (places_runs_in_one_pass)
+  std::size_t stage_cap_ = 0;
+  std::size_t stage_used_ = 0;
+  std::vector<std::size_t> stage_ends_;  // where each staged entry's data ends in stage_
+  term_id stage_term_{};                  // the staged entries' term and kind
+  entry_kind stage_kind_{};
   byte_buffer arena_;
   std::vector<meta> meta_;
   std::vector<entry_view> views_;

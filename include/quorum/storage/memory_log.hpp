@@ -80,7 +80,8 @@ class memory_log {
   // Appends every record in order (each a head and a body, as if joined):
   // one pass for the run. On an error nothing is appended.
   result<log_index> append_run(std::span<const record_parts> records) {
-    QUORUM_TRY(write_run(records, nullptr));
+    QUORUM_TRY(write_run(
+        records.size(), [records](std::size_t k) { return records[k]; }, [](std::size_t, byte_view) {}));
     return last_index();
   }
 
@@ -88,7 +89,23 @@ class memory_log {
   // what read() would give), so that raft_log need not read the run back.
   result<log_index> append_run(std::span<const record_parts> records, std::span<byte_view> placed) {
     QUORUM_ASSERT(placed.size() >= records.size());
-    QUORUM_TRY(write_run(records, placed.data()));
+    byte_view* const out = placed.data();
+    QUORUM_TRY(write_run(
+        records.size(), [records](std::size_t k) { return records[k]; },
+        [out](std::size_t k, byte_view at) { out[k] = at; }));
+    return last_index();
+  }
+
+  // The same as append_run of n records given one at a time: parts(k) gives
+  // record k (a record_parts; called in order, and again for k when the run
+  // outgrows the last block, so it must give the same each time), and
+  // place(k, view) is told where record k now stays (core/log.hpp, optional).
+  // One pass that builds no list of records: raft_log writes a run's views
+  // straight into its entry cache from place(). On an error nothing is
+  // appended and place() may have been called for some records.
+  template <class Parts, class Place>
+  [[gnu::always_inline]] result<log_index> append_run_with(std::size_t n, Parts&& parts, Place&& place) {
+    QUORUM_TRY(write_run(n, parts, place));
     return last_index();
   }
 
@@ -160,12 +177,14 @@ class memory_log {
   [[nodiscard]] const memory_log_options& options() const noexcept { return options_; }
 
  private:
-  // Writes a run, and where each record went when `placed` is given. The
-  // records that fit the last block are written and checked in one pass and
-  // counted only at the end, so a record over the limit leaves nothing
-  // appended; a run that outgrows the block (rare) checks the rest first.
-  result<void> write_run(std::span<const record_parts> records, byte_view* placed) {
-    if (std::numeric_limits<std::uint64_t>::max() - last_index().value() < records.size()) [[unlikely]] {
+  // Writes the run parts(0) .. parts(n - 1), telling place(k, view) where
+  // record k went. The records that fit the last block are written and
+  // checked in one pass and counted only at the end, so a record over the
+  // limit leaves nothing appended; a run that outgrows the block (rare)
+  // checks the rest first.
+  template <class Parts, class Place>
+  [[gnu::always_inline]] result<void> write_run(const std::size_t n, const Parts& parts, const Place& place) {
+    if (std::numeric_limits<std::uint64_t>::max() - last_index().value() < n) [[unlikely]] {
       auto e = refuse(0);
       return unexpected{e.error()};
     }
@@ -177,13 +196,13 @@ class memory_log {
       const std::size_t start = b.used;
       std::size_t used = start;
       std::uint64_t p = first_.value() + count_;
-      while (k < records.size()) {
+      while (k < n) {
         // The refs of positions p.. lie in one page up to its end.
         const auto [slot, room] = refs_.tail_slots(p);
-        const std::size_t end = k + static_cast<std::size_t>(std::min<std::uint64_t>(room, records.size() - k));
+        const std::size_t end = k + static_cast<std::size_t>(std::min<std::uint64_t>(room, n - k));
         const std::size_t page_first = k;
         for (; k < end; ++k) {
-          const record_parts& r = records[k];
+          const record_parts r = parts(k);
           const std::size_t size = r.head.size() + r.body.size();
           if (size > options_.max_record_bytes) [[unlikely]] {
             auto e = refuse(size);
@@ -194,16 +213,17 @@ class memory_log {
           write_head(out, r.head);
           copy_body(out + r.head.size(), r.body);
           slot[k - page_first] = ref{block_no, used, size};
-          if (placed != nullptr) placed[k] = byte_view{out, size};
+          place(k, byte_view{out, size});
           used += size;
         }
         if (k < end) break;  // the block is full
         p += room;
       }
       bytes = used - start;
-      if (k < records.size()) {  // the rest goes to new blocks: every record checked before any is counted
-        for (std::size_t j = k; j < records.size(); ++j) {
-          const std::size_t size = records[j].head.size() + records[j].body.size();
+      if (k < n) {  // the rest goes to new blocks: every record checked before any is counted
+        for (std::size_t j = k; j < n; ++j) {
+          const record_parts r = parts(j);
+          const std::size_t size = r.head.size() + r.body.size();
           if (size > options_.max_record_bytes) [[unlikely]] {
             auto e = refuse(size);
             return unexpected{e.error()};
@@ -214,7 +234,8 @@ class memory_log {
       count_ += k;
       live_bytes_ += bytes;
     } else {
-      for (const record_parts& r : records) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const record_parts r = parts(j);
         const std::size_t size = r.head.size() + r.body.size();
         if (size > options_.max_record_bytes) [[unlikely]] {
           auto e = refuse(size);
@@ -222,9 +243,9 @@ class memory_log {
         }
       }
     }
-    for (; k < records.size(); ++k) {
-      const byte_view at = write(records[k].head, records[k].body);
-      if (placed != nullptr) placed[k] = at;
+    for (; k < n; ++k) {
+      const record_parts r = parts(k);
+      place(k, write(r.head, r.body));
     }
     return {};
   }
