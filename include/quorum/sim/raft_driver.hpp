@@ -173,7 +173,8 @@ struct single_record_log {
 // a record's bytes stay put until truncated or compacted away, and a node is
 // re-created after every crash (the only time the image is replaced). Over
 // it raft_log's entry cache views the Log's records instead of copying them
-// and a leader appends its proposals at once, as over storage::memory_log.
+// and a leader appends its proposals at once (memory_log, with append_run_with,
+// stages a batch's proposals instead: placing_log below takes that path).
 struct in_place_log : watched_log {
   static constexpr bool records_stay_in_place = true;
 };
@@ -203,6 +204,23 @@ struct placing_log : in_place_log {
       const result<byte_view> view = read(log_index{last->value() - (rs.size() - 1 - k)});
       if (!view) return unexpected{view.error()};
       placed[k] = *view;
+    }
+    return last;
+  }
+  // The one-pass run (core/log.hpp): with it raft_log also stages a leader's
+  // proposals inside batch() and writes them as one run when the batch ends
+  // or something reads them, so a refused write surfaces there.
+  template <class Parts, class Place>
+  result<log_index> append_run_with(std::size_t n, Parts&& parts, Place&& place) {
+    std::vector<record_parts> rs;
+    rs.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) rs.push_back(parts(k));
+    const result<log_index> last = append_run(rs);
+    if (!last) return last;
+    for (std::size_t k = 0; k < n; ++k) {
+      const result<byte_view> view = read(log_index{last->value() - (n - 1 - k)});
+      if (!view) return unexpected{view.error()};
+      place(k, *view);
     }
     return last;
   }
@@ -708,6 +726,7 @@ static_assert(check_driver<driver>());
 static_assert(raft::detail::appends_runs<watched_log> && !raft::detail::appends_runs<single_record_log>);
 static_assert(log_records_stay_in_place<in_place_log> && !log_records_stay_in_place<watched_log>);
 static_assert(raft::detail::places_runs<placing_log> && raft::detail::places_records<placing_log> &&
+              raft::detail::places_runs_in_one_pass<placing_log> && !raft::detail::places_runs_in_one_pass<in_place_log> &&
               !raft::detail::places_runs<in_place_log> && !raft::detail::places_records<in_place_log>);
 
 // Which Log a seed's nodes get: one seed in four runs the one-record path,
