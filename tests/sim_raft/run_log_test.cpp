@@ -115,7 +115,7 @@ TEST_CASE("raft driver Logs: one with append_run, one without, the refusal fault
 }
 
 TEST_CASE("sim raft: seeds run both Logs, batches, and refused runs that fail and restart the leader") {
-  std::uint64_t with_runs = 0, batches = 0, batched = 0, restarts = 0, refused = 0, runs = 0;
+  std::uint64_t with_runs = 0, batches = 0, batched = 0, grouped = 0, restarts = 0, refused = 0, runs = 0;
   for (std::uint64_t seed = 1; seed <= 24; ++seed) {
     with_runs += raft_sim::runs_appends_in_runs(seed) ? 1 : 0;
     run_config c;
@@ -127,6 +127,7 @@ TEST_CASE("sim raft: seeds run both Logs, batches, and refused runs that fail an
     REQUIRE_FALSE(r.violation);
     batches += d.batches();
     batched += d.batched_proposals();
+    grouped += d.grouped_batches();
     restarts += d.failure_restarts();
     refused += d.refused_writes();
     for (std::uint64_t n = 1; n <= w.size(); ++n) runs += w.disk(node_id{n}).counters().runs;
@@ -135,6 +136,8 @@ TEST_CASE("sim raft: seeds run both Logs, batches, and refused runs that fail an
   CHECK(with_runs < 24);  // and some seeds take the one-record path
   CHECK(batches > 24);
   CHECK(batched >= 2 * batches);
+  CHECK(grouped > 0);  // some batches go to the leader as one propose_all(), the others command by command
+  CHECK(grouped < batches);
   CHECK(runs > batches);  // leaders' batches and followers' multi-entry appends
   CHECK(refused > 0);
   CHECK(restarts > 0);

@@ -85,6 +85,12 @@ struct driver_options {
   double batch_rate{0.1};
   std::uint32_t max_batch{4};
   double refuse_rate{0.05};
+  // Per batch, the chance that its commands go to the leader in one
+  // propose_all() call at the batch's end instead of one propose() each (the
+  // ticks, duplicates and operator moves between them stay where they were).
+  // Drawn from a stream of its own, so the client's draws are the same
+  // either way.
+  double propose_all_share{0.5};
 
   // The driver as it was before operator moves existed (planted-bug seeds
   // found then replay exactly).
@@ -245,7 +251,7 @@ class basic_driver {
   using raft_node = raft::node<policies_of<Log>>;
 
   explicit basic_driver(std::uint64_t seed, driver_options opts = {})
-      : opts_{opts}, client_{seed, opts.registers, opts.counters} {}
+      : opts_{opts}, client_{seed, opts.registers, opts.counters}, group_rng_{seed ^ 0x616c6c6f6e6365ULL} {}
 
   void boot(const node_env<message>& env) {
     if (members_.empty()) {
@@ -391,6 +397,7 @@ class basic_driver {
   [[nodiscard]] std::uint64_t transfers() const noexcept { return transfers_; }
   [[nodiscard]] std::uint64_t batches() const noexcept { return batches_; }
   [[nodiscard]] std::uint64_t batched_proposals() const noexcept { return batched_proposals_; }
+  [[nodiscard]] std::uint64_t grouped_batches() const noexcept { return grouped_batches_; }
   [[nodiscard]] std::uint64_t failure_restarts() const noexcept { return failure_restarts_; }
   [[nodiscard]] std::uint64_t refused_writes() const noexcept { return refused_writes_; }
 
@@ -508,9 +515,40 @@ class basic_driver {
   // One client operation on leader l: a ReadIndex read (at the seeded
   // share of reads) or a proposal. `batch` names the batch it is in, for the trace.
   void submit(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
-    if (client_.records()[op].kind == op_kind::read && opts_.read_index_share > 0 &&
-        client_.rng().chance(opts_.read_index_share))
-      return read_index(l, op, now, command);
+    if (takes_read_index(op)) return read_index(l, op, now, command);
+    propose(l, op, command, now, batch);
+  }
+
+  // Whether a read goes through ReadIndex instead of the log (a draw).
+  bool takes_read_index(std::size_t op) {
+    return client_.records()[op].kind == op_kind::read && opts_.read_index_share > 0 &&
+           client_.rng().chance(opts_.read_index_share);
+  }
+
+  // The commands of a batch in one propose_all(): command k at the returned
+  // index + k, or every one of them failed.
+  void submit_group(node_id l, const std::vector<std::pair<std::size_t, std::string>>& group, std::int64_t now,
+                    std::string_view batch) {
+    member& m = at(l);
+    std::vector<byte_view> commands;
+    for (const auto& [op, command] : group) commands.push_back(as_bytes(command));
+    const auto r = m.raft->propose_all(commands);
+    ++grouped_batches_;
+    // A refusal appended nothing; a Log error fails the node, and what of the
+    // group reached its disk may yet commit: those operations stay unknown.
+    const bool refused = !r && m.raft->status();
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      const auto& [op, command] = group[k];
+      if (!r) {
+        if (refused) client_.fail(op, now);
+        continue;
+      }
+      m.env->trace.propose(command, batch);
+      pending_.emplace(r->index.value() + k, proposal{r->term.value(), l, command, op, false, false});
+    }
+  }
+
+  void propose(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
     member& m = at(l);
     auto r = m.raft->propose(as_bytes(command));
     if (!r) return client_.fail(op, now);
@@ -529,19 +567,23 @@ class basic_driver {
     const bool refuse = opts_.refuse_rate > 0 && client_.rng().chance(opts_.refuse_rate);
     member& m = at(l);
     raft_node& r = *m.raft;
+    const bool as_group = opts_.propose_all_share > 0 && group_rng_.chance(opts_.propose_all_share);
     ++batches_;
     m.in_batch = true;
     {
       auto guard = r.batch();
       m.watch.refuse_write = refuse;
+      std::vector<std::pair<std::size_t, std::string>> group;  // (op, command), proposed at the end
       for (std::size_t k = 0; k < n && r.status(); ++k) {
         if (k > 0) interleave(l);
         const std::string command =
             k == 0 ? first_command : client_.make_command(std::string{v} + '.' + std::to_string(k + 1));
         const std::size_t op = k == 0 ? first_op : client_.invoke(command, now);
-        submit(l, op, command, now, v);
+        if (as_group && !takes_read_index(op)) group.emplace_back(op, command);
+        else submit(l, op, command, now, v);
         ++batched_proposals_;
       }
+      if (!group.empty()) submit_group(l, group, now, v);
     }
     if (refuse && !m.watch.refuse_write) ++refused_writes_;  // the armed fault hit a write
     m.watch.refuse_write = false;
@@ -707,6 +749,8 @@ class basic_driver {
   std::uint64_t transfers_{0};
   std::uint64_t batches_{0};
   std::uint64_t batched_proposals_{0};
+  std::uint64_t grouped_batches_{0};  // batches proposed by one propose_all()
+  seeded_random group_rng_;           // whether a batch is proposed as a group
   std::uint64_t failure_restarts_{0};
   std::uint64_t refused_writes_{0};
   std::vector<node_id> ids_;
