@@ -280,12 +280,20 @@ class journal {
   // marks them and moves the watermark over those that follow it.
   void learn_chosen(log_index top, ballot b) noexcept {
     top = std::min(top, known_end());
-    bool follows = true;
-    for (log_index s = watermark_.next(); s <= top; s = s.next()) {
-      slot_state& st = slots_[offset(s)];
-      if (!st.chosen && st.position != log_index{} && st.accepted == b) st.chosen = true;
-      if (follows && st.chosen) watermark_ = s;
-      else follows = false;
+    if (top > watermark_) {
+      // Slots past the watermark are open (settled ones never are), so the
+      // pass walks the index directly: first while each slot follows the
+      // watermark (the usual case, all of them), then marking only.
+      slot_state* st = slots_.data() + offset(watermark_.next());
+      const std::size_t n = static_cast<std::size_t>(top - watermark_);
+      const auto learn = [&](slot_state& x) {
+        if (!x.chosen && x.position != log_index{} && x.accepted == b) x.chosen = true;
+        return x.chosen != 0;
+      };
+      std::size_t k = 0;
+      while (k < n && learn(st[k])) ++k;
+      watermark_ = watermark_ + k;
+      for (; k < n; ++k) learn(st[k]);
     }
     advance();
   }
