@@ -46,6 +46,7 @@ class paxos_cluster {
       nodes_.push_back(std::make_unique<paxos_bench_node>(id, ids_, paxos_queue_transport{&queue_},
                                                           quorum::storage::memory_log{}, frozen_clock{},
                                                           counting_state_machine{}, o));
+    for (std::size_t i = 0; i < cluster_size; ++i) by_id_[i] = nodes_[i].get();
   }
 
   // Ticks node 1 until it leads (phase 1 done); empty on success, else what went wrong.
@@ -118,9 +119,11 @@ class paxos_cluster {
   }
 
  private:
+  // Asked after every delivery, as quorum_cluster does: the last follower,
+  // which applies last, first.
   [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
-    for (const auto& n : nodes_)
-      if (n->applied_index() < i) return false;
+    for (std::size_t k = cluster_size; k > 0; --k)
+      if (by_id_[k - 1]->applied_index() < i) return false;
     return true;
   }
 
@@ -136,7 +139,7 @@ class paxos_cluster {
 
   void deliver_one() {
     const paxos_message_queue::slot& s = queue_.front();
-    paxos_bench_node& to = *nodes_[s.m.to.value() - 1];
+    paxos_bench_node& to = *by_id_[s.m.to.value() - 1];
     if (queue_.mode() == wire_mode::wire) to.receive(byte_view{s.data});
     else to.receive(s.m);
     queue_.pop();
@@ -145,6 +148,7 @@ class paxos_cluster {
   paxos_message_queue queue_;
   std::vector<node_id> ids_;
   std::vector<std::unique_ptr<paxos_bench_node>> nodes_;
+  std::array<paxos_bench_node*, cluster_size> by_id_{};  // node i + 1 at i, as quorum_cluster's
   std::array<std::byte, command_bytes> command_{};
 };
 

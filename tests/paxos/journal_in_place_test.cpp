@@ -58,7 +58,32 @@ std::vector<std::pair<std::uint64_t, std::string>> fill(journal<L>& j) {
           {7, "six"}, {8, "eight"}, {9, "nine"}, {10, "ten"}, {11, "eleven"}};
 }
 
+// A Log whose records stay in place but that does not say where it put one
+// (no append(head, body, placed)): the journal reads each record back to view it.
+struct unplaced_log : storage::memory_log {
+  result<log_index> append(byte_view record) { return storage::memory_log::append(record); }
+  result<log_index> append(byte_view head, byte_view body) { return storage::memory_log::append(head, body); }
+};
+static_assert(journal<unplaced_log>::in_place && !quorum::paxos::detail::appends_placed<unplaced_log> &&
+              quorum::paxos::detail::appends_placed<storage::memory_log>);
+
 }  // namespace
+
+TEST_CASE("paxos journal in place: a Log that does not say where it placed a record is read back, to the same values") {
+  for (std::size_t cache : {std::size_t{8} << 20, std::size_t{0}}) {
+    CAPTURE(cache);
+    journal<unplaced_log> j{unplaced_log{}, cache};
+    REQUIRE(j.recover(1000));
+    const auto want = fill(j);
+    CHECK(j.policy().last_index() == log_index{7});  // the same records as over memory_log
+    for (const auto& slot_value : want) {
+      const std::uint64_t s = slot_value.first;
+      CAPTURE(s);
+      CHECK(value_of(j, s) == slot_value.second);
+      if (cache != 0) CHECK(j.cached(log_index{s}).has_value());
+    }
+  }
+}
 
 TEST_CASE("paxos journal in place: the same writes read back, recover and compact as over a copying Log") {
   for (std::size_t cache : {std::size_t{8} << 20, std::size_t{0}}) {

@@ -5,6 +5,8 @@
 // acceptor that restarts from its log.
 #include <doctest/doctest.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -157,6 +159,32 @@ TEST_CASE("quorums: flexible sizes must intersect, and |Q2| = 2 of 5 with |Q1| =
   CHECK(m.phase2_quorum() == 2);
   CHECK(m.phase2_reached(0b00011));
   CHECK_FALSE(m.phase1_reached(0b00111));
+}
+
+// reached() has a one-test path for a quorum of two: every mask of up to
+// five acceptors, for every quorum size, against a plain count of its bits.
+TEST_CASE("quorums: phase 1 and phase 2 reached exactly when the mask has a quorum's bits, for every size") {
+  const std::vector<node_id> three{node_id{1}, node_id{2}, node_id{3}};
+  const std::vector<node_id> five{node_id{1}, node_id{2}, node_id{3}, node_id{4}, node_id{5}};
+  const auto bits = [](std::uint64_t mask) {
+    int n = 0;
+    for (; mask != 0; mask >>= 1) n += static_cast<int>(mask & 1);
+    return n;
+  };
+  int checked = 0;
+  for (const auto* members : {&three, &five}) {
+    const std::size_t size = members->size();
+    for (std::size_t q2 = 1; q2 <= size; ++q2) {
+      const std::size_t q1 = size + 1 - q2;  // the least phase-1 quorum that intersects
+      membership m{node_id{1}, *members, q1, q2};
+      for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << size); ++mask) {
+        CHECK(m.phase2_reached(mask) == (bits(mask) >= static_cast<int>(q2)));
+        CHECK(m.phase1_reached(mask) == (bits(mask) >= static_cast<int>(q1)));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 3 * 8 + 5 * 32);
 }
 
 TEST_CASE("paxos register: a change runs both phases and every acceptor ends with the value") {

@@ -73,6 +73,14 @@ concept appends_in_two_pieces = requires(L& l, byte_view a, byte_view b) {
   { l.append(a, b) } -> std::same_as<result<log_index>>;
 };
 
+// A Log that appends a record in two pieces and says where it now lies
+// (storage::memory_log does): the journal's record cache views it there
+// without reading it back.
+template <class L>
+concept appends_placed = requires(L& l, byte_view a, byte_view b, byte_view& placed) {
+  { l.append(a, b, placed) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -272,12 +280,20 @@ class journal {
   // marks them and moves the watermark over those that follow it.
   void learn_chosen(log_index top, ballot b) noexcept {
     top = std::min(top, known_end());
-    bool follows = true;
-    for (log_index s = watermark_.next(); s <= top; s = s.next()) {
-      slot_state& st = slots_[offset(s)];
-      if (!st.chosen && st.position != log_index{} && st.accepted == b) st.chosen = true;
-      if (follows && st.chosen) watermark_ = s;
-      else follows = false;
+    if (top > watermark_) {
+      // Slots past the watermark are open (settled ones never are), so the
+      // pass walks the index directly: first while each slot follows the
+      // watermark (the usual case, all of them), then marking only.
+      slot_state* st = slots_.data() + offset(watermark_.next());
+      const std::size_t n = static_cast<std::size_t>(top - watermark_);
+      const auto learn = [&](slot_state& x) {
+        if (!x.chosen && x.position != log_index{} && x.accepted == b) x.chosen = true;
+        return x.chosen != 0;
+      };
+      std::size_t k = 0;
+      while (k < n && learn(st[k])) ++k;
+      watermark_ = watermark_ + k;
+      for (; k < n; ++k) learn(st[k]);
     }
     advance();
   }
@@ -508,32 +524,26 @@ class journal {
     std::byte single[max_record_head_bytes];
     byte_view head;
     byte_view values;
-    result<log_index> at{log_index{}};
     if (es.size() == 1) {
       head = byte_view{single, encode_record_head(k, es.front(), single)};
       values = es.front().data;
-      at = append_placed(head, values);
     } else {
-      // A run's head is long: joined with the values and handed over as one
-      // piece, which the Log copies in one move.
       head = run_.head();
       values = back_to_back(es);
-      whole_.assign(head.begin(), head.end());
-      whole_.insert(whole_.end(), values.begin(), values.end());
-      at = append_placed(byte_view{}, whole_);
-      run_.clear();
     }
-    if (!at) return unexpected{at.error()};
-    auto rec = log_.read(*at);
-    if (!rec) return unexpected{rec.error()};
-    if (rec->size() != head.size() + values.size())
-      return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
+    byte_view rec;
+    const result<log_index> placed_at = append_placed(head, values, rec);
+    if (es.size() > 1) run_.clear();
+    if (!placed_at) return unexpected{placed_at.error()};
+    const log_index at = *placed_at;
+    if (rec.size() != head.size() + values.size())
+      return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at.value());
     dirty_ = true;
     if (es.size() == 1 && es.front().slot == known_end().next())  // the usual case, note()'s first, without the call
-      slots_.push_back(slot_state::of(es.front().bal, *at, seq_, k == record_kind::chosen));
+      slots_.push_back(slot_state::of(es.front().bal, at, seq_, k == record_kind::chosen));
     else
-      note_run(k, es, *at, seq_);
-    cache_.add_placed(seq_, es, rec->data() + head.size());
+      note_run(k, es, at, seq_);
+    cache_.add_placed(seq_, es, rec.data() + head.size());
     seq_ += es.size();
     run_seq_ = seq_;  // no open run: applies release the cache up to here
     return {};
@@ -556,9 +566,19 @@ class journal {
     return join_;
   }
 
-  result<log_index> append_placed(byte_view head, byte_view value) {
-    if constexpr (detail::appends_in_two_pieces<L>) return log_.append(head, value);
-    else return append(head, value);
+  // Appends head and value as one record; `placed` views it where it now
+  // stays (read back from the Log when the Log does not say).
+  result<log_index> append_placed(byte_view head, byte_view value, byte_view& placed) {
+    if constexpr (detail::appends_placed<L>) {
+      return log_.append(head, value, placed);
+    } else {
+      result<log_index> at = append(head, value);
+      if (!at) return at;
+      auto bytes = log_.read(*at);
+      if (!bytes) return unexpected{bytes.error()};
+      placed = *bytes;
+      return at;
+    }
   }
 
   // Open slots: settled_end_ + 1 on.
@@ -709,8 +729,7 @@ class journal {
   log_index watermark_{};
   bool dirty_{false};
   byte_buffer buf_;
-  byte_buffer join_;   // place(): values that did not lie back to back
-  byte_buffer whole_;  // place(): a run's record
+  byte_buffer join_;  // place(): values that did not lie back to back
   record_cache cache_;
   run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land

@@ -219,11 +219,19 @@ class run_builder {
   }
 
   void add(const entry& e) {
-    if (heads_.size() - heads_end_ < max_run_entry_head_bytes)
+    if (heads_.size() - heads_end_ < max_run_entry_head_bytes) [[unlikely]]
       heads_.resize(std::max(heads_.size() * 2, heads_end_ + 64 * max_run_entry_head_bytes));
-    heads_[heads_end_++] = static_cast<std::byte>(e.kind);
-    heads_end_ += codec::encode_varint(e.data.size(), heads_.data() + heads_end_);
-    values_bytes_ += e.data.size();
+    std::byte* out = heads_.data() + heads_end_;
+    const std::size_t size = e.data.size();
+    out[0] = static_cast<std::byte>(e.kind);
+    // A value under 128 bytes (a typical command) has a one-byte length.
+    if (size < 0x80) [[likely]] {
+      out[1] = static_cast<std::byte>(size);
+      heads_end_ += 2;
+    } else {
+      heads_end_ += 1 + codec::encode_varint(size, out + 1);
+    }
+    values_bytes_ += size;
     ++count_;
   }
 

@@ -599,7 +599,12 @@ class node : public replica<Policies> {
     if (m.reject) return preempted_by(m.bal);
     if (role_ == role::follower || m.bal != bal_ || m.index < m.slot) return;
     note_active(m.from);
-    acknowledge_run(std::max(m.slot, window_.base()), std::min(m.index, window_.next().prev()), m.from);
+    // A run whose slots are all closed already (chosen: the usual case for
+    // the last acceptor to answer) changes nothing: no call.
+    const log_index lo = std::max(m.slot, window_.base());
+    const log_index hi = std::min(m.index, window_.next().prev());
+    if (lo > hi) return;
+    acknowledge_run(lo, hi, m.from);
     close_chosen();
   }
 

@@ -87,8 +87,11 @@ class membership {
  private:
   // Whether mask has at least q bits. Clears one bit per step and stops at q:
   // on every ack of every slot, this beats std::popcount, which without a
-  // popcnt target is a library call.
+  // popcnt target is a library call. A quorum of two (three acceptors, the
+  // usual group) is one test: whether clearing the lowest bit leaves any.
   [[nodiscard]] static bool reached(std::uint64_t mask, std::size_t q) noexcept {
+    if (q == 2) [[likely]]
+      return (mask & (mask - 1)) != 0;
     std::size_t n = 0;
     for (; mask != 0 && n < q; ++n) mask &= mask - 1;
     return n >= q;
