@@ -162,7 +162,7 @@ TEST_CASE("steady state: committing batches of 64 allocates less than 0.1 times 
   check_steady(64, 100);
 }
 
-TEST_CASE("propose_all: a group of commands is one run, applied everywhere in order; a refused group appends nothing") {
+TEST_CASE("propose_all: a group of commands is one run, applied everywhere in order, and a refused group appends nothing") {
   group g;
   g.elect();
   const log_index start = g.leader().last_index();

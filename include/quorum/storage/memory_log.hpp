@@ -369,13 +369,19 @@ class memory_log {
     return byte_view{out - head.size(), size};
   }
 
-  // Heads are a few bytes (raft_log's: 2 or 3): two bytes in one move, a
-  // few more one by one, a long head (a caller's own framing) by memcpy.
+  // Heads are a few bytes (raft_log's: 2 or 3; the Paxos journal's: 3-8):
+  // fixed-size moves for those, a long head (a caller's own framing) by memcpy.
   [[gnu::always_inline]] static void write_head(std::byte* out, byte_view head) noexcept {
     const std::size_t h = head.size();
     if (h == 2) [[likely]] {
       std::memcpy(out, head.data(), 2);
-    } else if (h <= 8) {
+    } else if (h == 3) {
+      std::memcpy(out, head.data(), 2);
+      out[2] = head[2];
+    } else if (h >= 4 && h <= 8) {  // two overlapping moves of four (Paxos's heads are 3-8 bytes)
+      std::memcpy(out, head.data(), 4);
+      std::memcpy(out + h - 4, head.data() + h - 4, 4);
+    } else if (h < 4) {
       for (std::size_t k = 0; k < h; ++k) out[k] = head[k];
     } else {
       std::memcpy(out, head.data(), h);
