@@ -8,9 +8,10 @@
 //   seed_report r = quorum::sim::paxos_sim::run_seed(config, {.bug = plant::forget_accepts});
 //   paxos_sim::driver d{seed, opts};  world<paxos_sim::driver> w{config, d};  // scenario tests
 //   paxos_sim::run_seed_with<paxos_sim::in_place_sim_log>(config, opts);  // pick the Log
-// A seed runs over one of two Logs (runs_in_place): sim_log, which the
+// A seed runs over one of three Logs (log_of_seed): sim_log, which the
 // journal's record cache copies from, or one whose records stay in place,
-// which the cache views (the path memory_log takes).
+// which the cache views, with or without the members that say where a
+// record went (memory_log has them).
 // Messages travel encoded, so every delivery also goes through the total
 // decoder. The client: each request is SET, GET or INCR on a few keys,
 // proposed to the current leader at some slot. Commands are unique, so the
@@ -121,6 +122,27 @@ struct wire_transport {
 struct in_place_sim_log : sim_log {
   explicit in_place_sim_log(const sim_log& l) noexcept : sim_log{l} {}
   static constexpr bool records_stay_in_place = true;
+};
+
+// The same, with the optional members memory_log has: a record appended in
+// two pieces, and where it went (core/log.hpp: append(h, b) and
+// append(h, b, p)); the journal then views a record without reading it back.
+// The view comes from read(), so a wrong position shows as other bytes.
+struct placing_sim_log : in_place_sim_log {
+  using in_place_sim_log::in_place_sim_log;
+  result<log_index> append(byte_view b) { return sim_log::append(b); }
+  result<log_index> append(byte_view head, byte_view body) {
+    const record_parts one[] = {record_parts{head, body}};
+    return append_run(std::span<const record_parts>{one});
+  }
+  result<log_index> append(byte_view head, byte_view body, byte_view& placed) {
+    const result<log_index> at = append(head, body);
+    if (!at) return at;
+    const result<byte_view> view = read(*at);
+    if (!view) return unexpected{view.error()};
+    placed = *view;
+    return at;
+  }
 };
 
 template <class Log>
@@ -521,12 +543,18 @@ using driver = basic_driver<sim_log>;
 using paxos_node = driver::paxos_node;
 static_assert(check_driver<driver>());
 static_assert(check_driver<basic_driver<in_place_sim_log>>());
+static_assert(check_driver<basic_driver<placing_sim_log>>());
 static_assert(log_records_stay_in_place<in_place_sim_log> && !log_records_stay_in_place<sim_log>);
+static_assert(paxos::detail::appends_placed<placing_sim_log> && !paxos::detail::appends_placed<in_place_sim_log>);
 
-// Whether a seed's nodes get the Log whose records stay in place (half of
-// the seeds, mixed from the seed so that neighbouring seeds differ).
-[[nodiscard]] inline bool runs_in_place(std::uint64_t seed) noexcept {
-  return (seeded_random{seed ^ 0x7061786c6f67ULL}() & 1) != 0;
+// Which Log a seed's nodes get: half of the seeds the copying one, the rest
+// one whose records stay in place, half of those with the members that say
+// where a record went. Mixed from the seed, so neighbouring seeds differ.
+enum class seed_log : std::uint8_t { copying, in_place, placing };
+[[nodiscard]] inline seed_log log_of_seed(std::uint64_t seed) noexcept {
+  const std::uint64_t r = seeded_random{seed ^ 0x7061786c6f67ULL}();
+  if ((r & 1) == 0) return seed_log::copying;
+  return (r & 2) != 0 ? seed_log::placing : seed_log::in_place;
 }
 
 template <class Log>
@@ -538,8 +566,12 @@ seed_report run_seed_with(const run_config& config, const driver_options& opts) 
 
 // One seed of Multi-Paxos on the world's default options.
 inline seed_report run_seed(const run_config& config, const driver_options& opts = {}) {
-  if (runs_in_place(config.seed)) return run_seed_with<in_place_sim_log>(config, opts);
-  return run_seed_with<sim_log>(config, opts);
+  switch (log_of_seed(config.seed)) {
+    case seed_log::copying: return run_seed_with<sim_log>(config, opts);
+    case seed_log::in_place: return run_seed_with<in_place_sim_log>(config, opts);
+    case seed_log::placing: break;
+  }
+  return run_seed_with<placing_sim_log>(config, opts);
 }
 
 }  // namespace quorum::sim::paxos_sim
