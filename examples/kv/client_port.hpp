@@ -206,7 +206,10 @@ class client_port {
       epoll_event ev[64];
       const int n = ::epoll_wait(ready_.native_handle(), ev, 64, 0);
       for (int k = 0; k < n; ++k) {
-        const auto it = sessions_.find(ev[k].data.u64);
+        // A copy: epoll_event is packed on x86-64, so its u64 is misaligned
+        // and find() must not bind a reference to it.
+        const std::uint64_t id = ev[k].data.u64;
+        const auto it = sessions_.find(id);
         if (it != sessions_.end()) on_ready(std::shared_ptr<session>{it->second});
       }
       arm();
