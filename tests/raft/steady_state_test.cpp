@@ -90,9 +90,10 @@ struct group {
   std::vector<node_id> ids{node_id{1}, node_id{2}, node_id{3}};
   std::vector<std::unique_ptr<steady_node>> nodes;
 
-  group() {
+  explicit group(std::size_t max_uncommitted_bytes = options{}.max_uncommitted_bytes) {
     options o;
     o.max_entries_per_append = 64;
+    o.max_uncommitted_bytes = max_uncommitted_bytes;
     for (auto id : ids)
       nodes.push_back(std::make_unique<steady_node>(id, ids, ring_transport{&net}, storage::memory_log{},
                                                     null_clock{}, counter_fsm{}, o));
@@ -236,4 +237,20 @@ TEST_CASE("steady state: committing groups of 64 with propose_all allocates less
   REQUIRE(g.nodes[2]->state_machine().applied - before == 6400);
   for (auto& n : g.nodes) CHECK(n->applied_index() == g.leader().last_index());
   CHECK(static_cast<double>(allocations) / 6400.0 < 0.1);
+}
+
+TEST_CASE("propose_all: a group over max_uncommitted_bytes is refused as too large, even with nothing uncommitted") {
+  group g{256};
+  g.elect();
+  const log_index last = g.leader().last_index();
+  const std::vector<std::byte> cmd(100, std::byte{7});
+  const byte_view three[] = {byte_view{cmd}, byte_view{cmd}, byte_view{cmd}};  // 300 bytes: could never fit
+  auto over = g.leader().propose_all(three);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().code == errc::too_large);
+  CHECK(g.leader().last_index() == last);
+  const byte_view two[] = {byte_view{cmd}, byte_view{cmd}};  // 200 bytes: fits
+  REQUIRE(g.leader().propose_all(two));
+  CHECK(g.leader().last_index() == last + 2);
+  CHECK(g.leader().status());
 }

@@ -151,8 +151,9 @@ class node {
   // would, in one call and as one run to the Log (canonical raft's
   // raft_apply of n buffers). The checks are made once for the group, and
   // when one fails no command is appended: each command against
-  // max_entry_bytes; the group is refused as busy when entries are
-  // uncommitted already and their bytes with the group's exceed
+  // max_entry_bytes; a group of several whose bytes exceed
+  // max_uncommitted_bytes is too_large; the group is refused as busy when
+  // entries are uncommitted already and their bytes with the group's exceed
   // max_uncommitted_bytes. Command k is at the returned index + k, in the
   // returned term; an empty group is errc::invalid_argument.
   result<proposal> propose_all(std::span<const byte_view> commands) {
@@ -166,6 +167,11 @@ class node {
         return fail(errc::too_large, "raft: command over max_entry_bytes", opts_.max_entry_bytes);
       bytes += c.size();
     }
+    // A group that could never fit is an error of its own, not a wait: a
+    // single propose() over the limit is taken only when nothing is
+    // uncommitted, so its size stays bounded by max_entry_bytes; a group's is not.
+    if (commands.size() > 1 && bytes > opts_.max_uncommitted_bytes)
+      return fail(errc::too_large, "raft: group over max_uncommitted_bytes: split it", opts_.max_uncommitted_bytes);
     if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + bytes > opts_.max_uncommitted_bytes) {
       ++stats_.proposals_refused_busy;
       return fail(errc::busy, "raft: max_uncommitted_bytes reached", opts_.max_uncommitted_bytes);
