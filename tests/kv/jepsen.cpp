@@ -399,7 +399,8 @@ int main(int argc, char** argv) {
   kv_test::process_cluster cluster{opts->binary, opts->protocol, opts->dir, addresses, 20, dial_lists};
   for (int i = 0; i < members; ++i) cluster.start(i);
   if (cluster.wait_leader(30s) < 0) {
-    std::cerr << "jepsen: FAIL: no leader within 30 s of starting; logs in " << cluster.dir() << '\n';
+    std::cerr << "jepsen: FAIL: no leader within 30 s of starting; logs in " << cluster.dir() << '\n'
+              << cluster.report();
     cluster.keep_dir();
     return 1;
   }

@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -93,23 +95,34 @@ class process_cluster {
     const std::string id = std::to_string(i + 1);
     const std::string listen = m.host + ":" + std::to_string(m.client_port);
     const std::string& cluster = dial_lists_.empty() ? cluster_flag_ : dial_lists_[i];
-    const std::string netns = m.netns.empty() ? std::string{} : "/var/run/netns/" + m.netns;
+    // The namespace is opened here, so that a missing one is an error of the
+    // test's, not a member that silently never starts.
+    int ns = -1;
+    if (!m.netns.empty()) {
+      ns = ::open(("/run/netns/" + m.netns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0) throw std::runtime_error("process_cluster: cannot open network namespace /run/netns/" + m.netns);
+    }
     const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("process_cluster: fork");
+    if (pid < 0) {
+      if (ns >= 0) ::close(ns);
+      throw std::runtime_error("process_cluster: fork");
+    }
     if (pid == 0) {
-      if (!netns.empty()) {
-        const int ns = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
-        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) std::_Exit(126);
-      }
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      if (ns >= 0 && ::setns(ns, CLONE_NEWNET) != 0) {
+        const char why[] = "process_cluster: setns into the member's network namespace failed\n";
+        [[maybe_unused]] const auto n = ::write(2, why, sizeof why - 1);
+        std::_Exit(126);
+      }
       const char* argv[] = {binary_.c_str(), "--id", id.c_str(), "--cluster", cluster.c_str(), "--listen",
                             listen.c_str(), "--data", data.c_str(), "--snapshot-every", snapshot_every_.c_str(),
                             "--protocol", protocol_.c_str(), nullptr};
       ::execv(argv[0], const_cast<char* const*>(argv));
       std::_Exit(127);
     }
+    if (ns >= 0) ::close(ns);
     pid_[i] = pid;
     paused_[i] = false;
   }
@@ -155,6 +168,38 @@ class process_cluster {
       const std::string line = r->text.substr(at, end - at);
       if (const auto colon = line.find(':'); colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
       at = end + 2;
+    }
+    return out;
+  }
+
+  // For a failure message: per member, whether it runs or how it ended, and
+  // the tail of its output.
+  [[nodiscard]] std::string report() const {
+    std::string out;
+    for (int i = 0; i < size(); ++i) {
+      out += "member " + std::to_string(i + 1) + " (" + members_[i].host + ":" + std::to_string(members_[i].peer_port) +
+             (members_[i].netns.empty() ? "" : " in " + members_[i].netns) + "): ";
+      siginfo_t ended{};  // left zero by waitid while the member runs
+      if (pid_[i] == 0) {
+        out += "not running";
+      } else if (::waitid(P_PID, static_cast<id_t>(pid_[i]), &ended, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+                 ended.si_pid == 0) {
+        out += paused_[i] ? "paused" : "running";
+      } else if (ended.si_code == CLD_EXITED) {
+        out += "exited with status " + std::to_string(ended.si_status);
+      } else {
+        out += "killed by signal " + std::to_string(ended.si_status);
+      }
+      std::string tail;
+      if (FILE* f = std::fopen((dir_ + "/node" + std::to_string(i + 1) + ".log").c_str(), "r")) {
+        std::fseek(f, 0, SEEK_END);
+        const long size = std::ftell(f);
+        std::fseek(f, std::max(0L, size - 2000), SEEK_SET);
+        char buf[2048];
+        tail.assign(buf, std::fread(buf, 1, sizeof buf, f));
+        std::fclose(f);
+      }
+      out += "\n" + (tail.empty() ? std::string{"  (no output)\n"} : tail);
     }
     return out;
   }

@@ -41,10 +41,10 @@ void isolate_and_heal(kv_test::process_cluster& c, const std::function<void(int,
                       const std::function<void()>& heal) {
   for (int i = 0; i < 3; ++i) c.start(i);
   const int first = c.wait_leader();
-  REQUIRE(first >= 0);
+  REQUIRE_MESSAGE(first >= 0, "no leader within 15 s of starting\n" << c.report());
   for (int j = 0; j < 3; ++j) cut(first, j);
   const int second = other_leader(c, first, 15s);
-  CHECK(second >= 0);
+  CHECK_MESSAGE(second >= 0, "no other leader within 15 s of cutting off member " << first + 1 << "\n" << c.report());
   CHECK(second != first);
   heal();
   // Healed: everyone converges on one leader (the old one rejoins as a follower).
@@ -55,7 +55,7 @@ void isolate_and_heal(kv_test::process_cluster& c, const std::function<void(int,
     agreed = !leader.empty() && leader != "0" && c.info(1)["leader"] == leader && c.info(2)["leader"] == leader;
     std::this_thread::sleep_for(50ms);
   }
-  CHECK(agreed);
+  CHECK_MESSAGE(agreed, "no single leader within 15 s of healing\n" << c.report());
 }
 
 }  // namespace
