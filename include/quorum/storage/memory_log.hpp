@@ -142,7 +142,7 @@ class memory_log {
       live_bytes_ = 0;
       count_ = 0;
     } else {
-      for (log_index j = first_; j < i; j = j.next()) live_bytes_ -= refs_.at(j.value()).size;
+      live_bytes_ -= bytes_before(i);
       while (first_block_ < refs_.at(i.value()).block) drop_first_block();  // blocks holding only compacted records
       count_ -= static_cast<std::size_t>(i - first_);
     }
@@ -417,6 +417,19 @@ class memory_log {
       blocks_.emplace_back(std::max(record, block_bytes));
     }
     ++end_block_;
+  }
+
+  // The bytes of the records first_ .. i - 1 (i <= last_index()). Records
+  // lie back to back in a block and each block's first record starts it, so
+  // this sums offsets per block instead of sizes per record: compaction
+  // costs per block, not per record.
+  [[nodiscard]] std::size_t bytes_before(log_index i) const {
+    const ref from = refs_.at(first_.value());
+    const ref to = refs_.at(i.value());
+    if (from.block == to.block) return to.offset - from.offset;
+    std::size_t bytes = blocks_[from.block - first_block_].used - from.offset;
+    for (std::size_t b = from.block + 1; b < to.block; ++b) bytes += blocks_[b - first_block_].used;
+    return bytes + to.offset;
   }
 
   void drop_first_block() {
