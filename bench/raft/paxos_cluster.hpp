@@ -1,7 +1,8 @@
 // The Multi-Paxos side of the Raft benchmark (raft_bench.cpp,
 // raft_callgrind.cpp): three quorum::paxos nodes on the Raft side's workload,
 // over the same memory_log, frozen clock and counting state machine, with a
-// queue that copies messages into reused slots as quorum_cluster's does.
+// queue that copies messages into reused slots as quorum_cluster's does, and
+// the same snapshots and compaction (every 1,024 applied slots, keeping 128).
 #pragma once
 
 #include <algorithm>
@@ -31,6 +32,7 @@ struct paxos_bench_policies {
   using log = quorum::storage::memory_log;
   using clock = frozen_clock;
   using state_machine = counting_state_machine;
+  using snapshot_store = quorum::storage::memory_snapshot_store;
 };
 
 using paxos_bench_node = quorum::paxos::node<paxos_bench_policies>;
@@ -41,6 +43,7 @@ class paxos_cluster {
   explicit paxos_cluster(wire_mode mode = wire_mode::copy) : queue_{mode} {
     quorum::paxos::options o;
     o.max_entries_per_message = 64;  // as Raft's max_entries_per_append
+    o.snapshot_trailing_slots = snapshot_trailing;
     for (std::size_t i = 1; i <= cluster_size; ++i) ids_.push_back(node_id{i});
     for (auto id : ids_)
       nodes_.push_back(std::make_unique<paxos_bench_node>(id, ids_, paxos_queue_transport{&queue_},
@@ -62,7 +65,7 @@ class paxos_cluster {
 
   [[nodiscard]] bool commit_one() {
     auto p = leader().propose(byte_view{command_});
-    return p && deliver_until_applied(p->index);
+    return p && deliver_until_applied(p->index) && compact_when_due(p->index);
   }
 
   [[nodiscard]] bool commit_batch(std::size_t n) {
@@ -75,7 +78,7 @@ class paxos_cluster {
         last = p->index;
       }
     }
-    return deliver_until_applied(last);
+    return deliver_until_applied(last) && compact_when_due(last);
   }
 
   // As quorum_cluster::measure_rounds: rounds of delivery (one message delay
@@ -119,6 +122,16 @@ class paxos_cluster {
   }
 
  private:
+  // Once all three applied `last` (the end of every commit step), one
+  // comparison says whether their snapshots are due.
+  [[nodiscard]] bool compact_when_due(log_index last) {
+    if (last.value() < next_snapshot_) [[likely]] return true;
+    next_snapshot_ = last.value() + snapshot_threshold;
+    for (auto* n : by_id_)
+      if (!n->take_snapshot()) return false;
+    return true;
+  }
+
   // Asked after every delivery, as quorum_cluster does: the last follower,
   // which applies last, first.
   [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
@@ -150,6 +163,7 @@ class paxos_cluster {
   std::vector<std::unique_ptr<paxos_bench_node>> nodes_;
   std::array<paxos_bench_node*, cluster_size> by_id_{};  // node i + 1 at i, as quorum_cluster's
   std::array<std::byte, command_bytes> command_{};
+  std::uint64_t next_snapshot_ = snapshot_threshold;  // compact_when_due's next mark
 };
 
 }  // namespace quorum_bench

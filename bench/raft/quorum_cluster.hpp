@@ -1,6 +1,9 @@
 // The quorum side of the Raft benchmark (raft_bench.cpp, raft_callgrind.cpp):
 // three quorum::raft nodes over memory_log, a transport queueing message
 // copies in reused slots, a frozen clock and a state machine that counts.
+// Each node snapshots and compacts its log as canonical raft's fixture does
+// (every 1,024 applied entries, keeping 128), so that a run measures a steady
+// state, not a log that grows by gigabytes and the page faults that feed it.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 
 #include "quorum/raft.hpp"
 #include "quorum/storage/memory_log.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 #include "message_queue.hpp"
 
 namespace quorum_bench {
@@ -44,13 +48,30 @@ struct counting_state_machine {
     ++applied;
     bytes += command.size();
   }
+  // The image: both counters, 8 bytes each, little-endian.
+  void snapshot(byte_buffer& out) const {
+    for (const std::uint64_t v : {applied, bytes})
+      for (int b = 0; b < 8; ++b) out.push_back(static_cast<std::byte>(v >> (8 * b)));
+  }
+  void restore(log_index, byte_view image) noexcept {
+    std::uint64_t v[2] = {0, 0};
+    for (std::size_t k = 0; k < 16 && k < image.size(); ++k) v[k / 8] |= std::uint64_t{std::to_integer<std::uint8_t>(image[k])} << (8 * (k % 8));
+    applied = v[0];
+    bytes = v[1];
+  }
 };
+
+// When each node snapshots, and what it keeps: canonical raft's documented
+// defaults (raft.h), which its side of the benchmark runs with.
+inline constexpr std::uint64_t snapshot_threshold = 1024;
+inline constexpr std::uint64_t snapshot_trailing = 128;
 
 struct bench_policies {
   using transport = queue_transport;
   using log = quorum::storage::memory_log;
   using clock = frozen_clock;
   using state_machine = counting_state_machine;
+  using snapshot_store = quorum::storage::memory_snapshot_store;
 };
 
 using bench_node = quorum::raft::node<bench_policies>;
@@ -67,6 +88,7 @@ class quorum_cluster {
   explicit quorum_cluster(wire_mode mode = wire_mode::copy) : queue_{mode} {
     quorum::raft::options o;
     o.max_entries_per_append = 64;
+    o.snapshot_trailing_entries = snapshot_trailing;
     for (std::size_t i = 1; i <= cluster_size; ++i) ids_.push_back(node_id{i});
     for (auto id : ids_)
       nodes_.push_back(std::make_unique<bench_node>(id, ids_, queue_transport{&queue_}, quorum::storage::memory_log{},
@@ -88,7 +110,7 @@ class quorum_cluster {
   // Proposes one command and delivers until every node applied it.
   [[nodiscard]] bool commit_one() {
     auto p = leader().propose(byte_view{command_});
-    return p && deliver_until_applied(p->index);
+    return p && deliver_until_applied(p->index) && compact_when_due(p->index);
   }
 
   // Proposes `n` commands inside one batch() guard, then delivers until every
@@ -103,7 +125,7 @@ class quorum_cluster {
         last = p->index;
       }
     }
-    return deliver_until_applied(last);
+    return deliver_until_applied(last) && compact_when_due(last);
   }
 
   // Proposes `n` commands in one propose_all() call (as canonical raft's one
@@ -111,7 +133,7 @@ class quorum_cluster {
   [[gnu::noinline]] [[nodiscard]] bool commit_batch_one_request(std::size_t n) {
     if (group_.size() != n) group_.assign(n, byte_view{command_});
     auto p = leader().propose_all(group_);
-    return p && deliver_until_applied(p->index + (n - 1));
+    return p && deliver_until_applied(p->index + (n - 1)) && compact_when_due(p->index + (n - 1));
   }
 
   // Delivers in rounds (a round hands over every message queued when it
@@ -163,6 +185,16 @@ class quorum_cluster {
   }
 
  private:
+  // Once all three applied `last` (the end of every commit step), one
+  // comparison says whether their snapshots are due.
+  [[nodiscard]] bool compact_when_due(log_index last) {
+    if (last.value() < next_snapshot_) [[likely]] return true;
+    next_snapshot_ = last.value() + snapshot_threshold;
+    for (auto* n : by_id_)
+      if (!n->take_snapshot()) return false;
+    return true;
+  }
+
   // Asked after every delivery: the last follower, which applies last, first.
   [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
     for (std::size_t k = cluster_size; k > 0; --k)
@@ -194,6 +226,7 @@ class quorum_cluster {
   std::vector<std::unique_ptr<bench_node>> nodes_;
   std::array<bench_node*, cluster_size> by_id_{};  // node i + 1 at i: no vector or unique_ptr on the hot path
   std::array<std::byte, command_bytes> command_{};
+  std::uint64_t next_snapshot_ = snapshot_threshold;  // compact_when_due's next mark
   std::vector<byte_view> group_;  // commit_batch_one_request's commands, all command_
 };
 
