@@ -79,6 +79,36 @@ TEST_CASE("raft message: every type round-trips, with and without entries") {
   }
 }
 
+TEST_CASE("raft message: encode appends after what the buffer holds, also when the message views that buffer") {
+  sample s;
+  std::vector<entry_view> storage;
+  byte_buffer alone;
+  encode(s.m, alone);
+  // Appended after a prefix: the prefix stays, the message follows it byte for byte.
+  byte_buffer out(5, std::byte{0x5a});
+  encode(s.m, out);
+  REQUIRE(out.size() == 5 + alone.size());
+  CHECK(byte_buffer(out.begin(), out.begin() + 5) == byte_buffer(5, std::byte{0x5a}));
+  CHECK(byte_buffer(out.begin() + 5, out.end()) == alone);
+  // A message whose data and entries view the very buffer it is appended to,
+  // once when the buffer must grow (it moves) and once when it has room.
+  for (const bool room : {false, true}) {
+    CAPTURE(room);
+    byte_buffer buf = alone;
+    buf.shrink_to_fit();
+    if (room) buf.reserve(4 * alone.size());
+    const std::byte* before = buf.data();
+    auto viewed = decode(buf, storage);  // data and entries view buf
+    REQUIRE(viewed.has_value());
+    const std::vector<entry_view> entries(viewed->entries.begin(), viewed->entries.end());
+    viewed->entries = entries;
+    encode(*viewed, buf);
+    CHECK((buf.data() == before) == room);
+    REQUIRE(buf.size() == 2 * alone.size());
+    CHECK(byte_buffer(buf.begin() + static_cast<std::ptrdiff_t>(alone.size()), buf.end()) == alone);
+  }
+}
+
 TEST_CASE("raft message: every truncation is an error, never a crash") {
   sample s;
   byte_buffer out;

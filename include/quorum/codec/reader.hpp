@@ -39,13 +39,25 @@ class reader {
   }
 
   [[nodiscard]] result<std::uint64_t> varint() noexcept {
-    const varint_parse p = parse_varint(in_.subspan(pos_));
+    const varint_parse p = parse_here();
     if (!p.ok()) {
       return error_here(p.code, p.code == errc::truncated ? "varint: input ends inside the value"
                                                           : "varint: overlong or over 64 bits");
     }
     pos_ += p.size;
     return p.value;
+  }
+
+  // The next varint into v, true; or false with nothing consumed, and
+  // varint() at the same place then says why. For decoders that read many
+  // fields in a row: a one-byte value (most ids, counts and lengths) costs a
+  // load and a test, with no result<> per field.
+  [[nodiscard, gnu::always_inline]] bool varint_into(std::uint64_t& v) noexcept {
+    const varint_parse p = parse_here();
+    if (!p.ok()) [[unlikely]] return false;
+    pos_ += p.size;
+    v = p.value;
+    return true;
   }
 
   [[nodiscard]] result<std::int64_t> zigzag() noexcept {
@@ -57,7 +69,7 @@ class reader {
   // A varint count of things to follow, refused over max before the caller
   // sizes anything by it (errc::too_large).
   [[nodiscard]] result<std::size_t> count(std::size_t max) noexcept {
-    const varint_parse p = parse_varint(in_.subspan(pos_));
+    const varint_parse p = parse_here();
     if (!p.ok()) return error_here(p.code, "count: bad varint");
     if (p.value > max) return error_here(errc::too_large, "count: over the limit");
     pos_ += p.size;
@@ -76,7 +88,7 @@ class reader {
   // length is checked against max_len before anything else, so a hostile
   // length is errc::too_large even when the input is short.
   [[nodiscard]] result<byte_view> prefixed_bytes(std::size_t max_len) noexcept {
-    const varint_parse p = parse_varint(in_.subspan(pos_));
+    const varint_parse p = parse_here();
     if (!p.ok()) return error_here(p.code, "length prefix: bad varint");
     if (p.value > max_len) return error_here(errc::too_large, "length prefix: over the limit");
     const std::size_t avail = in_.size() - pos_ - p.size;
@@ -111,6 +123,16 @@ class reader {
   [[nodiscard]] byte_view rest() const noexcept { return in_.subspan(pos_); }
 
  private:
+  // The varint at pos_: a one-byte value (most ids, counts and lengths) is
+  // a load and a test here; longer ones and errors go to parse_varint.
+  [[nodiscard, gnu::always_inline]] varint_parse parse_here() const noexcept {
+    if (pos_ < in_.size()) [[likely]] {
+      const auto b = static_cast<std::uint8_t>(in_[pos_]);
+      if ((b & 0x80) == 0) [[likely]] return {b, 1, errc::truncated};
+    }
+    return parse_varint(in_.subspan(pos_));
+  }
+
   template <class U>
   [[nodiscard]] result<U> fixed(const char* what) noexcept {
     if (in_.size() - pos_ < sizeof(U)) return error_here(errc::truncated, what);

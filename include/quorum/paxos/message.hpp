@@ -104,16 +104,16 @@ inline constexpr std::uint8_t flag_no_answer = 2;
   return true;
 }
 
-}  // namespace detail
-
-inline void encode(const message& m, byte_buffer& out) {
-  const bool run = detail::entries_are_run(m);
-  // Written straight into out, sized once for the most it can take.
+// The most bytes encode() can write for m.
+[[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
   std::size_t most = 3 + 9 * codec::max_varint_bytes;
   for (const entry& e : m.entries) most += e.data.size() + 1 + 4 * codec::max_varint_bytes;
-  const std::size_t start = out.size();
-  out.resize(start + most);
-  std::byte* p = out.data() + start;
+  return most;
+}
+
+// Writes m at p, which has room for encoded_bound(m) bytes; returns the end.
+inline std::byte* encode_at(const message& m, std::byte* p) noexcept {
+  const bool run = entries_are_run(m);
   const auto varint = [&p](std::uint64_t v) { p += codec::encode_varint(v, p); };
   *p++ = static_cast<std::byte>(run ? wire_version_run : wire_version);
   *p++ = static_cast<std::byte>(m.type);
@@ -125,7 +125,7 @@ inline void encode(const message& m, byte_buffer& out) {
   varint(m.index.value());
   varint(m.commit.value());
   const bool no_answer = m.no_answer && m.type == message_type::heartbeat;  // meaningless elsewhere: not written
-  *p++ = static_cast<std::byte>((m.reject ? detail::flag_reject : 0) | (no_answer ? detail::flag_no_answer : 0));
+  *p++ = static_cast<std::byte>((m.reject ? flag_reject : 0) | (no_answer ? flag_no_answer : 0));
   varint(m.entries.size());
   if (run) varint(m.entries.front().slot.value());
   for (const entry& e : m.entries) {
@@ -139,16 +139,37 @@ inline void encode(const message& m, byte_buffer& out) {
     if (!e.data.empty()) std::memcpy(p, e.data.data(), e.data.size());
     p += e.data.size();
   }
-  out.resize(static_cast<std::size_t>(p - out.data()));
+  return p;
+}
+
+// When out must grow: m may view out's own bytes, which move when it does,
+// so the message is written apart first. Leaves room for another as large.
+[[gnu::noinline]] inline void encode_growing(const message& m, byte_buffer& out, std::size_t most) {
+  byte_buffer own(most);
+  own.resize(static_cast<std::size_t>(encode_at(m, own.data()) - own.data()));
+  out.reserve(out.size() + most);
+  out.insert(out.end(), own.begin(), own.end());
+}
+
+}  // namespace detail
+
+// Appends m's encoding to out: sized once for the most m can take, written
+// straight in, trimmed (in steady state out is cleared and reused).
+inline void encode(const message& m, byte_buffer& out) {
+  const std::size_t most = detail::encoded_bound(m);
+  const std::size_t start = out.size();
+  if (out.capacity() - start < most) [[unlikely]] return detail::encode_growing(m, out, most);
+  out.resize(start + most);  // within capacity: no byte m views moves
+  out.resize(static_cast<std::size_t>(detail::encode_at(m, out.data() + start) - out.data()));
 }
 
 namespace detail {
 
 [[nodiscard]] inline result<std::uint64_t> read_slot(codec::reader& r) {
-  auto v = r.varint();
-  if (!v) return unexpected{v.error()};
-  if (*v > all_slots.value()) return fail(errc::malformed, "paxos message: slot out of range", r.position());
-  return *v;
+  std::uint64_t v = 0;
+  if (!r.varint_into(v)) return unexpected{r.varint().error()};
+  if (v > all_slots.value()) return fail(errc::malformed, "paxos message: slot out of range", r.position());
+  return v;
 }
 
 [[nodiscard]] inline result<void> decode_entries(codec::reader& r, const message_limits& limits,
@@ -162,16 +183,14 @@ namespace detail {
     auto slot = read_slot(r);
     if (!slot) return unexpected{slot.error()};
     if (*slot == 0) return fail(errc::malformed, "paxos message: entry at slot 0", r.position());
-    auto round = r.varint();
-    if (!round) return unexpected{round.error()};
-    auto node = r.varint();
-    if (!node) return unexpected{node.error()};
+    std::uint64_t round = 0, node = 0;
+    if (!r.varint_into(round) || !r.varint_into(node)) return unexpected{r.varint().error()};
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
     auto data = r.prefixed_bytes(limits.max_entry_bytes);
     if (!data) return unexpected{data.error()};
-    storage.push_back(entry{log_index{*slot}, ballot{*round, node_id{*node}}, static_cast<entry_kind>(*kind), *data});
+    storage.push_back(entry{log_index{*slot}, ballot{round, node_id{node}}, static_cast<entry_kind>(*kind), *data});
   }
   return {};
 }
@@ -218,11 +237,8 @@ namespace detail {
   if (!type) return unexpected{type.error()};
   if (*type == 0 || *type > max_message_type) return fail(errc::malformed, "paxos message: unknown type", *type);
   std::uint64_t head[4];
-  for (auto& f : head) {
-    auto v = r.varint();
-    if (!v) return unexpected{v.error()};
-    f = *v;
-  }
+  for (auto& f : head)
+    if (!r.varint_into(f)) return unexpected{r.varint().error()};
   std::uint64_t slots[3];
   for (auto& f : slots) {
     auto v = detail::read_slot(r);

@@ -5,11 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
 #include "quorum/codec/reader.hpp"
-#include "quorum/codec/writer.hpp"
+#include "quorum/codec/varint.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
@@ -94,29 +95,71 @@ inline constexpr std::uint8_t flag_no_answer = 2;  // version 2 only, and always
 // hint_index, u8 flags (version 1: reject as 0 or 1; version 2: bit 0
 // reject, bit 1 no_answer, which is set), varints context offset total,
 // varint length and the data bytes, varint count, then per entry u8 kind,
-// varint term, varint length, bytes. Appends to out.
-inline void encode(const message& m, byte_buffer& out) {
-  codec::writer w{out};
-  w.u8(m.no_answer ? 2 : 1);
-  w.u8(static_cast<std::uint8_t>(m.type));
-  w.varint(m.from.value());
-  w.varint(m.to.value());
-  w.varint(m.term.value());
-  w.varint(m.index.value());
-  w.varint(m.log_term.value());
-  w.varint(m.commit.value());
-  w.varint(m.hint_index.value());
-  w.u8(static_cast<std::uint8_t>((m.reject ? detail::flag_reject : 0) | (m.no_answer ? detail::flag_no_answer : 0)));
-  w.varint(m.context);
-  w.varint(m.offset);
-  w.varint(m.total);
-  w.prefixed_bytes(m.data);
-  w.varint(m.entries.size());
+// varint term, varint length, bytes.
+namespace detail {
+
+// The most bytes encode() can write for m.
+[[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
+  std::size_t most = 3 + 12 * codec::max_varint_bytes + m.data.size();
+  for (const entry_view& e : m.entries) most += 1 + 2 * codec::max_varint_bytes + e.data.size();
+  return most;
+}
+
+// Writes m at p, which has room for encoded_bound(m) bytes; returns the end.
+// A pointer and no capacity check per field: the encoding runs for every
+// message a node sends over a wire.
+inline std::byte* encode_at(const message& m, std::byte* p) noexcept {
+  const auto varint = [&p](std::uint64_t v) {
+    if (v < 0x80) *p++ = static_cast<std::byte>(v);
+    else p += codec::encode_varint(v, p);
+  };
+  const auto bytes = [&p, &varint](byte_view b) {
+    varint(b.size());
+    if (!b.empty()) std::memcpy(p, b.data(), b.size());
+    p += b.size();
+  };
+  *p++ = static_cast<std::byte>(m.no_answer ? 2 : 1);
+  *p++ = static_cast<std::byte>(m.type);
+  varint(m.from.value());
+  varint(m.to.value());
+  varint(m.term.value());
+  varint(m.index.value());
+  varint(m.log_term.value());
+  varint(m.commit.value());
+  varint(m.hint_index.value());
+  *p++ = static_cast<std::byte>((m.reject ? flag_reject : 0) | (m.no_answer ? flag_no_answer : 0));
+  varint(m.context);
+  varint(m.offset);
+  varint(m.total);
+  bytes(m.data);
+  varint(m.entries.size());
   for (const entry_view& e : m.entries) {
-    w.u8(static_cast<std::uint8_t>(e.kind));
-    w.varint(e.term.value());
-    w.prefixed_bytes(e.data);
+    *p++ = static_cast<std::byte>(e.kind);
+    varint(e.term.value());
+    bytes(e.data);
   }
+  return p;
+}
+
+// When out must grow: m may view out's own bytes, which move when it does,
+// so the message is written apart first. Leaves room for another as large.
+[[gnu::noinline]] inline void encode_growing(const message& m, byte_buffer& out, std::size_t most) {
+  byte_buffer own(most);
+  own.resize(static_cast<std::size_t>(encode_at(m, own.data()) - own.data()));
+  out.reserve(out.size() + most);
+  out.insert(out.end(), own.begin(), own.end());
+}
+
+}  // namespace detail
+
+// Appends m's encoding to out. In steady state (out cleared and reused) it
+// is sized once for the most m can take, written, and trimmed.
+inline void encode(const message& m, byte_buffer& out) {
+  const std::size_t most = detail::encoded_bound(m);
+  const std::size_t start = out.size();
+  if (out.capacity() - start < most) [[unlikely]] return detail::encode_growing(m, out, most);
+  out.resize(start + most);  // within capacity: no byte m views moves
+  out.resize(static_cast<std::size_t>(detail::encode_at(m, out.data() + start) - out.data()));
 }
 
 namespace detail {
@@ -132,12 +175,12 @@ namespace detail {
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "raft message: unknown entry kind", r.position());
-    auto term = r.varint();
-    if (!term) return unexpected{term.error()};
-    if (*term == 0) return fail(errc::malformed, "raft message: entry of term 0", r.position());
+    std::uint64_t term = 0;
+    if (!r.varint_into(term)) return unexpected{r.varint().error()};
+    if (term == 0) return fail(errc::malformed, "raft message: entry of term 0", r.position());
     auto data = r.prefixed_bytes(limits.max_entry_bytes);
     if (!data) return unexpected{data.error()};
-    storage.push_back(entry_view{term_id{*term}, static_cast<entry_kind>(*kind), *data});
+    storage.push_back(entry_view{term_id{term}, static_cast<entry_kind>(*kind), *data});
   }
   return {};
 }
@@ -158,11 +201,8 @@ namespace detail {
   if (!type) return unexpected{type.error()};
   if (*type == 0 || *type > max_message_type) return fail(errc::malformed, "raft message: unknown type", *type);
   std::uint64_t fields[7];
-  for (auto& f : fields) {
-    auto v = r.varint();
-    if (!v) return unexpected{v.error()};
-    f = *v;
-  }
+  for (auto& f : fields)
+    if (!r.varint_into(f)) return unexpected{r.varint().error()};
   auto flags = r.u8();
   if (!flags) return unexpected{flags.error()};
   // One encoding per message: version 2 exactly when no_answer is set.
@@ -170,11 +210,8 @@ namespace detail {
   if ((*flags & ~allowed) != 0 || (*version == 2 && (*flags & detail::flag_no_answer) == 0))
     return fail(errc::malformed, "raft message: flags not valid for its version", *flags);
   std::uint64_t tail[3];
-  for (auto& f : tail) {
-    auto v = r.varint();
-    if (!v) return unexpected{v.error()};
-    f = *v;
-  }
+  for (auto& f : tail)
+    if (!r.varint_into(f)) return unexpected{r.varint().error()};
   auto data = r.prefixed_bytes(limits.max_chunk_bytes);
   if (!data) return unexpected{data.error()};
   QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
