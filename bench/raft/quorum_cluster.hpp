@@ -55,7 +55,8 @@ struct counting_state_machine {
   }
   void restore(log_index, byte_view image) noexcept {
     std::uint64_t v[2] = {0, 0};
-    for (std::size_t k = 0; k < 16 && k < image.size(); ++k) v[k / 8] |= std::uint64_t{std::to_integer<std::uint8_t>(image[k])} << (8 * (k % 8));
+    for (std::size_t k = 0; k < 16 && k < image.size(); ++k)
+      v[k / 8] |= std::uint64_t{std::to_integer<std::uint8_t>(image[k])} << (8 * (k % 8));
     applied = v[0];
     bytes = v[1];
   }

@@ -119,7 +119,8 @@ class netns_lab {
   class setup_lock {
    public:
     setup_lock() : fd_{::open("/run/quorum-kv-netns-lab.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600)} {
-      if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw std::runtime_error("netns_lab: cannot lock /run/quorum-kv-netns-lab.lock");
+      if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+        throw std::runtime_error("netns_lab: cannot lock /run/quorum-kv-netns-lab.lock");
     }
     ~setup_lock() { ::close(fd_); }
     setup_lock(const setup_lock&) = delete;
@@ -149,14 +150,14 @@ class netns_lab {
       for (int from = -1; from < members_ && broken.empty(); ++from)
         for (int to = 0; to < members_ && broken.empty(); ++to)
           if (from != to) {
-            if (const auto why = unreachable(from < 0 ? -1 : ns_fds_[static_cast<std::size_t>(from)], address(to)))
-              broken = (from < 0 ? std::string{"the test's namespace"} : name(from)) + " -> " + address(to) + ": " + *why;
+            const int ns = from < 0 ? -1 : ns_fds_[static_cast<std::size_t>(from)];
+            if (const auto why = unreachable(ns, address(to)))
+              broken = (from < 0 ? std::string{"the test's namespace"} : name(from)) + " -> " + address(to) + ": " +
+                       *why;
           }
       if (broken.empty()) return;
       if (std::chrono::steady_clock::now() >= deadline)
-        throw std::runtime_error("netns_lab: " + broken + "\n" +
-                                 output("ip -o -4 addr show; ip -4 route show; for n in $(ip netns list | grep -o '^" +
-                                        prefix_ + "-[0-9]*'); do echo \"[$n]\"; ip -n $n -o -4 addr show; ip -n $n -4 route show; done"));
+        throw std::runtime_error("netns_lab: " + broken + "\n" + state());
       std::this_thread::sleep_for(std::chrono::milliseconds{100});
     }
   }
@@ -194,6 +195,13 @@ class netns_lab {
       case 102: return "no answer within 1 s";
       default: return std::string{"connect: "} + std::strerror(code);
     }
+  }
+  // Addresses and routes here and in each member's namespace, for an error.
+  [[nodiscard]] std::string state() const {
+    std::string cmd = "ip -o -4 addr show; ip -4 route show";
+    for (int i = 0; i < members_; ++i)
+      cmd += "; echo '[" + name(i) + "]'; ip -n " + name(i) + " -o -4 addr show; ip -n " + name(i) + " -4 route show";
+    return output(cmd);
   }
   static std::string output(const std::string& cmd) {
     std::string out;
