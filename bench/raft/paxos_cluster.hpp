@@ -122,15 +122,7 @@ class paxos_cluster {
   }
 
  private:
-  // Once all three applied `last` (the end of every commit step), one
-  // comparison says whether their snapshots are due.
-  [[nodiscard]] bool compact_when_due(log_index last) {
-    if (last.value() < next_snapshot_) [[likely]] return true;
-    next_snapshot_ = last.value() + snapshot_threshold;
-    for (auto* n : by_id_)
-      if (!n->take_snapshot()) return false;
-    return true;
-  }
+  [[nodiscard]] bool compact_when_due(log_index last) { return snapshot_when_due(by_id_, last, next_snapshot_); }
 
   // Asked after every delivery, as quorum_cluster does: the last follower,
   // which applies last, first.
@@ -163,7 +155,7 @@ class paxos_cluster {
   std::vector<std::unique_ptr<paxos_bench_node>> nodes_;
   std::array<paxos_bench_node*, cluster_size> by_id_{};  // node i + 1 at i, as quorum_cluster's
   std::array<std::byte, command_bytes> command_{};
-  std::uint64_t next_snapshot_ = snapshot_threshold;  // compact_when_due's next mark
+  std::uint64_t next_snapshot_ = snapshot_threshold;  // snapshot_when_due's mark
 };
 
 }  // namespace quorum_bench

@@ -67,6 +67,17 @@ struct counting_state_machine {
 inline constexpr std::uint64_t snapshot_threshold = 1024;
 inline constexpr std::uint64_t snapshot_trailing = 128;
 
+// Called once all of `nodes` applied `last` (the end of every commit step):
+// one comparison says whether their snapshots are due; `next` is the mark.
+template <class Nodes>
+[[nodiscard]] bool snapshot_when_due(Nodes& nodes, log_index last, std::uint64_t& next) {
+  if (last.value() < next) [[likely]] return true;
+  next = last.value() + snapshot_threshold;
+  for (auto* n : nodes)
+    if (!n->take_snapshot()) return false;
+  return true;
+}
+
 struct bench_policies {
   using transport = queue_transport;
   using log = quorum::storage::memory_log;
@@ -186,15 +197,7 @@ class quorum_cluster {
   }
 
  private:
-  // Once all three applied `last` (the end of every commit step), one
-  // comparison says whether their snapshots are due.
-  [[nodiscard]] bool compact_when_due(log_index last) {
-    if (last.value() < next_snapshot_) [[likely]] return true;
-    next_snapshot_ = last.value() + snapshot_threshold;
-    for (auto* n : by_id_)
-      if (!n->take_snapshot()) return false;
-    return true;
-  }
+  [[nodiscard]] bool compact_when_due(log_index last) { return snapshot_when_due(by_id_, last, next_snapshot_); }
 
   // Asked after every delivery: the last follower, which applies last, first.
   [[nodiscard]] bool applied_everywhere(log_index i) const noexcept {
@@ -227,7 +230,7 @@ class quorum_cluster {
   std::vector<std::unique_ptr<bench_node>> nodes_;
   std::array<bench_node*, cluster_size> by_id_{};  // node i + 1 at i: no vector or unique_ptr on the hot path
   std::array<std::byte, command_bytes> command_{};
-  std::uint64_t next_snapshot_ = snapshot_threshold;  // compact_when_due's next mark
+  std::uint64_t next_snapshot_ = snapshot_threshold;  // snapshot_when_due's mark
   std::vector<byte_view> group_;  // commit_batch_one_request's commands, all command_
 };
 

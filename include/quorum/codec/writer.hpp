@@ -117,4 +117,28 @@ class writer {
   byte_buffer* out_;
 };
 
+namespace detail {
+// append_bounded's path for a buffer that must grow first.
+template <class Write>
+[[gnu::noinline]] void append_bounded_growing(byte_buffer& out, std::size_t most, const Write& write) {
+  byte_buffer own(most);  // what write() copies may be out's own bytes, which move when it grows
+  own.resize(static_cast<std::size_t>(write(own.data()) - own.data()));
+  out.reserve(out.size() + most);  // room for the next one as large
+  out.insert(out.end(), own.begin(), own.end());
+}
+}  // namespace detail
+
+// Appends to out what write(p) writes at p, given that it writes at most
+// `most` bytes and returns where it stopped: out is sized once, written
+// straight into and trimmed, instead of checked and grown per field (the
+// encoders of messages sent on every step use it). What write() copies may
+// view out itself: when out must grow, the bytes are written apart first.
+template <class Write>
+void append_bounded(byte_buffer& out, std::size_t most, const Write& write) {
+  const std::size_t start = out.size();
+  if (out.capacity() - start < most) [[unlikely]] return detail::append_bounded_growing(out, most, write);
+  out.resize(start + most);  // within capacity: no byte already in out moves
+  out.resize(static_cast<std::size_t>(write(out.data() + start) - out.data()));
+}
+
 }  // namespace quorum::codec

@@ -142,25 +142,12 @@ inline std::byte* encode_at(const message& m, std::byte* p) noexcept {
   return p;
 }
 
-// When out must grow: m may view out's own bytes, which move when it does,
-// so the message is written apart first. Leaves room for another as large.
-[[gnu::noinline]] inline void encode_growing(const message& m, byte_buffer& out, std::size_t most) {
-  byte_buffer own(most);
-  own.resize(static_cast<std::size_t>(encode_at(m, own.data()) - own.data()));
-  out.reserve(out.size() + most);
-  out.insert(out.end(), own.begin(), own.end());
-}
-
 }  // namespace detail
 
-// Appends m's encoding to out: sized once for the most m can take, written
-// straight in, trimmed (in steady state out is cleared and reused).
+// Appends m's encoding to out (codec::append_bounded: sized once, written
+// straight in; in steady state out is cleared and reused).
 inline void encode(const message& m, byte_buffer& out) {
-  const std::size_t most = detail::encoded_bound(m);
-  const std::size_t start = out.size();
-  if (out.capacity() - start < most) [[unlikely]] return detail::encode_growing(m, out, most);
-  out.resize(start + most);  // within capacity: no byte m views moves
-  out.resize(static_cast<std::size_t>(detail::encode_at(m, out.data() + start) - out.data()));
+  codec::append_bounded(out, detail::encoded_bound(m), [&m](std::byte* p) { return detail::encode_at(m, p); });
 }
 
 namespace detail {
