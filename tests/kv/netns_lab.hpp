@@ -167,15 +167,16 @@ class netns_lab {
   // reached); the reason when it is not. Runs in a child, which may enter
   // another namespace without moving this process.
   static std::optional<std::string> unreachable(int ns_fd, const std::string& address) {
+    sockaddr_in a{};  // filled here: the child makes system calls only
+    a.sin_family = AF_INET;
+    a.sin_port = htons(9);
+    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) return "bad address";
     const pid_t pid = ::fork();
     if (pid < 0) return "fork failed";
     if (pid == 0) {
       if (ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) != 0) std::_Exit(100);
       const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(9);
-      if (s < 0 || ::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) std::_Exit(101);
+      if (s < 0) std::_Exit(101);
       if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) std::_Exit(0);
       if (errno == ECONNREFUSED) std::_Exit(0);
       if (errno != EINPROGRESS) std::_Exit(std::min(errno, 99));
@@ -191,7 +192,7 @@ class netns_lab {
     switch (const int code = WEXITSTATUS(status)) {
       case 0: return std::nullopt;
       case 100: return "setns failed";
-      case 101: return "bad address";
+      case 101: return "no socket";
       case 102: return "no answer within 1 s";
       default: return std::string{"connect: "} + std::strerror(code);
     }

@@ -255,8 +255,9 @@ template <class Policies>
   release_cache();
   // Leaving a joint configuration or stepping down when removed: after almost
   // every apply there is neither, and the test costs less than the call.
-  const bool membership_to_settle = config_.joint() || (!config_.self_is_voter() && opts_.step_down_when_removed);
-  if (role_ == role::leader && membership_to_settle && configs_.latest().index <= commit_) on_membership_committed();
+  if (role_ == role::leader && (config_.joint() || (!config_.self_is_voter() && opts_.step_down_when_removed)) &&
+      configs_.latest().index <= commit_)
+    on_membership_committed();
 }
 
 template <class Policies>
