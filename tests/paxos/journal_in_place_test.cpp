@@ -132,3 +132,49 @@ TEST_CASE("paxos journal in place: the same writes read back, recover and compac
     CHECK(value_of(j, 12) == "twelve");
   }
 }
+
+TEST_CASE("paxos journal in place: a batch's writes wait in the open run, and every reader seals it first") {
+  for (std::size_t cache : {std::size_t{8} << 20, std::size_t{0}}) {
+    CAPTURE(cache);
+    journal<storage::memory_log> j{storage::memory_log{}, cache};
+    REQUIRE(j.recover(1000));
+    REQUIRE(j.sync());
+    // Values of 0, 3, 40 (two fixed moves), 100 and 300 bytes (a two-byte length in the run's head).
+    const std::vector<std::string> values{"first", "", "abc", std::string(40, 'x'), std::string(100, 'y'),
+                                          std::string(300, 'z'), "last"};
+    for (std::size_t i = 0; i < values.size(); ++i)
+      REQUIRE(j.write(record_kind::accepted, at_slot(i + 1, bal(1, 1), values[i])));
+    CHECK(j.policy().last_index() == log_index{1});  // the first placed at once, the rest staged
+    CHECK(j.known_end() == log_index{values.size()});
+    CHECK_FALSE(j.cached(log_index{3}).has_value());  // the cache only views the Log
+
+    // A leader collects the batch for its accepts: the run is sealed, one record.
+    entry_batch out;
+    REQUIRE(j.collect_range(log_index{1}, log_index{values.size()}, out, 64, std::size_t{1} << 20, bal(1, 1),
+                            [](log_index) { return false; }));
+    CHECK(j.policy().last_index() == log_index{2});
+    REQUIRE(out.views().size() == values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      CAPTURE(i);
+      CHECK(out.views()[i].slot == log_index{i + 1});
+      CHECK(std::string(as_chars(out.views()[i].data)) == values[i]);
+      if (cache != 0) CHECK(j.cached(log_index{i + 1}).has_value());
+    }
+
+    // read() of a staged slot seals too, and the cache views the record.
+    REQUIRE(j.write(record_kind::accepted, at_slot(8, bal(1, 1), "eight")));
+    REQUIRE(j.write(record_kind::accepted, at_slot(9, bal(1, 1), std::string(200, 'n'))));
+    CHECK(j.policy().last_index() == log_index{2});
+    CHECK(value_of(j, 9) == std::string(200, 'n'));
+    CHECK(j.policy().last_index() == log_index{3});
+    CHECK(value_of(j, 8) == "eight");
+
+    // The same records recover to the same values.
+    REQUIRE(j.sync());
+    journal<storage::memory_log> k{j.policy(), cache};
+    REQUIRE(k.recover(1000));
+    CHECK(k.known_end() == log_index{9});
+    for (std::size_t i = 0; i < values.size(); ++i) CHECK(value_of(k, i + 1) == values[i]);
+    CHECK(value_of(k, 9) == std::string(200, 'n'));
+  }
+}

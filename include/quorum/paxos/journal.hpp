@@ -3,8 +3,9 @@
 // each a run of consecutive slots at one ballot (journal_record.hpp): writes
 // are staged into the open run and sealed as one Log append at the next
 // sync or read (over a Log whose records stay in place, the first write
-// after a sync and every accepted run go to it at once instead, and the
-// record cache views them there). Recovery replays the journal, the highest ballot per slot
+// after a sync and every accepted run go to it at once instead, a batch's
+// later writes wait in the open run, and the record cache views them all
+// in the Log). Recovery replays the journal, the highest ballot per slot
 // winning; an index from slot to record is kept in memory, values
 // stay in the Log. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled. Slots applied and
@@ -201,20 +202,25 @@ class journal {
   result<void> write(record_kind k, const entry& e) {
     if (e.slot <= base_) return {};
     // The first write since the last sync (one at a time) goes to the Log at
-    // once; those after it in one batch are staged into one run as usual.
+    // once; those after it in one batch are staged into one run.
     if constexpr (in_place)
       if (!dirty_) return place(k, std::span<const entry>{&e, 1});
     if (!run_.extends(k, e, run_bytes_)) {
       if (!run_.empty()) QUORUM_TRY(seal());
       start_run(k, e);
     }
-    run_.add(e);
+    // Over a Log whose records stay in place the run keeps the value until
+    // seal() appends it, and the cache views it in the Log from then on;
+    // otherwise the cache holds it, the open run's values back to back.
+    if constexpr (in_place) run_.add_with_value(e);
+    else run_.add(e);
     dirty_ = true;
     if (e.slot == known_end().next())  // the usual case, note()'s first, without the call
       slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
     else
       note(k, e, run_position_, seq_);
-    cache_.add(seq_++, e, run_seq_);
+    if constexpr (!in_place) cache_.add(seq_, e, run_seq_);
+    ++seq_;
     return {};
   }
 
@@ -258,6 +264,7 @@ class journal {
     std::byte single[max_record_head_bytes];
     const byte_view head = run_.count() == 1 ? byte_view{single, encode_record_head(run_.kind(), run_.front(), single)}
                                              : run_.head();
+    if constexpr (in_place) return seal_placed(head);
     const byte_view values = cache_.values_from(run_seq_);
     QUORUM_ASSERT(values.size() == run_.values_bytes());
     result<log_index> at = append(head, values);
@@ -338,6 +345,9 @@ class journal {
     if (st->seq != 0)
       if (auto hit = cache_.find(st->seq)) return *hit;
     QUORUM_TRY(seal());
+    if constexpr (in_place)  // an open run's value: the cache views it now
+      if (st->seq != 0)
+        if (auto hit = cache_.find(st->seq)) return *hit;
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
     if (s < rec->first || s - rec->first >= rec->count)
@@ -372,6 +382,10 @@ class journal {
   result<void> collect_range(log_index first, log_index last, entry_batch& out, std::size_t max_entries,
                              std::size_t max_bytes, ballot as, Stop&& stop) {
     out.clear();
+    // Slots of the open run are in the cache once it is sealed: a leader's
+    // batch of proposals, collected for its accepts.
+    if constexpr (in_place)
+      if (!run_.empty() && last >= run_.first()) QUORUM_TRY(seal());
     if (first == last && !stop(first)) [[likely]] {  // one at a time: no pass to set up
       if (auto c = cached(first)) {
         if (as.round != 0) c->bal = as;
@@ -547,6 +561,22 @@ class journal {
     cache_.add_placed(seq_, es, rec.data() + head.size());
     seq_ += es.size();
     run_seq_ = seq_;  // no open run: applies release the cache up to here
+    return {};
+  }
+
+  // seal() over a Log whose records stay in place: the open run, its values
+  // held by run_, goes to the Log as one record, and the cache views them there.
+  result<void> seal_placed(byte_view head) {
+    byte_view rec;
+    const result<log_index> at = append_placed(head, run_.values(), rec);
+    const bool whole = rec.size() == head.size() + run_.values_bytes();
+    if (at && *at == run_position_ && whole)
+      cache_.add_placed_run(run_seq_, run_.first(), run_.front().bal, run_.count(), run_, rec.data() + head.size());
+    run_.clear();
+    run_seq_ = seq_;
+    if (!at) return unexpected{at.error()};
+    if (*at != run_position_) return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
+    if (!whole) return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
     return {};
   }
 

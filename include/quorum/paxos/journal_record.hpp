@@ -6,6 +6,7 @@
 // Decoders are total.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -184,9 +185,12 @@ namespace detail {
 
 // Builds the head of a version-2 record entry by entry, in a buffer reused
 // from one run to the next (its size is its capacity: a plain store into
-// room made once is much cheaper than vector::insert per slot). The values
-// are not copied here: the journal keeps them in its record cache, which
-// holds the open run whole, and hands them to the Log from there.
+// room made once is much cheaper than vector::insert per slot). add() does
+// not copy the values: a journal over a Log that copies keeps them in its
+// record cache, which holds the open run whole, and hands them to the Log
+// from there. add_with_value() copies them here instead, back to back, for
+// a journal over a Log whose records stay in place: its cache only views
+// records once they are in the Log.
 class run_builder {
  public:
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
@@ -206,15 +210,13 @@ class run_builder {
     kind_ = k;
     first_ = e.slot;
     bal_ = e.bal;
-    count_ = 0;
-    heads_end_ = max_run_prefix_bytes;  // room for the prefix, written when the count is known
-    values_bytes_ = 0;
+    clear();
   }
 
   // Empties the run (sealed).
   void clear() noexcept {
     count_ = 0;
-    heads_end_ = max_run_prefix_bytes;
+    heads_end_ = max_run_prefix_bytes;  // room for the prefix, written when the count is known
     values_bytes_ = 0;
   }
 
@@ -233,6 +235,49 @@ class run_builder {
     }
     values_bytes_ += size;
     ++count_;
+  }
+
+  // add(), and e's value is copied after those added so before: values()
+  // views them all. A value of 16 to 64 bytes (a typical command) in two
+  // overlapping moves of fixed size instead of a call.
+  void add_with_value(const entry& e) {
+    const std::size_t size = e.data.size();
+    if (values_.size() - values_bytes_ < size) [[unlikely]]
+      values_.resize(std::max(values_.size() * 2, values_bytes_ + std::max<std::size_t>(size, 4096)));
+    std::byte* out = values_.data() + values_bytes_;
+    const std::byte* in = e.data.data();
+    if (size >= 16 && size <= 32) {
+      std::memcpy(out, in, 16);
+      std::memcpy(out + size - 16, in + size - 16, 16);
+    } else if (size > 32 && size <= 64) {
+      std::memcpy(out, in, 32);
+      std::memcpy(out + size - 32, in + size - 32, 32);
+    } else if (size != 0) {
+      std::memcpy(out, in, size);
+    }
+    add(e);
+  }
+
+  // The values add_with_value() copied, back to back. Valid until the next add.
+  [[nodiscard]] byte_view values() const noexcept { return byte_view{values_.data(), values_bytes_}; }
+
+  // Calls f(k, kind, size) for each slot added, in order.
+  template <class F>
+  void for_each_head(F&& f) const {
+    std::size_t at = max_run_prefix_bytes;
+    for (std::size_t k = 0; k < count_; ++k) {
+      const auto kind = static_cast<entry_kind>(heads_[at]);
+      const auto first = static_cast<std::uint8_t>(heads_[at + 1]);
+      std::size_t size = first;
+      if (first < 0x80) [[likely]] {
+        at += 2;
+      } else {
+        const codec::varint_parse p = codec::parse_varint(byte_view{heads_.data() + at + 1, heads_end_ - at - 1});
+        size = static_cast<std::size_t>(p.value);  // written by add(): well formed
+        at += 1 + p.size;
+      }
+      f(k, kind, size);
+    }
   }
 
   // Adds es[0] (which extends() the run, or starts it) and the slots after
@@ -277,6 +322,7 @@ class run_builder {
   byte_buffer heads_ = byte_buffer(max_run_prefix_bytes + 64 * max_run_entry_head_bytes);
   std::size_t heads_end_{max_run_prefix_bytes};
   std::size_t values_bytes_{0};
+  byte_buffer values_;  // add_with_value(): the values, in [0, values_bytes_)
 };
 
 // The version-2 record of es (consecutive slots at one ballot, at least one), appended to out.

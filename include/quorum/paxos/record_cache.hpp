@@ -4,9 +4,9 @@
 // slot it writes, in order), bounded in bytes; a miss only means the journal
 // reads the Log. It also holds the open run (journal.hpp) whole, whatever
 // the bound: that run's values reach the Log from here, back to back.
-// Over a Log whose records stay in place (core/log.hpp) the journal writes
-// every value to the Log at once and the cache only views it there
-// (add_placed): no copy, and no open run to hold.
+// Over a Log whose records stay in place (core/log.hpp) the cache only
+// views values where the Log holds them (add_placed): no copy, and no open
+// run to hold (the journal's run builder keeps it until it is sealed).
 #pragma once
 
 #include <algorithm>
@@ -76,18 +76,27 @@ class record_cache {
   // against the bound.
   void add_placed(std::uint64_t seq, std::span<const entry> es, const std::byte* values) {
     if (es.size() == 1) return add_placed(seq, es.front(), values);
-    if (count_ != 0 && seq != first_ + count_) clear();
-    while (count_ != 0 && held_bytes() + es.size() * sizeof(held) > max_bytes_) drop_oldest();
-    if (count_ == 0) first_ = seq;
-    if (head_ >= compact_after && head_ >= count_) shift();
-    if (items_.size() - (head_ + count_) < es.size()) items_.resize(std::max(items_.size() * 2, head_ + count_ + es.size()));
-    held* out = items_.data() + head_ + count_;
+    held* out = reserve(seq, es.size());
     for (std::size_t k = 0; k < es.size(); ++k) {
       const std::size_t size = es[k].data.size();
       out[k] = held{es[k].slot, es[k].bal, es[k].kind, 0, size, values};
       values += size;
     }
     count_ += es.size();
+  }
+
+  // add_placed() of a run of n values at `bal` from slot `first`, their
+  // kinds and sizes given by run.for_each_head (a run_builder,
+  // journal_record.hpp), the values back to back from `values`.
+  template <class Run>
+  void add_placed_run(std::uint64_t seq, log_index first, ballot bal, std::size_t n, const Run& run,
+                      const std::byte* values) {
+    held* out = reserve(seq, n);
+    run.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
+      out[k] = held{first + k, bal, kind, 0, size, values};
+      values += size;
+    });
+    count_ += n;
   }
 
   // add_placed() of one value: the one-at-a-time path, kept lean.
@@ -185,6 +194,17 @@ class record_cache {
   }
 
   [[nodiscard]] std::size_t held_bytes() const noexcept { return data_bytes_ + count_ * sizeof(held); }
+
+  // Room for n placed values written as seq on (following the last one
+  // held, or the cache starts over): where their items go.
+  held* reserve(std::uint64_t seq, std::size_t n) {
+    if (count_ != 0 && seq != first_ + count_) clear();
+    while (count_ != 0 && held_bytes() + n * sizeof(held) > max_bytes_) drop_oldest();
+    if (count_ == 0) first_ = seq;
+    if (head_ >= compact_after && head_ >= count_) shift();
+    if (items_.size() - (head_ + count_) < n) items_.resize(std::max(items_.size() * 2, head_ + count_ + n));
+    return items_.data() + head_ + count_;
+  }
 
   void drop_oldest() noexcept {
     const held& h = items_[head_++];
