@@ -599,7 +599,9 @@ class journal {
 
   // Appends head and value as one record; `placed` views it where it now
   // stays (read back from the Log when the Log does not say).
-  result<log_index> append_placed(byte_view head, byte_view value, byte_view& placed) {
+  // Always in line: called out of line (as GCC chose once seal_placed
+  // called it too), a commit one at a time cost 3% more instructions.
+  [[gnu::always_inline]] result<log_index> append_placed(byte_view head, byte_view value, byte_view& placed) {
     if constexpr (detail::appends_placed<L>) {
       return log_.append(head, value, placed);
     } else {
