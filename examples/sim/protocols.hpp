@@ -43,6 +43,9 @@ inline quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
 inline quorum::sim::seed_report run_paxos(const quorum::sim::run_config& c) {
   return quorum::sim::paxos_sim::run_seed(c);
 }
+inline quorum::sim::seed_report run_paxos_batch(const quorum::sim::run_config& c) {
+  return quorum::sim::paxos_sim::run_seed(c, quorum::sim::paxos_sim::driver_options::with_batches());
+}
 inline quorum::sim::seed_report run_2pc(const quorum::sim::run_config& c) {
   return quorum::sim::run_2pc_seed(c);
 }
@@ -62,6 +65,10 @@ inline constexpr std::array protocols{
              "Multi-Paxos (stable leader, pipelined) with a key-value client and membership changes; safety "
              "checked after every event",
              &detail::run_paxos},
+    protocol{"paxos-batch",
+             "Multi-Paxos as 'paxos', with client batches: proposals in batch() guards and groups in one "
+             "propose_all()",
+             &detail::run_paxos_batch},
     protocol{"2pc",
              "two-phase commit (node 1 coordinates, the rest participate) with random no votes and crashes: "
              "classic (presumed abort or commit) on most seeds, Paxos Commit on seeds = 2 mod 4, where a "

@@ -178,3 +178,94 @@ TEST_CASE("paxos node: garbage bytes and misaddressed messages are dropped and c
   CHECK(c[1].stats().dropped_malformed == 2);
   CHECK(c[1].role() == role::follower);
 }
+
+TEST_CASE("paxos node: propose_all puts a group in consecutive slots, one journal run, and a refused group opens none") {
+  options o = test_options();
+  o.max_entries_per_message = 64;
+  o.max_open_slots = 16;
+  cluster c{3, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  const log_index start = c[l].last_index();
+  const std::vector<std::string> values{"g0", "", "g2", std::string(300, 'g'), "g4"};
+  std::vector<byte_view> group;
+  for (const auto& v : values) group.push_back(as_bytes(v));
+  const std::uint64_t syncs = c.disk_of(l).syncs;
+  const log_index records = c.disk_of(l).live.last_index();
+  c.net.queue.clear();
+  auto p = c[l].propose_all(group);
+  REQUIRE(p);
+  CHECK(p->index == start.next());
+  CHECK(p->bal == c[l].current_ballot());
+  CHECK(c[l].last_index() == start + 5);
+  CHECK(c.disk_of(l).syncs == syncs + 1);                  // one sync for the group
+  CHECK(c.disk_of(l).live.last_index() == records.next());  // one journal record
+  std::size_t accepts = 0;
+  for (const envelope& e : c.net.queue) accepts += e.type == message_type::accept ? 1 : 0;
+  CHECK(accepts == 2);  // one accept message per peer
+  c.deliver();
+  c.tick_all();
+  c.deliver();
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    INFO("node " << n);
+    CHECK(c[n].applied_index() == start + 5);
+    const std::vector<std::string> applied = c.applied_values(n);
+    REQUIRE(applied.size() >= 5);
+    CHECK(std::vector<std::string>(applied.end() - 5, applied.end()) == values);
+  }
+
+  // Inside a batch, between single proposals: the slots follow on.
+  {
+    auto guard = c[l].batch();
+    auto a = c[l].propose(as_bytes("a"));
+    auto b = c[l].propose_all(group);
+    auto d = c[l].propose(as_bytes("d"));
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(d);
+    CHECK(b->index == a->index.next());
+    CHECK(d->index == b->index + 5);
+  }
+  c.deliver();
+  c.tick_all();
+  c.deliver();
+  for (std::uint64_t n = 1; n <= 3; ++n) CHECK(c[n].applied_index() == start + 12);
+  CHECK(c.applied_values(l).back() == "d");
+
+  // Refused groups open no slot and write nothing.
+  const log_index last = c[l].last_index();
+  const log_index held = c.disk_of(l).live.last_index();
+  auto none = c[l].propose_all({});
+  REQUIRE_FALSE(none);
+  CHECK(none.error().code == errc::invalid_argument);
+  const std::string huge(o.max_command_bytes + 1, 'h');
+  const byte_view with_huge[] = {as_bytes(values[0]), as_bytes(huge)};
+  auto too_large = c[l].propose_all(with_huge);
+  REQUIRE_FALSE(too_large);
+  CHECK(too_large.error().code == errc::too_large);
+  const std::vector<byte_view> seventeen(17, as_bytes(values[0]));  // more than max_open_slots: never fits
+  auto over = c[l].propose_all(seventeen);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().code == errc::too_large);
+  const std::uint64_t f = l == 1 ? 2 : 1;
+  auto follower = c[f].propose_all(group);
+  REQUIRE_FALSE(follower);
+  CHECK(follower.error().code == errc::not_leader);
+  CHECK(c[l].last_index() == last);
+  CHECK(c.disk_of(l).live.last_index() == held);
+  // A group that does not fit the open window now is busy; it fits once
+  // the window drains (the accepts wait in the queue until delivered).
+  const std::vector<byte_view> twelve(12, as_bytes(values[0]));
+  REQUIRE(c[l].propose_all(twelve));
+  auto busy = c[l].propose_all(group);  // 12 open + 5 > 16
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().code == errc::busy);
+  CHECK(c[l].last_index() == last + 12);
+  c.deliver();
+  CHECK(c[l].commit_index() == last + 12);
+  REQUIRE(c[l].propose_all(group));
+  CHECK(c[l].status());
+  CHECK(c.net.violations.empty());
+}

@@ -554,3 +554,46 @@ TEST_CASE("paxos reconfiguration: a configuration command round-trips and bad by
   REQUIRE(back.has_value());
   CHECK(back->meta == meta);
 }
+
+TEST_CASE("paxos reconfiguration: propose_all refuses a group that would reach a configuration not in force yet") {
+  rcluster c{3, ids({1, 2, 3})};
+  c.elect(1);
+  c.put(1, "x");
+  auto p = c[1].change_membership(configuration{ids({1, 2}), {}});
+  REQUIRE(p.has_value());
+  c.deliver();
+  const log_index from = p->index + alpha;
+  REQUIRE(c[1].membership_at(from).voters == ids({1, 2}));
+  const log_index next = c[1].last_index().next();
+  REQUIRE(next < from);
+  const std::string v = "g";
+  const auto group = [&](std::size_t n) { return std::vector<byte_view>(n, as_bytes(v)); };
+  // One slot too many: the group would reach `from`, which takes a phase 1 first.
+  auto across = c[1].propose_all(group(static_cast<std::size_t>(from - next) + 1));
+  REQUIRE_FALSE(across.has_value());
+  CHECK(across.error().code == errc::busy);
+  CHECK(c[1].last_index().next() == next);
+  // Up to it: taken.
+  auto up_to = c[1].propose_all(group(static_cast<std::size_t>(from - next)));
+  REQUIRE(up_to.has_value());
+  CHECK(up_to->index == next);
+  c.deliver();
+  // From `from` on: busy while the leader runs phase 1 in the new configuration, then taken.
+  std::vector<proposal> after;
+  for (int k = 0; k < 200 && after.empty(); ++k) {
+    auto g = c[1].propose_all(group(2));
+    if (g) after.push_back(*g);
+    else {
+      REQUIRE(g.error().code == errc::busy);
+      c.tick_all();
+    }
+  }
+  REQUIRE(after.size() == 1);
+  CHECK(after.front().index == from);
+  c.deliver();
+  c.tick_all(2);
+  CHECK(c[1].commit_index() >= from.next());
+  CHECK(c[1].stats().phase1_for_configuration == 1);
+  CHECK(c[1].state_machine().values.back() == "g");
+  CHECK(c.net.violations.empty());
+}

@@ -348,3 +348,38 @@ TEST_CASE("sim paxos: regression seed of a run value too large to share a record
   CHECK_FALSE(placing.violation);
   CHECK(placing.commits > 0);
 }
+
+// Batches (quorum-sim paxos-batch): a leader's proposals inside batch()
+// guards, with ticks between them, and groups in one propose_all(), over
+// each Log: the journal stages a batch's writes, or places a group at once.
+TEST_CASE("sim paxos: client batches and propose_all groups run clean over every Log, to the same decisions") {
+  const paxos_sim::driver_options o = paxos_sim::driver_options::with_batches();
+  std::uint64_t batches = 0;
+  std::uint64_t groups = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    run_config c;
+    c.seed = seed;
+    const auto run_on = [&]<class Log>(Log*) {
+      paxos_sim::basic_driver<Log> d{c.seed, o};
+      world<paxos_sim::basic_driver<Log>> w{c, d};
+      const seed_report r = w.run();
+      batches += d.batches();
+      groups += d.groups();
+      return r;
+    };
+    const seed_report copying = run_on(static_cast<sim_log*>(nullptr));
+    const seed_report in_place = run_on(static_cast<paxos_sim::in_place_sim_log*>(nullptr));
+    const seed_report placing = run_on(static_cast<paxos_sim::placing_sim_log*>(nullptr));
+    INFO("seed " << seed << ": " << copying.what << " / " << in_place.what << " / " << placing.what);
+    CHECK_FALSE(copying.violation);
+    CHECK_FALSE(in_place.violation);
+    CHECK_FALSE(placing.violation);
+    CHECK(copying.commits > 0);
+    CHECK(in_place.events == copying.events);
+    CHECK(placing.events == copying.events);
+    CHECK(in_place.commits == copying.commits);
+  }
+  CHECK(batches > 300);
+  CHECK(groups > 100);
+  CHECK(groups < batches);
+}

@@ -114,6 +114,55 @@ class node : public replica<Policies> {
     return p;
   }
 
+  // Puts every command in consecutive slots, as propose() of each inside a
+  // batch() would, in one call and one journal run: raft::node::propose_all's
+  // counterpart, so code written for one compiles against the other. The
+  // checks are made once for the group, and when one fails no slot is
+  // opened: a command over max_command_bytes is too_large, and so is a group
+  // of more than max_open_slots (it could never be open at once); a group
+  // that does not fit the window now is busy, and so is one that would reach
+  // past the configurations known (over α past the applied slot) or into a
+  // configuration not in force yet, which takes a phase 1 first (propose up
+  // to it, then the rest). Command k is at the returned slot + k, at the
+  // returned ballot; an empty group is errc::invalid_argument.
+  result<proposal> propose_all(std::span<const byte_view> commands) {
+    if (!status_) return unexpected{status_.error()};
+    if (role_ != role::leader) return fail(errc::not_leader, "paxos: not the leader", leader_.value());
+    if (commands.empty()) return fail(errc::invalid_argument, "paxos: no command to propose");
+    for (const byte_view& c : commands)
+      if (c.size() > opts_.max_command_bytes)
+        return fail(errc::too_large, "paxos: command over max_command_bytes", opts_.max_command_bytes);
+    if (commands.size() > opts_.max_open_slots)
+      return fail(errc::too_large, "paxos: group over max_open_slots: split it", opts_.max_open_slots);
+    if (window_.size() + commands.size() > opts_.max_open_slots) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "paxos: max_open_slots reached", opts_.max_open_slots);
+    }
+    QUORUM_TRY(ready_to_open());
+    const log_index first = window_.next();
+    const log_index last = first + (commands.size() - 1);
+    if (last > horizon()) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "paxos: the group's last slot is over α past the applied slot", last.value());
+    }
+    if (last >= configs_.next_change(first)) {
+      ++stats_.proposals_refused_busy;
+      return fail(errc::busy, "paxos: the group reaches a configuration not in force yet: propose up to it first",
+                  configs_.next_change(first).value());
+    }
+    group_.clear();
+    for (std::size_t k = 0; k < commands.size(); ++k)
+      group_.push_back(entry{first + k, bal_, entry_kind::normal, commands[k]});
+    // A Log error fails the node: what of the group reached its disk may yet be chosen.
+    if (auto r = journal_.write_run(record_kind::accepted, group_); !r) {
+      set_failed(r.error());
+      return unexpected{status_.error()};
+    }
+    for (std::size_t k = 0; k < commands.size(); ++k) window_.open();
+    maybe_flush();
+    return proposal{first, bal_};
+  }
+
   // Moves the group to `target` through the log: chosen at slot s, it
   // governs slots s + α on (α = options::max_open_slots); the leader fills
   // the slots up to there with no-ops if clients leave them empty. Voters
@@ -811,6 +860,7 @@ class node : public replica<Policies> {
   std::uint32_t retransmit_elapsed_{0};
   std::uint32_t backoff_{0};
   int batch_depth_{0};
+  std::vector<entry> group_;  // propose_all(): the group's slots, reused
   typename clock_type::time_point last_tick_{};
   read_tracker reads_;
   bool read_round_wanted_{false};  // a read waits for a heartbeat round not yet sent

@@ -88,6 +88,21 @@ struct driver_options {
   std::uint64_t snapshot_every{30};
   // Per client request, the chance that the leader changes the membership (0: never).
   double membership_change_rate{0.03};
+  // Per client request, the chance that it is a batch of 2 to max_batch
+  // commands in one batch() guard on the leader (with now and then a tick
+  // between two of them), and per batch the chance that its writes go in
+  // one propose_all() at the end instead of one propose() each. 0 by
+  // default, so that every seed found before batches replays as it did;
+  // with_batches() (quorum-sim paxos-batch) turns them on.
+  double batch_rate{0};
+  std::uint32_t max_batch{6};
+  double propose_all_share{0.5};
+
+  [[nodiscard]] static driver_options with_batches() {
+    driver_options o;
+    o.batch_rate = 0.25;
+    return o;
+  }
 
   // The driver as it was before snapshots and reconfiguration existed
   // (planted-bug seeds found then replay exactly).
@@ -223,6 +238,7 @@ class basic_driver {
     const bool get = kv_command::parse(command).is_read();
     if (opts_.bug == plant::local_reads && get) return local_read(command, op);
     if (opts_.reads != read_path::log && get) return start_read(l, command, op);
+    if (opts_.batch_rate > 0 && client_.rng().chance(opts_.batch_rate)) return client_batch(l, op, v, command, now);
     checker_->observe_proposed(command);
     auto r = m.node->propose(as_bytes(command));
     if (!r) {
@@ -251,6 +267,9 @@ class basic_driver {
   }
 
   [[nodiscard]] std::uint64_t commits() const noexcept { return acks_; }
+  // Client batches run, and those proposed by one propose_all().
+  [[nodiscard]] std::uint64_t batches() const noexcept { return batches_; }
+  [[nodiscard]] std::uint64_t groups() const noexcept { return groups_; }
   [[nodiscard]] std::uint64_t membership_changes() const noexcept { return membership_changes_; }
   [[nodiscard]] std::uint64_t leader_changes() const noexcept { return leader_changes_; }
   [[nodiscard]] std::uint64_t linearizability_unknown() const noexcept { return lin_unknown_; }
@@ -327,6 +346,71 @@ class basic_driver {
     std::string command;
     std::size_t op;
   };
+
+  // A batch: commands "v12" (made before the batch was drawn), "v12.2",
+  // "v12.3" ... inside one batch() guard on leader l, now and then a tick
+  // between two of them; on a share of batches the writes go in one
+  // propose_all() at the end. GETs that do not go through the log are
+  // served after the guard, as single requests are.
+  void client_batch(node_id l, std::size_t first_op, std::string_view v, const std::string& first_command,
+                    std::int64_t now) {
+    const auto n = static_cast<std::size_t>(client_.rng().between(2, std::max<std::uint32_t>(2, opts_.max_batch)));
+    const bool as_group = client_.rng().chance(opts_.propose_all_share);
+    member& m = at(l);
+    std::vector<std::pair<std::size_t, std::string>> group;  // (op, command), proposed at the end
+    std::vector<std::pair<std::size_t, std::string>> reads;  // served after the guard
+    {
+      auto guard = m.node->batch();
+      for (std::size_t k = 0; k < n && m.node->status(); ++k) {
+        if (k > 0 && client_.rng().below(8) == 0) m.node->tick();
+        const std::string command =
+            k == 0 ? first_command : client_.make_command(std::string{v} + '.' + std::to_string(k + 1));
+        const std::size_t op = k == 0 ? first_op : client_.invoke(command, now);
+        if (opts_.reads != read_path::log && kv_command::parse(command).is_read()) reads.emplace_back(op, command);
+        else if (as_group) group.emplace_back(op, command);
+        else propose_in_batch(l, op, command, now, v);
+      }
+      if (!group.empty()) propose_group(l, group, now, v);
+    }
+    ++batches_;
+    settle(l);
+    for (const auto& [op, command] : reads) start_read(l, command, op);
+  }
+
+  void propose_in_batch(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
+    member& m = at(l);
+    checker_->observe_proposed(command);
+    auto r = m.node->propose(as_bytes(command));
+    if (!r) return client_.fail(op, now);
+    m.env->trace.propose(command, batch);
+    pending_.emplace(r->index.value(), proposal{l, command, op, false, false});
+  }
+
+  // The writes of a batch in one propose_all(): command k at the returned
+  // slot + k, or every one of them refused.
+  void propose_group(node_id l, const std::vector<std::pair<std::size_t, std::string>>& group, std::int64_t now,
+                     std::string_view batch) {
+    member& m = at(l);
+    std::vector<byte_view> commands;
+    for (const auto& [op, command] : group) {
+      checker_->observe_proposed(command);
+      commands.push_back(as_bytes(command));
+    }
+    const auto r = m.node->propose_all(commands);
+    ++groups_;
+    // A refusal opened no slot; a Log error fails the node, and what of the
+    // group reached its disk may yet be chosen: those operations stay unknown.
+    const bool refused = !r && m.node->status();
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      const auto& [op, command] = group[k];
+      if (!r) {
+        if (refused) client_.fail(op, now);
+        continue;
+      }
+      m.env->trace.propose(command, batch);
+      pending_.emplace(r->index.value() + k, proposal{l, command, op, false, false});
+    }
+  }
 
   void start_read(node_id l, const std::string& command, std::size_t op) {
     const std::uint64_t id = ++read_ids_;
@@ -533,6 +617,8 @@ class basic_driver {
   std::optional<std::string> mismatch_;
   std::uint64_t acks_{0};
   std::uint64_t membership_changes_{0};
+  std::uint64_t batches_{0};
+  std::uint64_t groups_{0};
   std::uint64_t leader_changes_{0};
   std::uint64_t max_acked_{0};
   mutable std::uint64_t lin_unknown_{0};
