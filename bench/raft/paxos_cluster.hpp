@@ -81,6 +81,14 @@ class paxos_cluster {
     return deliver_until_applied(last) && compact_when_due(last);
   }
 
+  // As quorum_cluster's: `n` commands in one propose_all() call, then
+  // deliveries until every node applied the last.
+  [[gnu::noinline]] [[nodiscard]] bool commit_batch_one_request(std::size_t n) {
+    if (group_.size() != n) group_.assign(n, byte_view{command_});
+    auto p = leader().propose_all(group_);
+    return p && deliver_until_applied(p->index + (n - 1)) && compact_when_due(p->index + (n - 1));
+  }
+
   // As quorum_cluster::measure_rounds: rounds of delivery (one message delay
   // each) until the leader knows the command chosen and until all applied it.
   [[nodiscard]] quorum_cluster::latency measure_rounds() {
@@ -155,6 +163,7 @@ class paxos_cluster {
   std::vector<std::unique_ptr<paxos_bench_node>> nodes_;
   std::array<paxos_bench_node*, cluster_size> by_id_{};  // node i + 1 at i, as quorum_cluster's
   std::array<std::byte, command_bytes> command_{};
+  std::vector<byte_view> group_;  // commit_batch_one_request's commands, all command_
   std::uint64_t next_snapshot_ = snapshot_threshold;  // snapshot_when_due's mark
 };
 

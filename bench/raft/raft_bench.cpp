@@ -72,7 +72,9 @@ void run_commit(benchmark::State& state, bool one_request = false) {
 void BM_quorum_commit(benchmark::State& state) { run_commit<quorum_cluster>(state); }
 void BM_paxos_commit(benchmark::State& state) { run_commit<paxos_cluster>(state); }
 void BM_quorum_commit_one_request(benchmark::State& state) { run_commit<quorum_cluster>(state, true); }
+void BM_paxos_commit_one_request(benchmark::State& state) { run_commit<paxos_cluster>(state, true); }
 BENCHMARK(BM_quorum_commit_one_request)->ArgNames({"batch", "wire"})->Args({64, 0})->Args({64, 1});
+BENCHMARK(BM_paxos_commit_one_request)->ArgNames({"batch", "wire"})->Args({64, 0})->Args({64, 1});
 BENCHMARK(BM_quorum_commit)
     ->ArgNames({"batch", "wire"})
     ->Args({1, 0})

@@ -31,12 +31,12 @@ constexpr std::uint64_t quorum_warmup_entries = 4096;
 int usage() {
   std::fprintf(stderr,
                "usage: quorum-raft-callgrind quorum|paxos|canonical one|batch64|batch64-one-request [N]\n"
-               "       quorum-raft-callgrind quorum-wire|paxos-wire one|batch64 [N]\n"
+               "       quorum-raft-callgrind quorum-wire|paxos-wire one|batch64|batch64-one-request [N]\n"
                "  commits N entries (default 100000, a multiple of 64 for batches) after an untimed\n"
                "  warm-up, inside measured_run(): valgrind --tool=callgrind --collect-atstart=no\n"
                "  --toggle-collect='*measured_run*' counts exactly those instructions.\n"
-               "  batch64-one-request (canonical and quorum): one raft_apply carrying 64 buffers,\n"
-               "  one node::propose_all of 64 commands.\n"
+               "  batch64-one-request: canonical's one raft_apply carrying 64 buffers, quorum's and\n"
+               "  paxos's one node::propose_all of 64 commands.\n"
                "  -wire: every message encoded by the sender and decoded by the receiver.\n");
   return 2;
 }
@@ -44,12 +44,9 @@ int usage() {
 // One batch of `batch` entries (1: a single proposal), on either cluster.
 template <class Cluster>
 bool commit(Cluster& c, std::uint64_t batch, bool one_request) {
-  if constexpr (std::is_same_v<Cluster, quorum_cluster>) {
+  if constexpr (std::is_same_v<Cluster, quorum_cluster> || std::is_same_v<Cluster, paxos_cluster>) {
     if (batch == 1) return c.commit_one();
     return one_request ? c.commit_batch_one_request(batch) : c.commit_batch(batch);
-  } else if constexpr (std::is_same_v<Cluster, paxos_cluster>) {
-    (void)one_request;
-    return batch == 1 ? c.commit_one() : c.commit_batch(batch);
   } else {
     return batch == 1 ? c.commit_one() : c.commit_batch(static_cast<unsigned>(batch), one_request);
   }
@@ -142,9 +139,8 @@ int main(int argc, char** argv) {
   const bool wire = side == "quorum-wire" || side == "paxos-wire";
   const wire_mode how = wire ? wire_mode::wire : wire_mode::copy;
   if (side == "quorum" || side == "paxos" || wire) {
-    if (one_request && side != "quorum") return usage();
     return side.starts_with("quorum") ? run_ours<quorum_cluster>("quorum", entries, batch, how, one_request)
-                                      : run_ours<paxos_cluster>("paxos", entries, batch, how, false);
+                                      : run_ours<paxos_cluster>("paxos", entries, batch, how, one_request);
   }
   if (side == "canonical") {
 #if QUORUM_BENCH_HAVE_LIBRAFT

@@ -592,9 +592,15 @@ class journal {
       total += e.data.size();
     }
     if (adjacent) return byte_view{next - total, total};
-    join_.clear();
-    for (const entry& e : es) join_.insert(join_.end(), e.data.begin(), e.data.end());
-    return join_;
+    // Sized once (its size is its capacity), then plain copies: much cheaper
+    // than an insert per value.
+    if (join_.size() < total) join_.resize(std::max(total, join_.size() * 2));
+    std::byte* out = join_.data();
+    for (const entry& e : es) {
+      if (!e.data.empty()) std::memcpy(out, e.data.data(), e.data.size());
+      out += e.data.size();
+    }
+    return byte_view{join_.data(), total};
   }
 
   // Appends head and value as one record; `placed` views it where it now

@@ -150,15 +150,14 @@ class node : public replica<Policies> {
       return fail(errc::busy, "paxos: the group reaches a configuration not in force yet: propose up to it first",
                   configs_.next_change(first).value());
     }
-    group_.clear();
-    for (std::size_t k = 0; k < commands.size(); ++k)
-      group_.push_back(entry{first + k, bal_, entry_kind::normal, commands[k]});
+    group_.resize(commands.size());
+    for (std::size_t k = 0; k < commands.size(); ++k) group_[k] = entry{first + k, bal_, entry_kind::normal, commands[k]};
     // A Log error fails the node: what of the group reached its disk may yet be chosen.
     if (auto r = journal_.write_run(record_kind::accepted, group_); !r) {
       set_failed(r.error());
       return unexpected{status_.error()};
     }
-    for (std::size_t k = 0; k < commands.size(); ++k) window_.open();
+    window_.open_run(commands.size());
     maybe_flush();
     return proposal{first, bal_};
   }

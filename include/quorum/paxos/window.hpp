@@ -31,6 +31,17 @@ class slot_window {
     return s;
   }
 
+  // Opens the next n slots (open() of each, in one pass); returns the first.
+  log_index open_run(std::size_t n) {
+    while (acks_.size() - size() < n) grow();
+    const std::size_t wrap = acks_.size() - 1;
+    std::size_t k = ring(size());
+    for (std::size_t i = 0; i < n; ++i, k = (k + 1) & wrap) acks_[k] = 0;
+    const log_index first = next_;
+    next_ = next_ + n;
+    return first;
+  }
+
   // Adds `bit` to the acknowledgements of slots lo..hi (all open), calling
   // reached(slot, mask) for each: one pass over the ring.
   template <class Reached>
