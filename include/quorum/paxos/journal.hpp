@@ -316,9 +316,11 @@ class journal {
   // The value held for slot s if the record cache has it; its data views the
   // cache until the next write.
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
-    const std::uint64_t seq = seq_of(s);
-    if (seq == 0) return std::nullopt;
-    return cache_.find(seq);
+    const std::optional<slot_state> st = at(s);
+    if (!st || st->seq == 0) return std::nullopt;
+    const std::optional<cached_value> v = cache_.find(st->seq);
+    if (!v) return std::nullopt;
+    return entry{s, st->accepted, v->kind, v->data};
   }
 
   // Calls f(value) for slots s, s + 1, ... up to `last`, in order, while
@@ -334,8 +336,9 @@ class journal {
     const slot_state* st = slots_.data() + offset(s);
     const std::uint64_t seq = st->seq;
     if (seq == 0) return 0;
-    return cache_.visit(seq, static_cast<std::size_t>(last - s) + 1,
-                        [&](std::size_t k, const entry& e) { return st[k].seq == seq + k && f(e); });
+    return cache_.visit(seq, static_cast<std::size_t>(last - s) + 1, [&](std::size_t k, const cached_value& v) {
+      return st[k].seq == seq + k && f(entry{s + k, st[k].accepted, v.kind, v.data});
+    });
   }
 
   // The value this node holds for slot s; its data views the Log until the next non-const call.
@@ -343,11 +346,11 @@ class journal {
     const std::optional<slot_state> st = at(s);
     if (!st || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
     if (st->seq != 0)
-      if (auto hit = cache_.find(st->seq)) return *hit;
+      if (auto hit = cache_.find(st->seq)) return entry{s, st->accepted, hit->kind, hit->data};
     QUORUM_TRY(seal());
     if constexpr (in_place)  // an open run's value: the cache views it now
       if (st->seq != 0)
-        if (auto hit = cache_.find(st->seq)) return *hit;
+        if (auto hit = cache_.find(st->seq)) return entry{s, st->accepted, hit->kind, hit->data};
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
     if (s < rec->first || s - rec->first >= rec->count)
@@ -571,7 +574,7 @@ class journal {
     const result<log_index> at = append_placed(head, run_.values(), rec);
     const bool whole = rec.size() == head.size() + run_.values_bytes();
     if (at && *at == run_position_ && whole)
-      cache_.add_placed_run(run_seq_, run_.first(), run_.front().bal, run_.count(), run_, rec.data() + head.size());
+      cache_.add_placed_run(run_seq_, run_.count(), run_, rec.data() + head.size());
     run_.clear();
     run_seq_ = seq_;
     if (!at) return unexpected{at.error()};

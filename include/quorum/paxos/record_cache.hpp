@@ -23,6 +23,13 @@
 
 namespace quorum::paxos {
 
+// A value the cache holds: the slot and ballot it was written for are the
+// journal's to say (its index names the write by sequence number).
+struct cached_value {
+  entry_kind kind{entry_kind::normal};
+  byte_view data{};
+};
+
 class record_cache {
  public:
   // Bytes held at most, but for the open run: values plus a small header per
@@ -48,7 +55,7 @@ class record_cache {
     if (arena_.size() - arena_end_ < data) arena_.resize(std::max(arena_.size() * 2, arena_end_ + data));
     for (const entry& e : es) {
       const std::size_t size = e.data.size();
-      items_[head_ + count_++] = held{e.slot, e.bal, e.kind, arena_end_, size};
+      items_[head_ + count_++] = held{arena_end_, nullptr, size, e.kind};
       if (size != 0) std::memcpy(arena_.data() + arena_end_, e.data.data(), size);
       arena_end_ += size;
     }
@@ -63,7 +70,7 @@ class record_cache {
     if (count_ == 0) first_ = seq;
     if (head_ >= compact_after && head_ >= count_) shift();
     if (head_ + count_ == items_.size()) items_.emplace_back();
-    items_[head_ + count_++] = held{e.slot, e.bal, e.kind, arena_end_, size};
+    items_[head_ + count_++] = held{arena_end_, nullptr, size, e.kind};
     if (arena_.size() - arena_end_ < size) arena_.resize(std::max(arena_.size() * 2, arena_end_ + size));
     copy_value(arena_.data() + arena_end_, e.data);
     arena_end_ += size;
@@ -79,21 +86,20 @@ class record_cache {
     held* out = reserve(seq, es.size());
     for (std::size_t k = 0; k < es.size(); ++k) {
       const std::size_t size = es[k].data.size();
-      out[k] = held{es[k].slot, es[k].bal, es[k].kind, 0, size, values};
+      out[k] = held{0, values, size, es[k].kind};
       values += size;
     }
     count_ += es.size();
   }
 
-  // add_placed() of a run of n values at `bal` from slot `first`, their
-  // kinds and sizes given by run.for_each_head (a run_builder,
-  // journal_record.hpp), the values back to back from `values`.
+  // add_placed() of a run of n values, their kinds and sizes given by
+  // run.for_each_head (a run_builder, journal_record.hpp), the values back to
+  // back from `values`.
   template <class Run>
-  void add_placed_run(std::uint64_t seq, log_index first, ballot bal, std::size_t n, const Run& run,
-                      const std::byte* values) {
+  void add_placed_run(std::uint64_t seq, std::size_t n, const Run& run, const std::byte* values) {
     held* out = reserve(seq, n);
     run.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
-      out[k] = held{first + k, bal, kind, 0, size, values};
+      out[k] = held{0, values, size, kind};
       values += size;
     });
     count_ += n;
@@ -106,7 +112,7 @@ class record_cache {
     if (count_ == 0) first_ = seq;
     if (head_ >= compact_after && head_ >= count_) shift();
     if (head_ + count_ == items_.size()) items_.emplace_back();
-    items_[head_ + count_++] = held{e.slot, e.bal, e.kind, 0, e.data.size(), value};
+    items_[head_ + count_++] = held{0, value, e.data.size(), e.kind};
   }
 
   // Forgets values before `seq` (those a node will not read again).
@@ -129,10 +135,9 @@ class record_cache {
 
   // The value written as `seq`, its data viewing the cache until the next
   // add(); nothing if not held.
-  [[nodiscard]] std::optional<entry> find(std::uint64_t seq) const noexcept {
+  [[nodiscard]] std::optional<cached_value> find(std::uint64_t seq) const noexcept {
     if (seq < first_ || seq - first_ >= count_) return std::nullopt;
-    const held& h = items_[head_ + static_cast<std::size_t>(seq - first_)];
-    return entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}};
+    return value_of(items_[head_ + static_cast<std::size_t>(seq - first_)]);
   }
 
   // Calls f(k, value) for the values written as seq, seq + 1, ..., at most
@@ -143,11 +148,8 @@ class record_cache {
     if (seq < first_ || seq - first_ >= count_) return 0;
     const std::size_t from = head_ + static_cast<std::size_t>(seq - first_);
     const std::size_t m = std::min(n, head_ + count_ - from);
-    for (std::size_t k = 0; k < m; ++k) {
-      const held& h = items_[from + k];
-      if (!f(k, entry{h.slot, h.bal, h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}}))
-        return k;
-    }
+    for (std::size_t k = 0; k < m; ++k)
+      if (!f(k, value_of(items_[from + k]))) return k;
     return m;
   }
 
@@ -162,17 +164,21 @@ class record_cache {
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
  private:
+  // 32 bytes: the journal knows each write's slot and ballot by its index.
   struct held {
-    log_index slot;
-    ballot bal;
-    entry_kind kind;
-    std::size_t offset;  // into arena_, unless placed
+    std::size_t offset;      // into arena_, unless placed
+    const std::byte* placed;  // add_placed(): where the value stays
     std::size_t size;
-    const std::byte* placed = nullptr;  // add_placed(): where the value stays
+    entry_kind kind;
 
     // Bytes of the arena it holds.
     [[nodiscard]] std::size_t copied() const noexcept { return placed == nullptr ? size : 0; }
   };
+  static_assert(sizeof(held) == 32);
+
+  [[nodiscard]] cached_value value_of(const held& h) const noexcept {
+    return cached_value{h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}};
+  }
 
   // Dead values kept before the live ones are moved to the front.
   static constexpr std::size_t compact_after = 64;
