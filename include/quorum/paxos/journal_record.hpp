@@ -284,12 +284,31 @@ class run_builder {
   // it while they fit in max_bytes (es: consecutive slots at the run's
   // ballot); returns how many were added.
   std::size_t add_all(std::span<const entry> es, std::size_t max_bytes) {
+    // Room for every head at once, then one pass with the counts in locals:
+    // each store through a std::byte pointer may alias this object's members,
+    // which add() would otherwise reload and store again per slot.
+    const std::size_t room = es.size() * max_run_entry_head_bytes;
+    if (heads_.size() - heads_end_ < room) heads_.resize(std::max(heads_.size() * 2, heads_end_ + room));
+    std::byte* const out = heads_.data();
+    std::size_t end = heads_end_;
+    std::size_t values = values_bytes_;
     std::size_t n = 0;
     for (const entry& e : es) {
-      if (n != 0 && bytes() + max_run_entry_head_bytes + e.data.size() > max_bytes) break;
-      add(e);
+      const std::size_t size = e.data.size();
+      if (n != 0 && end - max_run_prefix_bytes + values + max_run_entry_head_bytes + size > max_bytes) break;
+      out[end] = static_cast<std::byte>(e.kind);
+      if (size < 0x80) [[likely]] {
+        out[end + 1] = static_cast<std::byte>(size);
+        end += 2;
+      } else {
+        end += 1 + codec::encode_varint(size, out + end + 1);
+      }
+      values += size;
       ++n;
     }
+    heads_end_ = end;
+    values_bytes_ = values;
+    count_ += n;
     return n;
   }
 
