@@ -238,23 +238,12 @@ class run_builder {
   }
 
   // add(), and e's value is copied after those added so before: values()
-  // views them all. A value of 16 to 64 bytes (a typical command) in two
-  // overlapping moves of fixed size instead of a call.
+  // views them all.
   void add_with_value(const entry& e) {
     const std::size_t size = e.data.size();
     if (values_.size() - values_bytes_ < size) [[unlikely]]
       values_.resize(std::max(values_.size() * 2, values_bytes_ + std::max<std::size_t>(size, 4096)));
-    std::byte* out = values_.data() + values_bytes_;
-    const std::byte* in = e.data.data();
-    if (size >= 16 && size <= 32) {
-      std::memcpy(out, in, 16);
-      std::memcpy(out + size - 16, in + size - 16, 16);
-    } else if (size > 32 && size <= 64) {
-      std::memcpy(out, in, 32);
-      std::memcpy(out + size - 32, in + size - 32, 32);
-    } else if (size != 0) {
-      std::memcpy(out, in, size);
-    }
+    copy_bytes(values_.data() + values_bytes_, e.data);
     add(e);
   }
 

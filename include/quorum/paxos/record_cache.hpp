@@ -72,7 +72,7 @@ class record_cache {
     if (head_ + count_ == items_.size()) items_.emplace_back();
     items_[head_ + count_++] = held{arena_end_, nullptr, size, e.kind};
     if (arena_.size() - arena_end_ < size) arena_.resize(std::max(arena_.size() * 2, arena_end_ + size));
-    copy_value(arena_.data() + arena_end_, e.data);
+    copy_bytes(arena_.data() + arena_end_, e.data);
     arena_end_ += size;
     data_bytes_ += size;
   }
@@ -182,22 +182,6 @@ class record_cache {
 
   // Dead values kept before the live ones are moved to the front.
   static constexpr std::size_t compact_after = 64;
-
-  // A value of 16 to 64 bytes (a typical command) in two overlapping moves
-  // of fixed size, which compile to a few vector loads and stores instead of
-  // a call; anything else through memcpy.
-  static void copy_value(std::byte* out, byte_view v) noexcept {
-    const std::size_t n = v.size();
-    if (n >= 16 && n <= 32) {
-      std::memcpy(out, v.data(), 16);
-      std::memcpy(out + n - 16, v.data() + n - 16, 16);
-    } else if (n > 32 && n <= 64) {
-      std::memcpy(out, v.data(), 32);
-      std::memcpy(out + n - 32, v.data() + n - 32, 32);
-    } else if (n != 0) {
-      std::memcpy(out, v.data(), n);
-    }
-  }
 
   [[nodiscard]] std::size_t held_bytes() const noexcept { return data_bytes_ + count_ * sizeof(held); }
 

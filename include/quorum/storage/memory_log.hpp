@@ -211,7 +211,7 @@ class memory_log {
           if (b.capacity - used < size) break;
           std::byte* out = base + used;
           write_head(out, r.head);
-          copy_body(out + r.head.size(), r.body);
+          copy_bytes(out + r.head.size(), r.body);  // never overlaps: written past every byte in use
           slot[k - page_first] = ref{block_no, used, size};
           place(k, byte_view{out, size});
           used += size;
@@ -361,7 +361,7 @@ class memory_log {
     std::byte* out = b.bytes.get() + b.used;
     write_head(out, head);
     out += head.size();
-    copy_body(out, body);
+    copy_bytes(out, body);
     refs_.set(first_.value() + count_, ref{end_block_ - 1, b.used, size});
     ++count_;
     b.used += size;
@@ -385,24 +385,6 @@ class memory_log {
       for (std::size_t k = 0; k < h; ++k) out[k] = head[k];
     } else {
       std::memcpy(out, head.data(), h);
-    }
-  }
-
-  // Bodies of 16 to 64 bytes (a typical command) in two overlapping moves of
-  // fixed size, which compile to a few vector loads and stores instead of a
-  // call; anything else through memcpy. Source and destination never overlap:
-  // a record is written only past every byte in use.
-  [[gnu::always_inline]] static void copy_body(std::byte* out, byte_view body) noexcept {
-    const std::size_t n = body.size();
-    const std::byte* in = body.data();
-    if (n >= 16 && n <= 32) {
-      std::memcpy(out, in, 16);
-      std::memcpy(out + n - 16, in + n - 16, 16);
-    } else if (n > 32 && n <= 64) {
-      std::memcpy(out, in, 32);
-      std::memcpy(out + n - 32, in + n - 32, 32);
-    } else if (n > 0) {
-      std::memcpy(out, in, n);
     }
   }
 
