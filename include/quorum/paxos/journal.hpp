@@ -578,8 +578,10 @@ class journal {
     run_.clear();
     run_seq_ = seq_;
     if (!at) return unexpected{at.error()};
-    if (*at != run_position_) return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
-    if (!whole) return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
+    if (*at != run_position_)
+      return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
+    if (!whole)
+      return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at->value());
     return {};
   }
 

@@ -151,7 +151,8 @@ class node : public replica<Policies> {
                   configs_.next_change(first).value());
     }
     group_.resize(commands.size());
-    for (std::size_t k = 0; k < commands.size(); ++k) group_[k] = entry{first + k, bal_, entry_kind::normal, commands[k]};
+    for (std::size_t k = 0; k < commands.size(); ++k)
+      group_[k] = entry{first + k, bal_, entry_kind::normal, commands[k]};
     // A Log error fails the node: what of the group reached its disk may yet be chosen.
     if (auto r = journal_.write_run(record_kind::accepted, group_); !r) {
       set_failed(r.error());

@@ -377,7 +377,8 @@ class basic_driver {
     for (const auto& [op, command] : reads) start_read(l, command, op);
   }
 
-  void propose_in_batch(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
+  void propose_in_batch(node_id l, std::size_t op, const std::string& command, std::int64_t now,
+                        std::string_view batch) {
     member& m = at(l);
     checker_->observe_proposed(command);
     auto r = m.node->propose(as_bytes(command));
