@@ -179,7 +179,7 @@ TEST_CASE("paxos node: garbage bytes and misaddressed messages are dropped and c
   CHECK(c[1].role() == role::follower);
 }
 
-TEST_CASE("paxos node: propose_all puts a group in consecutive slots as one journal run, and a refused one opens none") {
+TEST_CASE("paxos node: propose_all: a group in consecutive slots as one journal run, and a refused one opens none") {
   options o = test_options();
   o.max_entries_per_message = 64;
   o.max_open_slots = 16;
