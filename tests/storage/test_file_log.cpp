@@ -348,3 +348,94 @@ TEST_CASE("file_log: a run torn inside on restart keeps its whole records before
   auto log = open_ok(dir.path(), o);
   CHECK(test::equals_model(log, model));
 }
+
+namespace {
+
+file_log_options preallocating_options() {
+  file_log_options o = small_options(/*fsync=*/true);
+  o.segment_bytes = 16 * 1024;
+  o.write_buffer_bytes = 0;
+  o.preallocate_bytes = 4 * 1024;
+  return o;
+}
+
+bool all_zero(byte_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// Walks a segment's frames from its start: true when valid frames fill the file exactly.
+bool frames_fill(byte_view file, const file_log_options& o) {
+  std::size_t at = 0;
+  while (at < file.size()) {
+    const format::frame f = format::parse_frame(file, at, storage::detail::max_frame_payload(o));
+    if (f.status != format::bad_frame::none) return false;
+    at = f.next;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("file_log: with fsync the active segment is zero-filled ahead, and after a crash the zeros read as its end") {
+  test::scratch_dir dir{"quorum-filelog-prealloc"};
+  test::scratch_dir crashed{"quorum-filelog-prealloc-crash"};
+  const file_log_options o = preallocating_options();
+  memory_log model;
+  {
+    auto log = open_ok(dir.path(), o);
+    fill(log, model, 6, 1);
+    const std::uint64_t end = log.position().offset;
+    const auto last = dir.file(segment_files(dir.path()).back());
+    const auto bytes = test::read_file(last);
+    // Frames up to the end, then zeros up to preallocate_bytes past the write that reached beyond them.
+    CHECK(bytes.size() == log.allocated_bytes());
+    CHECK(bytes.size() > end);
+    CHECK(bytes.size() <= std::min<std::uint64_t>(o.segment_bytes, end + o.preallocate_bytes));
+    CHECK(all_zero(byte_view{bytes}.subspan(static_cast<std::size_t>(end))));
+    // Appends inside the zeros do not move the file's end.
+    fill(log, model, 2, 50);
+    CHECK(std::filesystem::file_size(last) == bytes.size());
+    // A crash now: the directory as it is, zeros and all.
+    for (const auto& name : segment_files(dir.path()))
+      test::write_file(crashed.file(name), test::read_file(dir.file(name)));
+  }
+  auto log = open_ok(crashed.path(), o);
+  CHECK(test::equals_model(log, model));
+  CHECK(std::filesystem::file_size(crashed.file(segment_files(crashed.path()).back())) == log.position().offset);
+  fill(log, model, 30, 100);  // on past the zeros and across rolls
+  CHECK(test::equals_model(log, model));
+}
+
+TEST_CASE("file_log: a roll cuts the zero-filled tail, so only the last segment ever ends in zeros") {
+  test::scratch_dir dir{"quorum-filelog-prealloc-roll"};
+  file_log_options o = preallocating_options();
+  o.segment_bytes = 4 * 1024;
+  o.preallocate_bytes = 1024;
+  memory_log model;
+  {
+    auto log = open_ok(dir.path(), o);
+    for (int round = 0; round < 8; ++round) fill(log, model, 20, static_cast<std::uint64_t>(round) * 100);
+    REQUIRE(log.segment_count() > 3);
+    const auto names = segment_files(dir.path());
+    for (std::size_t k = 0; k + 1 < names.size(); ++k)
+      CHECK_MESSAGE(frames_fill(test::read_file(dir.file(names[k])), o), names[k]);
+    CHECK_FALSE(frames_fill(test::read_file(dir.file(names.back())), o));  // the active one: zeros after its frames
+  }
+  auto log = open_ok(dir.path(), o);
+  CHECK(test::equals_model(log, model));
+}
+
+TEST_CASE("file_log: no zero-filling without fsync or with preallocate_bytes 0") {
+  for (const bool fsync : {false, true}) {
+    CAPTURE(fsync);
+    test::scratch_dir dir{"quorum-filelog-no-prealloc"};
+    file_log_options o = preallocating_options();
+    o.fsync = fsync;
+    if (fsync) o.preallocate_bytes = 0;
+    memory_log model;
+    auto log = open_ok(dir.path(), o);
+    fill(log, model, 6, 1);
+    CHECK(log.allocated_bytes() == log.position().offset);
+    CHECK(std::filesystem::file_size(dir.file(segment_files(dir.path()).back())) == log.position().offset);
+  }
+}

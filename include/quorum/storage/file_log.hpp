@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -51,6 +52,7 @@ class file_log {
     } else {
       log.preamble_end_ = rec->preamble_end;
       log.durable_ = log.active().size;
+      log.allocated_ = log.active().size;  // recovery cut any zero-filled tail
     }
     return log;
   }
@@ -199,11 +201,15 @@ class file_log {
   result<void> flush() {
     if (pending_.empty()) return {};
     detail::segment_file& seg = active();
+    if (seg.size + pending_.size() > allocated_) QUORUM_TRY(guard(preallocate(seg.size + pending_.size())));
     QUORUM_TRY(guard(posix::write_at(seg.fd.get(), pending_, seg.size)));
     seg.size += pending_.size();
     pending_.clear();
     return {};
   }
+
+  // How far the active segment's file extends (its frames, then zeros).
+  [[nodiscard]] std::uint64_t allocated_bytes() const noexcept { return std::max(allocated_, active().size); }
 
   [[nodiscard]] std::uint64_t sync_count() const noexcept { return sync_count_; }
   // The end of the written stream (buffered frames included).
@@ -318,10 +324,35 @@ class file_log {
     return flush();
   }
 
-  // Seals the active segment (durably) and starts the next one.
+  // Zero-fills the active segment from data_end (where the frames being
+  // written will end) to options_.preallocate_bytes past it, within
+  // segment_bytes (file_log_options says why).
+  result<void> preallocate(std::uint64_t data_end) {
+    if (!options_.fsync || options_.preallocate_bytes == 0) return {};
+    const std::uint64_t target = std::min<std::uint64_t>(options_.segment_bytes, data_end + options_.preallocate_bytes);
+    static constexpr std::array<std::byte, 64 * 1024> zeros{};
+    for (std::uint64_t at = data_end; at < target;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
+      QUORUM_TRY(posix::write_at(active().fd.get(), byte_view{zeros.data(), n}, at));
+      at += n;
+    }
+    allocated_ = std::max(data_end, target);
+    return {};
+  }
+
+  // Seals the active segment (durably) and starts the next one. Its zero-
+  // filled tail is cut off first, and made durable with a full fsync (a size
+  // that shrank must reach the disk before the next segment exists: zeros in
+  // a segment that is not the last would read as corruption).
   result<void> roll() {
     QUORUM_TRY(flush());
-    if (durable_ != end()) QUORUM_TRY(datasync(active()));
+    if (allocated_ > active().size) {
+      QUORUM_TRY(posix::truncate(active().fd.get(), active().size));
+      allocated_ = active().size;
+      if (options_.fsync) QUORUM_TRY(posix::sync_file(active().fd.get()));
+    } else if (durable_ != end()) {
+      QUORUM_TRY(datasync(active()));
+    }
     durable_ = end();
     QUORUM_TRY(start_segment(active().seq + 1));
     return remove_dead_segments();
@@ -333,6 +364,7 @@ class file_log {
     auto fd = posix::open(path_of(seq), O_RDWR | O_CREAT | O_EXCL);
     if (!fd) return unexpected{fd.error()};
     segments_.push_back(detail::segment_file{seq, std::move(*fd), 0});
+    allocated_ = 0;
     pending_.clear();
     format::append_header(pending_, seq, first_index().value(), last_index().value());
     format::append_frame(pending_, format::frame_type::state, {}, state_);
@@ -374,6 +406,7 @@ class file_log {
   std::vector<detail::segment_file> segments_;  // in sequence order; back() is active
   byte_buffer pending_;                         // frames of the active segment not yet written
   std::uint64_t durable_ = 0;                   // active segment bytes known durable
+  std::uint64_t allocated_ = 0;                 // active segment bytes in the file, frames then zeros
   std::uint64_t preamble_end_ = 0;              // rolling before this would gain nothing
   detail::position_index index_;
   byte_buffer state_;

@@ -99,6 +99,15 @@ class unique_fd {
   return {};
 }
 
+// fsync: data and every piece of metadata (a size that shrank included).
+[[nodiscard]] inline result<void> sync_file(int fd) noexcept {
+  int rc;
+  do rc = ::fsync(fd);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) return os_error("fsync");
+  return {};
+}
+
 [[nodiscard]] inline result<void> truncate(int fd, std::uint64_t size) noexcept {
   int rc;
   do rc = ::ftruncate(fd, static_cast<off_t>(size));
