@@ -439,3 +439,33 @@ TEST_CASE("file_log: no zero-filling without fsync or with preallocate_bytes 0")
     CHECK(std::filesystem::file_size(dir.file(segment_files(dir.path()).back())) == log.position().offset);
   }
 }
+
+TEST_CASE("file_log: a sync of more than 64 KiB stops the zero-filling until a sync is small again") {
+  test::scratch_dir dir{"quorum-filelog-prealloc-large"};
+  file_log_options o = preallocating_options();
+  o.segment_bytes = 1 << 20;
+  o.max_record_bytes = 16 * 1024;
+  memory_log model;
+  auto log = open_ok(dir.path(), o);
+  fill(log, model, 1, 1);
+  CHECK(log.allocated_bytes() > log.position().offset);  // small syncs: zeros ahead
+  for (int k = 0; k < 5; ++k) {  // 80 KiB in one sync
+    const auto rec = make_record(10 + static_cast<std::uint64_t>(k), 16 * 1024);
+    REQUIRE(log.append(rec));
+    REQUIRE(model.append(rec));
+  }
+  REQUIRE(log.sync());
+  // Appends written at once (no write buffer), until one goes past the zeros
+  // filled before: it adds none.
+  const std::uint64_t zeros_end = log.allocated_bytes();
+  for (std::uint64_t k = 0; log.position().offset <= zeros_end; ++k) {
+    REQUIRE(k < 100);
+    const auto small = make_record(20 + k, 100);
+    REQUIRE(log.append(small));
+    REQUIRE(model.append(small));
+  }
+  CHECK(log.allocated_bytes() == log.position().offset);
+  REQUIRE(log.sync());  // a small sync: its write zero-fills ahead again
+  CHECK(log.allocated_bytes() > log.position().offset);
+  CHECK(test::equals_model(log, model));
+}

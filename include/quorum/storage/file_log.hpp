@@ -191,6 +191,7 @@ class file_log {
     if (has_dead_segments()) return guard(roll());
     if (end() == durable_) return {};
     format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
+    last_sync_bytes_ = end() - durable_;
     QUORUM_TRY(guard(flush()));
     QUORUM_TRY(guard(datasync(active())));
     durable_ = end();
@@ -324,11 +325,18 @@ class file_log {
     return flush();
   }
 
+  // Zero-filling pays while syncs are small: it saves each sync a metadata
+  // write, and costs one more write of every byte. Measured here (ext4,
+  // quorum_storage_bench): a sync of 1 KiB 0.70x the time, of 45 KiB 0.93x,
+  // of 256 KiB 1.16x, of 2 MiB 1.35x. Past this size a sync skips it.
+  static constexpr std::uint64_t preallocate_below_sync_bytes = std::uint64_t{64} << 10;
+
   // Zero-fills the active segment from data_end (where the frames being
   // written will end) to options_.preallocate_bytes past it, within
-  // segment_bytes (file_log_options says why).
+  // segment_bytes (file_log_options says why), while the last sync was small.
   result<void> preallocate(std::uint64_t data_end) {
     if (!options_.fsync || options_.preallocate_bytes == 0) return {};
+    if (last_sync_bytes_ > preallocate_below_sync_bytes) return {};
     const std::uint64_t target = std::min<std::uint64_t>(options_.segment_bytes, data_end + options_.preallocate_bytes);
     static constexpr std::array<std::byte, 64 * 1024> zeros{};
     for (std::uint64_t at = data_end; at < target;) {
@@ -407,6 +415,7 @@ class file_log {
   byte_buffer pending_;                         // frames of the active segment not yet written
   std::uint64_t durable_ = 0;                   // active segment bytes known durable
   std::uint64_t allocated_ = 0;                 // active segment bytes in the file, frames then zeros
+  std::uint64_t last_sync_bytes_ = 0;           // what the last sync wrote (preallocate() asks)
   std::uint64_t preamble_end_ = 0;              // rolling before this would gain nothing
   detail::position_index index_;
   byte_buffer state_;

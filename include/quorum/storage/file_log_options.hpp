@@ -33,11 +33,13 @@ struct file_log_options {
   // fdatasync writes the data alone: the file's size and block map do not
   // change, and there is no metadata to write (ext4, this project's machine:
   // 126-131 us per 2.8 KiB append + fdatasync against 198-240 us appending
-  // to the end of the file). Each step costs one write of these zeros, made
-  // durable by the next sync. A roll trims the segment back to its frames;
-  // recovery reads the zeros as the end of the log. 0: off; also off without
-  // fsync, where there is nothing to save. On a copy-on-write file system
-  // (btrfs, ZFS) an overwrite allocates anyway: turn it off there.
+  // to the end of the file). The zeros cost one more write of every byte,
+  // made durable by the next sync: that pays only while syncs are small, so
+  // a sync of more than 64 KiB stops the filling until one is small again
+  // (file_log.hpp has the figures). A roll trims the segment back to its
+  // frames; recovery reads the zeros as the end of the log. 0: off; also off
+  // without fsync, where there is nothing to save. On a copy-on-write file
+  // system (btrfs, ZFS) an overwrite allocates anyway: turn it off there.
   std::size_t preallocate_bytes = std::size_t{1} << 20;
   bool create_if_missing = true;
   // false skips every fdatasync/fsync: the log then survives a process crash
