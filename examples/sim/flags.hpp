@@ -20,7 +20,7 @@ namespace quorum_sim {
 inline constexpr std::string_view usage_text =
     "usage: quorum-sim PROTOCOL [--nodes N] [--seed S | --seeds A-B] [--steps K]\n"
     "                  [--drop P] [--duplicate P] [--reorder P] [--partition P] [--crash P]\n"
-    "                  [--trace FILE]\n"
+    "                  [--trace FILE] [--watchdog SECONDS]\n"
     "       quorum-sim --list | --help\n"
     "  PROTOCOL     one of `quorum-sim --list`\n"
     "  --nodes N    cluster size, 1..15 (a protocol may narrow it); default: the protocol's\n"
@@ -28,10 +28,13 @@ inline constexpr std::string_view usage_text =
     "  --steps K    events in the fault phase, 1..10000000; default: the protocol's\n"
     "  --drop P ... fault probabilities in [0, 1]; a rate not given is drawn per seed\n"
     "  --trace FILE write every observable event as JSON Lines to FILE\n"
+    "  --watchdog S an event that has not finished after S seconds (a call that never\n"
+    "               returns) is reported as a violation, and the run ends; 0: never (default 60)\n"
     "exit code: 0 no violation; 1 a violation (seed and replay command printed); 2 bad usage\n";
 
 inline constexpr std::uint32_t max_nodes = 15;
 inline constexpr std::uint64_t max_steps = 10'000'000;  // a seed that long is a soak (selftest: ~16 s per million)
+inline constexpr std::uint64_t max_watchdog_seconds = 86'400;
 
 struct options {
   bool help{false};
@@ -43,6 +46,7 @@ struct options {
   std::optional<std::uint64_t> steps;
   std::optional<double> drop, duplicate, reorder, partition, crash;
   std::optional<std::string> trace;
+  std::uint64_t watchdog_seconds{60};  // 0: no watchdog
   // The flags that shape a run, as the user wrote them, so a replay command
   // reproduces the run exactly (no float reformatting).
   std::vector<std::pair<std::string, std::string>> run_flags;
@@ -98,6 +102,10 @@ inline parse_result parse_value(std::string_view flag, std::string_view text, op
     const auto k = parse_u64(text);
     if (!k || *k < 1 || *k > max_steps) return bad(flag, "an integer in [1, 10000000]", text);
     o.steps = *k;
+  } else if (flag == "--watchdog") {
+    const auto s = parse_u64(text);
+    if (!s || *s > max_watchdog_seconds) return bad(flag, "whole seconds in [0, 86400]", text);
+    o.watchdog_seconds = *s;
   } else if (flag == "--trace") {
     if (text.empty()) return bad(flag, "a file name", text);
     o.trace = std::string{text};
@@ -117,7 +125,7 @@ inline parse_result parse_value(std::string_view flag, std::string_view text, op
 
 inline constexpr std::string_view value_flags[] = {"--nodes", "--seed",      "--seeds",   "--steps",
                                                    "--trace", "--drop",      "--duplicate", "--reorder",
-                                                   "--partition", "--crash"};
+                                                   "--partition", "--crash",   "--watchdog"};
 
 inline bool is_value_flag(std::string_view flag) {
   for (auto f : value_flags)

@@ -16,6 +16,7 @@
 #include "report.hpp"
 #include "quorum/sim/trace.hpp"
 #include "sweep.hpp"
+#include "watchdog.hpp"
 
 namespace {
 
@@ -68,7 +69,26 @@ int main(int argc, char** argv) {
   }
 
   progress_meter progress{stderr};
-  const sweep_totals totals = run_sweep(*p, o, trace ? &*trace : nullptr, progress);
+  quorum::sim::run_progress watched;
+  std::optional<watchdog> dog;
+  if (o.watchdog_seconds != 0) {
+    const std::string program = argv[0] != nullptr ? argv[0] : "quorum-sim";
+    const auto report = [&o, program, file = trace_file.get()](const stall& s) {
+      std::string event = std::to_string(s.event) + " (" + s.what;
+      if (s.node != 0) event += " node " + std::to_string(s.node);
+      event += ")";
+      std::fprintf(stdout,
+                   "\nVIOLATION  %s seed %llu: watchdog: event %s has not finished after %llu s: a call into a node "
+                   "or a checker that never returns\n  replay: %s\n",
+                   o.protocol.c_str(), static_cast<unsigned long long>(s.seed), event.c_str(),
+                   static_cast<unsigned long long>(s.waited.count()), replay_command(program, o, s.seed).c_str());
+      std::fflush(stdout);
+      if (file != nullptr) std::fflush(file);  // the trace up to the hung event (lines are written whole)
+    };
+    dog.emplace(watched, std::chrono::seconds{o.watchdog_seconds}, report);
+  }
+  const sweep_totals totals = run_sweep(*p, o, trace ? &*trace : nullptr, progress, &watched);
+  dog.reset();
   print_failures(stdout, argv[0] != nullptr ? argv[0] : "quorum-sim", o, totals);
   print_summary(stdout, p->name, totals);
 

@@ -37,6 +37,9 @@ inline quorum::sim::seed_report run_selftest(const quorum::sim::run_config& c) {
 inline quorum::sim::seed_report run_selftest_bug(const quorum::sim::run_config& c) {
   return quorum::sim::selftest::run_seed(c, true);
 }
+inline quorum::sim::seed_report run_selftest_hang(const quorum::sim::run_config& c) {
+  return quorum::sim::selftest::run_seed(c, quorum::sim::selftest::variant::hang_after_heal);
+}
 inline quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
   return quorum::sim::raft_sim::run_seed(c);
 }
@@ -58,6 +61,10 @@ inline constexpr std::array protocols{
     protocol{"selftest-bug",
              "the self-test register with a deliberately planted bug: watch the simulator catch it",
              &detail::run_selftest_bug},
+    protocol{"selftest-hang",
+             "the self-test register whose primary never returns from its first delivery after the heal: "
+             "watch --watchdog report it",
+             &detail::run_selftest_hang},
     protocol{"raft",
              "Raft with a key-value client and an operator (snapshots, membership changes, transfers, ReadIndex); safety checked after every event",
              &detail::run_raft},

@@ -29,7 +29,8 @@ struct sweep_totals {
 };
 
 [[nodiscard]] inline quorum::sim::run_config make_config(const options& o, std::uint64_t seed,
-                                                         quorum::sim::trace_writer* trace) {
+                                                         quorum::sim::trace_writer* trace,
+                                                         quorum::sim::run_progress* progress) {
   quorum::sim::run_config c;
   c.seed = seed;
   c.nodes = o.nodes.value_or(0);
@@ -40,6 +41,7 @@ struct sweep_totals {
   c.partition = o.partition;
   c.crash = o.crash;
   c.trace = trace;
+  c.progress = progress;
   return c;
 }
 
@@ -58,12 +60,12 @@ struct sweep_totals {
 }
 
 inline sweep_totals run_sweep(const protocol& p, const options& o, quorum::sim::trace_writer* trace,
-                              progress_meter& progress) {
+                              progress_meter& progress, quorum::sim::run_progress* watched = nullptr) {
   sweep_totals t;
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t total = o.last_seed - o.first_seed + 1;  // 0 only for all 2^64 seeds
   for (std::uint64_t seed = o.first_seed;; ++seed) {
-    const quorum::sim::seed_report r = run_one(p, make_config(o, seed, trace));
+    const quorum::sim::seed_report r = run_one(p, make_config(o, seed, trace, watched));
     ++t.seeds;
     t.events += r.events;
     t.commits += r.commits;

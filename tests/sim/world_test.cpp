@@ -282,3 +282,19 @@ TEST_CASE("explicit zero rates switch every fault off for that seed") {
     CHECK(r.commits > 100);
   }
 }
+
+TEST_CASE("a watched run publishes its seed and each event as it begins, and watching changes nothing") {
+  run_config c;
+  c.seed = 7;
+  c.steps = 2000;
+  quorum::sim::run_progress progress;
+  const seed_report unwatched = selftest::run_seed(c, false);
+  c.progress = &progress;
+  const seed_report watched = selftest::run_seed(c, false);
+  CHECK(same(watched, unwatched));
+  CHECK(progress.seed.load() == 7);
+  // The last thing a run begins is its final check, after its last event.
+  CHECK(progress.events.load() == watched.events);
+  CHECK(std::string{progress.what.load()} == "final check");
+  CHECK(progress.node.load() == 0);
+}

@@ -3,6 +3,7 @@
 // and its drivers (quorum-sim, the test suites, a user's own soak).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,18 @@
 namespace quorum::sim {
 
 class trace_writer;
+
+// How far a run has got, published as it goes for a watchdog on another
+// thread (quorum-sim's --watchdog): the seed, the events begun, and what
+// the latest one is. A call into a node that never returns leaves them
+// still; the watchdog can then say which seed and event hung. The run only
+// stores into it (relaxed: a watchdog wants a recent value, not an order).
+struct run_progress {
+  std::atomic<std::uint64_t> seed{0};
+  std::atomic<std::uint64_t> events{0};
+  std::atomic<const char*> what{"start"};  // a string literal naming the event
+  std::atomic<std::uint64_t> node{0};      // the node it concerns; 0: none
+};
 
 // One seed's run. A fault rate left empty is drawn per seed from the seed
 // itself ("swarm testing"), so a sweep over seeds covers calm and stormy runs.
@@ -23,6 +36,7 @@ struct run_config {
   std::optional<double> partition;  // probability per step that a partition starts
   std::optional<double> crash;      // probability per step that a node crashes
   trace_writer* trace{nullptr};     // JSON Lines trace of observable events, if any
+  run_progress* progress{nullptr};  // where the run says how far it got, if anyone watches
 };
 
 // What a run did, for progress lines, summary tables and failure reports.

@@ -9,7 +9,9 @@
 // Variants: correct; ack_before_sync (the planted bug: a backup batches its
 // syncs to the next tick, group-commit style, but acknowledges at once, so a
 // crash can lose a value the client was told is committed); mute_after_heal
-// (the primary stops serving once faults heal: a liveness bug).
+// (the primary stops serving once faults heal: a liveness bug);
+// hang_after_heal (the primary's first delivery after the heal never
+// returns: what a watchdog must report, since no checker ever runs again).
 // Checker: one value per index (over every apply and acknowledgement); every
 // acknowledged value held by a majority of the disks at all times (so no
 // crash can lose it), and, after the heal, applied by the primary. Applies are
@@ -33,7 +35,7 @@
 
 namespace quorum::sim::selftest {
 
-enum class variant : std::uint8_t { correct, ack_before_sync, mute_after_heal };
+enum class variant : std::uint8_t { correct, ack_before_sync, mute_after_heal, hang_after_heal };
 
 struct message {
   enum class type : std::uint8_t { append, ack };
@@ -78,6 +80,9 @@ class driver {
 
   void deliver(node_id to, node_id from, const message& m) {
     if (muted_ && to == primary) return;
+    if (hang_ && to == primary)
+      for (volatile bool spin = true; spin;) {  // volatile: a loop with an observable effect, never optimised away
+      }
     node& self = *nodes_[static_cast<std::size_t>(to.value())];
     if (m.kind == message::type::append) on_append(self, m);
     else on_ack(self, from, m);
@@ -112,6 +117,7 @@ class driver {
 
   void on_heal() {
     if (variant_ == variant::mute_after_heal) muted_ = true;
+    if (variant_ == variant::hang_after_heal) hang_ = true;
   }
 
   [[nodiscard]] std::optional<std::string> check() const {
@@ -262,6 +268,7 @@ class driver {
   std::optional<std::string> violation_;
   mutable bool audit_{false};
   bool muted_{false};
+  bool hang_{false};
 };
 
 static_assert(Driver<driver>);

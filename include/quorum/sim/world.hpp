@@ -37,6 +37,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -171,6 +172,7 @@ class world {
   void start() {
     if (started_) return;
     started_ = true;
+    if (config_.progress != nullptr) config_.progress->seed.store(config_.seed, std::memory_order_relaxed);
     for (std::size_t i = 1; i <= size_; ++i) {
       boot(node_id{i});
       const auto offset = schedule_rng_.between(1, static_cast<std::uint64_t>(options_.tick_interval.count()));
@@ -188,6 +190,7 @@ class world {
       ++events_;
       if (auto d = net_.pop()) {
         if (up_[index(d->to)]) {
+          publish("deliver", d->to);
           driver_->deliver(d->to, d->from, d->message);
           describe("deliver", d->to);
         } else {
@@ -204,9 +207,13 @@ class world {
       queue_.pop_back();
       time_.advance_to(e.at);
       ++events_;
+      publish(name_of(e.what), e.node);
       handle(e);
     }
-    if (!violation_) run_check();
+    if (!violation_) {
+      publish("check", no_node);
+      run_check();
+    }
     if (!healing_ && !violation_) draw_faults();
   }
 
@@ -276,6 +283,7 @@ class world {
   }
 
   void boot(node_id n) {
+    publish("boot", n);
     const std::size_t i = index(n);
     up_[i] = true;
     sim_disk& disk = disks_[i - 1];
@@ -349,6 +357,7 @@ class world {
       describe("heal restart", node_id{i});
       run_check();
     }
+    publish("heal", no_node);
     if constexpr (requires { driver_->on_heal(); }) driver_->on_heal();
     const std::uint64_t mark = driver_->commits();
     const sim_time deadline =
@@ -370,9 +379,31 @@ class world {
       step();
     }
     if constexpr (requires { driver_->final_check(); }) {
+      publish("final check", no_node);
       if (!violation_)
         if (std::optional<std::string> v = driver_->final_check()) fail(std::move(*v));
     }
+  }
+
+  [[nodiscard]] static const char* name_of(kind k) noexcept {
+    switch (k) {
+      case kind::tick: return "tick";
+      case kind::client: return "client request";
+      case kind::crash: return "crash";
+      case kind::restart: return "restart";
+      case kind::partition_start: return "partition";
+      case kind::partition_heal: return "partition heal";
+    }
+    return "event";
+  }
+
+  // Says what is about to run (run_progress); nothing when nobody watches.
+  void publish(const char* what, node_id n) noexcept {
+    run_progress* p = config_.progress;
+    if (p == nullptr) return;
+    p->what.store(what, std::memory_order_relaxed);
+    p->node.store(n.value(), std::memory_order_relaxed);
+    p->events.store(events_, std::memory_order_relaxed);
   }
 
   void run_check() {
