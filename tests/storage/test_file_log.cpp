@@ -4,7 +4,10 @@
 // options, and re-checking records read after open.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -509,4 +512,30 @@ TEST_CASE("file_log: a crash at any byte of a zero-filled segment recovers exact
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error().message));
     CHECK(test::equals_model(*r, models[whole]));
   }
+}
+
+TEST_CASE("file_log: zeros that cannot be written cost the speed-up, not the appends") {
+  test::scratch_dir dir{"quorum-filelog-prealloc-limit"};
+  file_log_options o = preallocating_options();
+  o.segment_bytes = 1 << 20;
+  o.preallocate_bytes = 256 * 1024;
+  // A file size limit (as a full disk would) well below the zeros' reach:
+  // writing them fails, writing the frames does not.
+  struct ::rlimit old {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  auto* const old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+  struct ::rlimit limited = old;
+  limited.rlim_cur = 64 * 1024;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  memory_log model;
+  {
+    auto log = open_ok(dir.path(), o);
+    for (int round = 0; round < 4; ++round) fill(log, model, 10, static_cast<std::uint64_t>(round) * 100);
+    CHECK(log.position().offset < 64 * 1024);
+    CHECK(test::equals_model(log, model));
+  }
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+  std::signal(SIGXFSZ, old_handler);
+  auto log = open_ok(dir.path(), o);
+  CHECK(test::equals_model(log, model));
 }

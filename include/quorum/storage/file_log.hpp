@@ -202,7 +202,7 @@ class file_log {
   result<void> flush() {
     if (pending_.empty()) return {};
     detail::segment_file& seg = active();
-    if (seg.size + pending_.size() > allocated_) QUORUM_TRY(guard(preallocate(seg.size + pending_.size())));
+    if (seg.size + pending_.size() > allocated_) preallocate(seg.size + pending_.size());
     QUORUM_TRY(guard(posix::write_at(seg.fd.get(), pending_, seg.size)));
     seg.size += pending_.size();
     pending_.clear();
@@ -334,18 +334,26 @@ class file_log {
   // Zero-fills the active segment from data_end (where the frames being
   // written will end) to options_.preallocate_bytes past it, within
   // segment_bytes (file_log_options says why), while the last sync was small.
-  result<void> preallocate(std::uint64_t data_end) {
-    if (!options_.fsync || options_.preallocate_bytes == 0) return {};
-    if (last_sync_bytes_ > preallocate_below_sync_bytes) return {};
+  // Best effort: zeros that cannot be written (a full disk, a file size
+  // limit) cost the speed-up, not the append, and the segment stops trying.
+  // A failed write leaves zeros or nothing past the frames, which a roll
+  // cuts and recovery reads as the end, as always.
+  void preallocate(std::uint64_t data_end) noexcept {
+    if (!options_.fsync || options_.preallocate_bytes == 0 || !preallocating_) return;
+    if (last_sync_bytes_ > preallocate_below_sync_bytes) return;
     const std::uint64_t target = std::min<std::uint64_t>(options_.segment_bytes, data_end + options_.preallocate_bytes);
     static constexpr std::array<std::byte, 64 * 1024> zeros{};
-    for (std::uint64_t at = data_end; at < target;) {
+    std::uint64_t at = data_end;
+    while (at < target) {
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
-      QUORUM_TRY(posix::write_at(active().fd.get(), byte_view{zeros.data(), n}, at));
+      if (!posix::write_at(active().fd.get(), byte_view{zeros.data(), n}, at)) {
+        preallocating_ = false;
+        at = target;  // some of it may have been written: the roll cuts whatever is there
+        break;
+      }
       at += n;
     }
-    allocated_ = std::max(data_end, target);
-    return {};
+    allocated_ = std::max({allocated_, data_end, at});
   }
 
   // Seals the active segment (durably) and starts the next one. Its zero-
@@ -373,6 +381,7 @@ class file_log {
     if (!fd) return unexpected{fd.error()};
     segments_.push_back(detail::segment_file{seq, std::move(*fd), 0});
     allocated_ = 0;
+    preallocating_ = true;
     pending_.clear();
     format::append_header(pending_, seq, first_index().value(), last_index().value());
     format::append_frame(pending_, format::frame_type::state, {}, state_);
@@ -416,6 +425,7 @@ class file_log {
   std::uint64_t durable_ = 0;                   // active segment bytes known durable
   std::uint64_t allocated_ = 0;                 // active segment bytes in the file, frames then zeros
   std::uint64_t last_sync_bytes_ = 0;           // what the last sync wrote (preallocate() asks)
+  bool preallocating_ = true;                   // false once zeros failed to write in the active segment
   std::uint64_t preamble_end_ = 0;              // rolling before this would gain nothing
   detail::position_index index_;
   byte_buffer state_;
