@@ -327,8 +327,9 @@ class file_log {
 
   // Zero-filling pays while syncs are small: it saves each sync a metadata
   // write, and costs one more write of every byte. Measured here (ext4,
-  // quorum_storage_bench): a sync of 1 KiB 0.70x the time, of 45 KiB 0.93x,
-  // of 256 KiB 1.16x, of 2 MiB 1.35x. Past this size a sync skips it.
+  // quorum_storage_bench, bench/README.md): a sync of 1-33 KiB 0.52-0.70x
+  // the time, of 45 KiB 0.93-1.08x, of 256 KiB 1.16x, of 2 MiB 1.35x. Past
+  // this size a sync skips it.
   static constexpr std::uint64_t preallocate_below_sync_bytes = std::uint64_t{64} << 10;
 
   // Zero-fills the active segment from data_end (where the frames being
