@@ -91,40 +91,34 @@ class unique_fd {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
-[[nodiscard]] inline result<void> datasync(int fd) noexcept {
+// Runs call() (0, or -1 and errno) again while a signal interrupts it.
+template <class Call>
+[[nodiscard]] inline result<void> retrying(const char* what, Call call) noexcept {
   int rc;
-  do rc = ::fdatasync(fd);
+  do rc = call();
   while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("fdatasync");
+  if (rc != 0) return os_error(what);
   return {};
+}
+
+[[nodiscard]] inline result<void> datasync(int fd) noexcept {
+  return retrying("fdatasync", [fd] { return ::fdatasync(fd); });
 }
 
 // fsync: data and every piece of metadata (a size that shrank included).
 [[nodiscard]] inline result<void> sync_file(int fd) noexcept {
-  int rc;
-  do rc = ::fsync(fd);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("fsync");
-  return {};
+  return retrying("fsync", [fd] { return ::fsync(fd); });
 }
 
 [[nodiscard]] inline result<void> truncate(int fd, std::uint64_t size) noexcept {
-  int rc;
-  do rc = ::ftruncate(fd, static_cast<off_t>(size));
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("ftruncate");
-  return {};
+  return retrying("ftruncate", [fd, size] { return ::ftruncate(fd, static_cast<off_t>(size)); });
 }
 
 // Makes the directory's entries (files created, renamed or removed) durable.
 [[nodiscard]] inline result<void> sync_directory(const std::string& dir) {
   auto fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (!fd) return unexpected{fd.error()};
-  int rc;
-  do rc = ::fsync(fd->get());
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error("fsync of the directory");
-  return {};
+  return retrying("fsync of the directory", [&fd] { return ::fsync(fd->get()); });
 }
 
 [[nodiscard]] inline result<void> remove(const std::string& path) noexcept {
