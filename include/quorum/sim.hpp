@@ -7,6 +7,7 @@
 #include "quorum/sim/clock.hpp"
 #include "quorum/sim/disk.hpp"
 #include "quorum/sim/faults.hpp"
+#include "quorum/sim/grouped_proposal.hpp"
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/linearizability.hpp"
 #include "quorum/sim/network.hpp"

@@ -49,6 +49,7 @@
 #include "quorum/core/random.hpp"
 #include "quorum/paxos.hpp"
 #include "quorum/sim/disk.hpp"
+#include "quorum/sim/grouped_proposal.hpp"
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/kv_client.hpp"
 #include "quorum/sim/linearizability.hpp"
@@ -357,7 +358,7 @@ class basic_driver {
     const auto n = static_cast<std::size_t>(client_.rng().between(2, std::max<std::uint32_t>(2, opts_.max_batch)));
     const bool as_group = client_.rng().chance(opts_.propose_all_share);
     member& m = at(l);
-    std::vector<std::pair<std::size_t, std::string>> group;  // (op, command), proposed at the end
+    command_group group;  // proposed at the end
     std::vector<std::pair<std::size_t, std::string>> reads;  // served after the guard
     {
       auto guard = m.node->batch();
@@ -389,28 +390,17 @@ class basic_driver {
 
   // The writes of a batch in one propose_all(): command k at the returned
   // slot + k, or every one of them refused.
-  void propose_group(node_id l, const std::vector<std::pair<std::size_t, std::string>>& group, std::int64_t now,
-                     std::string_view batch) {
+  void propose_group(node_id l, const command_group& group, std::int64_t now, std::string_view batch) {
     member& m = at(l);
-    std::vector<byte_view> commands;
-    for (const auto& [op, command] : group) {
-      checker_->observe_proposed(command);
-      commands.push_back(as_bytes(command));
-    }
-    const auto r = m.node->propose_all(commands);
+    for (const auto& [op, command] : group) checker_->observe_proposed(command);
     ++groups_;
-    // A refusal opened no slot; a Log error fails the node, and what of the
-    // group reached its disk may yet be chosen: those operations stay unknown.
-    const bool refused = !r && m.node->status();
-    for (std::size_t k = 0; k < group.size(); ++k) {
-      const auto& [op, command] = group[k];
-      if (!r) {
-        if (refused) client_.fail(op, now);
-        continue;
-      }
-      m.env->trace.propose(command, batch);
-      pending_.emplace(r->index.value() + k, proposal{l, command, op, false, false});
-    }
+    sim::propose_group(
+        *m.node, group,
+        [&](std::size_t k, std::size_t op, const std::string& command, const paxos::proposal& p) {
+          m.env->trace.propose(command, batch);
+          pending_.emplace(p.index.value() + k, proposal{l, command, op, false, false});
+        },
+        [&](std::size_t op) { client_.fail(op, now); });
   }
 
   void start_read(node_id l, const std::string& command, std::size_t op) {

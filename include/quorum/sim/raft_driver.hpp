@@ -42,6 +42,7 @@
 #include "quorum/core/random.hpp"
 #include "quorum/raft.hpp"
 #include "quorum/sim/disk.hpp"
+#include "quorum/sim/grouped_proposal.hpp"
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/kv_client.hpp"
 #include "quorum/sim/linearizability.hpp"
@@ -527,25 +528,16 @@ class basic_driver {
 
   // The commands of a batch in one propose_all(): command k at the returned
   // index + k, or every one of them failed.
-  void submit_group(node_id l, const std::vector<std::pair<std::size_t, std::string>>& group, std::int64_t now,
-                    std::string_view batch) {
+  void submit_group(node_id l, const command_group& group, std::int64_t now, std::string_view batch) {
     member& m = at(l);
-    std::vector<byte_view> commands;
-    for (const auto& [op, command] : group) commands.push_back(as_bytes(command));
-    const auto r = m.raft->propose_all(commands);
     ++grouped_batches_;
-    // A refusal appended nothing; a Log error fails the node, and what of the
-    // group reached its disk may yet commit: those operations stay unknown.
-    const bool refused = !r && m.raft->status();
-    for (std::size_t k = 0; k < group.size(); ++k) {
-      const auto& [op, command] = group[k];
-      if (!r) {
-        if (refused) client_.fail(op, now);
-        continue;
-      }
-      m.env->trace.propose(command, batch);
-      pending_.emplace(r->index.value() + k, proposal{r->term.value(), l, command, op, false, false});
-    }
+    propose_group(
+        *m.raft, group,
+        [&](std::size_t k, std::size_t op, const std::string& command, const raft::proposal& p) {
+          m.env->trace.propose(command, batch);
+          pending_.emplace(p.index.value() + k, proposal{p.term.value(), l, command, op, false, false});
+        },
+        [&](std::size_t op) { client_.fail(op, now); });
   }
 
   void propose(node_id l, std::size_t op, const std::string& command, std::int64_t now, std::string_view batch) {
@@ -573,7 +565,7 @@ class basic_driver {
     {
       auto guard = r.batch();
       m.watch.refuse_write = refuse;
-      std::vector<std::pair<std::size_t, std::string>> group;  // (op, command), proposed at the end
+      command_group group;  // proposed at the end
       for (std::size_t k = 0; k < n && r.status(); ++k) {
         if (k > 0) interleave(l);
         const std::string command =
