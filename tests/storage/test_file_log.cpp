@@ -409,6 +409,35 @@ TEST_CASE("file_log: with fsync the active segment is zero-filled ahead, and aft
   CHECK(test::equals_model(log, model));
 }
 
+TEST_CASE("file_log: a small log writes few zeros; the zeros ahead grow with the segment up to preallocate_bytes") {
+  test::scratch_dir dir{"quorum-filelog-prealloc-grow"};
+  file_log_options o = preallocating_options();
+  o.segment_bytes = 8 << 20;
+  o.max_record_bytes = 8 * 1024;
+  o.preallocate_bytes = 1 << 20;
+  constexpr std::uint64_t least = 16 * 1024;  // file_log::preallocate_min_bytes
+  memory_log model;
+  auto log = open_ok(dir.path(), o);
+  fill(log, model, 1, 1);
+  const auto ahead = [&] { return log.allocated_bytes() - log.position().offset; };
+  CHECK(ahead() > 0);
+  CHECK(ahead() <= least);  // not the whole megabyte
+  std::uint64_t most_ahead = 0;
+  for (std::uint64_t k = 0; log.position().offset < (3u << 20); ++k) {  // small syncs, 4 KiB each
+    const auto rec = make_record(100 + k, 4 * 1024);
+    REQUIRE(log.append(rec));
+    REQUIRE(model.append(rec));
+    REQUIRE(log.sync());
+    const std::uint64_t end = log.position().offset;
+    // Never more zeros ahead than the segment holds (or the least), nor than preallocate_bytes.
+    CHECK(log.allocated_bytes() <= end + std::max(least, end));
+    CHECK(ahead() <= o.preallocate_bytes);
+    most_ahead = std::max(most_ahead, ahead());
+  }
+  CHECK(most_ahead > o.preallocate_bytes - 16 * 1024);  // it reached the full distance
+  CHECK(test::equals_model(log, model));
+}
+
 TEST_CASE("file_log: a roll cuts the zero-filled tail, so only the last segment ever ends in zeros") {
   test::scratch_dir dir{"quorum-filelog-prealloc-roll"};
   file_log_options o = preallocating_options();

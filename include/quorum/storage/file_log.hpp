@@ -332,17 +332,27 @@ class file_log {
   // this size a sync skips it.
   static constexpr std::uint64_t preallocate_below_sync_bytes = std::uint64_t{64} << 10;
 
+  // The least a zero-fill writes ahead. A segment is filled ahead by as much
+  // as it holds, between this and preallocate_bytes, so that a log that
+  // stays small (one of many in a directory) writes 16 KiB of zeros, not
+  // preallocate_bytes, and the zeros a segment costs stay within what it
+  // holds until it reaches that size.
+  static constexpr std::uint64_t preallocate_min_bytes = std::uint64_t{16} << 10;
+
   // Zero-fills the active segment from data_end (where the frames being
-  // written will end) to options_.preallocate_bytes past it, within
-  // segment_bytes (file_log_options says why), while the last sync was small.
-  // Best effort: zeros that cannot be written (a full disk, a file size
-  // limit) cost the speed-up, not the append, and the segment stops trying.
-  // A failed write leaves zeros or nothing past the frames, which a roll
-  // cuts and recovery reads as the end, as always.
+  // written will end) ahead of it, as far as the segment already reaches
+  // (at least preallocate_min_bytes, at most options_.preallocate_bytes),
+  // within segment_bytes (file_log_options says why), while the last sync
+  // was small. Best effort: zeros that cannot be written (a full disk, a
+  // file size limit) cost the speed-up, not the append, and the segment
+  // stops trying. A failed write leaves zeros or nothing past the frames,
+  // which a roll cuts and recovery reads as the end, as always.
   void preallocate(std::uint64_t data_end) noexcept {
     if (!options_.fsync || options_.preallocate_bytes == 0 || !preallocating_) return;
     if (last_sync_bytes_ > preallocate_below_sync_bytes) return;
-    const std::uint64_t target = std::min<std::uint64_t>(options_.segment_bytes, data_end + options_.preallocate_bytes);
+    const std::uint64_t ahead =
+        std::min<std::uint64_t>(options_.preallocate_bytes, std::max(preallocate_min_bytes, data_end));
+    const std::uint64_t target = std::min<std::uint64_t>(options_.segment_bytes, data_end + ahead);
     static constexpr std::array<std::byte, 64 * 1024> zeros{};
     std::uint64_t at = data_end;
     while (at < target) {
