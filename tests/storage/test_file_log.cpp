@@ -409,7 +409,7 @@ TEST_CASE("file_log: with fsync the active segment is zero-filled ahead, and aft
   CHECK(test::equals_model(log, model));
 }
 
-TEST_CASE("file_log: a small log writes few zeros; the zeros ahead grow with the segment up to preallocate_bytes") {
+TEST_CASE("file_log: a small log writes few zeros, and the zeros ahead grow with the segment up to preallocate_bytes") {
   test::scratch_dir dir{"quorum-filelog-prealloc-grow"};
   file_log_options o = preallocating_options();
   o.segment_bytes = 8 << 20;
