@@ -52,6 +52,15 @@ inline int read_int_line(std::string_view in, std::size_t from, long long& value
   return 1;
 }
 
+// A byte of the request as the error shows it: itself if printable, else
+// \xHH (a raw CR or LF would end the error line early and break the reply).
+inline std::string shown(char c) {
+  if (c >= 0x20 && c < 0x7f) return std::string(1, c);
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto u = static_cast<unsigned char>(c);
+  return std::string{'\\', 'x', hex[u >> 4], hex[u & 15]};
+}
+
 inline parsed fail(std::string why) {
   parsed p;
   p.state = status::error;
@@ -78,7 +87,7 @@ inline void parse_array(std::string_view in, const limits& lim, parsed& out) {
   std::size_t total = 0;
   for (auto& arg : out.args) {
     if (at >= in.size()) return;
-    if (in[at] != '$') return void(out = fail(std::string{"expected '$', got '"} + in[at] + "'"));
+    if (in[at] != '$') return void(out = fail("expected '$', got '" + shown(in[at]) + "'"));
     long long len = 0;
     std::size_t data = 0;
     const int r = read_int_line(in, at + 1, len, data);

@@ -87,6 +87,18 @@ TEST_CASE("malformed arrays are errors") {
   CHECK(zero.args.empty());
 }
 
+// Found by the kv_wire fuzzer: the error quoted the raw byte, and a CR or LF
+// there cut the "-ERR ..." reply line short.
+TEST_CASE("an error names a control byte of the request in hex, never raw") {
+  const auto cr = resp::parse("*4\r\n\r\n");
+  REQUIRE(cr.state == status::error);
+  CHECK(cr.error == "Protocol error: expected '$', got '\\x0d'");
+  const auto nul = resp::parse(std::string{"*1\r\n\0", 5});
+  REQUIRE(nul.state == status::error);
+  CHECK(nul.error == "Protocol error: expected '$', got '\\x00'");
+  CHECK(resp::parse("*1\r\n+PING\r\n").error == "Protocol error: expected '$', got '+'");
+}
+
 TEST_CASE("limits are enforced from the headers, before the data arrives") {
   resp::limits lim;
   lim.max_args = 3;
