@@ -1,0 +1,187 @@
+// What the node fuzzers share: a cluster of three nodes of one protocol in
+// memory, driven step by step by the fuzzer's bytes. Real traffic is
+// delivered, dropped, duplicated or bit-flipped; nodes tick, propose, read
+// and snapshot; and forged messages (every field the fuzzer's choice, from
+// members and strangers) and raw bytes arrive. The property: nothing the
+// network carries makes a node crash, trip an assertion or undefined
+// behaviour (the fuzzers build with ASan and UBSan), apply out of order, or
+// stop: a node's status stays ok, since its own Log never fails here.
+// Safety is not checked: forged messages from a member are Byzantine, which
+// neither protocol claims to survive; the simulator checks safety.
+#pragma once
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/core/result.hpp"
+
+namespace quorum::fuzz {
+
+[[noreturn]] inline void node_fuzz_failed(const char* what, std::uint64_t node) {
+  std::fprintf(stderr, "node fuzzer: node %llu: %s\n", static_cast<unsigned long long>(node), what);
+  std::abort();
+}
+
+struct envelope {
+  node_id to;
+  byte_buffer bytes;
+};
+
+// The network: every message encoded, in one queue (bounded: a node that
+// floods it loses messages, which both protocols tolerate).
+struct wire {
+  std::deque<envelope> queue;
+  static constexpr std::size_t max_queued = 512;
+};
+
+template <class Message>
+struct queue_transport {
+  wire* net = nullptr;
+  void send(node_id to, const Message& m) {
+    if (net->queue.size() >= wire::max_queued) return;
+    envelope e{to, {}};
+    encode(m, e.bytes);  // the protocol's encode, by argument-dependent lookup
+    net->queue.push_back(std::move(e));
+  }
+};
+
+// Time stands still: nodes move on ticks alone (lease reads are off).
+struct still_clock {
+  using duration = std::chrono::nanoseconds;
+  using time_point = std::chrono::time_point<still_clock, duration>;
+  time_point now() const noexcept { return time_point{}; }
+};
+
+// Applies in order (or fails the run), snapshots as the last index applied
+// and a running digest, and counts reads answered.
+struct checking_state_machine {
+  // The most commands any node applied in this input: QUORUM_FUZZ_DEPTH=1
+  // prints it per input, to see that a corpus reaches elections and commits.
+  static inline std::uint64_t most_applied = 0;
+  std::uint64_t node = 0;
+  std::uint64_t last = 0;
+  std::uint64_t digest = 0;
+  std::uint64_t reads = 0;
+  void apply(log_index i, byte_view b) {
+    if (i.value() <= last) node_fuzz_failed("applied an index at or below one applied before", node);
+    last = i.value();
+    most_applied = std::max(most_applied, last);
+    for (std::byte x : b) digest = digest * 131 + static_cast<std::uint64_t>(x);
+  }
+  void snapshot(byte_buffer& out) const {
+    for (std::uint64_t v : {last, digest})
+      for (int k = 0; k < 8; ++k) out.push_back(static_cast<std::byte>(v >> (8 * k)));
+  }
+  void restore(log_index i, byte_view image) {
+    // An image a forged snapshot carried may hold anything: the node checked
+    // its framing and checksum, not this state machine's layout.
+    last = i.value();
+    digest = image.size();
+  }
+  void read_ready(std::uint64_t, log_index) { ++reads; }
+  void read_failed(std::uint64_t, const error&) { ++reads; }
+};
+
+// A value small enough to meet the cluster's real ones (ids, terms, indices
+// near what the run reached), or any 64-bit value.
+inline std::uint64_t small_or_any(FuzzedDataProvider& in) {
+  return in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 24) : in.ConsumeIntegral<std::uint64_t>();
+}
+
+// Bytes that stay alive, where they are, until the step that made them is
+// over (a deque: a short string lives inside its element, and a vector
+// would move it).
+struct scratch {
+  std::deque<std::string> strings;
+  byte_view bytes(FuzzedDataProvider& in, std::size_t max) {
+    strings.push_back(in.ConsumeRandomLengthString(max));
+    return as_bytes(strings.back());
+  }
+};
+
+// The steps, one byte each; the protocol's harness does each with its node type.
+enum class step : std::uint8_t {
+  deliver,          // the oldest message reaches its node
+  deliver_newest,   // the newest one does, ahead of the rest (reordering)
+  drop,             // the oldest message is lost
+  duplicate,        // the oldest message is delivered and stays queued
+  corrupt,          // the oldest message has one bit flipped, then is delivered
+  tick,             // one node ticks
+  tick_all,         // every node ticks a few times
+  propose,          // every node proposes a command (the leader's is taken)
+  forge,            // a message with every field chosen reaches a node
+  raw,              // bytes that may be no message reach a node
+  snapshot,         // a node snapshots its state machine
+  read,             // a node asks for a linearizable read
+  count
+};
+
+// Runs the cluster on the input: Cluster has deliver(envelope), tick(i),
+// propose(i, bytes), forge(i, input, scratch), raw(i, bytes), snapshot(i),
+// read(i), check(i) for nodes 1..3.
+template <class Cluster>
+void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
+  checking_state_machine::most_applied = 0;
+  for (int n = 0; n < 4096 && in.remaining_bytes() > 0; ++n) {
+    scratch s;
+    const auto what = static_cast<step>(in.ConsumeIntegralInRange<std::uint8_t>(0, static_cast<std::uint8_t>(step::count) - 1));
+    const auto node = in.ConsumeIntegralInRange<std::uint64_t>(1, 3);
+    switch (what) {
+      case step::deliver:
+      case step::drop:
+      case step::duplicate:
+      case step::corrupt: {
+        if (net.queue.empty()) break;
+        envelope e = net.queue.front();
+        if (what != step::duplicate) net.queue.pop_front();
+        if (what == step::drop) break;
+        if (what == step::corrupt && !e.bytes.empty()) {
+          const auto bit = in.ConsumeIntegralInRange<std::size_t>(0, e.bytes.size() * 8 - 1);
+          e.bytes[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+        }
+        if (e.to.value() >= 1 && e.to.value() <= 3) c.deliver(e);
+        break;
+      }
+      case step::deliver_newest: {
+        if (net.queue.empty()) break;
+        envelope e = std::move(net.queue.back());
+        net.queue.pop_back();
+        if (e.to.value() >= 1 && e.to.value() <= 3) c.deliver(e);
+        break;
+      }
+      case step::tick: c.tick(node); break;
+      case step::tick_all: {
+        const int times = in.ConsumeIntegralInRange<int>(1, 12);
+        for (int k = 0; k < times; ++k)
+          for (std::uint64_t i = 1; i <= 3; ++i) c.tick(i);
+        break;
+      }
+      case step::propose: {
+        const byte_view command = s.bytes(in, 48);
+        for (std::uint64_t i = 1; i <= 3; ++i) c.propose(i, command);
+        break;
+      }
+      case step::forge: c.forge(node, in, s); break;
+      case step::raw: c.raw(node, s.bytes(in, 96)); break;
+      case step::snapshot: c.snapshot(node); break;
+      case step::read: c.read(node); break;
+      case step::count: break;
+    }
+    for (std::uint64_t i = 1; i <= 3; ++i) c.check(i);
+  }
+  static const bool report = std::getenv("QUORUM_FUZZ_DEPTH") != nullptr;
+  if (report) std::fprintf(stderr, "applied: %llu\n", static_cast<unsigned long long>(checking_state_machine::most_applied));
+}
+
+}  // namespace quorum::fuzz
