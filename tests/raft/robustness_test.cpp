@@ -71,3 +71,43 @@ TEST_CASE("robustness: random, corrupted and forged messages never crash a node 
     CHECK(dropped > sent / 4);  // most hostile input is recognised as such
   }
 }
+
+// Found by the raft_node fuzzer: an append from a stranger with a higher
+// term whose one entry had term 0 was taken; the log then refused to read
+// that entry back ("a log record is no entry") and the node failed. No entry
+// has term 0, and none has a kind the log does not know: such an append is
+// malformed, dropped, and changes nothing.
+TEST_CASE("robustness: an append with an entry of term 0 or of an unknown kind is dropped, and the node goes on") {
+  for (const bool zero_term : {true, false}) {
+    CAPTURE(zero_term);
+    cluster c{3, test_options(), 1};
+    c.start();
+    const std::string payload = "x";
+    entry_view bad{term_id{zero_term ? 0u : 19u}, zero_term ? entry_kind::normal : static_cast<entry_kind>(7),
+                   as_bytes(payload)};
+    message m;
+    m.type = message_type::append_entries;
+    m.from = node_id{19};  // no member: a leader this node has not heard of yet could be one
+    m.to = node_id{1};
+    m.term = term_id{19};
+    m.commit = log_index{19};
+    m.entries = std::span<const entry_view>{&bad, 1};
+    const std::uint64_t before = c[1].stats().dropped_malformed;
+    c[1].receive(m);
+    CHECK(c[1].stats().dropped_malformed == before + 1);
+    CHECK(c[1].last_index() == log_index{});
+    if (zero_term) {  // the bytes a peer would send say the same
+      byte_buffer bytes;
+      encode(m, bytes);
+      c[1].receive(byte_view{bytes});
+      CHECK(c[1].last_index() == log_index{});
+    }
+    // The group works on: node 1 leads and commits.
+    c.elect(1);
+    REQUIRE(c.leader() == 1);
+    REQUIRE(c[1].propose(as_bytes("after")));
+    c.deliver();
+    CHECK(c[1].commit_index() == c[1].last_index());
+    for (std::uint64_t id = 1; id <= 3; ++id) CHECK(c[id].status().has_value());
+  }
+}

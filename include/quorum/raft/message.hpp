@@ -224,11 +224,14 @@ namespace detail {
 }
 
 // An append whose entries could not come from a correct leader: terms that
-// go down, precede the entry before them, or exceed the message's own term.
+// go down, precede the entry before them, exceed the message's own term or
+// are 0 (no entry has it: the log would refuse to read it back), or a kind
+// the log does not know (a message built in memory, not decoded, may hold one).
 [[nodiscard]] constexpr bool entries_well_formed(const message& m) noexcept {
   if (m.index.value() > (~std::uint64_t{0} >> 1)) return false;
   term_id prev = m.log_term;
   for (const entry_view& e : m.entries) {
+    if (e.term == term_id{} || static_cast<std::uint8_t>(e.kind) > max_entry_kind) return false;
     if (e.term < prev || e.term > m.term) return false;
     prev = e.term;
   }
