@@ -1,7 +1,7 @@
-// What the node fuzzers share: a cluster of three nodes of one protocol in
+// What the node fuzzers share: a cluster of a few nodes of one protocol in
 // memory, driven step by step by the fuzzer's bytes. Real traffic is
-// delivered, dropped, duplicated or bit-flipped; nodes tick, propose, read
-// and snapshot; and forged messages (every field the fuzzer's choice, from
+// delivered, dropped, duplicated or bit-flipped; nodes tick, propose, read,
+// snapshot, crash and restart; and forged messages (every field the fuzzer's choice, from
 // members and strangers) and raw bytes arrive. The property: nothing the
 // network carries makes a node crash, trip an assertion or undefined
 // behaviour (the fuzzers build with ASan and UBSan), apply out of order, or
@@ -25,6 +25,8 @@
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"
 #include "quorum/core/result.hpp"
+#include "quorum/storage/memory_log.hpp"
+#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace quorum::fuzz {
 
@@ -54,6 +56,38 @@ struct queue_transport {
     encode(m, e.bytes);  // the protocol's encode, by argument-dependent lookup
     net->queue.push_back(std::move(e));
   }
+};
+
+// A node's storage across restarts: `live` is what the node writes, `durable`
+// what survives a crash (a sync copies it over); a saved snapshot survives.
+struct disk {
+  storage::memory_log live;
+  storage::memory_log durable;
+  storage::memory_snapshot_store snapshots;
+  void crash() { live = durable; }
+};
+
+// The Log a node owns: its disk's live log, made durable by sync().
+struct disk_log {
+  disk* d = nullptr;
+  log_index first_index() const { return d->live.first_index(); }
+  log_index last_index() const { return d->live.last_index(); }
+  result<log_index> append(byte_view b) { return d->live.append(b); }
+  result<byte_view> read(log_index i) { return d->live.read(i); }
+  result<void> truncate(log_index i) { return d->live.truncate(i); }
+  result<void> compact(log_index i) { return d->live.compact(i); }
+  result<void> save_state(byte_view b) { return d->live.save_state(b); }
+  byte_view state() const { return d->live.state(); }
+  result<void> sync() {
+    d->durable = d->live;
+    return {};
+  }
+};
+
+struct disk_snapshots {
+  disk* d = nullptr;
+  result<void> save(byte_view b) { return d->snapshots.save(b); }
+  result<byte_view> load() { return d->snapshots.load(); }
 };
 
 // Time stands still: nodes move on ticks alone (lease reads are off).
@@ -124,19 +158,23 @@ enum class step : std::uint8_t {
   raw,              // bytes that may be no message reach a node
   snapshot,         // a node snapshots its state machine
   read,             // a node asks for a linearizable read
+  restart,          // a node crashes (its unsynced writes lost) and starts again
   count
 };
 
-// Runs the cluster on the input: Cluster has deliver(envelope), tick(i),
-// propose(i, bytes), forge(i, input, scratch), raw(i, bytes), snapshot(i),
-// read(i), check(i) for nodes 1..3.
+// Runs the cluster on the input: Cluster has `size` (its nodes are 1..size)
+// and deliver(envelope), tick(i), propose(i, bytes), forge(i, input,
+// scratch), raw(i, bytes), snapshot(i), read(i), restart(i) and check(i), each for node
+// i (a protocol without snapshots or reads does what it has instead).
 template <class Cluster>
 void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
+  constexpr std::uint64_t size = Cluster::size;
+  const auto member = [](const envelope& e) { return e.to.value() >= 1 && e.to.value() <= size; };
   checking_state_machine::most_applied = 0;
   for (int n = 0; n < 4096 && in.remaining_bytes() > 0; ++n) {
     scratch s;
     const auto what = static_cast<step>(in.ConsumeIntegralInRange<std::uint8_t>(0, static_cast<std::uint8_t>(step::count) - 1));
-    const auto node = in.ConsumeIntegralInRange<std::uint64_t>(1, 3);
+    const auto node = in.ConsumeIntegralInRange<std::uint64_t>(1, size);
     switch (what) {
       case step::deliver:
       case step::drop:
@@ -150,35 +188,36 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
           const auto bit = in.ConsumeIntegralInRange<std::size_t>(0, e.bytes.size() * 8 - 1);
           e.bytes[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
         }
-        if (e.to.value() >= 1 && e.to.value() <= 3) c.deliver(e);
+        if (member(e)) c.deliver(e);
         break;
       }
       case step::deliver_newest: {
         if (net.queue.empty()) break;
         envelope e = std::move(net.queue.back());
         net.queue.pop_back();
-        if (e.to.value() >= 1 && e.to.value() <= 3) c.deliver(e);
+        if (member(e)) c.deliver(e);
         break;
       }
       case step::tick: c.tick(node); break;
       case step::tick_all: {
         const int times = in.ConsumeIntegralInRange<int>(1, 12);
         for (int k = 0; k < times; ++k)
-          for (std::uint64_t i = 1; i <= 3; ++i) c.tick(i);
+          for (std::uint64_t i = 1; i <= size; ++i) c.tick(i);
         break;
       }
       case step::propose: {
         const byte_view command = s.bytes(in, 48);
-        for (std::uint64_t i = 1; i <= 3; ++i) c.propose(i, command);
+        for (std::uint64_t i = 1; i <= size; ++i) c.propose(i, command);
         break;
       }
       case step::forge: c.forge(node, in, s); break;
       case step::raw: c.raw(node, s.bytes(in, 96)); break;
       case step::snapshot: c.snapshot(node); break;
       case step::read: c.read(node); break;
+      case step::restart: c.restart(node); break;
       case step::count: break;
     }
-    for (std::uint64_t i = 1; i <= 3; ++i) c.check(i);
+    for (std::uint64_t i = 1; i <= size; ++i) c.check(i);
   }
   static const bool report = std::getenv("QUORUM_FUZZ_DEPTH") != nullptr;
   if (report) std::fprintf(stderr, "applied: %llu\n", static_cast<unsigned long long>(checking_state_machine::most_applied));

@@ -15,31 +15,40 @@ using fuzz::checking_state_machine;
 
 struct policies {
   using transport = fuzz::queue_transport<paxos::message>;
-  using log = storage::memory_log;
+  using log = fuzz::disk_log;
   using clock = fuzz::still_clock;
   using state_machine = checking_state_machine;
-  using snapshot_store = storage::memory_snapshot_store;
+  using snapshot_store = fuzz::disk_snapshots;
 };
 using paxos_node = paxos::node<policies>;
 
 struct paxos_cluster {
+  static constexpr std::uint64_t size = 3;
   fuzz::wire* net;
+  std::array<fuzz::disk, 3> disks;
   std::array<std::unique_ptr<paxos_node>, 3> nodes;
   std::uint64_t reads = 0;
 
   explicit paxos_cluster(fuzz::wire& w) : net{&w} {
+    for (std::uint64_t i = 1; i <= size; ++i) boot(i);
+  }
+  void boot(std::uint64_t i) {
     const std::array<node_id, 3> members{node_id{1}, node_id{2}, node_id{3}};
     paxos::options o;
     o.election_ticks = 3;
     o.max_open_slots = 16;
     o.max_entries_per_message = 8;
     o.snapshot_chunk_bytes = 16;  // snapshots travel in several chunks
-    for (std::uint64_t i = 1; i <= 3; ++i) {
-      o.seed = i;
-      nodes[i - 1] = std::make_unique<paxos_node>(node_id{i}, members, fuzz::queue_transport<paxos::message>{net},
-                                                  storage::memory_log{}, fuzz::still_clock{},
-                                                  checking_state_machine{i, 0, 0, 0}, storage::memory_snapshot_store{}, o);
-    }
+    o.seed = i;
+    nodes[i - 1].reset();  // the old node lets go of its disk first
+    nodes[i - 1] = std::make_unique<paxos_node>(node_id{i}, members, fuzz::queue_transport<paxos::message>{net},
+                                                 fuzz::disk_log{&disks[i - 1]}, fuzz::still_clock{},
+                                                 checking_state_machine{i, 0, 0, 0}, fuzz::disk_snapshots{&disks[i - 1]}, o);
+  }
+  void restart(std::uint64_t i) {
+    nodes[i - 1].reset();
+    disks[i - 1].crash();
+    boot(i);
   }
   paxos_node& at(std::uint64_t i) { return *nodes[i - 1]; }
 
