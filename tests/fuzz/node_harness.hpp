@@ -84,6 +84,47 @@ struct disk_log {
   }
 };
 
+// What a failing disk might do to what a node made durable: a bit flipped
+// or the end cut off in one record, the records from one on lost, a bit
+// flipped in the hard state or in the snapshot image. memory_log keeps no
+// checksums, so the node reads the damage as it is (file_log's CRCs would
+// catch most of it; this is the case they miss). A node whose disk was
+// damaged may stop with an error, never crash.
+inline void damage(disk& d, FuzzedDataProvider& in) {
+  const auto flip = [&](byte_buffer& b) {
+    if (b.empty()) return;
+    const auto bit = in.ConsumeIntegralInRange<std::size_t>(0, b.size() * 8 - 1);
+    b[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+  };
+  const int what = in.ConsumeIntegralInRange<int>(0, 4);
+  if (what == 4) {
+    auto image = d.snapshots.load();
+    byte_buffer b(image->begin(), image->end());
+    flip(b);
+    if (!b.empty()) (void)d.snapshots.save(b);
+    return;
+  }
+  const log_index first = d.durable.first_index();
+  const log_index last = d.durable.last_index();
+  const std::uint64_t n = last >= first ? last - first + 1 : 0;
+  const std::uint64_t victim = n == 0 ? 0 : in.ConsumeIntegralInRange<std::uint64_t>(0, n - 1);
+  storage::memory_log out;
+  for (log_index i{1}; i < first; i = i.next()) (void)out.append(byte_view{});
+  (void)out.compact(first);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    const byte_view r = *d.durable.read(first + k);
+    byte_buffer b(r.begin(), r.end());
+    if (k == victim && what == 0) flip(b);
+    if (k == victim && what == 1) b.resize(in.ConsumeIntegralInRange<std::size_t>(0, b.size()));
+    if (k == victim && what == 2) break;
+    (void)out.append(b);
+  }
+  byte_buffer state(d.durable.state().begin(), d.durable.state().end());
+  if (what == 3) flip(state);
+  (void)out.save_state(state);
+  d.durable = std::move(out);
+}
+
 struct disk_snapshots {
   disk* d = nullptr;
   result<void> save(byte_view b) { return d->snapshots.save(b); }
@@ -159,12 +200,14 @@ enum class step : std::uint8_t {
   snapshot,         // a node snapshots its state machine
   read,             // a node asks for a linearizable read
   restart,          // a node crashes (its unsynced writes lost) and starts again
+  damage,           // a node crashes, its disk is damaged (damage()), and it starts again
   count
 };
 
 // Runs the cluster on the input: Cluster has `size` (its nodes are 1..size)
 // and deliver(envelope), tick(i), propose(i, bytes), forge(i, input,
-// scratch), raw(i, bytes), snapshot(i), read(i), restart(i) and check(i), each for node
+// scratch), raw(i, bytes), snapshot(i), read(i), restart(i), damage(i,
+// input) and check(i) (which may let a damaged node's error stand), each for node
 // i (a protocol without snapshots or reads does what it has instead).
 template <class Cluster>
 void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
@@ -215,6 +258,7 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
       case step::snapshot: c.snapshot(node); break;
       case step::read: c.read(node); break;
       case step::restart: c.restart(node); break;
+      case step::damage: c.damage(node, in); break;
       case step::count: break;
     }
     for (std::uint64_t i = 1; i <= size; ++i) c.check(i);

@@ -33,6 +33,7 @@ struct pc_cluster {
   fuzz::wire* net;
   tpc::paxos_commit_options opts;
   std::array<fuzz::disk, size> disks;
+  std::array<bool, size> damaged{};  // may stop with an error
   std::array<std::optional<pc_node>, size> nodes;
   std::array<std::uint64_t, size> next_txn{};  // per origin: ids it began increase
 
@@ -69,10 +70,16 @@ struct pc_cluster {
     if (rms.empty()) rms.push_back(node_id{i});
     (void)at(i).begin(tpc::txn_id{++next_txn[i - 1]}, rms);
   }
+  void damage(std::uint64_t i, FuzzedDataProvider& in) {
+    disks[i - 1].crash();
+    fuzz::damage(disks[i - 1], in);
+    damaged[i - 1] = true;
+    restart(i);
+  }
   void snapshot(std::uint64_t) {}
   void read(std::uint64_t) {}
   void check(std::uint64_t i) {
-    if (!at(i).status()) fuzz::node_fuzz_failed(at(i).status().error().message().c_str(), i);
+    if (!at(i).status() && !damaged[i - 1]) fuzz::node_fuzz_failed(at(i).status().error().message().c_str(), i);
     at(i).clear_decisions();
   }
 

@@ -42,6 +42,7 @@ struct tpc_cluster {
   tpc::coordinator_options co;
   tpc::participant_options po;
   std::array<fuzz::disk, size> disks;
+  std::array<bool, size> damaged{};  // may stop with an error
   std::optional<tpc::coordinator<coordinator_policies>> coord;
   std::array<std::optional<tpc::participant<participant_policies>>, size> parts;  // [1..3]: nodes 2..4
   std::uint64_t txn = 0;
@@ -95,11 +96,17 @@ struct tpc_cluster {
       (void)parts[i - 1]->enlist(tpc::txn_id{txn + 1}, node_id{1});
     }
   }
+  void damage(std::uint64_t i, FuzzedDataProvider& in) {
+    disks[i - 1].crash();
+    fuzz::damage(disks[i - 1], in);
+    damaged[i - 1] = true;
+    restart(i);
+  }
   void snapshot(std::uint64_t) {}
   void read(std::uint64_t) {}
   void check(std::uint64_t i) {
     with(i, [&](auto& n) {
-      if (!n.status()) fuzz::node_fuzz_failed(n.status().error().message().c_str(), i);
+      if (!n.status() && !damaged[i - 1]) fuzz::node_fuzz_failed(n.status().error().message().c_str(), i);
     });
     if (i == 1) coord->clear_decisions();
   }
