@@ -111,3 +111,63 @@ TEST_CASE("robustness: an append with an entry of term 0 or of an unknown kind i
     for (std::uint64_t id = 1; id <= 3; ++id) CHECK(c[id].status().has_value());
   }
 }
+
+// Found by the raft_node fuzzer: a node restarted with entries of a term
+// past its hard state's (a Log may keep an unsynced append and lose the
+// unsynced hard state saved before it; or a damaged disk) ran for election
+// from the older term, and with votes granted there (forged, here) led below
+// its log's last term: its first entry tripped an assertion. It now adopts
+// its log's last term on recovery, with no vote.
+TEST_CASE("robustness: a node whose log is past its hard state's term adopts that term on restart") {
+  cluster c{3, test_options(), 1};
+  c.start();
+  c.elect(1);
+  REQUIRE(c.leader() == 1);
+  // A second term without node 1, so node 2's last entry is of term 2 or more.
+  c.isolate(1);
+  std::uint64_t second = 0;
+  for (int k = 0; k < 500 && second == 0; ++k) {
+    c.tick(2);
+    c.tick(3);
+    c.deliver();
+    for (std::uint64_t id : {2u, 3u})
+      if (c[id].role() == raft::role::leader) second = id;
+  }
+  REQUIRE(second != 0);
+  REQUIRE(c[second].propose(as_bytes("two")));
+  c.deliver();
+  c.heal();
+  const term_id last = *c[2].term_at(c[2].last_index());
+  REQUIRE(last >= term_id{2});
+  // Node 2's hard state goes back to what it was before it took any term.
+  byte_buffer old_state;
+  encode_hard_state(hard_state{}, old_state);
+  REQUIRE(c.disk_of(2).durable.save_state(old_state));
+  c.restart(2);
+  REQUIRE(c[2].status().has_value());
+  CHECK(c[2].term() == last);
+  // Grant node 2 every vote it asks for (as forged answers would), on the spot.
+  c.drop_all();
+  std::vector<entry_view> scratch;
+  for (int k = 0; k < 200 && c[2].role() != raft::role::leader; ++k) {
+    c[2].tick();
+    std::deque<envelope> out;
+    out.swap(c.net.queue);
+    for (const envelope& e : out) {
+      if (e.from.value() != 2 || (e.type != message_type::pre_vote && e.type != message_type::request_vote)) continue;
+      auto asked = decode(byte_view{e.bytes}, scratch);
+      REQUIRE(asked.has_value());
+      message grant;
+      grant.type = e.type == message_type::pre_vote ? message_type::pre_vote_response : message_type::request_vote_response;
+      grant.from = e.to;
+      grant.to = node_id{2};
+      grant.term = asked->term;
+      c[2].receive(grant);
+    }
+  }
+  REQUIRE(c[2].role() == raft::role::leader);
+  CHECK(c[2].term() > last);
+  CHECK(c[2].status().has_value());
+  const auto terms = c.log_terms(2);
+  CHECK(std::is_sorted(terms.begin(), terms.end()));
+}

@@ -310,36 +310,9 @@ TEST_CASE("raft_log: what a sync covers, conflict truncation and bounded batches
   b = log.batch(log_index{2}, 100, 1);
   CHECK(b->size() == 1);  // at least one entry, however large
   CHECK(as_chars((*b)[0].data) == data);
-  // Restart: the terms come back from the records (the hard state holds the
-  // term of the last of them, as a node's always does).
-  REQUIRE(log.save_state(hard_state{term_id{3}, node_id{}}));
+  // Restart: the terms come back from the records.
   raft_log<storage::memory_log> again{log.policy()};
   REQUIRE(again.recover().has_value());
   CHECK(again.last_index() == log_index{13});
   CHECK(again.term_at(log_index{3}) == term_id{3});
-}
-
-// Found by the raft_node fuzzer with a damaged disk: a bit flipped in an
-// entry's term (or the hard state's) left an entry of a term the node had
-// not reached; as leader it then appended below its log's last term and
-// tripped an assertion. A node adopts a term before it holds an entry of it,
-// so recovery refuses such a log.
-TEST_CASE("raft_log: recovery refuses an entry whose term is past the hard state's") {
-  for (const std::uint64_t state_term : {1u, 2u, 3u}) {
-    CAPTURE(state_term);
-    raft_log<storage::memory_log> log{storage::memory_log{}};
-    REQUIRE(log.recover().has_value());
-    for (std::uint64_t t : {1, 2}) REQUIRE(log.append(entry_view{term_id{t}, entry_kind::normal, as_bytes("x")}));
-    REQUIRE(log.save_state(hard_state{term_id{state_term}, node_id{}}));
-    REQUIRE(log.sync());
-    raft_log<storage::memory_log> again{log.policy()};
-    const auto r = again.recover();
-    if (state_term >= 2) {
-      CHECK(r.has_value());
-    } else {
-      REQUIRE_FALSE(r.has_value());
-      CHECK(r.error().code == errc::corrupt_log);
-      CHECK(r.error().detail == 2);  // the entry's index
-    }
-  }
 }

@@ -33,6 +33,16 @@ inline result<void> node<Policies>::recover(std::span<const node_id> members) {
   if (!hs) return unexpected{hs.error()};
   term_ = hs->term;
   vote_ = hs->vote;
+  // A Log orders its calls only by sync(): after a crash it may hold an
+  // append and not the hard state saved before it. The node had adopted the
+  // entry's term before it took the entry, and voted in that term only after
+  // a sync (which would have kept the state), so it adopts that term again,
+  // with no vote. (Leading below its log's last term would break the log.)
+  if (log_.last_term() > term_) {
+    term_ = log_.last_term();
+    vote_ = no_node;
+    persist_state();
+  }
   commit_ = applied_ = base.index;
   snap_meta_ = std::move(base);
   set_config(configs_.latest().config);

@@ -104,9 +104,6 @@ class raft_log {
       auto e = entry(i);
       if (!e) return unexpected{e.error()};
       if (e->term < terms_.last_term()) return fail(errc::corrupt_log, "raft: entry terms go down", i.value());
-      // A node adopts a term (its hard state, earlier in the Log) before it
-      // takes or makes an entry of it: an entry past the term is damage.
-      if (e->term > hs->term) return fail(errc::corrupt_log, "raft: an entry's term is past the hard state's", i.value());
       terms_.append(i, e->term);
       QUORUM_TRY(on_entry(i, *e));
     }
