@@ -9,18 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "fuzz_check.hpp"
 #include "quorum/codec.hpp"
 
-#define QUORUM_FUZZ_CHECK(cond) \
-  ((cond) ? static_cast<void>(0) : ::quorum::fuzz::check_failed(#cond, __FILE__, __LINE__))
-
 namespace quorum::fuzz {
-
-[[noreturn]] inline void check_failed(const char* what, const char* file, int line) {
-  std::fprintf(stderr, "codec property broken: %s (%s:%d)\n", what, file, line);
-  std::fflush(stderr);
-  std::abort();
-}
 
 inline bool same(byte_view a, byte_view b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 

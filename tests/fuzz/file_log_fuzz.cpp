@@ -21,21 +21,13 @@
 
 #include <unistd.h>
 
+#include "fuzz_check.hpp"
 #include "quorum/storage.hpp"
 
 namespace {
 
 using namespace quorum;
 using namespace quorum::storage;
-
-[[noreturn]] void failed(const char* what) {
-  std::fprintf(stderr, "file_log fuzzer: %s\n", what);
-  std::abort();
-}
-#define FILE_LOG_FUZZ_CHECK(cond) \
-  do {                            \
-    if (!(cond)) failed(#cond);   \
-  } while (0)
 
 file_log_options options() {
   file_log_options o;
@@ -100,7 +92,7 @@ struct contents {
   explicit contents(file_log& l) : first{l.first_index()}, state(l.state().begin(), l.state().end()) {
     for (log_index i = l.first_index(); i <= l.last_index(); i = i.next()) {
       auto r = l.read(i);
-      if (!r) failed("a recovered record does not read");
+      QUORUM_FUZZ_CHECK(r.has_value());  // every recovered record reads
       records.emplace_back(r->begin(), r->end());
     }
   }
@@ -119,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<stream_position> ends{stream_position{1, 0}};
   {
     auto opened = file_log::open(dir, options());
-    if (!opened) failed("a new log does not open");
+    QUORUM_FUZZ_CHECK(opened.has_value());  // a new log opens
     file_log log = std::move(*opened);
     ends.front() = log.position();
     const int ops = in.ConsumeIntegralInRange<int>(1, 40);
@@ -129,31 +121,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 0:
         case 1: {
           const std::string rec = in.ConsumeRandomLengthString(150);
-          if (!log.append(as_bytes(rec))) failed("append");
+          QUORUM_FUZZ_CHECK(log.append(as_bytes(rec)).has_value());
           (void)next.append(as_bytes(rec));
           break;
         }
         case 2: {
           const std::string st = in.ConsumeRandomLengthString(24);
-          if (!log.save_state(as_bytes(st))) failed("save_state");
+          QUORUM_FUZZ_CHECK(log.save_state(as_bytes(st)).has_value());
           (void)next.save_state(as_bytes(st));
           break;
         }
         case 3: {
           if (log.last_index() < log.first_index()) continue;
           const auto to = in.ConsumeIntegralInRange<std::uint64_t>(log.first_index().value(), log.last_index().value());
-          if (!log.truncate(log_index{to})) failed("truncate");
+          QUORUM_FUZZ_CHECK(log.truncate(log_index{to}).has_value());
           (void)next.truncate(log_index{to});
           break;
         }
         case 4: {
           const auto to = in.ConsumeIntegralInRange<std::uint64_t>(log.first_index().value(), log.last_index().value() + 1);
-          if (!log.compact(log_index{to})) failed("compact");
+          QUORUM_FUZZ_CHECK(log.compact(log_index{to}).has_value());
           (void)next.compact(log_index{to});
           break;
         }
         case 5:
-          if (!log.sync()) failed("sync");
+          QUORUM_FUZZ_CHECK(log.sync().has_value());
           break;
       }
       models.push_back(std::move(next));
@@ -201,8 +193,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto opened = file_log::open(dir, options());
   if (!opened) {
-    FILE_LOG_FUZZ_CHECK(!opened.error().message.empty());
-    FILE_LOG_FUZZ_CHECK(!only_a_cut);  // a torn tail is recovered, never refused
+    QUORUM_FUZZ_CHECK(!opened.error().message.empty());
+    QUORUM_FUZZ_CHECK(!only_a_cut);  // a torn tail is recovered, never refused
     return 0;
   }
   file_log log = std::move(*opened);
@@ -215,22 +207,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       };
       while (k + 1 < models.size() && before_cut(ends[k + 1])) ++k;
     }
-    FILE_LOG_FUZZ_CHECK(consistent(log, models[k]));
+    QUORUM_FUZZ_CHECK(consistent(log, models[k]));
   } else {
     std::size_t k = 0;
     while (k < models.size() && !consistent(log, models[k])) ++k;
-    FILE_LOG_FUZZ_CHECK(k < models.size());  // nothing invented, nothing out of order
+    QUORUM_FUZZ_CHECK(k < models.size());  // nothing invented, nothing out of order
   }
   // It goes on: an append and a sync, and a reopen shows them.
   contents expected{log};
   const std::string more = "more";
-  FILE_LOG_FUZZ_CHECK(log.append(as_bytes(more)).has_value());
+  QUORUM_FUZZ_CHECK(log.append(as_bytes(more)).has_value());
   expected.records.emplace_back(reinterpret_cast<const std::byte*>(more.data()),
                                 reinterpret_cast<const std::byte*>(more.data()) + more.size());
-  FILE_LOG_FUZZ_CHECK(log.sync().has_value());
+  QUORUM_FUZZ_CHECK(log.sync().has_value());
   { file_log gone = std::move(log); }
   auto again = file_log::open(dir, options());
-  FILE_LOG_FUZZ_CHECK(again.has_value());
-  FILE_LOG_FUZZ_CHECK(contents{*again} == expected);
+  QUORUM_FUZZ_CHECK(again.has_value());
+  QUORUM_FUZZ_CHECK(contents{*again} == expected);
   return 0;
 }

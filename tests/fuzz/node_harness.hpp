@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,67 @@ struct scratch {
   }
 };
 
+// A node must keep running (its own Log never fails here), unless its disk
+// was damaged: then it may stop, with an error.
+template <class Node>
+void expect_running(const Node& n, bool damaged, std::uint64_t id) {
+  if (!n.status() && !damaged) node_fuzz_failed(n.status().error().message().c_str(), id);
+}
+
+// A forged message reaches a node through the codec when the input says so
+// (what a peer can send), else as built (what an in-process transport can
+// hand over, checked by no decoder).
+template <class Node, class Message>
+void receive_forged(Node& n, const Message& m, FuzzedDataProvider& in) {
+  if (in.ConsumeBool()) {
+    byte_buffer bytes;
+    encode(m, bytes);  // the protocol's encode, by argument-dependent lookup
+    n.receive(byte_view{bytes});
+  } else {
+    n.receive(m);
+  }
+}
+
+// Three nodes of a replicated log, Raft or Multi-Paxos (the same verbs and
+// constructor), each on a disk that survives its restarts. A fuzzer derives
+// from it and adds forge(i, input, scratch).
+template <class Node, class Options>
+struct replica_cluster {
+  static constexpr std::uint64_t size = 3;
+  wire* net;
+  Options opts;
+  std::array<disk, size> disks;
+  std::array<bool, size> damaged{};
+  std::array<std::unique_ptr<Node>, size> nodes;
+  std::uint64_t reads = 0;
+
+  replica_cluster(wire& w, Options o) : net{&w}, opts{o} {
+    for (std::uint64_t i = 1; i <= size; ++i) boot(i);
+  }
+  void boot(std::uint64_t i) {
+    const std::array<node_id, size> members{node_id{1}, node_id{2}, node_id{3}};
+    Options o = opts;
+    o.seed = i;
+    nodes[i - 1] = std::make_unique<Node>(node_id{i}, members, typename Node::transport_type{net},
+                                          disk_log{&disks[i - 1]}, still_clock{}, checking_state_machine{i, 0, 0, 0},
+                                          disk_snapshots{&disks[i - 1]}, o);
+  }
+  void restart(std::uint64_t i) {
+    nodes[i - 1].reset();  // first: it may view its disk's live log
+    disks[i - 1].crash();
+    boot(i);
+  }
+  Node& at(std::uint64_t i) { return *nodes[i - 1]; }
+
+  void deliver(const envelope& e) { at(e.to.value()).receive(byte_view{e.bytes}); }
+  void raw(std::uint64_t i, byte_view bytes) { at(i).receive(bytes); }
+  void tick(std::uint64_t i) { at(i).tick(); }
+  void propose(std::uint64_t i, byte_view command) { (void)at(i).propose(command); }
+  void snapshot(std::uint64_t i) { (void)at(i).take_snapshot(); }
+  void read(std::uint64_t i) { (void)at(i).read(++reads); }
+  void check(std::uint64_t i) { expect_running(at(i), damaged[i - 1], i); }
+};
+
 // The steps, one byte each; the protocol's harness does each with its node type.
 enum class step : std::uint8_t {
   deliver,          // the oldest message reaches its node
@@ -204,11 +266,10 @@ enum class step : std::uint8_t {
   count
 };
 
-// Runs the cluster on the input: Cluster has `size` (its nodes are 1..size)
-// and deliver(envelope), tick(i), propose(i, bytes), forge(i, input,
-// scratch), raw(i, bytes), snapshot(i), read(i), restart(i), damage(i,
-// input) and check(i) (which may let a damaged node's error stand), each for node
-// i (a protocol without snapshots or reads does what it has instead).
+// Runs the cluster on the input: Cluster has `size` (its nodes are
+// 1..size), `disks` and `damaged` (one each), and deliver(envelope), tick(i),
+// propose(i, bytes), forge(i, input, scratch), raw(i, bytes), restart(i) and
+// check(i), each for node i, and snapshot(i) and read(i) if its protocol has them.
 template <class Cluster>
 void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
   constexpr std::uint64_t size = Cluster::size;
@@ -255,10 +316,18 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
       }
       case step::forge: c.forge(node, in, s); break;
       case step::raw: c.raw(node, s.bytes(in, 96)); break;
-      case step::snapshot: c.snapshot(node); break;
-      case step::read: c.read(node); break;
+      case step::snapshot:
+        if constexpr (requires { c.snapshot(node); }) c.snapshot(node);
+        break;
+      case step::read:
+        if constexpr (requires { c.read(node); }) c.read(node);
+        break;
       case step::restart: c.restart(node); break;
-      case step::damage: c.damage(node, in); break;
+      case step::damage:  // what a sync made durable is damaged, then the node restarts from it
+        damage(c.disks[node - 1], in);
+        c.damaged[node - 1] = true;
+        c.restart(node);
+        break;
       case step::count: break;
     }
     for (std::uint64_t i = 1; i <= size; ++i) c.check(i);

@@ -2,7 +2,7 @@
 // acceptors, every node an RM), driven by the input (node_harness.hpp says
 // what it does and checks), every message type forged in full. A node's
 // `propose` begins the next transaction it originates over the RMs the
-// command's first byte picks; `snapshot` and `read` do nothing here.
+// command's first byte picks.
 #include <optional>
 
 #include "node_harness.hpp"
@@ -70,16 +70,8 @@ struct pc_cluster {
     if (rms.empty()) rms.push_back(node_id{i});
     (void)at(i).begin(tpc::txn_id{++next_txn[i - 1]}, rms);
   }
-  void damage(std::uint64_t i, FuzzedDataProvider& in) {
-    disks[i - 1].crash();
-    fuzz::damage(disks[i - 1], in);
-    damaged[i - 1] = true;
-    restart(i);
-  }
-  void snapshot(std::uint64_t) {}
-  void read(std::uint64_t) {}
   void check(std::uint64_t i) {
-    if (!at(i).status() && !damaged[i - 1]) fuzz::node_fuzz_failed(at(i).status().error().message().c_str(), i);
+    fuzz::expect_running(at(i), damaged[i - 1], i);
     at(i).clear_decisions();
   }
 
@@ -116,14 +108,7 @@ struct pc_cluster {
     m.participants = parts;
     m.entries = entries;
     m.batch = batch;
-    // Through the codec when it can carry it (what a peer can send), else as given.
-    if (in.ConsumeBool()) {
-      byte_buffer wire;
-      tpc::encode(m, wire);
-      raw(i, byte_view{wire});
-    } else {
-      at(i).receive(m);
-    }
+    fuzz::receive_forged(at(i), m, in);
   }
 };
 

@@ -4,8 +4,6 @@
 
 #include "node_harness.hpp"
 #include "quorum/raft.hpp"
-#include "quorum/storage/memory_log.hpp"
-#include "quorum/storage/memory_snapshot_store.hpp"
 
 namespace {
 
@@ -21,53 +19,17 @@ struct policies {
 };
 using raft_node = raft::node<policies>;
 
-struct raft_cluster {
-  static constexpr std::uint64_t size = 3;
-  fuzz::wire* net;
-  std::array<fuzz::disk, 3> disks;
-  std::array<bool, 3> damaged{};  // may stop with an error
-  std::array<std::unique_ptr<raft_node>, 3> nodes;
-  std::uint64_t reads = 0;
+raft::options fuzz_options() {
+  raft::options o;
+  o.election_ticks = 3;
+  o.max_entries_per_append = 8;
+  o.snapshot_chunk_bytes = 16;  // snapshots travel in several chunks
+  o.snapshot_trailing_entries = 2;
+  return o;
+}
 
-  explicit raft_cluster(fuzz::wire& w) : net{&w} {
-    for (std::uint64_t i = 1; i <= size; ++i) boot(i);
-  }
-  void boot(std::uint64_t i) {
-    const std::array<node_id, 3> members{node_id{1}, node_id{2}, node_id{3}};
-    raft::options o;
-    o.election_ticks = 3;
-    o.max_entries_per_append = 8;
-    o.snapshot_chunk_bytes = 16;  // snapshots travel in several chunks
-    o.snapshot_trailing_entries = 2;
-    o.seed = i;
-    nodes[i - 1].reset();  // the old node lets go of its disk first
-    nodes[i - 1] = std::make_unique<raft_node>(node_id{i}, members, fuzz::queue_transport<raft::message>{net},
-                                                 fuzz::disk_log{&disks[i - 1]}, fuzz::still_clock{},
-                                                 checking_state_machine{i, 0, 0, 0}, fuzz::disk_snapshots{&disks[i - 1]}, o);
-  }
-  void restart(std::uint64_t i) {
-    nodes[i - 1].reset();
-    disks[i - 1].crash();
-    boot(i);
-  }
-  void damage(std::uint64_t i, FuzzedDataProvider& in) {
-    nodes[i - 1].reset();
-    disks[i - 1].crash();
-    fuzz::damage(disks[i - 1], in);
-    damaged[i - 1] = true;
-    boot(i);
-  }
-  raft_node& at(std::uint64_t i) { return *nodes[i - 1]; }
-
-  void deliver(const fuzz::envelope& e) { at(e.to.value()).receive(byte_view{e.bytes}); }
-  void tick(std::uint64_t i) { at(i).tick(); }
-  void propose(std::uint64_t i, byte_view command) { (void)at(i).propose(command); }
-  void raw(std::uint64_t i, byte_view bytes) { at(i).receive(bytes); }
-  void snapshot(std::uint64_t i) { (void)at(i).take_snapshot(); }
-  void read(std::uint64_t i) { (void)at(i).read(++reads); }
-  void check(std::uint64_t i) {
-    if (!at(i).status() && !damaged[i - 1]) fuzz::node_fuzz_failed(at(i).status().error().message().c_str(), i);
-  }
+struct raft_cluster : fuzz::replica_cluster<raft_node, raft::options> {
+  explicit raft_cluster(fuzz::wire& w) : replica_cluster{w, fuzz_options()} {}
 
   void forge(std::uint64_t i, FuzzedDataProvider& in, fuzz::scratch& s) {
     raft::message m;
@@ -92,14 +54,7 @@ struct raft_cluster {
       e.data = s.bytes(in, 24);
     }
     m.entries = entries;
-    // Through the codec when it can carry it (what a peer can send), else as given.
-    if (in.ConsumeBool()) {
-      byte_buffer wire;
-      raft::encode(m, wire);
-      at(i).receive(byte_view{wire});
-    } else {
-      at(i).receive(m);
-    }
+    fuzz::receive_forged(at(i), m, in);
   }
 };
 

@@ -4,8 +4,7 @@
 // presumed abort or presumed commit, with one-phase commit and the last-agent
 // optimisation on or off, as the input's first byte says. Its `propose`
 // begins the next transaction over the participants the command's first
-// byte picks; a participant's enlists in it; `snapshot` and `read` do
-// nothing here.
+// byte picks; a participant's enlists in it.
 #include <optional>
 
 #include "node_harness.hpp"
@@ -96,18 +95,8 @@ struct tpc_cluster {
       (void)parts[i - 1]->enlist(tpc::txn_id{txn + 1}, node_id{1});
     }
   }
-  void damage(std::uint64_t i, FuzzedDataProvider& in) {
-    disks[i - 1].crash();
-    fuzz::damage(disks[i - 1], in);
-    damaged[i - 1] = true;
-    restart(i);
-  }
-  void snapshot(std::uint64_t) {}
-  void read(std::uint64_t) {}
   void check(std::uint64_t i) {
-    with(i, [&](auto& n) {
-      if (!n.status() && !damaged[i - 1]) fuzz::node_fuzz_failed(n.status().error().message().c_str(), i);
-    });
+    with(i, [&](auto& n) { fuzz::expect_running(n, damaged[i - 1], i); });
     if (i == 1) coord->clear_decisions();
   }
 
@@ -125,14 +114,7 @@ struct tpc_cluster {
     std::vector<node_id> ps(in.ConsumeIntegralInRange<std::size_t>(0, 5));
     for (auto& p : ps) p = node_id{in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 5) : fuzz::small_or_any(in)};
     m.participants = ps;
-    // Through the codec when it can carry it (what a peer can send), else as given.
-    if (in.ConsumeBool()) {
-      byte_buffer wire;
-      tpc::encode(m, wire);
-      raw(i, byte_view{wire});
-    } else {
-      with(i, [&](auto& n) { n.receive(m); });
-    }
+    with(i, [&](auto& n) { fuzz::receive_forged(n, m, in); });
   }
 };
 
