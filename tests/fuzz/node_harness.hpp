@@ -207,6 +207,17 @@ void receive_forged(Node& n, const Message& m, FuzzedDataProvider& in) {
   }
 }
 
+// The policies of a replicated-log node under the fuzzer (Raft's or
+// Multi-Paxos's: Message is its message type).
+template <class Message>
+struct replica_policies {
+  using transport = queue_transport<Message>;
+  using log = disk_log;
+  using clock = still_clock;
+  using state_machine = checking_state_machine;
+  using snapshot_store = disk_snapshots;
+};
+
 // Three nodes of a replicated log, Raft or Multi-Paxos (the same verbs and
 // constructor), each on a disk that survives its restarts. A fuzzer derives
 // from it and adds forge(i, input, scratch).

@@ -1,24 +1,13 @@
 // libFuzzer target: three Multi-Paxos nodes driven by the input
 // (node_harness.hpp says what it does and checks), every message type forged
 // in full.
-#include <memory>
-
 #include "node_harness.hpp"
 #include "quorum/paxos.hpp"
 
 namespace {
 
 using namespace quorum;
-using fuzz::checking_state_machine;
-
-struct policies {
-  using transport = fuzz::queue_transport<paxos::message>;
-  using log = fuzz::disk_log;
-  using clock = fuzz::still_clock;
-  using state_machine = checking_state_machine;
-  using snapshot_store = fuzz::disk_snapshots;
-};
-using paxos_node = paxos::node<policies>;
+using paxos_node = paxos::node<fuzz::replica_policies<paxos::message>>;
 
 paxos::options fuzz_options() {
   paxos::options o;

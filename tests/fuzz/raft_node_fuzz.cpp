@@ -1,23 +1,12 @@
 // libFuzzer target: three Raft nodes driven by the input (node_harness.hpp
 // says what it does and checks), every message type forged in full.
-#include <memory>
-
 #include "node_harness.hpp"
 #include "quorum/raft.hpp"
 
 namespace {
 
 using namespace quorum;
-using fuzz::checking_state_machine;
-
-struct policies {
-  using transport = fuzz::queue_transport<raft::message>;
-  using log = fuzz::disk_log;
-  using clock = fuzz::still_clock;
-  using state_machine = checking_state_machine;
-  using snapshot_store = fuzz::disk_snapshots;
-};
-using raft_node = raft::node<policies>;
+using raft_node = raft::node<fuzz::replica_policies<raft::message>>;
 
 raft::options fuzz_options() {
   raft::options o;
