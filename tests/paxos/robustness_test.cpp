@@ -60,3 +60,49 @@ TEST_CASE("paxos node: random messages from peers never break its invariants") {
     CHECK(c[1].stats().dropped() > 0);
   }
 }
+
+// The Paxos side of Raft's "log past its hard state's term": a disk that
+// kept an accept at ballot (5, 2) but holds an older promise, (1, 2). The
+// node promised (5, 2) before it accepted there; answering a lower ballot
+// now would let a proposer count it for another value in the same slot.
+TEST_CASE("robustness: a paxos node whose journal holds an accept above its promise promises that ballot on restart") {
+  fabric f{3};
+  disk& d = f.disk_of(1);
+  byte_buffer b;
+  encode_record(record_kind::accepted, entry{log_index{1}, bal(5, 2), entry_kind::normal, as_bytes("v")}, b);
+  REQUIRE(d.live.append(b));
+  b.clear();
+  encode_promise(bal(1, 2), b);
+  REQUIRE(d.live.save_state(b));
+  d.durable = d.live;
+  test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&d}, manual_clock{}, recorder{}, test_options()};
+  REQUIRE(n.status().has_value());
+  CHECK(n.promised() == bal(5, 2));
+  REQUIRE(decode_promise(d.live.state()).has_value());
+  CHECK(*decode_promise(d.live.state()) == bal(5, 2));  // saved, not only held
+
+  // An accept for slot 1 at (3, 3), between the two: refused, and the slot keeps v.
+  const std::string w = "w";
+  const entry e{log_index{1}, bal(3, 3), entry_kind::normal, as_bytes(w)};
+  message m = msg(message_type::accept, 3, 1, bal(3, 3));
+  m.slot = m.index = log_index{1};
+  m.entries = std::span<const entry>{&e, 1};
+  n.receive(m);
+  // So is a prepare at (4, 3).
+  message p = msg(message_type::prepare, 3, 1, bal(4, 3));
+  p.slot = log_index{1};
+  n.receive(p);
+  REQUIRE(n.status().has_value());
+  std::size_t answers = 0;
+  for (const envelope& env : f.net.queue) {
+    std::vector<entry> scratch;
+    auto got = decode(byte_view{env.bytes}, scratch);
+    REQUIRE(got.has_value());
+    if (got->to != node_id{3}) continue;
+    ++answers;
+    CHECK(got->reject);
+    CHECK(got->bal == bal(5, 2));
+  }
+  CHECK(answers == 2);
+  CHECK(f.net.violations.empty());
+}

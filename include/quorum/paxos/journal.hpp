@@ -155,6 +155,7 @@ class journal {
     run_seq_ = seq_;
     base_ = watermark_ = settled_end_ = base;
     applied_ = log_index{};
+    highest_accepted_ = ballot{};
     std::uint64_t units = log_.last_index().value() + 2;
     for (log_index i = log_.first_index(); i <= log_.last_index(); i = i.next()) {
       auto rec = read_record(i);
@@ -170,12 +171,16 @@ class journal {
       if (rec->first.value() + (rec->count - 1) > max_slot)
         return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
       rec->for_each([&](const entry& e) { note(rec->kind, e, i, 0); });
+      if (rec->kind == record_kind::accepted && rec->bal > highest_accepted_)
+        highest_accepted_ = rec->bal;
     }
     advance();
     dirty_ = true;  // what survived a restart may not have been synced yet
     return *promised;
   }
 
+  // The highest ballot of any accept recover() replayed (ballot{} if none).
+  [[nodiscard]] ballot highest_accepted() const noexcept { return highest_accepted_; }
   // The highest slot this node holds anything for.
   [[nodiscard]] log_index known_end() const noexcept { return settled_end_ + (slots_.size() - head_); }
   // Every slot up to here is in the snapshot, no longer in the journal.
@@ -769,6 +774,7 @@ class journal {
   std::vector<slot_state> slots_;   // [head_ + slot - settled_end_ - 1]: open slots
   std::size_t head_{0};
   log_index applied_{};  // applied_through()'s last
+  ballot highest_accepted_{};  // recover()'s
   log_index base_{};
   log_index watermark_{};
   bool dirty_{false};

@@ -153,6 +153,15 @@ class replica {
     auto p = journal_.recover(opts_.max_slot_gap, img.meta.slot);
     if (!p) return unexpected{p.error()};
     promised_ = *p;
+    // An accept above the promise: the Log kept it and lost the promise
+    // saved before it (a damaged hard state; a Log that keeps a prefix of
+    // the calls never does). The node promised that ballot before it
+    // accepted there, so it promises it again: answering a lower ballot
+    // could let two values be chosen in one slot.
+    if (journal_.highest_accepted() > promised_) {
+      promised_ = journal_.highest_accepted();
+      QUORUM_TRY(journal_.save_promise(promised_));
+    }
     if constexpr (can_snapshot) {
       if (img.meta.slot != log_index{}) {
         fsm_.restore(img.meta.slot, img.data);
