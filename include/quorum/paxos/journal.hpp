@@ -288,6 +288,20 @@ class journal {
     st.chosen = true;
   }
 
+  // Slots first..last (each holding a value) are known chosen.
+  void mark_chosen(log_index first, log_index last) {
+    if (first == last) return mark_chosen(first);
+    if (first <= settled_end_) first = settled_end_.next();  // settled: chosen already
+    if (first > last) return;
+    QUORUM_ASSERT(last <= known_end());
+    slot_state* st = slots_.data() + offset(first);
+    const std::size_t n = static_cast<std::size_t>(last - first) + 1;
+    for (std::size_t k = 0; k < n; ++k) {
+      QUORUM_ASSERT(st[k].position != log_index{});
+      st[k].chosen = true;
+    }
+  }
+
   // Slots up to `top` that hold a value accepted at b are chosen (the caller
   // knows that b's proposer had every slot up to top chosen): one pass that
   // marks them and moves the watermark over those that follow it.

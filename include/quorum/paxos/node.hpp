@@ -691,9 +691,9 @@ class node : public replica<Policies> {
       const log_index end = one_config ? hi : std::min(hi, configs_.next_change(lo).prev());
       const std::size_t position = from == self_ ? q.self() : q.position_of(from);
       if (position != paxos::membership::npos) {
-        window_.acknowledge_range(lo, end, paxos::membership::bit(position), [&](log_index s, std::uint64_t mask) {
-          if (q.phase2_reached(mask)) journal_.mark_chosen(s);
-        });
+        window_.acknowledge_range(
+            lo, end, paxos::membership::bit(position), [&](std::uint64_t mask) { return q.phase2_reached(mask); },
+            [&](log_index first, log_index last) { journal_.mark_chosen(first, last); });
       }
       lo = end.next();
     }

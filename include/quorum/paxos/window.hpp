@@ -5,6 +5,7 @@
 // opening and closing slots allocates nothing in steady state.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -42,17 +43,47 @@ class slot_window {
     return first;
   }
 
-  // Adds `bit` to the acknowledgements of slots lo..hi (all open), calling
-  // reached(slot, mask) for each: one pass over the ring.
-  template <class Reached>
-  void acknowledge_range(log_index lo, log_index hi, std::uint64_t bit, Reached&& reached) {
+  // Adds `bit` to the acknowledgements of slots lo..hi (all open), and calls
+  // chosen(first, last) for each stretch of them whose mask now satisfies
+  // quorum(mask). An accept's run is acknowledged as a run, so its masks
+  // are usually all equal: one pass adds the bit and checks that (a loop the
+  // compiler vectorizes), and quorum() is asked once; otherwise a second
+  // pass asks it wherever the mask changes.
+  template <class Quorum, class Chosen>
+  void acknowledge_range(log_index lo, log_index hi, std::uint64_t bit, Quorum&& quorum, Chosen&& chosen) {
     QUORUM_ASSERT(contains(lo) && contains(hi));
-    const std::size_t wrap = acks_.size() - 1;
-    std::size_t k = ring(lo - base_);
-    for (log_index s = lo; s <= hi; s = s.next(), k = (k + 1) & wrap) {
-      acks_[k] |= bit;
-      reached(s, acks_[k]);
+    const std::size_t k = ring(lo - base_);
+    if (lo == hi) {  // one at a time
+      if (quorum(acks_[k] |= bit)) chosen(lo, hi);
+      return;
     }
+    const std::size_t n = static_cast<std::size_t>(hi - lo) + 1;
+    const std::size_t first_part = std::min(n, acks_.size() - k);  // up to the ring's end, then from its start
+    const std::uint64_t mask = acks_[k] | bit;
+    const std::uint64_t differ = add_bit(acks_.data() + k, first_part, bit, mask) |
+                                 add_bit(acks_.data(), n - first_part, bit, mask);
+    if (differ == 0) {
+      if (quorum(mask)) chosen(lo, hi);
+      return;
+    }
+    std::uint64_t last_mask = 0;  // never a mask here: each holds `bit`
+    bool reached = false;
+    log_index from{};  // the stretch that reached a quorum so far (none: 0)
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t m = acks_[(k + i) & (acks_.size() - 1)];
+      if (m != last_mask) {
+        last_mask = m;
+        reached = quorum(m);
+      }
+      const log_index s = lo + i;
+      if (reached) {
+        if (from == log_index{}) from = s;
+      } else if (from != log_index{}) {
+        chosen(from, s.prev());
+        from = log_index{};
+      }
+    }
+    if (from != log_index{}) chosen(from, hi);
   }
 
   // Closes slots from the front while chosen(slot) says so.
@@ -82,6 +113,17 @@ class slot_window {
 
  private:
   static constexpr std::size_t initial_capacity = 64;  // a power of two, as every capacity
+
+  // Adds bit to masks[0..n); nonzero if any result differs from `mask`.
+  [[nodiscard]] static std::uint64_t add_bit(std::uint64_t* masks, std::size_t n, std::uint64_t bit,
+                                             std::uint64_t mask) noexcept {
+    std::uint64_t differ = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      masks[i] |= bit;
+      differ |= masks[i] ^ mask;
+    }
+    return differ;
+  }
 
   // The ring position of the slot k after base_.
   [[nodiscard]] std::size_t ring(std::uint64_t k) const noexcept {
