@@ -56,6 +56,21 @@ class entry_batch {
     bytes_ += e.data.size();
   }
 
+  // add_view(e, as) of each of es, in one piece; bytes: their values' size
+  // (the caller checked that they fit).
+  void add_views(std::span<const entry> es, ballot as, std::size_t bytes) {
+    const std::size_t old = meta_.size();
+    meta_.insert(meta_.end(), es.begin(), es.end());
+    if (as.round != 0)
+      for (std::size_t i = old; i < meta_.size(); ++i) meta_[i].bal = as;
+    if (copied_ != 0) offsets_.resize(meta_.size(), external);
+    bytes_ += bytes;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return meta_.size(); }
+  // The values' bytes so far.
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+
   // The entries, valid until the next clear() or add().
   [[nodiscard]] std::span<const entry> views() {
     if (copied_ == 0) return meta_;  // every value viewed where it stays

@@ -3,11 +3,14 @@
 // each a run of consecutive slots at one ballot (journal_record.hpp): writes
 // are staged into the open run and sealed as one Log append at the next
 // sync or read (over a Log whose records stay in place, the first write
-// after a sync and every accepted run go to it at once instead, a batch's
-// later writes wait in the open run, and the record cache views them all
-// in the Log). Recovery replays the journal, the highest ballot per slot
-// winning; an index from slot to record is kept in memory, values
-// stay in the Log. Also tracks the chosen watermark. Slots up to base() are
+// after a sync and every accepted run go to it at once instead, and a
+// batch's later writes wait in the open run). Recovery replays the journal,
+// the highest ballot per slot winning; an index from slot to record is kept
+// in memory, values stay in the Log. Recent values are at hand without a
+// Log read: over a Log that copies, in a record cache (record_cache.hpp);
+// over one whose records stay in place, each open slot's index entry has a
+// view of its value there, already in the form an accept carries, so a
+// leader collects a run of them in one copy. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled. Slots applied and
 // chosen are settled: their index entries are folded into stretches (a run
 // of slots held in one record or in consecutive records, a few per record
@@ -148,6 +151,7 @@ class journal {
     auto promised = decode_promise(log_.state());
     if (!promised) return fail(errc::corrupt_log, "paxos: the hard state does not decode", promised.error().detail);
     slots_.clear();
+    views_.clear();
     settled_.clear();
     head_ = 0;
     cache_.clear();
@@ -170,7 +174,7 @@ class journal {
       if (!rec) return unexpected{rec.error()};
       if (rec->first.value() + (rec->count - 1) > max_slot)
         return fail(errc::corrupt_log, "paxos: a journal slot is out of range", i.value());
-      rec->for_each([&](const entry& e) { note(rec->kind, e, i, 0); });
+      rec->for_each([&](const entry& e) { note(rec->kind, e, i, 0, in_place); });
       if (rec->kind == record_kind::accepted && rec->bal > highest_accepted_)
         highest_accepted_ = rec->bal;
     }
@@ -220,10 +224,12 @@ class journal {
     if constexpr (in_place) run_.add_with_value(e);
     else run_.add(e);
     dirty_ = true;
-    if (e.slot == known_end().next())  // the usual case, note()'s first, without the call
+    if (e.slot == known_end().next()) {  // the usual case, note()'s first, without the call
       slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
-    else
-      note(k, e, run_position_, seq_);
+      if constexpr (in_place) view_room()[slots_.size() - 1].slot = log_index{};  // no view until seal() places the run
+    } else {
+      note(k, e, run_position_, seq_, false);
+    }
     if constexpr (!in_place) cache_.add(seq_, e, run_seq_);
     ++seq_;
     return {};
@@ -254,7 +260,7 @@ class journal {
       }
       const std::span<const entry> part = es.first(run_.add_all(es, run_bytes_));
       dirty_ = true;
-      note_run(k, part, run_position_, seq_);
+      note_run(k, part, run_position_, seq_, nullptr);
       cache_.add(seq_, part, run_seq_);
       seq_ += part.size();
       es = es.subspan(part.size());
@@ -332,9 +338,15 @@ class journal {
     return watermark_ != before;
   }
 
-  // The value held for slot s if the record cache has it; its data views the
-  // cache until the next write.
+  // The value held for slot s if the record cache has it (in place: if the
+  // index views it); its data views the cache until the next write.
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
+    if constexpr (in_place) {
+      if (!open(s)) return std::nullopt;
+      const entry& v = views_[offset(s)];
+      if (v.slot == log_index{}) return std::nullopt;
+      return v;
+    }
     const std::optional<slot_state> st = at(s);
     if (!st || st->seq == 0) return std::nullopt;
     const std::optional<cached_value> v = cache_.find(st->seq);
@@ -352,6 +364,13 @@ class journal {
     if (!open(s)) return 0;
     last = std::min(last, known_end());
     if (last < s) return 0;
+    if constexpr (in_place) {
+      const entry* v = views_.data() + offset(s);
+      const std::size_t n = static_cast<std::size_t>(last - s) + 1;
+      std::size_t k = 0;
+      while (k < n && v[k].slot != log_index{} && f(v[k])) ++k;
+      return k;
+    }
     const slot_state* st = slots_.data() + offset(s);
     const std::uint64_t seq = st->seq;
     if (seq == 0) return 0;
@@ -364,12 +383,15 @@ class journal {
   result<entry> read(log_index s) {
     const std::optional<slot_state> st = at(s);
     if (!st || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
-    if (st->seq != 0)
-      if (auto hit = cache_.find(st->seq)) return entry{s, st->accepted, hit->kind, hit->data};
-    QUORUM_TRY(seal());
-    if constexpr (in_place)  // an open run's value: the cache views it now
+    if constexpr (in_place) {
+      if (auto v = cached(s)) return *v;
+      QUORUM_TRY(seal());
+      if (auto v = cached(s)) return *v;  // an open run's value: viewed now
+    } else {
       if (st->seq != 0)
         if (auto hit = cache_.find(st->seq)) return entry{s, st->accepted, hit->kind, hit->data};
+      QUORUM_TRY(seal());
+    }
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
     if (s < rec->first || s - rec->first >= rec->count)
@@ -417,16 +439,34 @@ class journal {
     }
     bool full = false;
     for (log_index s = first; s <= last && !full && !stop(s);) {
-      // The usual case: a stretch of cached values, viewed in one pass.
-      const std::uint64_t n = visit_cached(s, last, [&](const entry& e) {
-        if (stop(e.slot)) return false;
-        if (!out.fits(e, max_entries, max_bytes)) {
-          full = true;
-          return false;
+      // The usual case: a stretch of cached values, viewed in one pass
+      // (over a Log that keeps records in place, checked in one pass and
+      // added as one piece: they are already in the form an accept carries).
+      std::uint64_t n = 0;
+      if constexpr (in_place) {
+        const entry* v = open(s) ? views_.data() + offset(s) : nullptr;
+        const std::size_t most = v == nullptr ? 0 : static_cast<std::size_t>(std::min(last, known_end()) - s) + 1;
+        std::size_t bytes = 0;
+        for (; n < most && v[n].slot != log_index{} && !stop(v[n].slot); ++n) {
+          const std::size_t count = out.size() + n;
+          if (count >= max_entries || (count != 0 && out.bytes() + bytes + v[n].data.size() > max_bytes)) {
+            full = true;
+            break;
+          }
+          bytes += v[n].data.size();
         }
-        out.add_view(e, as);
-        return true;
-      });
+        if (n != 0) out.add_views(std::span<const entry>{v, static_cast<std::size_t>(n)}, as, bytes);
+      } else {
+        n = visit_cached(s, last, [&](const entry& e) {
+          if (stop(e.slot)) return false;
+          if (!out.fits(e, max_entries, max_bytes)) {
+            full = true;
+            return false;
+          }
+          out.add_view(e, as);
+          return true;
+        });
+      }
       s = s + n;
       if (n != 0 || full || s > last || stop(s)) continue;
       auto e = read(s);
@@ -479,7 +519,7 @@ class journal {
     if (through <= base_) return;
     if (through >= known_end()) {
       settled_.clear();
-      slots_.clear();
+      slots_.clear();  // views_ keeps its room
       head_ = 0;
       settled_end_ = through;
     } else if (through < settled_end_) {
@@ -502,9 +542,6 @@ class journal {
     base_ = through;
     if (watermark_ < through) watermark_ = through;
     advance();
-    // Views of records compaction freed are never asked for (the index no
-    // longer names their slots); dropped all the same, so none outlives them.
-    if constexpr (in_place) cache_.clear();
   }
 
   // Slot s is applied: values written up to its own will not be read again
@@ -513,7 +550,8 @@ class journal {
   void applied_through(log_index s) {
     if (s == applied_) return;  // called after every message: usually nothing new
     applied_ = s;
-    if (const std::uint64_t seq = seq_of(s); seq != 0) cache_.release_before(std::min(seq + 1, run_seq_));
+    if constexpr (!in_place)
+      if (const std::uint64_t seq = seq_of(s); seq != 0) cache_.release_before(std::min(seq + 1, run_seq_));
     settle_through(std::min({s, watermark_, known_end()}));
   }
 
@@ -576,11 +614,14 @@ class journal {
     if (rec.size() != head.size() + values.size())
       return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at.value());
     dirty_ = true;
-    if (es.size() == 1 && es.front().slot == known_end().next())  // the usual case, note()'s first, without the call
-      slots_.push_back(slot_state::of(es.front().bal, at, seq_, k == record_kind::chosen));
-    else
-      note_run(k, es, at, seq_);
-    cache_.add_placed(seq_, es, rec.data() + head.size());
+    const std::byte* values_at = rec.data() + head.size();
+    if (es.size() == 1 && es.front().slot == known_end().next()) {  // the usual case, note()'s first, without the call
+      const entry& e = es.front();
+      slots_.push_back(slot_state::of(e.bal, at, seq_, k == record_kind::chosen));
+      view_room()[slots_.size() - 1] = entry{e.slot, e.bal, e.kind, byte_view{values_at, e.data.size()}};
+    } else {
+      note_run(k, es, at, seq_, values_at);
+    }
     seq_ += es.size();
     run_seq_ = seq_;  // no open run: applies release the cache up to here
     return {};
@@ -592,8 +633,7 @@ class journal {
     byte_view rec;
     const result<log_index> at = append_placed(head, run_.values(), rec);
     const bool whole = rec.size() == head.size() + run_.values_bytes();
-    if (at && *at == run_position_ && whole)
-      cache_.add_placed_run(run_seq_, run_.count(), run_, rec.data() + head.size());
+    if (at && *at == run_position_ && whole) view_run(rec.data() + head.size());
     run_.clear();
     run_seq_ = seq_;
     if (!at) return unexpected{at.error()};
@@ -740,14 +780,26 @@ class journal {
 
   void compact_open() {
     if (head_ < compact_open_after || head_ < slots_.size() - head_) return;
+    if constexpr (in_place)
+      std::copy(views_.begin() + static_cast<std::ptrdiff_t>(head_),
+                views_.begin() + static_cast<std::ptrdiff_t>(slots_.size()), views_.begin());
     slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
 
-  // The usual case, slots past every one held, in one pass.
-  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint64_t seq) {
+  // The usual case, slots past every one held, in one pass. values: where
+  // es's values now lie back to back in the Log (in place), else nullptr.
+  void note_run(record_kind k, std::span<const entry> es, log_index position, std::uint64_t seq,
+                const std::byte* values) {
     if (es.front().slot != known_end().next()) {
-      for (const entry& e : es) note(k, e, position, seq++);
+      for (const entry& e : es) {
+        if constexpr (in_place) {
+          note(k, entry{e.slot, e.bal, e.kind, byte_view{values, e.data.size()}}, position, seq++, true);
+          values += e.data.size();
+        } else {
+          note(k, e, position, seq++, false);
+        }
+      }
       return;
     }
     const std::size_t old = slots_.size();
@@ -755,6 +807,44 @@ class journal {
     const bool chosen = k == record_kind::chosen;
     for (std::size_t i = 0; i < es.size(); ++i)
       slots_[old + i] = slot_state::of(es[i].bal, position, seq + i, chosen);
+    if constexpr (in_place) {
+      entry* v = view_room() + old;
+      for (std::size_t i = 0; i < es.size(); ++i) {
+        const std::size_t size = es[i].data.size();
+        v[i] = entry{es[i].slot, es[i].bal, es[i].kind, byte_view{values, size}};
+        values += size;
+      }
+    }
+  }
+
+  // views_ with room for every slot of slots_ (its size is its capacity:
+  // entries past slots_.size() are stale, and each slot added sets its own).
+  entry* view_room() {
+    if (views_.size() < slots_.size()) [[unlikely]]
+      grow_views();
+    return views_.data();
+  }
+  [[gnu::noinline]] void grow_views() { views_.resize(std::max(slots_.size(), views_.size() * 2)); }
+
+  // After seal() placed the open run at run_position_ (its values back to
+  // back from `values`): its slots that still name that record view it.
+  void view_run(const std::byte* values) {
+    const ballot b = run_.front().bal;
+    const log_index first = run_.first();
+    if (first > settled_end_ && first + (run_.count() - 1) <= known_end()) {  // the usual case: all indexed
+      const slot_state* st = slots_.data() + offset(first);
+      entry* v = views_.data() + offset(first);
+      run_.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
+        if (st[k].position == run_position_) v[k] = entry{first + k, b, kind, byte_view{values, size}};
+        values += size;
+      });
+      return;
+    }
+    run_.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
+      const log_index s = first + k;
+      if (open(s) && slots_[offset(s)].position == run_position_) views_[offset(s)] = entry{s, b, kind, byte_view{values, size}};
+      values += size;
+    });
   }
 
   void start_run(record_kind k, const entry& e) {
@@ -763,21 +853,32 @@ class journal {
     run_seq_ = seq_;
   }
 
-  // seq: the write's sequence number (0: replayed from the Log).
-  void note(record_kind k, const entry& e, log_index position, std::uint64_t seq) {
+  // seq: the write's sequence number (0: replayed from the Log). placed:
+  // e.data views the value where the Log keeps it (in place), else the
+  // slot has no view until seal() places its run.
+  void note(record_kind k, const entry& e, log_index position, std::uint64_t seq, bool placed) {
     if (e.slot <= settled_end_) return;  // the snapshot has it, or it is chosen and settled
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
       slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
+      if constexpr (in_place) view_room()[i] = placed ? e : entry{};
       return;
     }
-    if (i > slots_.size()) slots_.resize(i + 1);
+    if (i > slots_.size()) {
+      const std::size_t old = slots_.size();
+      slots_.resize(i + 1);
+      if constexpr (in_place) {
+        entry* v = view_room();
+        std::fill(v + old, v + i + 1, entry{});  // holes: no view
+      }
+    }
     slot_state& st = slots_[i];
     if (st.chosen) return;  // a chosen value never changes: later records add nothing
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
       st.accepted = e.bal;
       st.position = position;
       st.seq = seq;
+      if constexpr (in_place) views_[i] = placed ? e : entry{};
     }
     if (k == record_kind::chosen) st.chosen = true;
   }
@@ -794,7 +895,12 @@ class journal {
   bool dirty_{false};
   byte_buffer buf_;
   byte_buffer join_;  // place(): values that did not lie back to back
-  record_cache cache_;
+  record_cache cache_;  // over a Log that copies: values by write sequence number
+  // Over a Log whose records stay in place: views_[i] is slots_[i]'s value
+  // where the Log keeps it (slot 0: none yet, as for the open run's slots
+  // until seal() places it), the form an accept carries. Never shorter
+  // than slots_ (view_room()).
+  std::vector<entry> views_;
   run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land
   std::uint64_t seq_{1};      // the next write's sequence number

@@ -37,7 +37,10 @@ struct options {
   std::uint64_t max_slot_gap = std::uint64_t{1} << 16;
   // The journal keeps its recent records decoded in memory, up to about this
   // many bytes, so that sending accepts and applying do not read the Log
-  // back; older ones are read from the Log. 0 turns the cache off.
+  // back; older ones are read from the Log. 0 turns the cache off. Over a
+  // Log whose records stay in place (core/log.hpp) there is no cache: the
+  // slot index views each value where the Log keeps it (48 bytes a slot
+  // not yet applied and folded), and this is not used.
   std::size_t journal_cache_bytes = std::size_t{8} << 20;
   // Consecutive slots journalled at one ballot (an accept's run) become one
   // Log record of at most about this many bytes (a larger value makes a
