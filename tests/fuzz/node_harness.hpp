@@ -85,6 +85,19 @@ struct disk_log {
   }
 };
 
+// disk_log promising that its records stay in place (core/log.hpp), as
+// memory_log's do, and saying where it placed one: the Multi-Paxos journal
+// then views values in the live log instead of copying them. It holds: the
+// live log only changes by appends and compactions while a node runs, and
+// is replaced (crash(), damage()) only after the node is gone.
+struct in_place_disk_log : disk_log {
+  static constexpr bool records_stay_in_place = true;
+  result<log_index> append(byte_view b) { return d->live.append(b); }
+  result<log_index> append(byte_view head, byte_view body, byte_view& placed) {
+    return d->live.append(head, body, placed);
+  }
+};
+
 // What a failing disk might do to what a node made durable: a bit flipped
 // or the end cut off in one record, the records from one on lost, a bit
 // flipped in the hard state or in the snapshot image. memory_log keeps no
@@ -209,10 +222,10 @@ void receive_forged(Node& n, const Message& m, FuzzedDataProvider& in) {
 
 // The policies of a replicated-log node under the fuzzer (Raft's or
 // Multi-Paxos's: Message is its message type).
-template <class Message>
+template <class Message, class Log = disk_log>
 struct replica_policies {
   using transport = queue_transport<Message>;
-  using log = disk_log;
+  using log = Log;
   using clock = still_clock;
   using state_machine = checking_state_machine;
   using snapshot_store = disk_snapshots;
@@ -238,9 +251,10 @@ struct replica_cluster {
     const std::array<node_id, size> members{node_id{1}, node_id{2}, node_id{3}};
     Options o = opts;
     o.seed = i;
-    nodes[i - 1] = std::make_unique<Node>(node_id{i}, members, typename Node::transport_type{net},
-                                          disk_log{&disks[i - 1]}, still_clock{}, checking_state_machine{i, 0, 0, 0},
-                                          disk_snapshots{&disks[i - 1]}, o);
+    typename Node::log_type log;
+    log.d = &disks[i - 1];
+    nodes[i - 1] = std::make_unique<Node>(node_id{i}, members, typename Node::transport_type{net}, log, still_clock{},
+                                          checking_state_machine{i, 0, 0, 0}, disk_snapshots{&disks[i - 1]}, o);
   }
   void restart(std::uint64_t i) {
     nodes[i - 1].reset();  // first: it may view its disk's live log

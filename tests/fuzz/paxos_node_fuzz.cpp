@@ -1,13 +1,17 @@
 // libFuzzer target: three Multi-Paxos nodes driven by the input
 // (node_harness.hpp says what it does and checks), every message type forged
-// in full.
+// in full. The first input bit picks the Log: one that copies (the journal
+// keeps a record cache) or one whose records stay in place (its slot index
+// views the values in the Log).
 #include "node_harness.hpp"
 #include "quorum/paxos.hpp"
 
 namespace {
 
 using namespace quorum;
-using paxos_node = paxos::node<fuzz::replica_policies<paxos::message>>;
+using copying_node = paxos::node<fuzz::replica_policies<paxos::message>>;
+using in_place_node = paxos::node<fuzz::replica_policies<paxos::message, fuzz::in_place_disk_log>>;
+static_assert(!log_records_stay_in_place<fuzz::disk_log> && log_records_stay_in_place<fuzz::in_place_disk_log>);
 
 paxos::options fuzz_options() {
   paxos::options o;
@@ -18,8 +22,12 @@ paxos::options fuzz_options() {
   return o;
 }
 
-struct paxos_cluster : fuzz::replica_cluster<paxos_node, paxos::options> {
-  explicit paxos_cluster(fuzz::wire& w) : replica_cluster{w, fuzz_options()} {}
+template <class Node>
+struct paxos_cluster : fuzz::replica_cluster<Node, paxos::options> {
+  using base = fuzz::replica_cluster<Node, paxos::options>;
+  using base::at;
+
+  explicit paxos_cluster(fuzz::wire& w) : base{w, fuzz_options()} {}
 
   void forge(std::uint64_t i, FuzzedDataProvider& in, fuzz::scratch& s) {
     paxos::message m;
@@ -51,7 +59,12 @@ struct paxos_cluster : fuzz::replica_cluster<paxos_node, paxos::options> {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in{data, size};
   fuzz::wire net;
-  paxos_cluster c{net};
-  fuzz::run_steps(c, net, in);
+  if (in.ConsumeBool()) {
+    paxos_cluster<in_place_node> c{net};
+    fuzz::run_steps(c, net, in);
+  } else {
+    paxos_cluster<copying_node> c{net};
+    fuzz::run_steps(c, net, in);
+  }
   return 0;
 }
