@@ -755,10 +755,11 @@ class journal {
       std::uint64_t next_seq = b.seq == 0 ? 0 : b.seq + b.count;
       const std::size_t from = k;
       if (b.step == 0) {
-        while (k < n && st[k].position == b.position && st[k].seq == next_seq) {
-          ++k;
-          next_seq += seq_step;
-        }
+        // Slots of one record: a record's slots were written together, as
+        // consecutive writes (or all replayed, seq 0), so the same position
+        // implies the sequence number follows.
+        while (k < n && st[k].position == b.position) ++k;
+        QUORUM_ASSERT(k == from || st[k - 1].seq == (b.seq == 0 ? 0 : b.seq + b.count + (k - 1 - from)));
       } else {
         log_index next_position = b.position + b.count;
         while (k < n && st[k].position == next_position && st[k].seq == next_seq && st[k].accepted == b.bal) {
@@ -805,15 +806,17 @@ class journal {
     const std::size_t old = slots_.size();
     slots_.resize(old + es.size());
     const bool chosen = k == record_kind::chosen;
-    for (std::size_t i = 0; i < es.size(); ++i)
-      slots_[old + i] = slot_state::of(es[i].bal, position, seq + i, chosen);
-    if constexpr (in_place) {
+    slot_state* st = slots_.data() + old;
+    if constexpr (in_place) {  // both in one pass
       entry* v = view_room() + old;
       for (std::size_t i = 0; i < es.size(); ++i) {
-        const std::size_t size = es[i].data.size();
-        v[i] = entry{es[i].slot, es[i].bal, es[i].kind, byte_view{values, size}};
-        values += size;
+        const entry& e = es[i];
+        st[i] = slot_state::of(e.bal, position, seq + i, chosen);
+        v[i] = entry{e.slot, e.bal, e.kind, byte_view{values, e.data.size()}};
+        values += e.data.size();
       }
+    } else {
+      for (std::size_t i = 0; i < es.size(); ++i) st[i] = slot_state::of(es[i].bal, position, seq + i, chosen);
     }
   }
 
