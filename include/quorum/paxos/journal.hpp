@@ -78,7 +78,7 @@ concept appends_in_two_pieces = requires(L& l, byte_view a, byte_view b) {
 };
 
 // A Log that appends a record in two pieces and says where it now lies
-// (storage::memory_log does): the journal's record cache views it there
+// (storage::memory_log does): the journal's slot index views it there
 // without reading it back.
 template <class L>
 concept appends_placed = requires(L& l, byte_view a, byte_view b, byte_view& placed) {
@@ -93,7 +93,8 @@ class journal {
 
  public:
   // The Log keeps what it holds where it is (core/log.hpp): records go to it
-  // at once and the record cache views them instead of copying.
+  // at once and the slot index views their values instead of a record cache
+  // copying them.
   static constexpr bool in_place = log_records_stay_in_place<L>;
 
   // What a node knows of one slot: the highest ballot it accepted (or the
@@ -219,7 +220,7 @@ class journal {
       start_run(k, e);
     }
     // Over a Log whose records stay in place the run keeps the value until
-    // seal() appends it, and the cache views it in the Log from then on;
+    // seal() appends it, and the index views it in the Log from then on;
     // otherwise the cache holds it, the open run's values back to back.
     if constexpr (in_place) run_.add_with_value(e);
     else run_.add(e);
@@ -593,7 +594,7 @@ class journal {
   // Over a Log whose records stay in place: es (consecutive slots at one
   // ballot, one record's worth; for more than one, run_ started and holds
   // their heads; for one, no run open) goes to the Log at once, and the
-  // record cache views the values there instead of copying them.
+  // slot index views the values there instead of copying them.
   result<void> place(record_kind k, std::span<const entry> es) {
     QUORUM_ASSERT(run_.empty() || es.size() > 1);
     std::byte single[max_record_head_bytes];
@@ -628,7 +629,7 @@ class journal {
   }
 
   // seal() over a Log whose records stay in place: the open run, its values
-  // held by run_, goes to the Log as one record, and the cache views them there.
+  // held by run_, goes to the Log as one record, and the index views them there.
   result<void> seal_placed(byte_view head) {
     byte_view rec;
     const result<log_index> at = append_placed(head, run_.values(), rec);

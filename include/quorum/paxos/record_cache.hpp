@@ -4,9 +4,8 @@
 // slot it writes, in order), bounded in bytes; a miss only means the journal
 // reads the Log. It also holds the open run (journal.hpp) whole, whatever
 // the bound: that run's values reach the Log from here, back to back.
-// Over a Log whose records stay in place (core/log.hpp) the cache only
-// views values where the Log holds them (add_placed): no copy, and no open
-// run to hold (the journal's run builder keeps it until it is sealed).
+// Only over a Log that copies: over one whose records stay in place
+// (core/log.hpp) the journal's slot index views the values in the Log.
 #pragma once
 
 #include <algorithm>
@@ -55,7 +54,7 @@ class record_cache {
     if (arena_.size() - arena_end_ < data) arena_.resize(std::max(arena_.size() * 2, arena_end_ + data));
     for (const entry& e : es) {
       const std::size_t size = e.data.size();
-      items_[head_ + count_++] = held{arena_end_, nullptr, size, e.kind};
+      items_[head_ + count_++] = held{arena_end_, size, e.kind};
       if (size != 0) std::memcpy(arena_.data() + arena_end_, e.data.data(), size);
       arena_end_ += size;
     }
@@ -70,49 +69,11 @@ class record_cache {
     if (count_ == 0) first_ = seq;
     if (head_ >= compact_after && head_ >= count_) shift();
     if (head_ + count_ == items_.size()) items_.emplace_back();
-    items_[head_ + count_++] = held{arena_end_, nullptr, size, e.kind};
+    items_[head_ + count_++] = held{arena_end_, size, e.kind};
     if (arena_.size() - arena_end_ < size) arena_.resize(std::max(arena_.size() * 2, arena_end_ + size));
     copy_bytes(arena_.data() + arena_end_, e.data);
     arena_end_ += size;
     data_bytes_ += size;
-  }
-
-  // Remembers the values written as seq, seq + 1, ... (es, whose values lie
-  // back to back from `values`, where they stay: a Log's records that stay
-  // in place) by viewing them there: no copy, and only the views count
-  // against the bound.
-  void add_placed(std::uint64_t seq, std::span<const entry> es, const std::byte* values) {
-    if (es.size() == 1) return add_placed(seq, es.front(), values);
-    held* out = reserve(seq, es.size());
-    for (std::size_t k = 0; k < es.size(); ++k) {
-      const std::size_t size = es[k].data.size();
-      out[k] = held{0, values, size, es[k].kind};
-      values += size;
-    }
-    count_ += es.size();
-  }
-
-  // add_placed() of a run of n values, their kinds and sizes given by
-  // run.for_each_head (a run_builder, journal_record.hpp), the values back to
-  // back from `values`.
-  template <class Run>
-  void add_placed_run(std::uint64_t seq, std::size_t n, const Run& run, const std::byte* values) {
-    held* out = reserve(seq, n);
-    run.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
-      out[k] = held{0, values, size, kind};
-      values += size;
-    });
-    count_ += n;
-  }
-
-  // add_placed() of one value: the one-at-a-time path, kept lean.
-  void add_placed(std::uint64_t seq, const entry& e, const std::byte* value) {
-    if (count_ != 0 && seq != first_ + count_) clear();
-    while (count_ != 0 && held_bytes() + sizeof(held) > max_bytes_) drop_oldest();
-    if (count_ == 0) first_ = seq;
-    if (head_ >= compact_after && head_ >= count_) shift();
-    if (head_ + count_ == items_.size()) items_.emplace_back();
-    items_[head_ + count_++] = held{0, value, e.data.size(), e.kind};
   }
 
   // Forgets values before `seq` (those a node will not read again).
@@ -120,12 +81,11 @@ class record_cache {
     if (seq <= first_) return;
     const std::uint64_t n = std::min<std::uint64_t>(seq - first_, count_);
     if (n == count_) return clear();
-    for (std::uint64_t k = 0; k < n; ++k) data_bytes_ -= items_[head_ + k].copied();
+    for (std::uint64_t k = 0; k < n; ++k) data_bytes_ -= items_[head_ + k].size;
     head_ += static_cast<std::size_t>(n);
     count_ -= static_cast<std::size_t>(n);
     first_ += n;
-    // Copied values before a placed one stay counted as live until shift(): harmless.
-    if (items_[head_].placed == nullptr) arena_head_ = items_[head_].offset;
+    arena_head_ = items_[head_].offset;
   }
 
   // Back within the bound (nothing pinned any more: the open run was sealed).
@@ -164,20 +124,16 @@ class record_cache {
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
  private:
-  // 32 bytes: the journal knows each write's slot and ballot by its index.
+  // 24 bytes: the journal knows each write's slot and ballot by its index.
   struct held {
-    std::size_t offset;      // into arena_, unless placed
-    const std::byte* placed;  // add_placed(): where the value stays
+    std::size_t offset;  // into arena_
     std::size_t size;
     entry_kind kind;
-
-    // Bytes of the arena it holds.
-    [[nodiscard]] std::size_t copied() const noexcept { return placed == nullptr ? size : 0; }
   };
-  static_assert(sizeof(held) == 32);
+  static_assert(sizeof(held) == 24);
 
   [[nodiscard]] cached_value value_of(const held& h) const noexcept {
-    return cached_value{h.kind, byte_view{h.placed != nullptr ? h.placed : arena_.data() + h.offset, h.size}};
+    return cached_value{h.kind, byte_view{arena_.data() + h.offset, h.size}};
   }
 
   // Dead values kept before the live ones are moved to the front.
@@ -185,22 +141,11 @@ class record_cache {
 
   [[nodiscard]] std::size_t held_bytes() const noexcept { return data_bytes_ + count_ * sizeof(held); }
 
-  // Room for n placed values written as seq on (following the last one
-  // held, or the cache starts over): where their items go.
-  held* reserve(std::uint64_t seq, std::size_t n) {
-    if (count_ != 0 && seq != first_ + count_) clear();
-    while (count_ != 0 && held_bytes() + n * sizeof(held) > max_bytes_) drop_oldest();
-    if (count_ == 0) first_ = seq;
-    if (head_ >= compact_after && head_ >= count_) shift();
-    if (items_.size() - (head_ + count_) < n) items_.resize(std::max(items_.size() * 2, head_ + count_ + n));
-    return items_.data() + head_ + count_;
-  }
-
   void drop_oldest() noexcept {
     const held& h = items_[head_++];
     --count_;
-    data_bytes_ -= h.copied();
-    if (h.placed == nullptr) arena_head_ = h.offset + h.size;
+    data_bytes_ -= h.size;
+    arena_head_ = h.offset + h.size;
     ++first_;
     if (count_ == 0) clear();
   }
@@ -211,7 +156,7 @@ class record_cache {
     std::copy(items_.begin() + static_cast<std::ptrdiff_t>(head_),
               items_.begin() + static_cast<std::ptrdiff_t>(head_ + count_), items_.begin());
     for (std::size_t k = 0; k < count_; ++k)
-      if (items_[k].placed == nullptr) items_[k].offset -= arena_head_;
+      items_[k].offset -= arena_head_;
     if (arena_end_ > arena_head_) std::memmove(arena_.data(), arena_.data() + arena_head_, arena_end_ - arena_head_);
     arena_end_ -= arena_head_;
     head_ = arena_head_ = 0;

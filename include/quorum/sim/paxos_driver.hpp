@@ -10,8 +10,8 @@
 //   paxos_sim::run_seed_with<paxos_sim::in_place_sim_log>(config, opts);  // pick the Log
 // A seed runs over one of three Logs (log_of_seed): sim_log, which the
 // journal's record cache copies from, or one whose records stay in place,
-// which the cache views, with or without the members that say where a
-// record went (memory_log has them).
+// whose values the journal's slot index views, with or without the members
+// that say where a record went (memory_log has them).
 // Messages travel encoded, so every delivery also goes through the total
 // decoder. The client: each request is SET, GET or INCR on a few keys,
 // proposed to the current leader at some slot. Commands are unique, so the
@@ -132,7 +132,7 @@ struct wire_transport {
 // and shrinks at its ends, so a record's bytes stay put until truncated or
 // compacted away, and a node is re-created after every crash (the only time
 // the image is replaced). Over it the journal writes a record to the Log at
-// once and its record cache views the values there, as over memory_log; a
+// once and its slot index views the values there, as over memory_log; a
 // view kept past a truncation or compaction reads freed memory, which the
 // sanitizer build reports.
 struct in_place_sim_log : sim_log {
