@@ -122,6 +122,19 @@ inline std::vector<record> durable_records(disk& d) {
   return out;
 }
 
+// What a node would have journalled, written straight to a disk's live
+// log: one record of e, or the hard state promising b.
+inline void put_record(disk& d, record_kind k, const entry& e) {
+  byte_buffer b;
+  encode_record(k, e, b);
+  REQUIRE(d.live.append(b));
+}
+inline void put_promise(disk& d, ballot p) {
+  byte_buffer b;
+  encode_promise(p, b);
+  REQUIRE(d.live.save_state(b));
+}
+
 inline void network::check_promise(const message& m) {
   if (m.reject) return;
   disk& d = *disks.at(m.from.value());

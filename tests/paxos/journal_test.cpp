@@ -203,17 +203,11 @@ TEST_CASE("paxos journal run: a group restarted from version-1 journals chooses 
   cluster c{3};
   // Nodes 1 and 2 accepted slots 1..3 at ballot (1, 1), one record per slot
   // (the format before runs), and promised it; node 3 saw nothing.
-  byte_buffer b;
   for (std::uint64_t n : {1, 2}) {
     disk& d = c.disk_of(n);
-    for (std::uint64_t s = 1; s <= 3; ++s) {
-      b.clear();
-      encode_record(record_kind::accepted, at_slot(s, bal(1, 1), "v" + std::to_string(s)), b);
-      REQUIRE(d.live.append(b));
-    }
-    b.clear();
-    encode_promise(bal(1, 1), b);
-    REQUIRE(d.live.save_state(b));
+    for (std::uint64_t s = 1; s <= 3; ++s)
+      put_record(d, record_kind::accepted, at_slot(s, bal(1, 1), "v" + std::to_string(s)));
+    put_promise(d, bal(1, 1));
     REQUIRE(d.live.sync());
     d.durable = d.live;
   }

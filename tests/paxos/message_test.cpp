@@ -181,9 +181,7 @@ TEST_CASE("paxos journal: recovery keeps the highest ballot per slot, and a chos
 TEST_CASE("paxos journal: a damaged record or hard state leaves the node inert, naming the position") {
   fabric f{3};
   disk& d = f.disk_of(1);
-  byte_buffer b;
-  encode_record(record_kind::accepted, entry{log_index{1}, bal(1, 2), entry_kind::normal, as_bytes("ok")}, b);
-  REQUIRE(d.live.append(b));
+  put_record(d, record_kind::accepted, entry{log_index{1}, bal(1, 2), entry_kind::normal, as_bytes("ok")});
   const byte_buffer junk{std::byte{7}, std::byte{1}};
   REQUIRE(d.live.append(junk));
   test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&d}, manual_clock{}, recorder{}, test_options()};

@@ -68,12 +68,8 @@ TEST_CASE("paxos node: random messages from peers never break its invariants") {
 TEST_CASE("robustness: a paxos node whose journal holds an accept above its promise promises that ballot on restart") {
   fabric f{3};
   disk& d = f.disk_of(1);
-  byte_buffer b;
-  encode_record(record_kind::accepted, entry{log_index{1}, bal(5, 2), entry_kind::normal, as_bytes("v")}, b);
-  REQUIRE(d.live.append(b));
-  b.clear();
-  encode_promise(bal(1, 2), b);
-  REQUIRE(d.live.save_state(b));
+  put_record(d, record_kind::accepted, entry{log_index{1}, bal(5, 2), entry_kind::normal, as_bytes("v")});
+  put_promise(d, bal(1, 2));
   d.durable = d.live;
   test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&d}, manual_clock{}, recorder{}, test_options()};
   REQUIRE(n.status().has_value());
