@@ -31,6 +31,7 @@ struct disk {
   storage::memory_log live;
   storage::memory_log durable;
   std::uint64_t syncs = 0;
+  bool refuse_appends = false;  // the Log fails every append (a full or broken disk)
 };
 
 struct envelope {
@@ -69,7 +70,10 @@ struct test_log {
   disk* d;
   log_index first_index() const { return d->live.first_index(); }
   log_index last_index() const { return d->live.last_index(); }
-  result<log_index> append(byte_view b) { return d->live.append(b); }
+  result<log_index> append(byte_view b) {
+    if (d->refuse_appends) return fail(errc::io_error, "test log: appends refused", 28);
+    return d->live.append(b);
+  }
   result<byte_view> read(log_index i) { return d->live.read(i); }
   result<void> truncate(log_index i) { return d->live.truncate(i); }
   result<void> compact(log_index i) { return d->live.compact(i); }

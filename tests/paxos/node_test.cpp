@@ -3,7 +3,10 @@
 // group commit, the durability rule, and the errors a caller can get.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cluster.hpp"
 
@@ -268,4 +271,192 @@ TEST_CASE("paxos node: propose_all: a group in consecutive slots as one journal 
   REQUIRE(c[l].propose_all(group));
   CHECK(c[l].status());
   CHECK(c.net.violations.empty());
+}
+
+TEST_CASE(
+    "paxos node: proposals inside a batch() keep their slots and order "
+    "among the node's other calls") {
+  options o = test_options();
+  cluster c{3, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  const log_index last = c[l].last_index();
+  std::vector<std::pair<log_index, std::string>> expected;
+  {
+    auto guard = c[l].batch();
+    auto a = c[l].propose(as_bytes("a"));
+    auto b = c[l].propose(as_bytes("b"));
+    REQUIRE((a && b));
+    CHECK(a->index == last.next());
+    CHECK(b->index == a->index.next());
+    // Staged, not journalled yet (replica::last_index() says so) ...
+    CHECK(c[l].last_index() == last);
+    // ... until something reads the journal: then the value is there.
+    auto v = c[l].value_at(b->index);
+    REQUIRE(v.has_value());
+    CHECK(std::string(as_chars(v->data)) == "b");
+    CHECK(c[l].last_index() == b->index);
+    auto cc = c[l].propose(as_bytes("c"));
+    const std::vector<byte_view> group{as_bytes("d"), as_bytes("e")};
+    auto de = c[l].propose_all(group);
+    c[l].tick();
+    auto f = c[l].propose(as_bytes("f"));
+    REQUIRE((cc && de && f));
+    CHECK(de->index == cc->index.next());
+    CHECK(f->index == de->index + 2);
+    expected = {{a->index, "a"},  {b->index, "b"},         {cc->index, "c"},
+                {de->index, "d"}, {de->index.next(), "e"}, {f->index, "f"}};
+  }
+  CHECK(c[l].last_index() == expected.back().first);
+  // The leader's Log holds them in the order of the calls (a crash keeps a
+  // prefix of them): the slots past `last` come in increasing order.
+  log_index previous = last;
+  for (const record& r : durable_records(c.disk_of(l))) {
+    if (r.value.slot <= last) continue;
+    CHECK(r.value.slot > previous);
+    previous = r.value.slot;
+  }
+  CHECK(previous == expected.back().first);
+  for (int k = 0; k < 3; ++k) {
+    c.deliver();
+    c.tick_all();
+  }
+  c.deliver();
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    const auto& applied = c[n].state_machine().applied;
+    for (const auto& want : expected) {
+      const auto it =
+          std::find_if(applied.begin(), applied.end(), [&](const auto& p) { return p.first == want.first.value(); });
+      REQUIRE(it != applied.end());
+      CHECK(it->second == want.second);
+    }
+  }
+}
+
+TEST_CASE(
+    "paxos node: a promise made inside a batch() reports the proposals "
+    "staged before it") {
+  options o = test_options();
+  cluster c{3, o};
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  const std::uint64_t other = l == 1 ? 2 : 1;
+  c.net.queue.clear();
+  log_index staged{};
+  {
+    auto guard = c[l].batch();
+    auto p = c[l].propose(as_bytes("staged value"));
+    REQUIRE(p.has_value());
+    staged = p->index;
+    message prepare;
+    prepare.type = message_type::prepare;
+    prepare.from = node_id{other};
+    prepare.to = node_id{l};
+    prepare.bal = ballot{c[l].promised().round + 10, node_id{other}};
+    prepare.slot = staged;
+    c[l].receive(prepare);
+  }
+  REQUIRE(c[l].status());
+  std::vector<entry> scratch;
+  bool promised = false;
+  for (const envelope& e : c.net.queue) {
+    if (e.type != message_type::promise || e.to != node_id{other}) continue;
+    auto m = decode(byte_view{e.bytes}, scratch);
+    REQUIRE(m.has_value());
+    promised = true;
+    // The new proposer must learn of the value: our accept of it is journalled.
+    const auto it =
+        std::find_if(m->entries.begin(), m->entries.end(), [&](const entry& x) { return x.slot == staged; });
+    REQUIRE(it != m->entries.end());
+    CHECK(std::string(as_chars(it->data)) == "staged value");
+  }
+  CHECK(promised);
+}
+
+TEST_CASE(
+    "paxos node: a Log that fails as a batch() ends fails the node, and "
+    "nothing of the batch is applied") {
+  cluster c{1, test_options()};
+  c.start();
+  REQUIRE(c.settle() == 1);
+  c.deliver();
+  {
+    auto guard = c[1].batch();
+    c.disk_of(1).refuse_appends = true;
+    for (int k = 0; k < 3; ++k) CHECK(c[1].propose(as_bytes("x" + std::to_string(k))).has_value());
+  }
+  REQUIRE_FALSE(c[1].status());
+  CHECK(c[1].status().error().code == errc::io_error);
+  auto r = c[1].propose(as_bytes("after"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::io_error);
+  for (const auto& [slot, value] : c[1].state_machine().applied) CHECK(value.rfind('x', 0) != 0);
+}
+
+namespace {
+
+// memory_log, keeping its records in place, that can be told to refuse appends.
+struct refusing_in_place_log {
+  static constexpr bool records_stay_in_place = true;
+  storage::memory_log* live;
+  const bool* refuse;
+  log_index first_index() const { return live->first_index(); }
+  log_index last_index() const { return live->last_index(); }
+  result<log_index> append(byte_view b) { return append(byte_view{}, b); }
+  result<log_index> append(byte_view head, byte_view body) {
+    if (*refuse) return fail(errc::io_error, "test log: appends refused", 28);
+    return live->append(head, body);
+  }
+  result<log_index> append(byte_view head, byte_view body, byte_view& placed) {
+    if (*refuse) return fail(errc::io_error, "test log: appends refused", 28);
+    return live->append(head, body, placed);
+  }
+  result<byte_view> read(log_index i) { return live->read(i); }
+  result<void> truncate(log_index i) { return live->truncate(i); }
+  result<void> compact(log_index i) { return live->compact(i); }
+  result<void> save_state(byte_view b) { return live->save_state(b); }
+  byte_view state() const { return live->state(); }
+  result<void> sync() { return {}; }
+};
+
+struct silent_transport {
+  void send(node_id, const message&) {}
+};
+
+struct in_place_policies {
+  using transport = silent_transport;
+  using log = refusing_in_place_log;
+  using clock = manual_clock;
+  using state_machine = recorder;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "paxos node: over an in-place Log that fails as a batch() ends, the "
+    "node fails and applies nothing of it") {
+  storage::memory_log live;
+  bool refuse = false;
+  const std::vector<node_id> members{node_id{1}};
+  quorum::paxos::node<in_place_policies> n{
+      node_id{1},     members,    silent_transport{}, refusing_in_place_log{&live, &refuse},
+      manual_clock{}, recorder{}, test_options()};
+  REQUIRE(n.status());
+  for (int k = 0; k < 200 && !n.propose(as_bytes("warm-up")); ++k) n.tick();
+  REQUIRE(n.applied_index() >= log_index{1});
+  const log_index applied = n.applied_index();
+  {
+    auto guard = n.batch();
+    refuse = true;
+    for (int k = 0; k < 3; ++k) CHECK(n.propose(as_bytes("x" + std::to_string(k))).has_value());
+  }
+  REQUIRE_FALSE(n.status());
+  CHECK(n.status().error().code == errc::io_error);
+  // Not counted as accepted by this node, so never chosen, never applied.
+  CHECK(n.applied_index() == applied);
+  for (const auto& [slot, value] : n.state_machine().applied) CHECK(value.rfind('x', 0) != 0);
 }

@@ -70,7 +70,7 @@ class node : public replica<Policies> {
   }
 
   void tick() {
-    if (!status_) return;
+    if (!status_ || !this->write_staged()) return;
     last_tick_ = clock_.now();
     ++ticks_;
     ++lease_elapsed_;
@@ -82,7 +82,7 @@ class node : public replica<Policies> {
   }
 
   void receive(const message& m) {
-    if (!status_) return;
+    if (!status_ || !this->write_staged()) return;
     step(m);
     maybe_flush();
   }
@@ -109,6 +109,11 @@ class node : public replica<Policies> {
     }
     QUORUM_TRY(ready_to_open());
     const proposal p{window_.next(), bal_};
+    if (batch_depth_ > 0) {  // journalled with the batch's others, as one run (proposal_stage.hpp)
+      staged_.add(p.index, p.bal, command);
+      window_.open();
+      return p;
+    }
     if (!propose_at(entry_kind::normal, command)) return unexpected{status_.error()};
     maybe_flush();
     return p;
@@ -129,6 +134,7 @@ class node : public replica<Policies> {
     if (!status_) return unexpected{status_.error()};
     if (role_ != role::leader) return fail(errc::not_leader, "paxos: not the leader", leader_.value());
     if (commands.empty()) return fail(errc::invalid_argument, "paxos: no command to propose");
+    if (!this->write_staged()) return unexpected{status_.error()};  // its slots come before the group's
     for (const byte_view& c : commands)
       if (c.size() > opts_.max_command_bytes)
         return fail(errc::too_large, "paxos: command over max_command_bytes", opts_.max_command_bytes);
@@ -171,7 +177,7 @@ class node : public replica<Policies> {
   // leader the target leaves out finishes the slots before it, then steps
   // down. Returns where the command will be chosen.
   result<proposal> change_membership(paxos::configuration target) {
-    if (!status_) return unexpected{status_.error()};
+    if (!status_ || !this->write_staged()) return unexpected{status_.error()};
     if (role_ != role::leader) return fail(errc::not_leader, "paxos: not the leader", leader_.value());
     QUORUM_TRY(normalize(target, opts_.phase1_quorum, opts_.phase2_quorum));
     if (change_pending()) return fail(errc::busy, "paxos: a configuration change is in progress", config_slot_.value());
@@ -197,12 +203,14 @@ class node : public replica<Policies> {
     static_assert(base::can_snapshot,
                   "quorum::paxos::node::take_snapshot: needs 'using snapshot_store = ...' in the policies and "
                   "'snapshot(out)' and 'restore(slot, bytes)' on the state machine");
+    if (!status_ || !this->write_staged()) return unexpected{status_.error()};
     const log_index limit = role_ == role::follower ? all_slots : window_.base().prev();
     return this->snapshot_to(limit);
   }
 
   void flush() {
     if (!status_) return;
+    if (!this->write_staged()) return;
     if (role_ != role::follower) send_new_accepts();
     if (journal_.dirty() && !sync_now()) return;
     if (role_ != role::follower) count_self();
@@ -264,7 +272,7 @@ class node : public replica<Policies> {
   using base = replica<Policies>;
   using base::applied_, base::batch_, base::catchup_wait_, base::clock_, base::fsm_, base::journal_, base::limits_;
   using base::configs_, base::configs_changed_, base::opts_, base::promised_, base::recv_entries_, base::replies_, base::rng_, base::self_;
-  using base::stats_, base::status_, base::transport_;
+  using base::staged_, base::stats_, base::status_, base::transport_;
   using base::apply_chosen, base::outgoing, base::raise_promise, base::reject, base::send_pending_replies;
   using base::set_failed, base::sync_now, base::learn_commit, base::on_catchup, base::on_catchup_request;
   using typename base::reply;
@@ -472,6 +480,7 @@ class node : public replica<Policies> {
 
   // maybe_cross() past its checks for the usual case (kept apart so that they inline).
   void cross() {
+    if (!this->write_staged()) return;  // phase 1 reads the open slots from the journal
     const log_index t = window_.next();
     if (t > horizon()) return;
     const auto& c = configs_.at(t);
@@ -488,7 +497,7 @@ class node : public replica<Policies> {
   }
 
   // Whether a new slot may be opened now, and if not, why.
-  result<void> ready_to_open() {
+  [[gnu::always_inline]] result<void> ready_to_open() {
     if (window_.next() > horizon()) {
       ++stats_.proposals_refused_busy;
       return fail(errc::busy, "paxos: the next slot's configuration is not known yet (over α past the applied slot)",

@@ -26,6 +26,7 @@
 #include "quorum/paxos/message.hpp"
 #include "quorum/paxos/options.hpp"
 #include "quorum/paxos/policies.hpp"
+#include "quorum/paxos/proposal_stage.hpp"
 #include "quorum/paxos/quorums.hpp"
 #include "quorum/paxos/snapshot.hpp"
 #include "quorum/paxos/state_machine.hpp"
@@ -65,6 +66,9 @@ class replica {
   // Every slot up to here is known chosen: the commit index of Raft.
   [[nodiscard]] log_index commit_index() const noexcept { return journal_.watermark(); }
   [[nodiscard]] log_index applied_index() const noexcept { return applied_; }
+  // The highest slot this node holds anything for. A proposal made inside a
+  // batch() is journalled as the batch ends (or at the node's next call but
+  // propose()): until then last_index(), slot() and the Log do not show it.
   [[nodiscard]] log_index last_index() const noexcept { return journal_.known_end(); }
   [[nodiscard]] std::optional<typename journal<log_type>::slot_state> slot(log_index s) const noexcept {
     return journal_.at(s);
@@ -72,7 +76,10 @@ class replica {
   // Entries in the slot index (a stretch of settled slots counts one).
   [[nodiscard]] std::size_t index_entries() const noexcept { return journal_.index_entries(); }
   // The value held for slot s (accepted or chosen); views the Log until the next call.
-  [[nodiscard]] result<entry> value_at(log_index s) { return journal_.read(s); }
+  [[nodiscard]] result<entry> value_at(log_index s) {
+    if (!write_staged()) return unexpected{status_.error()};
+    return journal_.read(s);
+  }
   // The latest configuration this node knows chosen (maybe not in force
   // yet), and the slot of its command (0: the bootstrap configuration).
   [[nodiscard]] const paxos::configuration& membership() const noexcept { return configs_.latest().stamp.config; }
@@ -469,7 +476,7 @@ class replica {
 
   // ---- answers after the sync ---------------------------------------------
 
-  void send_pending_replies() {
+  [[gnu::always_inline]] void send_pending_replies() {
     for (const reply& r : replies_) {
       if (r.type == message_type::promise) send_promise(r);
       else send_accepted(r);
@@ -575,6 +582,20 @@ class replica {
     return true;
   }
 
+  // The proposals a batch() staged go to the journal as one run, before
+  // anything reads it or writes anything else to it. A Log error fails the
+  // node: what reached the Log of them may yet be chosen.
+  bool write_staged() { return staged_.empty() || journal_staged(); }
+
+  // write_staged() with proposals staged: out of line, once per batch, so
+  // that the verbs' usual case stays one test.
+  [[gnu::noinline]] bool journal_staged() {
+    auto r = journal_.write_run(record_kind::accepted, staged_.entries());
+    staged_.clear();
+    if (!r) return set_failed(r.error());
+    return true;
+  }
+
   // A Log that fails cannot keep any promise: the node stops and says why.
   bool set_failed(const error& e) {
     status_ = unexpected{e};
@@ -597,6 +618,7 @@ class replica {
   std::uint32_t catchup_wait_{0};
   seeded_random rng_;
   entry_batch batch_;
+  proposal_stage staged_;  // a batch()'s proposals, not journalled yet
   result<void> status_{};
   node_stats stats_{};
   std::vector<entry> recv_entries_;

@@ -1,0 +1,70 @@
+// A leader's proposals inside node::batch(), waiting to be journalled as one
+// run: each command is copied behind the ones before it, and the slots are
+// consecutive at one ballot, so the journal takes the whole batch in the one
+// pass propose_all() takes (one record, one copy into the Log) instead of a
+// write per proposal. The Paxos counterpart of raft_log's staging buffer.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "quorum/core/assert.hpp"
+#include "quorum/core/bytes.hpp"
+#include "quorum/core/ids.hpp"
+#include "quorum/paxos/message.hpp"
+
+namespace quorum::paxos {
+
+class proposal_stage {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  // The commands' bytes staged so far.
+  [[nodiscard]] std::size_t bytes() const noexcept { return used_; }
+  // The staged slots: consecutive, at one ballot. Their values view the
+  // stage: valid until the next add() or clear().
+  [[nodiscard]] std::span<const entry> entries() const noexcept { return entries_; }
+
+  // Stages a normal command at slot s, ballot b: the slot after the last
+  // staged one, at its ballot, when any is staged.
+  void add(log_index s, ballot b, byte_view command) {
+    QUORUM_ASSERT(entries_.empty() || (s == entries_.back().slot.next() && b == entries_.back().bal));
+    const std::size_t n = command.size();
+    if (cap_ - used_ < n) [[unlikely]] grow(n);
+    std::byte* const out = bytes_.get() + used_;
+    copy_bytes(out, command);
+    used_ += n;
+    entries_.push_back(entry{s, b, entry_kind::normal, byte_view{out, n}});
+  }
+
+  // Forgets every staged command (journalled, or lost with a failed node).
+  // The room stays, for the next batch.
+  void clear() noexcept {
+    entries_.clear();
+    used_ = 0;
+  }
+
+ private:
+  // Out of line and rare: the buffer only grows to the largest batch's bytes.
+  // The staged entries' views move with it.
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t cap = std::max({2 * cap_, used_ + n, std::size_t{4096}});
+    auto bigger = std::make_unique_for_overwrite<std::byte[]>(cap);
+    if (used_ > 0) std::memcpy(bigger.get(), bytes_.get(), used_);
+    for (entry& e : entries_) e.data = byte_view{bigger.get() + (e.data.data() - bytes_.get()), e.data.size()};
+    bytes_ = std::move(bigger);
+    cap_ = cap;
+  }
+
+  std::vector<entry> entries_;
+  std::unique_ptr<std::byte[]> bytes_;
+  std::size_t cap_{0};
+  std::size_t used_{0};
+};
+
+}  // namespace quorum::paxos
