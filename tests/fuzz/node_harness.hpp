@@ -257,6 +257,7 @@ struct replica_cluster {
                                           checking_state_machine{i, 0, 0, 0}, disk_snapshots{&disks[i - 1]}, o);
   }
   void restart(std::uint64_t i) {
+    end_batch();           // the guard points at the node, and ends with a flush
     nodes[i - 1].reset();  // first: it may view its disk's live log
     disks[i - 1].crash();
     boot(i);
@@ -270,6 +271,15 @@ struct replica_cluster {
   void snapshot(std::uint64_t i) { (void)at(i).take_snapshot(); }
   void read(std::uint64_t i) { (void)at(i).read(++reads); }
   void check(std::uint64_t i) { expect_running(at(i), damaged[i - 1], i); }
+  // A batch() held open on node i across the next steps: proposals staged
+  // while messages arrive, ticks run and reads are asked.
+  void begin_batch(std::uint64_t i) {
+    end_batch();
+    batch = std::make_unique<typename Node::batch_guard>(at(i));
+  }
+  void end_batch() { batch.reset(); }
+
+  std::unique_ptr<typename Node::batch_guard> batch;
 };
 
 // The steps, one byte each; the protocol's harness does each with its node type.
@@ -300,6 +310,7 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
   constexpr std::uint64_t size = Cluster::size;
   const auto member = [](const envelope& e) { return e.to.value() >= 1 && e.to.value() <= size; };
   checking_state_machine::most_applied = 0;
+  int batch_steps = 0;  // steps left in a batch() held open (clusters that can hold one)
   for (int n = 0; n < 4096 && in.remaining_bytes() > 0; ++n) {
     scratch s;
     const auto what = static_cast<step>(in.ConsumeIntegralInRange<std::uint8_t>(0, static_cast<std::uint8_t>(step::count) - 1));
@@ -335,6 +346,14 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
         break;
       }
       case step::propose: {
+        // Now and then the proposals open a batch() on one node, held for
+        // the next few steps.
+        if constexpr (requires { c.begin_batch(node); }) {
+          if (batch_steps == 0 && in.ConsumeIntegralInRange<std::uint8_t>(0, 3) == 0) {
+            c.begin_batch(node);
+            batch_steps = in.ConsumeIntegralInRange<int>(1, 8);
+          }
+        }
         const byte_view command = s.bytes(in, 48);
         for (std::uint64_t i = 1; i <= size; ++i) c.propose(i, command);
         break;
@@ -349,14 +368,18 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
         break;
       case step::restart: c.restart(node); break;
       case step::damage:  // what a sync made durable is damaged, then the node restarts from it
+        if constexpr (requires { c.end_batch(); }) c.end_batch();  // its flush comes before the damage
         damage(c.disks[node - 1], in);
         c.damaged[node - 1] = true;
         c.restart(node);
         break;
       case step::count: break;
     }
+    if constexpr (requires { c.end_batch(); })
+      if (batch_steps > 0 && --batch_steps == 0) c.end_batch();
     for (std::uint64_t i = 1; i <= size; ++i) c.check(i);
   }
+  if constexpr (requires { c.end_batch(); }) c.end_batch();
   static const bool report = std::getenv("QUORUM_FUZZ_DEPTH") != nullptr;
   if (report) std::fprintf(stderr, "applied: %llu\n", static_cast<unsigned long long>(checking_state_machine::most_applied));
 }
