@@ -56,13 +56,14 @@ class entry_batch {
     bytes_ += e.data.size();
   }
 
-  // add_view(e, as) of each of es, in one piece; bytes: their values' size
-  // (the caller checked that they fit).
-  void add_views(std::span<const entry> es, ballot as, std::size_t bytes) {
+  // add_view(make(k)) for k = 0 .. n - 1, in one piece; bytes: their
+  // values' size (the caller checked that they fit).
+  template <class Make>
+  void add_views(std::size_t n, std::size_t bytes, Make&& make) {
     const std::size_t old = meta_.size();
-    meta_.insert(meta_.end(), es.begin(), es.end());
-    if (as.round != 0)
-      for (std::size_t i = old; i < meta_.size(); ++i) meta_[i].bal = as;
+    meta_.resize(old + n);
+    entry* out = meta_.data() + old;
+    for (std::size_t k = 0; k < n; ++k) out[k] = make(k);
     if (copied_ != 0) offsets_.resize(meta_.size(), external);
     bytes_ += bytes;
   }

@@ -9,8 +9,8 @@
 // in memory, values stay in the Log. Recent values are at hand without a
 // Log read: over a Log that copies, in a record cache (record_cache.hpp);
 // over one whose records stay in place, each open slot's index entry has a
-// view of its value there, already in the form an accept carries, so a
-// leader collects a run of them in one copy. Also tracks the chosen watermark. Slots up to base() are
+// view of its value there (16 bytes beside the slot's 32), so applies and a
+// leader's accepts walk them in one pass. Also tracks the chosen watermark. Slots up to base() are
 // covered by a snapshot: neither indexed nor journalled. Slots applied and
 // chosen are settled: their index entries are folded into stretches (a run
 // of slots held in one record or in consecutive records, a few per record
@@ -138,6 +138,26 @@ class journal {
   };
   static_assert(sizeof(stretch) == 56);
 
+  // Over a Log whose records stay in place: where an open slot's value lies
+  // in the Log, and its kind (none: no view yet, a hole or the open run's
+  // slot). 16 bytes a slot; the slot number and its ballot are the index's.
+  struct value_view {
+    static constexpr auto none = static_cast<entry_kind>(0xff);
+    const std::byte* data{nullptr};
+    std::uint32_t size{0};
+    entry_kind kind{none};
+
+    // A value over 4 GiB (never a command: max_command_bytes bounds those)
+    // is not viewed: it is read from the Log.
+    static value_view of(entry_kind k, const std::byte* at, std::size_t n) noexcept {
+      if (n > std::uint32_t{0xffffffff}) [[unlikely]] return value_view{};
+      return value_view{at, static_cast<std::uint32_t>(n), k};
+    }
+    [[nodiscard]] bool viewed() const noexcept { return kind != none; }
+    [[nodiscard]] byte_view bytes() const noexcept { return byte_view{data, size}; }
+  };
+  static_assert(sizeof(value_view) == 16);
+
   // run_bytes: a staged run is sealed before it grows past this (a single
   // larger value makes a run of its own).
   explicit journal(L log, std::size_t cache_bytes = std::size_t{8} << 20, std::size_t run_bytes = std::size_t{64} << 10)
@@ -227,7 +247,7 @@ class journal {
     dirty_ = true;
     if (e.slot == known_end().next()) {  // the usual case, note()'s first, without the call
       slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
-      if constexpr (in_place) view_room()[slots_.size() - 1].slot = log_index{};  // no view until seal() places the run
+      if constexpr (in_place) view_room()[slots_.size() - 1] = value_view{};  // no view until seal() places the run
     } else {
       note(k, e, run_position_, seq_, false);
     }
@@ -344,9 +364,9 @@ class journal {
   [[nodiscard]] std::optional<entry> cached(log_index s) const noexcept {
     if constexpr (in_place) {
       if (!open(s)) return std::nullopt;
-      const entry& v = views_[offset(s)];
-      if (v.slot == log_index{}) return std::nullopt;
-      return v;
+      const value_view& v = views_[offset(s)];
+      if (!v.viewed()) return std::nullopt;
+      return entry{s, slots_[offset(s)].accepted, v.kind, v.bytes()};
     }
     const std::optional<slot_state> st = at(s);
     if (!st || st->seq == 0) return std::nullopt;
@@ -366,10 +386,11 @@ class journal {
     last = std::min(last, known_end());
     if (last < s) return 0;
     if constexpr (in_place) {
-      const entry* v = views_.data() + offset(s);
+      const value_view* v = views_.data() + offset(s);
+      const slot_state* st = slots_.data() + offset(s);
       const std::size_t n = static_cast<std::size_t>(last - s) + 1;
       std::size_t k = 0;
-      while (k < n && v[k].slot != log_index{} && f(v[k])) ++k;
+      while (k < n && v[k].viewed() && f(entry{s + k, st[k].accepted, v[k].kind, v[k].bytes()})) ++k;
       return k;
     }
     const slot_state* st = slots_.data() + offset(s);
@@ -438,25 +459,41 @@ class journal {
         return {};
       }
     }
+    return collect_stretches(first, last, out, max_entries, max_bytes, as, stop);
+  }
+
+ private:
+  // collect_range() past one cached slot: out of line, so that the one-slot
+  // case stays small enough to inline into its callers.
+  template <class Stop>
+  [[gnu::noinline]] result<void> collect_stretches(log_index first, log_index last, entry_batch& out,
+                                                   std::size_t max_entries, std::size_t max_bytes, ballot as,
+                                                   Stop& stop) {
     bool full = false;
     for (log_index s = first; s <= last && !full && !stop(s);) {
       // The usual case: a stretch of cached values, viewed in one pass
       // (over a Log that keeps records in place, checked in one pass and
-      // added as one piece: they are already in the form an accept carries).
+      // added as one piece).
       std::uint64_t n = 0;
       if constexpr (in_place) {
-        const entry* v = open(s) ? views_.data() + offset(s) : nullptr;
+        const value_view* v = open(s) ? views_.data() + offset(s) : nullptr;
         const std::size_t most = v == nullptr ? 0 : static_cast<std::size_t>(std::min(last, known_end()) - s) + 1;
         std::size_t bytes = 0;
-        for (; n < most && v[n].slot != log_index{} && !stop(v[n].slot); ++n) {
+        for (; n < most && v[n].viewed() && !stop(s + n); ++n) {
           const std::size_t count = out.size() + n;
-          if (count >= max_entries || (count != 0 && out.bytes() + bytes + v[n].data.size() > max_bytes)) {
+          if (count >= max_entries || (count != 0 && out.bytes() + bytes + v[n].size > max_bytes)) {
             full = true;
             break;
           }
-          bytes += v[n].data.size();
+          bytes += v[n].size;
         }
-        if (n != 0) out.add_views(std::span<const entry>{v, static_cast<std::size_t>(n)}, as, bytes);
+        if (n != 0) {
+          const slot_state* st = slots_.data() + offset(s);
+          const bool restamp = as.round != 0;
+          out.add_views(static_cast<std::size_t>(n), bytes, [&](std::size_t k) {
+            return entry{s + k, restamp ? as : st[k].accepted, v[k].kind, v[k].bytes()};
+          });
+        }
       } else {
         n = visit_cached(s, last, [&](const entry& e) {
           if (stop(e.slot)) return false;
@@ -480,6 +517,7 @@ class journal {
     return {};
   }
 
+ public:
   // The open run is sealed first: after a crash the Log holds a prefix of
   // the calls in their order, as the node made them.
   result<void> save_promise(ballot b) {
@@ -619,7 +657,7 @@ class journal {
     if (es.size() == 1 && es.front().slot == known_end().next()) {  // the usual case, note()'s first, without the call
       const entry& e = es.front();
       slots_.push_back(slot_state::of(e.bal, at, seq_, k == record_kind::chosen));
-      view_room()[slots_.size() - 1] = entry{e.slot, e.bal, e.kind, byte_view{values_at, e.data.size()}};
+      view_room()[slots_.size() - 1] = value_view::of(e.kind, values_at, e.data.size());
     } else {
       note_run(k, es, at, seq_, values_at);
     }
@@ -809,11 +847,11 @@ class journal {
     const bool chosen = k == record_kind::chosen;
     slot_state* st = slots_.data() + old;
     if constexpr (in_place) {  // both in one pass
-      entry* v = view_room() + old;
+      value_view* v = view_room() + old;
       for (std::size_t i = 0; i < es.size(); ++i) {
         const entry& e = es[i];
         st[i] = slot_state::of(e.bal, position, seq + i, chosen);
-        v[i] = entry{e.slot, e.bal, e.kind, byte_view{values, e.data.size()}};
+        v[i] = value_view::of(e.kind, values, e.data.size());
         values += e.data.size();
       }
     } else {
@@ -821,9 +859,12 @@ class journal {
     }
   }
 
+  // e's value where the Log keeps it (e.data views it there).
+  static value_view view_of(const entry& e) noexcept { return value_view::of(e.kind, e.data.data(), e.data.size()); }
+
   // views_ with room for every slot of slots_ (its size is its capacity:
   // entries past slots_.size() are stale, and each slot added sets its own).
-  entry* view_room() {
+  value_view* view_room() {
     if (views_.size() < slots_.size()) [[unlikely]]
       grow_views();
     return views_.data();
@@ -833,20 +874,20 @@ class journal {
   // After seal() placed the open run at run_position_ (its values back to
   // back from `values`): its slots that still name that record view it.
   void view_run(const std::byte* values) {
-    const ballot b = run_.front().bal;
     const log_index first = run_.first();
     if (first > settled_end_ && first + (run_.count() - 1) <= known_end()) {  // the usual case: all indexed
       const slot_state* st = slots_.data() + offset(first);
-      entry* v = views_.data() + offset(first);
+      value_view* v = views_.data() + offset(first);
       run_.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
-        if (st[k].position == run_position_) v[k] = entry{first + k, b, kind, byte_view{values, size}};
+        if (st[k].position == run_position_) v[k] = value_view::of(kind, values, size);
         values += size;
       });
       return;
     }
     run_.for_each_head([&](std::size_t k, entry_kind kind, std::size_t size) {
       const log_index s = first + k;
-      if (open(s) && slots_[offset(s)].position == run_position_) views_[offset(s)] = entry{s, b, kind, byte_view{values, size}};
+      if (open(s) && slots_[offset(s)].position == run_position_)
+        views_[offset(s)] = value_view::of(kind, values, size);
       values += size;
     });
   }
@@ -865,15 +906,15 @@ class journal {
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
       slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
-      if constexpr (in_place) view_room()[i] = placed ? e : entry{};
+      if constexpr (in_place) view_room()[i] = placed ? view_of(e) : value_view{};
       return;
     }
     if (i > slots_.size()) {
       const std::size_t old = slots_.size();
       slots_.resize(i + 1);
       if constexpr (in_place) {
-        entry* v = view_room();
-        std::fill(v + old, v + i + 1, entry{});  // holes: no view
+        value_view* v = view_room();
+        std::fill(v + old, v + i + 1, value_view{});  // holes: no view
       }
     }
     slot_state& st = slots_[i];
@@ -882,7 +923,7 @@ class journal {
       st.accepted = e.bal;
       st.position = position;
       st.seq = seq;
-      if constexpr (in_place) views_[i] = placed ? e : entry{};
+      if constexpr (in_place) views_[i] = placed ? view_of(e) : value_view{};
     }
     if (k == record_kind::chosen) st.chosen = true;
   }
@@ -901,10 +942,9 @@ class journal {
   byte_buffer join_;  // place(): values that did not lie back to back
   record_cache cache_;  // over a Log that copies: values by write sequence number
   // Over a Log whose records stay in place: views_[i] is slots_[i]'s value
-  // where the Log keeps it (slot 0: none yet, as for the open run's slots
-  // until seal() places it), the form an accept carries. Never shorter
-  // than slots_ (view_room()).
-  std::vector<entry> views_;
+  // where the Log keeps it (none yet for a hole, and for the open run's
+  // slots until seal() places it). Never shorter than slots_ (view_room()).
+  std::vector<value_view> views_;
   run_builder run_;           // the open run: written at the next seal()
   log_index run_position_{};  // where it will land
   std::uint64_t seq_{1};      // the next write's sequence number

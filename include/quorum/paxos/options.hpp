@@ -39,7 +39,7 @@ struct options {
   // many bytes, so that sending accepts and applying do not read the Log
   // back; older ones are read from the Log. 0 turns the cache off. Over a
   // Log whose records stay in place (core/log.hpp) there is no cache: the
-  // slot index views each value where the Log keeps it (48 bytes a slot
+  // slot index views each value where the Log keeps it (16 bytes a slot
   // not yet applied and folded), and this is not used.
   std::size_t journal_cache_bytes = std::size_t{8} << 20;
   // Consecutive slots journalled at one ballot (an accept's run) become one
