@@ -497,7 +497,7 @@ class node : public replica<Policies> {
   }
 
   // Whether a new slot may be opened now, and if not, why.
-  [[gnu::always_inline]] result<void> ready_to_open() {
+  result<void> ready_to_open() {
     if (window_.next() > horizon()) {
       ++stats_.proposals_refused_busy;
       return fail(errc::busy, "paxos: the next slot's configuration is not known yet (over α past the applied slot)",

@@ -476,7 +476,7 @@ class replica {
 
   // ---- answers after the sync ---------------------------------------------
 
-  [[gnu::always_inline]] void send_pending_replies() {
+  void send_pending_replies() {
     for (const reply& r : replies_) {
       if (r.type == message_type::promise) send_promise(r);
       else send_accepted(r);
