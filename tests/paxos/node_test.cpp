@@ -273,15 +273,23 @@ TEST_CASE("paxos node: propose_all: a group in consecutive slots as one journal 
   CHECK(c.net.violations.empty());
 }
 
-TEST_CASE(
-    "paxos node: proposals inside a batch() keep their slots and order "
-    "among the node's other calls") {
-  options o = test_options();
-  cluster c{3, o};
+namespace {
+
+// A cluster started, its leader settled and every message delivered;
+// returns the leader.
+std::uint64_t settled_leader(cluster& c) {
   c.start();
   const std::uint64_t l = c.settle();
   REQUIRE(l != 0);
   c.deliver();
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("paxos node: proposals inside a batch() keep their slots and order among the node's other calls") {
+  cluster c{3, test_options()};
+  const std::uint64_t l = settled_leader(c);
   const log_index last = c[l].last_index();
   std::vector<std::pair<log_index, std::string>> expected;
   {
@@ -335,15 +343,9 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "paxos node: a promise made inside a batch() reports the proposals "
-    "staged before it") {
-  options o = test_options();
-  cluster c{3, o};
-  c.start();
-  const std::uint64_t l = c.settle();
-  REQUIRE(l != 0);
-  c.deliver();
+TEST_CASE("paxos node: a promise made inside a batch() reports the proposals staged before it") {
+  cluster c{3, test_options()};
+  const std::uint64_t l = settled_leader(c);
   const std::uint64_t other = l == 1 ? 2 : 1;
   c.net.queue.clear();
   log_index staged{};
@@ -377,9 +379,7 @@ TEST_CASE(
   CHECK(promised);
 }
 
-TEST_CASE(
-    "paxos node: a Log that fails as a batch() ends fails the node, and "
-    "nothing of the batch is applied") {
+TEST_CASE("paxos node: a Log that fails as a batch() ends fails the node, and nothing of the batch is applied") {
   cluster c{1, test_options()};
   c.start();
   REQUIRE(c.settle() == 1);
@@ -436,9 +436,7 @@ struct in_place_policies {
 
 }  // namespace
 
-TEST_CASE(
-    "paxos node: over an in-place Log that fails as a batch() ends, the "
-    "node fails and applies nothing of it") {
+TEST_CASE("paxos node: over an in-place Log that fails as a batch() ends, the node fails and applies nothing of it") {
   storage::memory_log live;
   bool refuse = false;
   const std::vector<node_id> members{node_id{1}};

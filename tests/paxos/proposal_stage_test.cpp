@@ -1,20 +1,19 @@
 // The stage that holds a batch()'s proposals until they are journalled as
 // one run: every value stays intact and in place as the buffer grows (its
 // views move with it), and clear() keeps the room for the next batch.
-#include "quorum/paxos/proposal_stage.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "quorum/paxos/proposal_stage.hpp"
 
 using namespace quorum;
 using namespace quorum::paxos;
 
-TEST_CASE(
-    "proposal stage: values survive the buffer growing, at consecutive "
-    "slots and one ballot") {
+TEST_CASE("proposal stage: values survive the buffer growing, at consecutive slots and one ballot") {
   proposal_stage stage;
   const ballot b{7, node_id{2}};
   std::vector<std::string> commands;
