@@ -3,6 +3,8 @@
 // consecutive at one ballot, so the journal takes the whole batch in the one
 // pass propose_all() takes (one record, one copy into the Log) instead of a
 // write per proposal. The Paxos counterpart of raft_log's staging buffer.
+// Bounded by the node's window: at most max_open_slots commands of at most
+// max_command_bytes each; the buffer keeps the largest batch's room.
 #pragma once
 
 #include <algorithm>
