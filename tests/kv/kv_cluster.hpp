@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -79,6 +80,12 @@ class process_cluster {
   }
   ~process_cluster() {
     for (int i = 0; i < size(); ++i) kill9(i);
+    // A REQUIRE that failed is unwinding: the members' logs say what they
+    // saw (a port they could not bind, an assertion), and stay for a look.
+    if (std::uncaught_exceptions() > 0) {
+      print_log_tails();
+      keep_dir_ = true;
+    }
     if (!keep_dir_) {
       std::error_code ec;
       std::filesystem::remove_all(dir_, ec);
@@ -148,6 +155,22 @@ class process_cluster {
   [[nodiscard]] const std::string& dir() const { return dir_; }
   // Keeps the data and logs after the cluster is gone (for a failed run).
   void keep_dir() { keep_dir_ = true; }
+
+  // The last 2 KiB of every member's log, to stderr.
+  void print_log_tails() const {
+    for (int i = 0; i < size(); ++i) {
+      const std::string log = dir_ + "/node" + std::to_string(i + 1) + ".log";
+      std::FILE* f = std::fopen(log.c_str(), "rb");
+      if (f == nullptr) continue;
+      std::fseek(f, 0, SEEK_END);
+      const long end = std::ftell(f);
+      std::fseek(f, std::max(0L, end - 2048), SEEK_SET);
+      std::string tail(static_cast<std::size_t>(std::min(end, 2048L)), '\0');
+      tail.resize(std::fread(tail.data(), 1, tail.size(), f));
+      std::fclose(f);
+      std::fprintf(stderr, "---- %s (last %zu bytes)\n%s\n", log.c_str(), tail.size(), tail.c_str());
+    }
+  }
 
   // A new connection to member i's RESP port.
   [[nodiscard]] resp_client connect(int i, int timeout_ms = 5000) const {
