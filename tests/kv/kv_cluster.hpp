@@ -37,22 +37,33 @@ struct member_address {
   std::string netns;
 };
 
-// A loopback port nobody listens on right now.
-inline std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A loopback port kept for this test process until it exits: bound with
+// SO_REUSEADDR and never listened on, the socket deliberately left open. No
+// other bind() and no outgoing connection's local port can take the port
+// then, while a member (whose listeners set SO_REUSEADDR too) can listen on
+// it, be killed and listen on it again. A probe socket closed at once, as
+// this was before, left the port free between the probe and the member's
+// bind: a parallel test's connection could take it meanwhile.
+inline std::uint16_t reserve_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("reserve_port: socket");
+  const int one = 1;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("free_port: bind");
   socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("reserve_port: bind");
+  }
   return ntohs(a.sin_port);
 }
 
 inline std::vector<member_address> loopback_members(int n) {
   std::vector<member_address> out;
-  for (int i = 0; i < n; ++i) out.push_back({"127.0.0.1", free_port(), free_port(), {}});
+  for (int i = 0; i < n; ++i) out.push_back({"127.0.0.1", reserve_port(), reserve_port(), {}});
   return out;
 }
 
