@@ -1,7 +1,7 @@
 // The leader's slot window: acknowledge_range() adds a voter's bit to a run
-// of slots and reports the stretches that reach a quorum. Checked against a
-// slot-by-slot model over random runs, ring wraps, mixed masks and quorums
-// of every size.
+// of slots and reports the stretches that reach a quorum; close_chosen() and
+// close_through() close slots from the front. Checked against a slot-by-slot
+// model over random runs, ring wraps, mixed masks and quorums of every size.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -48,8 +48,13 @@ TEST_CASE("paxos window: acknowledging a run reports exactly the slots that reac
       if (w.size() == 0) continue;
       if (rng.chance(0.3)) {
         const std::uint64_t close = rng.below(w.size() + 1);
-        w.close_chosen([&](log_index s) { return s - base < close; });
+        // A leader closes a run that reached its quorum at once, and
+        // otherwise slot by slot: both must leave the same window.
+        if (close != 0 && rng.chance(0.5)) w.close_through(base + (close - 1));
+        else w.close_chosen([&](log_index s) { return s - base < close; });
         model.erase(model.begin(), model.begin() + static_cast<std::ptrdiff_t>(close));
+        REQUIRE(w.base() == base + close);
+        REQUIRE(w.self_counted() >= w.base());
       }
       if (w.size() == 0) continue;
       const std::uint64_t lo_k = rng.below(w.size());
@@ -76,4 +81,22 @@ TEST_CASE("paxos window: acknowledging a run reports exactly the slots that reac
       REQUIRE(masks_match);
     }
   }
+}
+
+TEST_CASE("paxos window: close_through() before the base changes nothing, and no slot counted stays behind it") {
+  slot_window w;
+  w.reset(log_index{10});
+  w.open_run(8);  // slots 10..17
+  w.self_counted_through(log_index{11});
+  w.close_through(log_index{9});
+  CHECK(w.base() == log_index{10});
+  CHECK(w.size() == 8);
+  w.close_through(log_index{13});
+  CHECK(w.base() == log_index{14});
+  CHECK(w.size() == 4);
+  CHECK(w.self_counted() == log_index{14});  // slots 12 and 13 were closed before the sync counted them
+  CHECK(w.mask(log_index{13}) == ~std::uint64_t{0});  // closed: as if every voter acknowledged it
+  w.close_through(log_index{17});
+  CHECK(w.size() == 0);
+  CHECK(w.next() == log_index{18});
 }

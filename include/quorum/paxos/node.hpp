@@ -702,7 +702,12 @@ class node : public replica<Policies> {
       if (position != paxos::membership::npos) {
         window_.acknowledge_range(
             lo, end, paxos::membership::bit(position), [&](std::uint64_t mask) { return q.phase2_reached(mask); },
-            [&](log_index first, log_index last) { journal_.mark_chosen(first, last); });
+            [&](log_index first, log_index last) {
+              journal_.mark_chosen(first, last);
+              // The usual case: the run at the window's front, closed as one
+              // (close_chosen() then checks only the slots after it).
+              if (first <= window_.base()) window_.close_through(last);
+            });
       }
       lo = end.next();
     }
