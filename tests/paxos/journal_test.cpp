@@ -75,6 +75,44 @@ TEST_CASE("paxos journal run: a run record round-trips every slot, v1 and v2 dec
   CHECK(as_chars(r2->at(0).data) == "only");
 }
 
+TEST_CASE("paxos journal run: add_all() says where the values it added lie back to back, and only when they do") {
+  const std::string joined = "aaaabbbbbbcc";
+  const ballot b = bal(2, 1);
+  const auto piece = [&](std::size_t from, std::size_t n) { return std::string_view{joined}.substr(from, n); };
+  run_builder r;
+  const std::byte* contiguous = nullptr;
+
+  // Back to back, with a no-op between (an empty value lies anywhere).
+  const std::vector<entry> adjacent{at_slot(1, b, piece(0, 4)), entry{log_index{2}, b, entry_kind::noop, {}},
+                                    at_slot(3, b, piece(4, 6)), at_slot(4, b, piece(10, 2))};
+  r.start(record_kind::accepted, adjacent.front());
+  CHECK(r.add_all(adjacent, 1 << 16, contiguous) == 4);
+  CHECK(contiguous == as_bytes(joined).data());
+  CHECK(r.values_bytes() == joined.size());
+
+  // A gap between two values: not one piece.
+  const std::vector<entry> gap{at_slot(1, b, piece(0, 4)), at_slot(2, b, piece(5, 3))};
+  r.start(record_kind::accepted, gap.front());
+  CHECK(r.add_all(gap, 1 << 16, contiguous) == 2);
+  CHECK(contiguous == nullptr);
+
+  // Stopped by max_bytes: what was added is one piece even if the rest is not.
+  const std::string far = "zzzz";
+  const std::vector<entry> cut{at_slot(1, b, piece(0, 4)), at_slot(2, b, piece(4, 6)), at_slot(3, b, far)};
+  r.start(record_kind::accepted, cut.front());
+  // Room for two heads and values, and short of the third value by a byte.
+  CHECK(r.add_all(cut, 2 * 2 + 10 + max_run_entry_head_bytes + far.size() - 1, contiguous) == 2);
+  CHECK(contiguous == as_bytes(joined).data());
+  CHECK(r.values_bytes() == 10);
+
+  // A no-op first, its empty view pointing nowhere: the rest still counts from the first value.
+  const std::vector<entry> noop_first{entry{log_index{1}, b, entry_kind::noop, {}}, at_slot(2, b, piece(4, 6)),
+                                      at_slot(3, b, piece(10, 2))};
+  r.start(record_kind::accepted, noop_first.front());
+  CHECK(r.add_all(noop_first, 1 << 16, contiguous) == 3);
+  CHECK((contiguous == nullptr || contiguous == as_bytes(joined).data() + 4));
+}
+
 TEST_CASE("paxos journal run: every truncation and every byte changed gives an error or a sane record, never a crash") {
   const std::vector<std::string> values{"v0", "v1", "v2", "v3", "v4"};
   std::vector<entry> es;

@@ -266,9 +266,10 @@ class journal {
       while (!es.empty()) {
         QUORUM_ASSERT(es.back().slot == es.front().slot + (es.size() - 1) && es.back().bal == es.front().bal);
         run_.start(k, es.front());
-        const std::size_t n = run_.add_all(es, run_bytes_);
+        const std::byte* contiguous = nullptr;
+        const std::size_t n = run_.add_all(es, run_bytes_, contiguous);
         if (n == 1) run_.clear();  // a value that fills a run alone is one slot's record: place() heads it
-        QUORUM_TRY(place(k, es.first(n)));
+        QUORUM_TRY(place(k, es.first(n), contiguous));
         es = es.subspan(n);
       }
       return {};
@@ -632,8 +633,9 @@ class journal {
   // Over a Log whose records stay in place: es (consecutive slots at one
   // ballot, one record's worth; for more than one, run_ started and holds
   // their heads; for one, no run open) goes to the Log at once, and the
-  // slot index views the values there instead of copying them.
-  result<void> place(record_kind k, std::span<const entry> es) {
+  // slot index views the values there instead of copying them. contiguous:
+  // where es's values lie back to back, if run_.add_all() found they do.
+  result<void> place(record_kind k, std::span<const entry> es, const std::byte* contiguous = nullptr) {
     QUORUM_ASSERT(run_.empty() || es.size() > 1);
     std::byte single[max_record_head_bytes];
     byte_view head;
@@ -643,7 +645,7 @@ class journal {
       values = es.front().data;
     } else {
       head = run_.head();
-      values = back_to_back(es);
+      values = contiguous != nullptr ? byte_view{contiguous, run_.values_bytes()} : back_to_back(es);
     }
     byte_view rec;
     const result<log_index> placed_at = append_placed(head, values, rec);

@@ -273,6 +273,14 @@ class run_builder {
   // it while they fit in max_bytes (es: consecutive slots at the run's
   // ballot); returns how many were added.
   std::size_t add_all(std::span<const entry> es, std::size_t max_bytes) {
+    const std::byte* unused = nullptr;
+    return add_all(es, max_bytes, unused);
+  }
+
+  // add_all(), and where the values it added lie back to back in memory (a
+  // message's and a leader's staged batch do), nullptr where they do not:
+  // found in the same pass, so that nothing walks the entries again to ask.
+  std::size_t add_all(std::span<const entry> es, std::size_t max_bytes, const std::byte*& contiguous) {
     // Room for every head at once, then one pass with the counts in locals:
     // each store through a std::byte pointer may alias this object's members,
     // which add() would otherwise reload and store again per slot.
@@ -282,9 +290,15 @@ class run_builder {
     std::size_t end = heads_end_;
     std::size_t values = values_bytes_;
     std::size_t n = 0;
+    const std::byte* next = es.front().data.data();  // where the next value lies if they are back to back
+    bool adjacent = true;
     for (const entry& e : es) {
       const std::size_t size = e.data.size();
       if (n != 0 && end - max_run_prefix_bytes + values + max_run_entry_head_bytes + size > max_bytes) break;
+      if (size != 0) {  // an empty value (a no-op) lies anywhere
+        adjacent = adjacent && e.data.data() == next;
+        next = e.data.data() + size;
+      }
       out[end] = static_cast<std::byte>(e.kind);
       if (size < 0x80) [[likely]] {
         out[end + 1] = static_cast<std::byte>(size);
@@ -295,6 +309,7 @@ class run_builder {
       values += size;
       ++n;
     }
+    contiguous = adjacent ? next - (values - values_bytes_) : nullptr;
     heads_end_ = end;
     values_bytes_ = values;
     count_ += n;
