@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cluster.hpp"
@@ -150,4 +151,44 @@ TEST_CASE("paxos journal index: slots replayed from the Log (no cache sequence) 
     REQUIRE(e.has_value());
     CHECK(std::string(as_chars(e->data)) == f.values[s]);
   }
+}
+
+// The open index reuses its room: states left there by slots a snapshot
+// dropped must not show through as the holes of a later gap.
+TEST_CASE_TEMPLATE("paxos journal index: holes past a dropped stretch hold nothing", L, test_log, storage::memory_log) {
+  disk d;
+  std::optional<journal<L>> j;
+  if constexpr (std::is_same_v<L, test_log>) j.emplace(test_log{&d});
+  else j.emplace(storage::memory_log{});
+  REQUIRE(j->recover(1 << 20));
+  std::vector<std::string> values;
+  for (int s = 0; s <= 60; ++s) values.push_back("value-" + std::to_string(s));
+  const ballot b = bal(3, 1);
+  std::vector<entry> run;
+  for (std::uint64_t s = 1; s <= 50; ++s) run.push_back(entry{log_index{s}, b, entry_kind::normal, as_bytes(values[s])});
+  REQUIRE(j->write_run(record_kind::accepted, run));
+  REQUIRE(j->sync());
+  j->mark_chosen(log_index{1}, log_index{50});
+  j->advance();
+  j->drop_through(log_index{50});  // a snapshot covers them: the open index empties
+  REQUIRE(j->write(record_kind::accepted, entry{log_index{55}, b, entry_kind::normal, as_bytes(values[55])}));
+  REQUIRE(j->sync());
+  CHECK(j->known_end() == log_index{55});
+  for (std::uint64_t s = 51; s <= 54; ++s) {
+    CAPTURE(s);
+    const auto st = j->at(log_index{s});
+    REQUIRE(st.has_value());
+    CHECK(st->position == log_index{});
+    CHECK_FALSE(st->chosen);
+    CHECK_FALSE(j->chosen(log_index{s}));
+    CHECK_FALSE(j->read(log_index{s}).has_value());
+  }
+  auto e = j->read(log_index{55});
+  REQUIRE(e.has_value());
+  CHECK(std::string(as_chars(e->data)) == values[55]);
+  entry_batch held;
+  auto upto = j->collect_held(log_index{51}, held, 100, 1 << 20);
+  REQUIRE(upto.has_value());
+  REQUIRE(held.size() == 1);
+  CHECK(held.views()[0].slot == log_index{55});
 }

@@ -825,7 +825,7 @@ class journal {
     if constexpr (in_place)
       std::copy(views_.begin() + static_cast<std::ptrdiff_t>(head_),
                 views_.begin() + static_cast<std::ptrdiff_t>(slots_.size()), views_.begin());
-    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(head_));
+    slots_.drop_front(head_);
     head_ = 0;
   }
 
@@ -845,9 +845,8 @@ class journal {
       return;
     }
     const std::size_t old = slots_.size();
-    slots_.resize(old + es.size());
+    slot_state* st = slots_.append(es.size());  // each written once, below
     const bool chosen = k == record_kind::chosen;
-    slot_state* st = slots_.data() + old;
     if constexpr (in_place) {  // both in one pass
       value_view* v = view_room() + old;
       for (std::size_t i = 0; i < es.size(); ++i) {
@@ -933,7 +932,47 @@ class journal {
   [[no_unique_address]] L log_;
   std::vector<stretch> settled_;    // slots base_ + 1 .. settled_end_, in order
   log_index settled_end_{};
-  std::vector<slot_state> slots_;   // [head_ + slot - settled_end_ - 1]: open slots
+  // The open slots' states: a vector's room that appends a run without
+  // zeroing it first (std::vector::resize() would write each state twice:
+  // about 20 instructions of a command in a batch). The room only grows.
+  class open_states {
+   public:
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] slot_state* data() noexcept { return room_.data(); }
+    [[nodiscard]] const slot_state* data() const noexcept { return room_.data(); }
+    slot_state& operator[](std::size_t i) noexcept { return room_[i]; }
+    const slot_state& operator[](std::size_t i) const noexcept { return room_[i]; }
+    // n more states at the end, stale until the caller writes each one.
+    slot_state* append(std::size_t n) {
+      if (room_.size() - size_ < n) [[unlikely]]
+        grow(size_ + n);
+      slot_state* at = room_.data() + size_;
+      size_ += n;
+      return at;
+    }
+    void push_back(const slot_state& st) { *append(1) = st; }
+    // To n states; those added are empty (holes: nothing held).
+    void resize(std::size_t n) {
+      if (n <= size_) {
+        size_ = n;
+        return;
+      }
+      slot_state* added = append(n - size_);
+      std::fill(added, room_.data() + n, slot_state{});
+    }
+    void drop_front(std::size_t n) noexcept {
+      std::copy(room_.data() + n, room_.data() + size_, room_.data());
+      size_ -= n;
+    }
+    void clear() noexcept { size_ = 0; }
+
+   private:
+    [[gnu::noinline]] void grow(std::size_t n) { room_.resize(std::max({n, 2 * room_.size(), std::size_t{64}})); }
+
+    std::vector<slot_state> room_;  // its size is its capacity: past size_, stale
+    std::size_t size_{0};
+  };
+  open_states slots_;  // [head_ + slot - settled_end_ - 1]: open slots
   std::size_t head_{0};
   log_index applied_{};  // applied_through()'s last
   ballot highest_accepted_{};  // recover()'s
