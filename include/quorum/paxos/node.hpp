@@ -778,7 +778,7 @@ class node : public replica<Policies> {
   // same value, at ours.
   bool collect(log_index first, log_index last, std::uint64_t bit) {
     auto r = journal_.collect_range(first, last, batch_, opts_.max_entries_per_message, opts_.max_bytes_per_message,
-                                    bal_, [&](log_index s) { return (window_.mask(s) & bit) != 0; });
+                                    bal_, [&](log_index s) { return bit != 0 && (window_.mask(s) & bit) != 0; });
     if (!r) return set_failed(r.error());
     return !batch_.empty();
   }
