@@ -102,3 +102,63 @@ TEST_CASE("robustness: a paxos node whose journal holds an accept above its prom
   CHECK(answers == 2);
   CHECK(f.net.violations.empty());
 }
+
+// Ballot rounds are bounded (ballot::max_round): a node takes none above the
+// bound from a message, and at the bound it starts no ballot, whose next
+// round would wrap around below its promise and take the promise back.
+TEST_CASE("robustness: a paxos node refuses ballot rounds past max_round and never wraps its own") {
+  fabric f{3};
+  test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&f.disk_of(1)}, manual_clock{}, recorder{},
+              test_options()};
+  REQUIRE(n.status().has_value());
+  const ballot past = bal(ballot::max_round + 1, 3);
+  message p = msg(message_type::prepare, 3, 1, past);
+  p.slot = log_index{1};
+  n.receive(p);
+  CHECK(n.stats().dropped_malformed == 1);
+  CHECK(n.promised() == ballot{});
+  CHECK(f.net.queue.empty());  // no promise, no reject: not acted on
+
+  // At the bound itself: promised (a round in range), and then no candidacy.
+  const ballot top = bal(ballot::max_round, 3);
+  p.bal = top;
+  n.receive(p);
+  CHECK(n.promised() == top);
+  for (int k = 0; k < 100; ++k) n.tick();
+  REQUIRE(n.status().has_value());
+  CHECK(n.stats().elections_started == 0);
+  CHECK(n.stats().elections_refused_exhausted > 0);
+  CHECK(n.role() == role::follower);
+  CHECK(n.promised() == top);  // never taken back by a wrapped round
+  REQUIRE(decode_promise(f.disk_of(1).live.state()).has_value());
+  CHECK(*decode_promise(f.disk_of(1).live.state()) == top);
+}
+
+TEST_CASE("robustness: a ballot round past max_round in a message, a journal record or the promise is malformed") {
+  // On the wire.
+  message m = msg(message_type::prepare, 3, 1, bal(ballot::max_round + 1, 3));
+  m.slot = log_index{1};
+  byte_buffer bytes;
+  encode(m, bytes);
+  std::vector<entry> scratch;
+  auto got = decode(byte_view{bytes}, scratch);
+  REQUIRE_FALSE(got.has_value());
+  CHECK(got.error().code == errc::malformed);
+  m.bal = bal(ballot::max_round, 3);
+  bytes.clear();
+  encode(m, bytes);
+  CHECK(decode(byte_view{bytes}, scratch).has_value());
+
+  // In the journal: recovery refuses the Log, with a clear error, whichever holds it.
+  for (int where = 0; where < 2; ++where) {
+    CAPTURE(where);
+    fabric f{3};
+    disk& d = f.disk_of(1);
+    if (where == 0) put_record(d, record_kind::accepted, entry{log_index{1}, bal(ballot::max_round + 1, 2), entry_kind::normal, as_bytes("v")});
+    else put_promise(d, bal(ballot::max_round + 1, 2));
+    d.durable = d.live;
+    test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&d}, manual_clock{}, recorder{}, test_options()};
+    REQUIRE_FALSE(n.status().has_value());
+    CHECK(n.status().error().code == errc::corrupt_log);
+  }
+}

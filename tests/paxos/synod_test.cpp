@@ -112,6 +112,10 @@ TEST_CASE("synod acceptor state: round-trips, and a damaged blob is an error") {
   encode_acceptor_state(bad, b);
   CHECK(decode_acceptor_state(b, 100).error().code == errc::malformed);
   CHECK(decode_acceptor_state({}, 100)->promised == ballot{});
+  acceptor_state past{bal(ballot::max_round + 1, 1), ballot{}, {}};
+  b.clear();
+  encode_acceptor_state(past, b);
+  CHECK(decode_acceptor_state(b, 100).error().code == errc::malformed);
 }
 
 TEST_CASE("synod proposer: phase 1 adopts the value accepted at the highest ballot") {
@@ -303,4 +307,24 @@ TEST_CASE("paxos register: a change that cannot reach a quorum times out") {
   REQUIRE(g[1].function().done_failed.size() == 1);
   CHECK(g[1].function().done_failed[0].second == errc::timeout);
   CHECK_FALSE(g[1].busy());
+}
+
+TEST_CASE("paxos register: a ballot round past max_round is dropped, and at max_round no change starts") {
+  register_group g{3};
+  message m = msg(message_type::prepare, 3, 2, bal(ballot::max_round + 1, 3));
+  g[2].receive(m);
+  CHECK(g[2].dropped() == 1);
+  CHECK(g[2].acceptor_view().promised == ballot{});
+  CHECK(g.net.queue.empty());
+  m.bal = bal(ballot::max_round, 3);
+  g[2].receive(m);
+  CHECK(g[2].acceptor_view().promised == m.bal);
+  g.net.queue.clear();
+  // Its next ballot would wrap around below that promise: refused, nothing sent.
+  auto r = g[2].change(as_bytes("v"));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::out_of_range);
+  CHECK_FALSE(g[2].busy());
+  CHECK(g.net.queue.empty());
+  CHECK(g[2].acceptor_view().promised == m.bal);
 }

@@ -171,3 +171,53 @@ TEST_CASE("robustness: a node whose log is past its hard state's term adopts tha
   const auto terms = c.log_terms(2);
   CHECK(std::is_sorted(terms.begin(), terms.end()));
 }
+
+// Terms are bounded (max_term): a node takes none above the bound from a
+// message, and at the bound it campaigns no more, since its next term would
+// wrap around below the one it voted in and take the vote back.
+TEST_CASE("robustness: a raft node refuses terms past max_term and never wraps its own") {
+  for (const bool pre_vote : {true, false}) {
+    CAPTURE(pre_vote);
+    cluster c{3, test_options(pre_vote), 1};
+    c.start();
+    message m;
+    m.type = message_type::heartbeat;
+    m.from = node_id{2};
+    m.to = node_id{1};
+    m.term = term_id{max_term + 1};
+    const std::uint64_t before = c[1].stats().dropped_malformed;
+    c[1].receive(m);
+    CHECK(c[1].stats().dropped_malformed == before + 1);
+    CHECK(c[1].term() < term_id{max_term});
+    CHECK(c.net.queue.empty());  // not answered: not acted on
+
+    // At the bound itself: taken (a term in range), and then no campaign.
+    m.term = term_id{max_term};
+    c[1].receive(m);
+    REQUIRE(c[1].term() == term_id{max_term});
+    c.drop_all();
+    for (int k = 0; k < 100; ++k) {
+      c[1].tick();
+      c.drop_all();
+    }
+    REQUIRE(c[1].status().has_value());
+    CHECK(c[1].stats().pre_votes_started == 0);
+    CHECK(c[1].stats().elections_started == 0);
+    CHECK(c[1].stats().elections_refused_exhausted > 0);
+    CHECK(c[1].role() == raft::role::follower);
+    CHECK(c[1].term() == term_id{max_term});  // never wrapped back
+    CHECK(durable_state(c.disk_of(1)).term == term_id{max_term});
+  }
+}
+
+TEST_CASE("robustness: a term past max_term in the hard state or the log refuses the Log, with a clear error") {
+  for (const bool in_log : {true, false}) {
+    CAPTURE(in_log);
+    cluster c{3, test_options(), 1};
+    if (in_log) preload(c.disk_of(1), {1, max_term + 1}, 1);
+    else preload(c.disk_of(1), {1}, max_term + 1);
+    c.restart(1);
+    REQUIRE_FALSE(c[1].status().has_value());
+    CHECK(c[1].status().error().code == errc::corrupt_log);
+  }
+}

@@ -34,6 +34,13 @@ inline constexpr node_id no_node{};
 // A Raft term: a logical clock that only moves forward.
 using term_id = strong_id<struct term_id_tag>;
 
+// The highest term a Raft node takes from a message, its Log or a snapshot.
+// A cluster moves up one term per election and never comes near it, so a
+// higher term is damaged or forged input, refused; and a node at this term
+// campaigns no more, so its next term never wraps around to a lower one,
+// which would take back its votes. (ballot::max_round is the Paxos bound.)
+inline constexpr std::uint64_t max_term = std::uint64_t{1} << 62;
+
 // A position in a log. Positions start at 1; 0 means "before the first entry".
 class log_index : public strong_id<struct log_index_tag> {
  public:
@@ -57,9 +64,21 @@ class log_index : public strong_id<struct log_index_tag> {
 
 // A Paxos ballot, totally ordered by (round, node): two proposers never share one.
 struct ballot {
+  // The highest round a node takes from a message or its Log. A cluster
+  // moves up one round per election and never comes near it, so a higher
+  // round is damaged or forged input, refused; and a node at this round
+  // starts no ballot above it (exhausted()), so the next round never wraps
+  // around to a lower ballot, which would take back the node's promises.
+  static constexpr std::uint64_t max_round = std::uint64_t{1} << 62;
+
   std::uint64_t round{0};
   node_id node{};
 
+  // Whether a round this high may come from a message or a Log.
+  [[nodiscard]] constexpr bool in_range() const noexcept { return round <= max_round; }
+  // Whether no proposer may go above this ballot (see max_round).
+  [[nodiscard]] constexpr bool exhausted() const noexcept { return round >= max_round; }
+  // The next round, for proposer; not for an exhausted() ballot.
   [[nodiscard]] constexpr ballot next_for(node_id proposer) const noexcept {
     return ballot{round + 1, proposer};
   }

@@ -65,6 +65,7 @@ inline void encode_promise(ballot b, byte_buffer& out) {
   auto node = r.varint();
   if (!node) return unexpected{node.error()};
   QUORUM_TRY(r.expect_end());
+  if (*round > ballot::max_round) return fail(errc::malformed, "paxos hard state: ballot round out of range", *round);
   return ballot{*round, node_id{*node}};
 }
 

@@ -133,6 +133,7 @@ namespace detail {
   }
   if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
+  if (f[1] > ballot::max_round) return fail(errc::malformed, "paxos record: ballot round out of range", f[1]);
   if (at >= in.size()) return fail(errc::truncated, "u8: input ends", at);
   const auto kind = static_cast<std::uint8_t>(in[at]);
   if (kind > max_entry_kind) return fail(errc::malformed, "paxos record: unknown entry kind", kind);
@@ -150,6 +151,7 @@ namespace detail {
   }
   if (f[0] == 0 || f[0] > all_slots.value()) return fail(errc::malformed, "paxos record: slot out of range", f[0]);
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
+  if (f[1] > ballot::max_round) return fail(errc::malformed, "paxos record: ballot round out of range", f[1]);
   // Each slot's head takes at least two bytes: a larger count is a lie.
   if (f[3] == 0 || f[3] > (in.size() - at) / 2) return fail(errc::malformed, "paxos record: run count out of range", f[3]);
   if (f[3] - 1 > all_slots.value() - f[0]) return fail(errc::malformed, "paxos record: run past the last slot", f[0]);

@@ -172,6 +172,7 @@ namespace detail {
     if (*slot == 0) return fail(errc::malformed, "paxos message: entry at slot 0", r.position());
     std::uint64_t round = 0, node = 0;
     if (!r.varint_into(round) || !r.varint_into(node)) return unexpected{r.varint().error()};
+    if (round > ballot::max_round) return fail(errc::malformed, "paxos message: entry ballot round out of range", round);
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
@@ -240,6 +241,7 @@ namespace detail {
                                                                   : detail::flag_reject;
   if ((*flags & ~allowed) != 0) return fail(errc::malformed, "paxos message: flags not valid for its type", *flags);
   const ballot bal{head[2], node_id{head[3]}};
+  if (!bal.in_range()) return fail(errc::malformed, "paxos message: ballot round out of range", bal.round);
   if (*version == wire_version_run) QUORUM_TRY(detail::decode_run_entries(r, limits, bal, entries_storage));
   else QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
   QUORUM_TRY(r.expect_end());

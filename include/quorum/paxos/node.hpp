@@ -353,6 +353,13 @@ class node : public replica<Policies> {
   // ---- roles -------------------------------------------------------------
 
   void become_candidate() {
+    // No ballot above max_round: the next would wrap around below our
+    // promise. Only damaged input gets a node here, and it stays a follower.
+    if (std::max(seen_, promised_).exhausted()) [[unlikely]] {
+      ++stats_.elections_refused_exhausted;
+      reset_timer();
+      return;
+    }
     role_ = role::candidate;
     leader_ = no_node;
     bal_ = std::max(seen_, promised_).next_for(self_);
@@ -564,6 +571,10 @@ class node : public replica<Policies> {
     if (m.to != self_) return static_cast<void>(++stats_.dropped_misrouted);
     if (m.from == self_ || m.from == no_node || (!is_request(m.type) && !configs_.in_roster(m.from)))
       return static_cast<void>(++stats_.dropped_unknown_sender);
+    // A round past any a cluster reaches is damaged or forged: adopted, it
+    // would end every election (ballot::max_round). A decoded message never has one.
+    if (!m.bal.in_range()) [[unlikely]]
+      return static_cast<void>(++stats_.dropped_malformed);
     // Equal ballots are the steady state: tested first, as the ordering is an out-of-line call.
     if (m.bal != seen_) seen_ = std::max(seen_, m.bal);
     switch (m.type) {

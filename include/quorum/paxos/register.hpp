@@ -100,10 +100,13 @@ class register_node {
     if (busy_) return fail(errc::busy, "paxos register: a change is in flight on this node");
     if (op.size() > opts_.max_value_bytes)
       return fail(errc::too_large, "paxos register: op over max_value_bytes", opts_.max_value_bytes);
+    const ballot highest = std::max(seen_, acceptor_.state().promised);
+    if (highest.exhausted())  // only damaged input gets here: the next round would wrap below the promise
+      return fail(errc::out_of_range, "paxos register: ballot rounds exhausted", highest.round);
     busy_ = true;
     op_.assign(op.begin(), op.end());
     elapsed_ = since_send_ = 0;
-    const ballot b = std::max(seen_, acceptor_.state().promised).next_for(self_);
+    const ballot b = highest.next_for(self_);
     seen_ = b;
     proposer_.start(b);
     self_counted_ = false;
@@ -185,6 +188,7 @@ class register_node {
     const std::size_t from = members_.position_of(m.from);
     if (m.to != self_ || from == membership::npos || from == members_.self() || m.entries.size() > 1)
       return static_cast<void>(++dropped_);
+    if (!m.bal.in_range()) return static_cast<void>(++dropped_);  // damaged or forged (ballot::max_round)
     if (m.bal > seen_) seen_ = m.bal;
     switch (m.type) {
       case message_type::prepare: return on_prepare(m);

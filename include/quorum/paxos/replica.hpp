@@ -311,7 +311,7 @@ class replica {
     const log_index limit = journal_.known_end() + opts_.max_slot_gap;
     for (const entry& e : m.entries) {
       if (e.slot > limit) return static_cast<void>(++stats_.dropped_out_of_window);
-      if (e.bal.round == 0) return static_cast<void>(++stats_.dropped_malformed);
+      if (e.bal.round == 0 || !e.bal.in_range()) return static_cast<void>(++stats_.dropped_malformed);
     }
     for (const entry& e : m.entries) {
       const auto st = journal_.at(e.slot);

@@ -41,6 +41,7 @@ struct node_stats {
   std::uint64_t dropped_out_of_window{0};   // slots past max_slot_gap
   std::uint64_t dropped_in_lease{0};        // prepares ignored: a leader's lease is live
   std::uint64_t elections_started{0};
+  std::uint64_t elections_refused_exhausted{0};  // none started: a ballot at ballot::max_round was promised or seen
   std::uint64_t times_leader{0};
   std::uint64_t preempted{0};               // phase 1 or 2 refused by a higher ballot
   std::uint64_t noops_proposed{0};          // gaps a new leader filled

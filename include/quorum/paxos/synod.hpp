@@ -60,6 +60,7 @@ inline void encode_acceptor_state(const acceptor_state& s, byte_buffer& out) {
   s.promised = ballot{f[0], node_id{f[1]}};
   s.accepted = ballot{f[2], node_id{f[3]}};
   if (s.accepted > s.promised) return fail(errc::malformed, "paxos acceptor state: accepted above promised");
+  if (!s.promised.in_range()) return fail(errc::malformed, "paxos acceptor state: ballot round out of range", f[0]);
   s.value = to_buffer(*value);
   return s;
 }

@@ -41,6 +41,7 @@ inline void encode_hard_state(const hard_state& s, byte_buffer& out) {
   auto vote = r.varint();
   if (!vote) return unexpected{vote.error()};
   QUORUM_TRY(r.expect_end());
+  if (*term > max_term) return fail(errc::malformed, "raft hard state: term out of range", *term);
   return hard_state{term_id{*term}, node_id{*vote}};
 }
 

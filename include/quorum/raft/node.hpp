@@ -396,6 +396,7 @@ class node {
   [[nodiscard]] bool may_campaign() const;
   void tick_leader();
   void become_follower(term_id t, node_id leader);
+  bool terms_exhausted();
   void become_pre_candidate();
   void become_candidate();
   void become_leader();

@@ -33,6 +33,9 @@ inline result<void> node<Policies>::recover(std::span<const node_id> members) {
   if (!hs) return unexpected{hs.error()};
   term_ = hs->term;
   vote_ = hs->vote;
+  // Terms only go up the log, so its last is its highest (max_term: damage).
+  if (log_.last_term().value() > max_term)
+    return fail(errc::corrupt_log, "raft: a log entry's term is out of range", log_.last_term().value());
   // A Log orders its calls only by sync(): after a crash it may hold an
   // append and not the hard state saved before it. The node had adopted the
   // entry's term before it took the entry, and voted in that term only after

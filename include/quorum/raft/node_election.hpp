@@ -17,6 +17,7 @@ template <class Policies>
 inline void node<Policies>::tick_election() {
   if (++election_elapsed_ < randomized_timeout_) return;
   if (!may_campaign()) return reset_election_timer();  // learners and removed nodes never campaign
+  if (terms_exhausted()) return reset_election_timer();
   if (opts_.pre_vote) become_pre_candidate();
   else become_candidate();
 }
@@ -30,6 +31,16 @@ inline bool node<Policies>::may_campaign() const {
   if (configs_.latest().index <= commit_ || configs_.size() < 2) return false;
   const auto& before = configs_.at(configs_.latest().index.prev()).config;
   return contains(before.voters, self_) || contains(before.outgoing, self_);
+}
+
+// At max_term a node campaigns no more: the next term would wrap around
+// below the one it voted in. Only damaged or forged input gets it there.
+template <class Policies>
+inline bool node<Policies>::terms_exhausted() {
+  if (term_.value() < max_term) [[likely]]
+    return false;
+  ++stats_.elections_refused_exhausted;
+  return true;
 }
 
 template <class Policies>
@@ -172,6 +183,7 @@ template <class Policies>
 inline void node<Policies>::handle_timeout_now(const message& m) {
   if (role_ != role::follower || m.from != leader_ || !config_.self_is_voter())
     return static_cast<void>(++stats_.dropped_invalid);
+  if (terms_exhausted()) return;
   forced_campaign_ = true;
   become_candidate();
   forced_campaign_ = false;

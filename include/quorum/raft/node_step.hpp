@@ -26,8 +26,11 @@ inline void node<Policies>::step(const message& m) {
 
 // Only appends carry entries, only empty appends go unanswered, only
 // snapshot chunks carry data. An append is asked two things, the rest three.
+// No term past max_term (an append's entries are at or below its own).
 template <class Policies>
 inline bool node<Policies>::well_shaped(const message& m) noexcept {
+  if (m.term.value() > max_term) [[unlikely]]
+    return false;
   if (m.type == message_type::append_entries) return m.data.empty() && !(m.no_answer && !m.entries.empty());
   return m.entries.empty() && !m.no_answer && (m.data.empty() || m.type == message_type::install_snapshot);
 }

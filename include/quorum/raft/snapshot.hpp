@@ -82,6 +82,7 @@ inline void seal_image(byte_buffer& out) {
   img.meta.config = std::move(*config);
   if (img.meta.index == log_index{} || img.meta.term == term_id{} || img.meta.config_index > img.meta.index)
     return fail(errc::malformed, "raft snapshot: index, term or configuration index out of order");
+  if (img.meta.term.value() > max_term) return fail(errc::malformed, "raft snapshot: term out of range", f[1]);
   img.data = r.rest();
   return img;
 }

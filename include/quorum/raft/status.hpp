@@ -44,6 +44,7 @@ struct node_stats {
   std::uint64_t dropped_invalid{0};         // impossible from a correct peer (a second leader in a term)
   std::uint64_t pre_votes_started{0};
   std::uint64_t elections_started{0};
+  std::uint64_t elections_refused_exhausted{0};  // none started: the term is max_term
   std::uint64_t times_leader{0};
   std::uint64_t syncs{0};
   std::uint64_t proposals_refused_busy{0};
