@@ -36,11 +36,23 @@ std::unique_ptr<tcp_network> make(asio::io_context& io, node_id self, std::vecto
   return std::move(*n);
 }
 
-// A port nobody listens on (yet): bind to 0, read the port, close.
-std::uint16_t free_port(asio::io_context& io) {
-  asio::ip::tcp::acceptor a{io, asio::ip::tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
+// A port nobody listens on (yet), kept for the test while this lives: bound
+// with SO_REUSEADDR and never listened on, so no other bind() and no
+// outgoing connection's local port can take it, while a transport (whose
+// listener sets SO_REUSEADDR too) can listen on it. A port probed and
+// released at once could be taken by a parallel test in between.
+struct reserved_port {
+  asio::ip::tcp::acceptor holder;
+  std::uint16_t port;
+
+  explicit reserved_port(asio::io_context& io) : holder{io}, port{0} {
+    const asio::ip::tcp::endpoint at{asio::ip::make_address("127.0.0.1"), 0};
+    holder.open(at.protocol());
+    holder.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+    holder.bind(at);
+    port = holder.local_endpoint().port();
+  }
+};
 
 struct inbox {
   std::vector<std::string> frames;
@@ -100,7 +112,8 @@ TEST_CASE("two transports exchange Raft messages on loopback") {
 
 TEST_CASE("a peer that is down gets the queued messages once it comes up") {
   asio::io_context io;
-  const std::uint16_t port = free_port(io);
+  const reserved_port down{io};
+  const std::uint16_t port = down.port;
   transport::tcp_options o;
   o.reconnect_min = 5ms;
   o.reconnect_max = 40ms;
@@ -146,7 +159,8 @@ TEST_CASE("a full send queue drops and counts while an empty one always takes a 
   o.max_queue_bytes = 100;
   o.reconnect_min = 1000ms;  // nobody listens: everything stays queued during the test
   o.reconnect_max = 1000ms;
-  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", free_port(io)}}, o);
+  const reserved_port nobody{io};
+  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", nobody.port}}, o);
   a->on_log([](const std::string&) {});
   const std::string payload(40, 'x');  // 48 bytes with the frame header
   a->send_bytes(node_id{2}, as_bytes(payload));
@@ -157,7 +171,8 @@ TEST_CASE("a full send queue drops and counts while an empty one always takes a 
   CHECK(a->stats().dropped_queue_full == 1);
   CHECK(a->stats().frames_queued == 2);
 
-  auto big = make(io, node_id{1}, {{node_id{3}, "127.0.0.1", free_port(io)}}, o);
+  const reserved_port nobody_big{io};
+  auto big = make(io, node_id{1}, {{node_id{3}, "127.0.0.1", nobody_big.port}}, o);
   big->on_log([](const std::string&) {});
   big->send_bytes(node_id{3}, as_bytes(std::string(500, 'y')));  // over the bound, but the queue was empty
   CHECK(big->stats().frames_queued == 1);
@@ -172,7 +187,8 @@ TEST_CASE("a frame over max_frame_bytes is never queued") {
   asio::io_context io;
   transport::tcp_options o;
   o.max_frame_bytes = 16;
-  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", free_port(io)}}, o);
+  const reserved_port nobody{io};
+  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", nobody.port}}, o);
   a->send_bytes(node_id{2}, as_bytes(std::string(17, 'q')));
   CHECK(a->stats().dropped_too_large == 1);
   CHECK(a->queued_bytes(node_id{2}) == 0);
