@@ -230,3 +230,78 @@ TEST_CASE("paxos commit batch: an ill-formed struct is dropped as malformed") {
   c.at(2).receive(good);  // and the good one is voted on
   CHECK(c.rm(2).calls == std::vector<std::string>{"prepare 1"});
 }
+
+// Ballot rounds are bounded (ballot::max_round), as in Multi-Paxos: a higher
+// one is damaged or forged, refused by both decoders, on the struct path and
+// in an acceptor's record, so no txn's next round can wrap around.
+TEST_CASE("paxos commit: a ballot round past max_round is refused in messages, structs and records") {
+  const node_id parts[] = {node_id{1}, node_id{2}, node_id{3}};
+  const pc_entry past_entry[] = {{node_id{1}, ballot{ballot::max_round + 1, node_id{1}}, pc_value::prepared}};
+  pc_message m;
+  m.type = pc_message_type::phase2a;
+  m.from = node_id{1};
+  m.to = node_id{2};
+  m.txn = txn_id{1};
+  m.origin = node_id{1};
+  m.leader = node_id{1};
+  m.participants = parts;
+  for (int where = 0; where < 2; ++where) {
+    CAPTURE(where);
+    pc_message bad = m;
+    if (where == 0) bad.bal = ballot{ballot::max_round + 1, node_id{1}};
+    else bad.entries = past_entry;
+    byte_buffer b;
+    encode(bad, b);
+    pc_scratch s;
+    auto d = decode(b, s);
+    REQUIRE_FALSE(d.has_value());
+    CHECK(d.error().code == errc::malformed);
+    CHECK_FALSE(well_formed(bad, pc_message_limits{}));
+    bad.bal = ballot{ballot::max_round, node_id{1}};
+    if (where == 1) bad.entries = {};
+    b.clear();
+    encode(bad, b);
+    CHECK(decode(b, s).has_value());  // the bound itself is in range
+  }
+
+  paxos_commit_options o;
+  cluster c{3, 1, o};
+  pc_message forged = m;
+  forged.type = pc_message_type::phase1a;
+  forged.bal = ballot{ballot::max_round + 1, node_id{1}};
+  c.at(2).receive(forged);
+  CHECK(c.at(2).stats().dropped_malformed == 1);
+  CHECK(c.at(2).tracked_transactions() == 0);
+
+  quorum::two_phase_commit::detail::pc_instance past;
+  past.promised = ballot{ballot::max_round + 1, node_id{1}};
+  byte_buffer rec;
+  encode_pc_record(pc_record_kind::acceptor, txn_id{1}, node_id{1}, node_id{1}, decision::commit, parts,
+                   std::span<const quorum::two_phase_commit::detail::pc_instance>{&past, 1}, rec);
+  auto r = decode_pc_record(rec, 16);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::malformed);
+}
+
+TEST_CASE("paxos commit: a leader that has seen a round at max_round starts no recovery above it") {
+  paxos_commit_options o;
+  cluster c{3, 1, o};
+  REQUIRE(c.at(1).begin(txn_id{1}, c.ids()));
+  c.net.queue.clear();  // nothing reaches anyone: the txn stays undecided, and node 1 leads it
+  pc_message nack;
+  nack.type = pc_message_type::nack;
+  nack.from = node_id{2};
+  nack.to = node_id{1};
+  nack.txn = txn_id{1};
+  nack.origin = node_id{1};
+  nack.leader = node_id{1};
+  nack.bal = ballot{ballot::max_round, node_id{2}};
+  c.at(1).receive(nack);
+  for (int k = 0; k < 200; ++k) {
+    c.at(1).tick();
+    c.net.queue.clear();
+  }
+  CHECK(c.at(1).stats().recoveries == 0);
+  CHECK(c.at(1).stats().recoveries_refused_exhausted > 0);
+  CHECK_FALSE(c.at(1).decided(txn_id{1}).has_value());
+}

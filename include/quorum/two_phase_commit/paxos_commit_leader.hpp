@@ -66,6 +66,13 @@ void paxos_commit_node<P>::adopt(txn_id txn, txn_state& st, decision d) {
 
 template <class P>
 void paxos_commit_node<P>::start_recovery(txn_id txn, txn_state& st) {
+  // No round above ballot::max_round (only damaged input gets a txn there):
+  // the round after it would leave the range every acceptor takes.
+  if (std::max(st.highest_round, st.bal.round) >= ballot::max_round) {
+    ++stats_.recoveries_refused_exhausted;
+    st.leader_ticks = 0;
+    return;
+  }
   st.bal = ballot{std::max(st.highest_round, st.bal.round) + 1, self_};
   st.highest_round = st.bal.round;
   st.leader_ticks = 0;

@@ -213,6 +213,7 @@ namespace detail {
     }
     auto val = detail::pc_byte(r, 0, 2, "paxos commit message: unknown value");
     if (!val) return unexpected{val.error()};
+    if (g[1] > ballot::max_round) return fail(errc::malformed, "paxos commit message: entry ballot round out of range", g[1]);
     s.entries.push_back(pc_entry{node_id{g[0]}, ballot{g[1], node_id{g[2]}}, static_cast<pc_value>(*val)});
   }
   auto nb = detail::pc_count(r, limits.max_batch, 2);
@@ -225,6 +226,7 @@ namespace detail {
     s.batch.push_back(pc_txn_ref{txn_id{*t}, node_id{*o}});
   }
   QUORUM_TRY(r.expect_end());
+  if (f[5] > ballot::max_round) return fail(errc::malformed, "paxos commit message: ballot round out of range", f[5]);
   pc_message m;
   m.type = static_cast<pc_message_type>(*type);
   m.from = node_id{f[0]};
@@ -305,6 +307,9 @@ struct pc_cursor {
     t.origin = node_id{c.varint()};
   }
   if (!c.ok || c.p != c.end) return false;
+  if (!m.bal.in_range()) return false;  // decode_checked() names it
+  for (const pc_entry& e : s.entries)
+    if (!e.bal.in_range()) return false;
   m.participants = s.participants;
   m.entries = s.entries;
   m.batch = s.batch;
@@ -330,8 +335,9 @@ struct pc_cursor {
   if (m.participants.size() > limits.max_participants || m.entries.size() > limits.max_participants ||
       m.batch.size() > limits.max_batch)
     return false;
+  if (!m.bal.in_range()) return false;  // ballot::max_round: damaged or forged
   for (const pc_entry& e : m.entries)
-    if (static_cast<std::uint8_t>(e.value) > 2) return false;
+    if (static_cast<std::uint8_t>(e.value) > 2 || !e.bal.in_range()) return false;
   return true;
 }
 

@@ -63,6 +63,7 @@ struct paxos_commit_stats {
   std::uint64_t commits{0};           // decisions this node reached as leader
   std::uint64_t aborts{0};
   std::uint64_t recoveries{0};        // phase 1 rounds this node started
+  std::uint64_t recoveries_refused_exhausted{0};  // none started: a round at ballot::max_round was seen
   std::uint64_t votes_yes{0};
   std::uint64_t votes_no{0};
   // Forgetting finished transactions:

@@ -125,6 +125,7 @@ inline void encode_pc_record(pc_record_kind kind, txn_id txn, node_id origin, no
     s.promised = ballot{f[0], node_id{f[1]}};
     s.accepted = ballot{f[2], node_id{f[3]}};
     if (s.accepted > s.promised) return fail(errc::malformed, "paxos commit record: accepted above promised");
+    if (!s.promised.in_range()) return fail(errc::malformed, "paxos commit record: ballot round out of range", f[0]);
     if (s.has_value() != (*val != 0)) return fail(errc::malformed, "paxos commit record: value without ballot");
     if (*val != 0) s.value.push_back(std::byte{*val});
     rec.states.push_back(std::move(s));
