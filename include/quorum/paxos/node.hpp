@@ -571,12 +571,16 @@ class node : public replica<Policies> {
     if (m.to != self_) return static_cast<void>(++stats_.dropped_misrouted);
     if (m.from == self_ || m.from == no_node || (!is_request(m.type) && !configs_.in_roster(m.from)))
       return static_cast<void>(++stats_.dropped_unknown_sender);
-    // A round past any a cluster reaches is damaged or forged: adopted, it
-    // would end every election (ballot::max_round). A decoded message never has one.
-    if (!m.bal.in_range()) [[unlikely]]
-      return static_cast<void>(++stats_.dropped_malformed);
-    // Equal ballots are the steady state: tested first, as the ordering is an out-of-line call.
-    if (m.bal != seen_) seen_ = std::max(seen_, m.bal);
+    // Equal ballots are the steady state: tested first, as the ordering is an
+    // out-of-line call. seen_ is in range, so only another ballot needs the
+    // bound: a round past any a cluster reaches is damaged or forged, and
+    // adopted it would end every election (ballot::max_round). A decoded
+    // message never has one.
+    if (m.bal != seen_) {
+      if (!m.bal.in_range()) [[unlikely]]
+        return static_cast<void>(++stats_.dropped_malformed);
+      seen_ = std::max(seen_, m.bal);
+    }
     switch (m.type) {
       case message_type::prepare:
       case message_type::accept:
