@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,19 @@ void run_untick(cluster& c, std::uint64_t first, std::uint64_t last) {
 }
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+
+// A message about txn 1, which node 1 began and leads, over `parts`.
+pc_message txn1(pc_message_type type, std::uint64_t from, std::uint64_t to, std::span<const node_id> parts) {
+  pc_message m;
+  m.type = type;
+  m.from = node_id{from};
+  m.to = node_id{to};
+  m.txn = txn_id{1};
+  m.origin = node_id{1};
+  m.leader = node_id{1};
+  m.participants = parts;
+  return m;
+}
 
 }  // namespace
 
@@ -206,14 +220,7 @@ TEST_CASE("paxos commit batch: an ill-formed struct is dropped as malformed") {
   o.max_participants = 4;
   cluster c{3, 1, o};
   const node_id parts[] = {node_id{1}, node_id{2}, node_id{3}};
-  pc_message good;
-  good.type = pc_message_type::prepare;
-  good.from = node_id{1};
-  good.to = node_id{2};
-  good.txn = txn_id{1};
-  good.origin = node_id{1};
-  good.leader = node_id{1};
-  good.participants = parts;
+  const pc_message good = txn1(pc_message_type::prepare, 1, 2, parts);
   const node_id five[] = {node_id{1}, node_id{2}, node_id{3}, node_id{4}, node_id{5}};
   const pc_entry odd[] = {{node_id{1}, ballot{1, node_id{1}}, static_cast<pc_value>(9)}};
   std::vector<pc_message> bad(5, good);
@@ -237,14 +244,7 @@ TEST_CASE("paxos commit batch: an ill-formed struct is dropped as malformed") {
 TEST_CASE("paxos commit: a ballot round past max_round is refused in messages, structs and records") {
   const node_id parts[] = {node_id{1}, node_id{2}, node_id{3}};
   const pc_entry past_entry[] = {{node_id{1}, ballot{ballot::max_round + 1, node_id{1}}, pc_value::prepared}};
-  pc_message m;
-  m.type = pc_message_type::phase2a;
-  m.from = node_id{1};
-  m.to = node_id{2};
-  m.txn = txn_id{1};
-  m.origin = node_id{1};
-  m.leader = node_id{1};
-  m.participants = parts;
+  const pc_message m = txn1(pc_message_type::phase2a, 1, 2, parts);
   for (int where = 0; where < 2; ++where) {
     CAPTURE(where);
     pc_message bad = m;
@@ -288,13 +288,7 @@ TEST_CASE("paxos commit: a leader that has seen a round at max_round starts no r
   cluster c{3, 1, o};
   REQUIRE(c.at(1).begin(txn_id{1}, c.ids()));
   c.net.queue.clear();  // nothing reaches anyone: the txn stays undecided, and node 1 leads it
-  pc_message nack;
-  nack.type = pc_message_type::nack;
-  nack.from = node_id{2};
-  nack.to = node_id{1};
-  nack.txn = txn_id{1};
-  nack.origin = node_id{1};
-  nack.leader = node_id{1};
+  pc_message nack = txn1(pc_message_type::nack, 2, 1, {});
   nack.bal = ballot{ballot::max_round, node_id{2}};
   c.at(1).receive(nack);
   for (int k = 0; k < 200; ++k) {
