@@ -952,12 +952,9 @@ class journal {
       return at;
     }
     void push_back(const slot_state& st) { *append(1) = st; }
-    // To n states; those added are empty (holes: nothing held).
+    // Grows to n states; those added are empty (holes: nothing held).
     void resize(std::size_t n) {
-      if (n <= size_) {
-        size_ = n;
-        return;
-      }
+      QUORUM_ASSERT(n >= size_);  // only note() calls it, for a slot past the end
       slot_state* added = append(n - size_);
       std::fill(added, room_.data() + n, slot_state{});
     }
