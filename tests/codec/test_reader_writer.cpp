@@ -214,6 +214,54 @@ TEST_CASE("reader/writer: exactly the limit is accepted and views point into the
   CHECK(r.empty());
 }
 
+TEST_CASE("reader/writer: prefixed_bytes_into agrees with prefixed_bytes and consumes nothing when it fails") {
+  // Inputs of every shape: well formed, empty, a length just under, at and
+  // over the limit, missing bytes, a length cut off, overlong and over 64 bits.
+  std::vector<byte_buffer> inputs;
+  for (const std::size_t n : {0, 1, 5, 127, 128, 200}) {
+    byte_buffer b;
+    writer w{b};
+    w.prefixed_string(std::string(n, 'x'));
+    w.u8(7);  // something after it, left unread
+    inputs.push_back(b);
+    b.resize(b.size() - 2);  // the last byte of the value (or the length itself) is missing
+    inputs.push_back(b);
+  }
+  inputs.push_back({});
+  inputs.push_back({std::byte{0x80}});                                  // a length cut off
+  inputs.push_back({std::byte{0x80}, std::byte{0x00}, std::byte{0x61}});  // overlong
+  byte_buffer too_wide(11, std::byte{0xff});
+  inputs.push_back(too_wide);  // over 64 bits
+  byte_buffer hostile;
+  writer{hostile}.varint(std::uint64_t{1} << 40);
+  inputs.push_back(hostile);
+
+  for (const byte_buffer& in : inputs) {
+    for (const std::size_t limit : {std::size_t{0}, std::size_t{4}, std::size_t{5}, std::size_t{127}, std::size_t{200},
+                                    std::size_t{1} << 50}) {
+      CAPTURE(in.size());
+      CAPTURE(limit);
+      reader a{in, 10};
+      reader b{in, 10};
+      const auto whole = a.prefixed_bytes(limit);
+      byte_view into{};
+      const bool ok = b.prefixed_bytes_into(limit, into);
+      REQUIRE(ok == whole.has_value());
+      CHECK(a.position() == b.position());
+      if (ok) {
+        CHECK(into.data() == whole->data());
+        CHECK(into.size() == whole->size());
+      } else {
+        CHECK(b.position() == 10);  // nothing consumed: prefixed_bytes() there says why
+        const auto why = b.prefixed_bytes(limit);
+        REQUIRE_FALSE(why);
+        CHECK(why.error().code == whole.error().code);
+        CHECK(why.error().detail == whole.error().detail);
+      }
+    }
+  }
+}
+
 TEST_CASE("reader/writer: malformed values and trailing bytes are reported with their offset") {
   byte_buffer buf = {std::byte{9}, std::byte{0x80}, std::byte{0x00}};
   reader r{buf, 1000};  // base: this input starts at offset 1000 of a larger one

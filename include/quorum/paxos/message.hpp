@@ -185,9 +185,9 @@ namespace detail {
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
-    auto data = r.prefixed_bytes(limits.max_entry_bytes);
-    if (!data) return unexpected{data.error()};
-    storage.push_back(entry{log_index{*slot}, ballot{round, node_id{node}}, static_cast<entry_kind>(*kind), *data});
+    byte_view data;
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    storage.push_back(entry{log_index{*slot}, ballot{round, node_id{node}}, static_cast<entry_kind>(*kind), data});
   }
   return {};
 }
@@ -206,13 +206,22 @@ namespace detail {
   if (!first) return unexpected{first.error()};
   if (*first == 0) return fail(errc::malformed, "paxos message: entry at slot 0", r.position());
   if (all_slots.value() - *first < *count - 1) return fail(errc::malformed, "paxos message: slot out of range", r.position());
+  // Sized once and filled field by field: an entry built aside and copied
+  // in was read back in 16-byte pieces just after its 8-byte fields were
+  // stored, a store-forwarding stall per entry (a quarter of decoding).
+  const std::size_t at = storage.size();
+  storage.resize(at + *count);
+  entry* out = storage.data() + at;
   for (std::size_t i = 0; i < *count; ++i) {
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
-    auto data = r.prefixed_bytes(limits.max_entry_bytes);
-    if (!data) return unexpected{data.error()};
-    storage.push_back(entry{log_index{*first + i}, b, static_cast<entry_kind>(*kind), *data});
+    byte_view data;
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    out[i].slot = log_index{*first + i};
+    out[i].bal = b;
+    out[i].kind = static_cast<entry_kind>(*kind);
+    out[i].data = data;
   }
   return {};
 }

@@ -166,9 +166,9 @@ namespace detail {
     std::uint64_t term = 0;
     if (!r.varint_into(term)) return unexpected{r.varint().error()};
     if (term == 0) return fail(errc::malformed, "raft message: entry of term 0", r.position());
-    auto data = r.prefixed_bytes(limits.max_entry_bytes);
-    if (!data) return unexpected{data.error()};
-    storage.push_back(entry_view{term_id{term}, static_cast<entry_kind>(*kind), *data});
+    byte_view data;
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    storage.push_back(entry_view{term_id{term}, static_cast<entry_kind>(*kind), data});
   }
   return {};
 }
