@@ -53,6 +53,39 @@ TEST_CASE("paxos message: every type round-trips with all its fields") {
   }
 }
 
+TEST_CASE("paxos message: encoded_bound covers the widest encoding, as a run and entry by entry") {
+  // Every field at its widest varint, values whose length prefixes take one
+  // to three bytes: encode() writes into room sized by the bound, unchecked.
+  const std::uint64_t wide = ~std::uint64_t{0};
+  const std::vector<std::string> values{"", "v", std::string(127, 'a'), std::string(128, 'b'), std::string(20000, 'c')};
+  for (const bool run : {true, false}) {
+    std::vector<entry> es;
+    for (std::size_t i = 0; i < 40; ++i) {
+      const std::string& v = values[i % values.size()];
+      const ballot b = run ? ballot{wide, node_id{wide}} : ballot{wide - i, node_id{wide - 1}};
+      es.push_back(entry{log_index{wide - 64 + i}, b, v.empty() ? entry_kind::noop : entry_kind::normal, as_bytes(v)});
+    }
+    message m;
+    m.type = message_type::accept;
+    m.from = node_id{wide};
+    m.to = node_id{wide};
+    m.bal = ballot{wide, node_id{wide}};
+    m.slot = log_index{wide};
+    m.index = log_index{wide};
+    m.commit = log_index{wide};
+    m.reject = true;
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, es.size()}) {
+      CAPTURE(run);
+      CAPTURE(n);
+      m.entries = std::span<const entry>{es}.first(n);
+      byte_buffer b;
+      encode(m, b);
+      CHECK(b[0] == std::byte{run && n != 0 ? wire_version_run : wire_version});
+      CHECK(b.size() <= quorum::paxos::detail::encoded_bound(m));
+    }
+  }
+}
+
 TEST_CASE("paxos message: every truncation and a trailing byte are errors") {
   const std::vector<entry> entries{{log_index{3}, bal(1, 1), entry_kind::normal, as_bytes("abc")}};
   byte_buffer b;

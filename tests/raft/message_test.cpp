@@ -79,6 +79,43 @@ TEST_CASE("raft message: every type round-trips, with and without entries") {
   }
 }
 
+TEST_CASE("raft message: encoded_bound covers the widest encoding") {
+  // Every field at its widest varint, values whose length prefixes take one
+  // to three bytes: encode() writes into room sized by the bound, unchecked.
+  const std::uint64_t wide = ~std::uint64_t{0};
+  const std::vector<std::string> values{"", "v", std::string(127, 'a'), std::string(128, 'b'), std::string(20000, 'c')};
+  std::vector<entry_view> es;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const std::string& v = values[i % values.size()];
+    es.push_back(entry_view{term_id{wide}, v.empty() ? entry_kind::noop : entry_kind::normal, as_bytes(v)});
+  }
+  message m;
+  m.type = message_type::append_entries;
+  m.from = node_id{wide};
+  m.to = node_id{wide};
+  m.term = term_id{wide};
+  m.index = log_index{wide};
+  m.log_term = term_id{wide};
+  m.commit = log_index{wide};
+  m.hint_index = log_index{wide};
+  m.reject = true;
+  m.context = wide;
+  m.offset = wide;
+  m.total = wide;
+  for (const std::size_t data : {std::size_t{0}, std::size_t{200}}) {
+    const std::string snapshot(data, 's');
+    m.data = as_bytes(snapshot);
+    for (const std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{7}, es.size()}) {
+      CAPTURE(data);
+      CAPTURE(n);
+      m.entries = std::span<const entry_view>{es}.first(n);
+      byte_buffer b;
+      encode(m, b);
+      CHECK(b.size() <= quorum::raft::detail::encoded_bound(m));
+    }
+  }
+}
+
 TEST_CASE("raft message: encode appends after what the buffer holds, also when the message views that buffer") {
   sample s;
   std::vector<entry_view> storage;

@@ -105,10 +105,13 @@ inline constexpr std::uint8_t flag_no_answer = 2;
 }
 
 // The most bytes encode() can write for m.
+// The values' sizes are summed alone: with the per-entry constant inside
+// the loop GCC 12 vectorized it through the stack (two 8-byte stores read
+// back as one 16-byte load, a store-forwarding stall per pair of entries).
 [[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
-  std::size_t most = 3 + 9 * codec::max_varint_bytes;
-  for (const entry& e : m.entries) most += e.data.size() + 1 + 4 * codec::max_varint_bytes;
-  return most;
+  std::size_t values = 0;
+  for (const entry& e : m.entries) values += e.data.size();
+  return 3 + 9 * codec::max_varint_bytes + m.entries.size() * (1 + 4 * codec::max_varint_bytes) + values;
 }
 
 // Writes m at p, which has room for encoded_bound(m) bytes; returns the end.

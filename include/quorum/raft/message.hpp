@@ -100,10 +100,13 @@ inline constexpr std::uint8_t flag_no_answer = 2;  // version 2 only, and always
 namespace detail {
 
 // The most bytes encode() can write for m.
+// The values' sizes are summed alone, as in paxos/message.hpp's (a loop
+// GCC 12 vectorizes through the stack otherwise).
 [[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
-  std::size_t most = 3 + 12 * codec::max_varint_bytes + m.data.size();
-  for (const entry_view& e : m.entries) most += 1 + 2 * codec::max_varint_bytes + e.data.size();
-  return most;
+  std::size_t values = 0;
+  for (const entry_view& e : m.entries) values += e.data.size();
+  return 3 + 12 * codec::max_varint_bytes + m.data.size() + m.entries.size() * (1 + 2 * codec::max_varint_bytes) +
+         values;
 }
 
 // Writes m at p, which has room for encoded_bound(m) bytes; returns the end.
