@@ -131,6 +131,107 @@ TEST_CASE("paxos node: accept messages are split by max_entries_per_message and 
   CHECK(c[l].commit_index() == log_index{7});
 }
 
+namespace {
+
+// The accepts queued for `to`, decoded, their entries end to end; each
+// message within the limits.
+std::vector<std::pair<log_index, std::string>> accepted_run(const network& net, node_id to, ballot b,
+                                                            const options& o) {
+  std::vector<std::pair<log_index, std::string>> out;
+  std::vector<entry> scratch;
+  for (const envelope& e : net.queue) {
+    if (e.type != message_type::accept || e.to != to) continue;
+    auto m = decode(byte_view{e.bytes}, scratch);
+    REQUIRE(m.has_value());
+    CHECK(m->bal == b);
+    CHECK(m->entries.size() <= o.max_entries_per_message);
+    std::size_t bytes = 0;
+    for (const entry& x : m->entries) {
+      CHECK(x.bal == b);
+      bytes += x.data.size();
+      out.emplace_back(x.slot, std::string(as_chars(x.data)));
+    }
+    CHECK((m->entries.size() == 1 || bytes <= o.max_bytes_per_message));
+  }
+  return out;
+}
+
+}  // namespace
+
+// A batch()'s proposals, or a propose_all() group, go out as they were
+// journalled when they are every new slot and fit one message; otherwise
+// they are read back from the journal. Either way the accepts a flush sends
+// hold every new slot once, in order, at the leader's ballot.
+TEST_CASE("paxos node: the accepts a flush sends hold every new slot once, staged or read back") {
+  for (const bool tight : {false, true}) {
+    CAPTURE(tight);
+    options o = test_options();
+    o.max_entries_per_message = tight ? 3 : 64;
+    o.max_bytes_per_message = tight ? 10 : o.max_bytes_per_message;
+    o.max_open_slots = 64;
+    cluster c{3, o};
+    c.start();
+    const std::uint64_t l = c.settle();
+    REQUIRE(l != 0);
+    c.deliver();
+    const node_id peer{l == 1 ? 2u : 1u};
+    const auto check_round = [&](const std::vector<std::string>& want) {
+      const log_index start = c[l].last_index() - want.size();
+      const auto got = accepted_run(c.net, peer, c[l].current_ballot(), o);
+      REQUIRE(got.size() == want.size());
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        CAPTURE(k);
+        CHECK(got[k].first == start + (k + 1));
+        CHECK(got[k].second == want[k]);
+      }
+      c.deliver();
+    };
+    std::vector<std::string> values;
+    for (int i = 0; i < 20; ++i) values.push_back("v" + std::to_string(i));
+    std::vector<byte_view> group;
+    for (const auto& v : values) group.push_back(as_bytes(v));
+
+    // A batch of proposals.
+    c.net.queue.clear();
+    {
+      auto guard = c[l].batch();
+      for (const auto& v : values) REQUIRE(c[l].propose(as_bytes(v)));
+    }
+    check_round(values);
+
+    // A group from propose_all; its commands' buffers change as soon as it returns.
+    std::vector<std::string> scratch_values = values;
+    std::vector<byte_view> scratch_group;
+    for (const auto& v : scratch_values) scratch_group.push_back(as_bytes(v));
+    REQUIRE(c[l].propose_all(scratch_group));
+    for (auto& v : scratch_values) v.assign(v.size(), '#');
+    check_round(values);
+
+    // Staged, then a group, then staged again: the new slots start before the
+    // last staged ones, which therefore are not all of them.
+    c.net.queue.clear();
+    {
+      auto guard = c[l].batch();
+      REQUIRE(c[l].propose(as_bytes("a")));
+      REQUIRE(c[l].propose_all(std::span<const byte_view>{group}.first(3)));
+      REQUIRE(c[l].propose(as_bytes("d")));
+      REQUIRE(c[l].propose(as_bytes("e")));
+    }
+    check_round({"a", "v0", "v1", "v2", "d", "e"});
+
+    // Tight, each limit alone: three values of 12 bytes in all; five of 5.
+    for (const std::vector<std::string>& round :
+         {std::vector<std::string>{"1234", "5678", "9abc"}, std::vector<std::string>{"1", "2", "3", "4", "5"}}) {
+      c.net.queue.clear();
+      {
+        auto guard = c[l].batch();
+        for (const auto& v : round) REQUIRE(c[l].propose(as_bytes(v)));
+      }
+      check_round(round);
+    }
+  }
+}
+
 TEST_CASE("paxos node: commands over max_command_bytes are refused with too_large") {
   options o = test_options();
   o.max_command_bytes = 8;

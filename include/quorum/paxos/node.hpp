@@ -165,7 +165,7 @@ class node : public replica<Policies> {
       return unexpected{status_.error()};
     }
     window_.open_run(commands.size());
-    maybe_flush();
+    if (batch_depth_ == 0) flush_sending(group_);
     return proposal{first, bal_};
   }
 
@@ -208,22 +208,7 @@ class node : public replica<Policies> {
     return this->snapshot_to(limit);
   }
 
-  void flush() {
-    if (!status_) return;
-    if (!this->write_staged()) return;
-    if (role_ != role::follower) send_new_accepts();
-    if (journal_.dirty() && !sync_now()) return;
-    if (role_ != role::follower) count_self();
-    const bool advanced = journal_.advance() && role_ != role::follower;
-    // A read waiting for a round gets it now, and the round carries the new
-    // watermark too; otherwise the watermark goes out unanswered.
-    if (read_round_wanted_ && role_ == role::leader) broadcast_heartbeats();
-    else if (advanced) announce_watermark();
-    send_pending_replies();
-    apply_chosen();
-    if (role_ != role::follower) after_apply();
-    if (role_ == role::leader) serve_reads();
-  }
+  void flush() { flush_sending({}); }
 
   // A linearizable read, served without a slot: state_machine.read_ready(id,
   // slot) once it may read its state (from inside this or a later call), or
@@ -739,8 +724,38 @@ class node : public replica<Policies> {
     close_chosen();
   }
 
-  // One run per configuration, to its voters.
-  void send_new_accepts() {
+  // flush(); fresh: a group propose_all() journalled just now, its values
+  // still at hand (else a batch()'s proposals, journalled here).
+  void flush_sending(std::span<const entry> fresh) {
+    if (!status_) return;
+    if (!staged_.empty()) {
+      fresh = staged_.entries();  // still readable once cleared, until the stage's next add(): none comes in a flush
+      if (!this->journal_staged()) return;
+    }
+    if (role_ != role::follower) send_new_accepts(fresh);
+    if (journal_.dirty() && !sync_now()) return;
+    if (role_ != role::follower) count_self();
+    const bool advanced = journal_.advance() && role_ != role::follower;
+    // A read waiting for a round gets it now, and the round carries the new
+    // watermark too; otherwise the watermark goes out unanswered.
+    if (read_round_wanted_ && role_ == role::leader) broadcast_heartbeats();
+    else if (advanced) announce_watermark();
+    send_pending_replies();
+    apply_chosen();
+    if (role_ != role::follower) after_apply();
+    if (role_ == role::leader) serve_reads();
+  }
+
+  // One run per configuration, to its voters. The usual case, every new
+  // slot just journalled from values still at hand (`fresh`), goes out as
+  // it is, without reading the values back from the journal.
+  void send_new_accepts(std::span<const entry> fresh) {
+    if (sendable_as_is(fresh)) {
+      for (node_id v : configs_.at(fresh.front().slot).stamp.config.voters)
+        if (v != self_) send_accept(v, fresh);
+      window_.sent_through(fresh.back().slot);
+      return;
+    }
     while (window_.unsent() < window_.next() && status_) {
       const log_index first = window_.unsent();
       const auto& c = configs_.at(first);
@@ -748,9 +763,22 @@ class node : public replica<Policies> {
       if (!collect(first, last, 0)) return;
       const log_index sent = batch_.back().slot;
       for (node_id v : c.stamp.config.voters)
-        if (v != self_) send_accept(v);
+        if (v != self_) send_accept(v, batch_.views());
       window_.sent_through(sent);
     }
+  }
+
+  // Whether es is what collect() would gather for the new accepts: every
+  // unsent slot, at our ballot, in one configuration, as one message holds.
+  [[nodiscard]] bool sendable_as_is(std::span<const entry> es) const noexcept {
+    if (es.empty() || es.size() > opts_.max_entries_per_message) return false;
+    const log_index first = es.front().slot;
+    const log_index last = es.back().slot;
+    if (first != window_.unsent() || last != window_.next().prev() || es.front().bal != bal_) return false;
+    if (last >= configs_.next_change(first)) return false;
+    std::size_t bytes = 0;
+    for (const entry& e : es) bytes += e.data.size();
+    return es.size() == 1 || bytes <= opts_.max_bytes_per_message;
   }
 
   // Accepts again every open slot a voter of its configuration has not
@@ -772,17 +800,17 @@ class node : public replica<Policies> {
           continue;
         }
         if (!collect(s, end, bit)) return;
-        send_accept(peer);
+        send_accept(peer, batch_.views());
         s = batch_.back().slot.next();
       }
       if (!status_) return;
     }
   }
 
-  void send_accept(node_id to) {
+  void send_accept(node_id to, std::span<const entry> es) {
     message m = outgoing(message_type::accept, to, bal_);
     m.commit = journal_.watermark();
-    m.entries = batch_.views();
+    m.entries = es;
     transport_.send(m.to, m);
   }
 

@@ -47,7 +47,8 @@ class proposal_stage {
   }
 
   // Forgets every staged command (journalled, or lost with a failed node).
-  // The room stays, for the next batch.
+  // The room stays, for the next batch: entries() taken before stays
+  // readable until the next add() (a flush sends them after journalling).
   void clear() noexcept {
     count_ = 0;
     used_ = 0;
