@@ -120,7 +120,13 @@ inline void reader_step(codec::reader& r, byte_view in, std::uint8_t op) {
       break;
     }
     case 8: {
+      codec::reader twin = r;  // prefixed_bytes_into must agree, consuming the same or nothing
+      byte_view into{};
+      const bool ok = twin.prefixed_bytes_into(limit, into);
       auto b = r.prefixed_bytes(limit);
+      QUORUM_FUZZ_CHECK(ok == b.has_value());
+      QUORUM_FUZZ_CHECK(twin.position() == r.position());
+      if (ok) QUORUM_FUZZ_CHECK(into.data() == b->data() && into.size() == b->size());
       if (b) QUORUM_FUZZ_CHECK(b->size() <= limit && inside(*b, in));
       if (!b && b.error().code == errc::too_large) {
         auto len = codec::decode_varint(in.subspan(before));
