@@ -104,10 +104,10 @@ inline constexpr std::uint8_t flag_no_answer = 2;
   return true;
 }
 
-// The most bytes encode() can write for m.
-// The values' sizes are summed alone: with the per-entry constant inside
-// the loop GCC 12 vectorized it through the stack (two 8-byte stores read
-// back as one 16-byte load, a store-forwarding stall per pair of entries).
+// The most bytes encode() can write for m. The values' sizes are summed
+// alone: with the per-entry constant inside the loop GCC 12 vectorized it
+// through the stack (two 8-byte stores read back as one 16-byte load, a
+// store-forwarding stall per pair of entries).
 [[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
   std::size_t values = 0;
   for (const entry& e : m.entries) values += e.data.size();
@@ -189,7 +189,8 @@ namespace detail {
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
     byte_view data;
-    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data))
+      return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
     storage.push_back(entry{log_index{*slot}, ballot{round, node_id{node}}, static_cast<entry_kind>(*kind), data});
   }
   return {};
@@ -211,7 +212,7 @@ namespace detail {
   if (all_slots.value() - *first < *count - 1) return fail(errc::malformed, "paxos message: slot out of range", r.position());
   // Sized once and filled field by field: an entry built aside and copied
   // in was read back in 16-byte pieces just after its 8-byte fields were
-  // stored, a store-forwarding stall per entry (a quarter of decoding).
+  // stored, a store-forwarding stall per entry.
   const std::size_t at = storage.size();
   storage.resize(at + *count);
   entry* out = storage.data() + at;
@@ -220,7 +221,8 @@ namespace detail {
     if (!kind) return unexpected{kind.error()};
     if (*kind > max_entry_kind) return fail(errc::malformed, "paxos message: unknown entry kind", r.position());
     byte_view data;
-    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data))
+      return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
     out[i].slot = log_index{*first + i};
     out[i].bal = b;
     out[i].kind = static_cast<entry_kind>(*kind);

@@ -99,9 +99,9 @@ inline constexpr std::uint8_t flag_no_answer = 2;  // version 2 only, and always
 // varint term, varint length, bytes.
 namespace detail {
 
-// The most bytes encode() can write for m.
-// The values' sizes are summed alone, as in paxos/message.hpp's (a loop
-// GCC 12 vectorizes through the stack otherwise).
+// The most bytes encode() can write for m. The values' sizes are summed
+// alone, as in paxos/message.hpp's (a loop GCC 12 vectorizes through the
+// stack otherwise).
 [[nodiscard]] inline std::size_t encoded_bound(const message& m) noexcept {
   std::size_t values = 0;
   for (const entry_view& e : m.entries) values += e.data.size();
@@ -170,7 +170,8 @@ namespace detail {
     if (!r.varint_into(term)) return unexpected{r.varint().error()};
     if (term == 0) return fail(errc::malformed, "raft message: entry of term 0", r.position());
     byte_view data;
-    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data)) return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
+    if (!r.prefixed_bytes_into(limits.max_entry_bytes, data))
+      return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
     storage.push_back(entry_view{term_id{term}, static_cast<entry_kind>(*kind), data});
   }
   return {};
