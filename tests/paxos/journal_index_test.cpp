@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "quorum/core/random.hpp"
 
 using namespace paxos_test;
 
@@ -191,4 +192,96 @@ TEST_CASE_TEMPLATE("paxos journal index: holes past a dropped stretch hold nothi
   REQUIRE(upto.has_value());
   REQUIRE(held.size() == 1);
   CHECK(held.views()[0].slot == log_index{55});
+}
+
+// learn_chosen() moves the watermark over the slots past it at once when all
+// of them hold a value accepted at the ballot named (the uniform stretch),
+// else slot by slot: either way it must choose exactly what the rule per
+// slot chooses. A model keeps that rule; random writes (runs at the end,
+// single slots anywhere, holes, learned values) and learns are checked
+// against it.
+TEST_CASE_TEMPLATE("paxos journal index: learn_chosen() chooses what the rule per slot does", L, test_log,
+                   storage::memory_log) {
+  struct model_slot {
+    bool held = false;
+    ballot accepted{};
+    bool chosen = false;
+  };
+  std::vector<std::string> values;
+  for (int s = 0; s <= 400; ++s) values.push_back("value-" + std::to_string(s));
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    CAPTURE(seed);
+    disk d;
+    std::optional<journal<L>> j;
+    if constexpr (std::is_same_v<L, test_log>) j.emplace(test_log{&d});
+    else j.emplace(storage::memory_log{});
+    REQUIRE(j->recover(1 << 20));
+    seeded_random rng{seed};
+    std::vector<model_slot> m(1);  // m[s], slot 0 unused
+    std::uint64_t watermark = 0;
+    const auto end = [&] { return m.size() - 1; };
+    const auto note = [&](std::uint64_t s, ballot b, bool learned) {
+      if (s >= m.size()) m.resize(s + 1);
+      model_slot& x = m[s];
+      if (x.chosen) return;
+      if (learned || !x.held || b > x.accepted) x.accepted = b;
+      x.held = true;
+      if (learned) x.chosen = true;
+    };
+    const auto advance = [&] {
+      while (watermark < end() && m[watermark + 1].chosen) ++watermark;
+    };
+    const auto entry_at = [&](std::uint64_t s, ballot b) {
+      return entry{log_index{s}, b, entry_kind::normal, as_bytes(values[s])};
+    };
+    for (int step = 0; step < 120 && end() < 380; ++step) {
+      CAPTURE(step);
+      const ballot b = bal(rng.between(1, 3), rng.between(1, 2));
+      switch (rng.below(6)) {
+        case 0:
+        case 1: {  // a run at the end
+          std::vector<entry> es;
+          const std::uint64_t n = rng.between(1, 8);
+          for (std::uint64_t s = end() + 1; s <= end() + n; ++s) es.push_back(entry_at(s, b));
+          REQUIRE(j->write_run(record_kind::accepted, es));
+          for (const entry& e : es) note(e.slot.value(), b, false);
+          break;
+        }
+        case 2: {  // one slot anywhere past the watermark, a hole before it if past the end
+          const std::uint64_t s = rng.between(watermark + 1, end() + 3);
+          const bool learned = rng.chance(0.2);
+          REQUIRE(j->write(learned ? record_kind::chosen : record_kind::accepted, entry_at(s, b)));
+          note(s, b, learned);
+          break;
+        }
+        default: {  // a learn at some ballot up to some slot
+          REQUIRE(j->sync());
+          const std::uint64_t top = rng.between(watermark, end() + 2);
+          j->learn_chosen(log_index{top}, b);
+          for (std::uint64_t s = watermark + 1; s <= std::min<std::uint64_t>(top, end()); ++s)
+            if (!m[s].chosen && m[s].held && m[s].accepted == b) m[s].chosen = true;
+          break;
+        }
+      }
+      advance();
+      j->advance();  // as a node does after every message
+      REQUIRE(j->known_end() == log_index{end()});
+      REQUIRE(j->watermark() == log_index{watermark});
+      for (std::uint64_t s = 1; s <= end(); ++s) {
+        CAPTURE(s);
+        REQUIRE(j->chosen(log_index{s}) == m[s].chosen);
+        const auto st = j->at(log_index{s});
+        REQUIRE(st.has_value());
+        CHECK(static_cast<bool>(st->chosen) == m[s].chosen);
+        CHECK((st->position != log_index{}) == m[s].held);
+        if (m[s].held) CHECK(st->accepted == m[s].accepted);
+      }
+    }
+    REQUIRE(j->sync());
+    j->applied_through(j->watermark());  // folds what is chosen: the answers stay
+    for (std::uint64_t s = 1; s <= end(); ++s) {
+      CAPTURE(s);
+      CHECK(j->chosen(log_index{s}) == m[s].chosen);
+    }
+  }
 }

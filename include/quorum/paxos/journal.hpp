@@ -180,6 +180,7 @@ class journal {
     run_.clear();
     run_seq_ = seq_;
     base_ = watermark_ = settled_end_ = base;
+    uniform_from_ = base.next();
     applied_ = log_index{};
     highest_accepted_ = ballot{};
     std::uint64_t units = log_.last_index().value() + 2;
@@ -218,12 +219,19 @@ class journal {
   [[nodiscard]] log_index watermark() const noexcept { return watermark_; }
   // What is known of slot s; nothing for a slot the snapshot covers or past known_end().
   [[nodiscard]] std::optional<slot_state> at(log_index s) const noexcept {
-    if (open(s)) [[likely]]
-      return slots_[offset(s)];
+    if (open(s)) [[likely]] {
+      slot_state st = slots_[offset(s)];
+      if (s <= watermark_) st.chosen = true;
+      return st;
+    }
     return settled_at(s);
   }
   // Whether slot s's value is known chosen (s past base()).
-  [[nodiscard]] bool chosen(log_index s) const noexcept { return open(s) ? slots_[offset(s)].chosen != 0 : s <= settled_end_; }
+  // (Open slots up to the watermark are chosen whether or not their state says so: learn_chosen() may move
+  // the watermark over a uniform stretch without marking each slot.)
+  [[nodiscard]] bool chosen(log_index s) const noexcept {
+    return open(s) ? s <= watermark_ || slots_[offset(s)].chosen != 0 : s <= settled_end_;
+  }
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
   // Journals an accept (phase 2b) or a value learned chosen; nothing for a
@@ -247,6 +255,7 @@ class journal {
     else run_.add(e);
     dirty_ = true;
     if (e.slot == known_end().next()) {  // the usual case, note()'s first, without the call
+      extend_uniform(e.slot, e.bal);
       slots_.push_back(slot_state::of(e.bal, run_position_, seq_, k == record_kind::chosen));
       if constexpr (in_place) view_room()[slots_.size() - 1] = value_view{};  // no view until seal() places the run
     } else {
@@ -336,7 +345,12 @@ class journal {
   // marks them and moves the watermark over those that follow it.
   void learn_chosen(log_index top, ballot b) noexcept {
     top = std::min(top, known_end());
-    if (top > watermark_) {
+    if (top > watermark_ && b == uniform_bal_ && uniform_from_ <= watermark_.next()) {
+      // The usual case: every slot past the watermark holds a value accepted
+      // at b (the uniform stretch), so all up to top are chosen, and the
+      // watermark says so without a mark on each.
+      watermark_ = top;
+    } else if (top > watermark_) {
       // Slots past the watermark are open (settled ones never are), so the
       // pass walks the index directly: first while each slot follows the
       // watermark (the usual case, all of them), then marking only.
@@ -659,6 +673,7 @@ class journal {
     const std::byte* values_at = rec.data() + head.size();
     if (es.size() == 1 && es.front().slot == known_end().next()) {  // the usual case, note()'s first, without the call
       const entry& e = es.front();
+      extend_uniform(e.slot, e.bal);
       slots_.push_back(slot_state::of(e.bal, at, seq_, k == record_kind::chosen));
       view_room()[slots_.size() - 1] = value_view::of(e.kind, values_at, e.data.size());
     } else {
@@ -773,7 +788,7 @@ class journal {
     const std::size_t n = static_cast<std::size_t>(s - settled_end_);
     for (std::size_t k = 0; k < n;) {
       const log_index t = settled_end_ + (k + 1);
-      QUORUM_ASSERT(st[k].chosen && st[k].position != log_index{});
+      QUORUM_ASSERT(t <= watermark_ && st[k].position != log_index{});
       if (settled_.empty() || settled_.back().last().next() != t || settled_.back().bal != st[k].accepted) {
         settled_.push_back(stretch{t, st[k].position, st[k].accepted, st[k].seq, 1, 0});
         ++k;
@@ -845,6 +860,7 @@ class journal {
       }
       return;
     }
+    extend_uniform(es.front().slot, es.front().bal);  // es: one ballot
     const std::size_t old = slots_.size();
     slot_state* st = slots_.append(es.size());  // each written once, below
     const bool chosen = k == record_kind::chosen;
@@ -900,6 +916,15 @@ class journal {
     run_seq_ = seq_;
   }
 
+  // Slot s, the next past known_end(), is about to hold a value at b.
+  void extend_uniform(log_index s, ballot b) noexcept {
+    QUORUM_ASSERT(s == known_end().next());
+    if (b != uniform_bal_ || uniform_from_ > s) {
+      uniform_bal_ = b;
+      uniform_from_ = s;
+    }
+  }
+
   // seq: the write's sequence number (0: replayed from the Log). placed:
   // e.data views the value where the Log keeps it (in place), else the
   // slot has no view until seal() places its run.
@@ -907,10 +932,14 @@ class journal {
     if (e.slot <= settled_end_) return;  // the snapshot has it, or it is chosen and settled
     const std::size_t i = offset(e.slot);
     if (i == slots_.size()) {  // the usual case: the next slot, written as it is added
+      extend_uniform(e.slot, e.bal);
       slots_.push_back(slot_state::of(e.bal, position, seq, k == record_kind::chosen));
       if constexpr (in_place) view_room()[i] = placed ? view_of(e) : value_view{};
       return;
     }
+    // A hole, or a slot held already: the uniform stretch starts again past
+    // the end (a conservative reset; only its fast path is lost).
+    uniform_from_ = std::max(e.slot, known_end()).next();
     if (i > slots_.size()) {
       const std::size_t old = slots_.size();
       slots_.resize(i + 1);
@@ -920,7 +949,7 @@ class journal {
       }
     }
     slot_state& st = slots_[i];
-    if (st.chosen) return;  // a chosen value never changes: later records add nothing
+    if (st.chosen || e.slot <= watermark_) return;  // a chosen value never changes: later records add nothing
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
       st.accepted = e.bal;
       st.position = position;
@@ -976,6 +1005,11 @@ class journal {
   ballot highest_accepted_{};  // recover()'s
   log_index base_{};
   log_index watermark_{};
+  // The uniform stretch: every open slot from uniform_from_ on holds a value
+  // accepted (or learned) at uniform_bal_. Appends at the end extend it; any
+  // other change to the index restarts it past the end.
+  log_index uniform_from_{1};
+  ballot uniform_bal_{};
   bool dirty_{false};
   byte_buffer buf_;
   byte_buffer join_;  // place(): values that did not lie back to back
