@@ -283,6 +283,45 @@ TEST_CASE("paxos node: garbage bytes and misaddressed messages are dropped and c
   CHECK(c[1].role() == role::follower);
 }
 
+TEST_CASE("paxos node: an accept that is not one run at its ballot within the slot gap is dropped whole") {
+  options o = test_options();
+  o.max_slot_gap = 64;
+  o.max_open_slots = 16;
+  cluster c{3, o};
+  c.start();
+  const std::vector<std::string> values{"a", "b", "c", "d"};
+  const auto accept = [&](std::vector<entry> es) {
+    message m = msg(message_type::accept, 2, 1, bal(5, 2));
+    m.entries = es;
+    c.net.queue.clear();
+    c[1].receive(m);
+    return c.net.queue.empty();  // nothing answered
+  };
+  const auto e = [&](std::uint64_t slot, ballot b, std::size_t v) {
+    return entry{log_index{slot}, b, entry_kind::normal, as_bytes(values[v])};
+  };
+  const ballot b = bal(5, 2);
+  // A gap, a repeated slot, slots out of order, another ballot anywhere in
+  // the run (its node or its round), and slots that wrap past the top.
+  CHECK(accept({e(1, b, 0), e(3, b, 1)}));
+  CHECK(accept({e(1, b, 0), e(1, b, 1)}));
+  CHECK(accept({e(2, b, 0), e(1, b, 1)}));
+  CHECK(accept({e(1, b, 0), e(2, b, 1), e(3, bal(5, 3), 2), e(4, b, 3)}));
+  CHECK(accept({e(1, b, 0), e(2, b, 1), e(3, b, 2), e(4, bal(4, 2), 3)}));
+  CHECK(accept({e(~std::uint64_t{0}, b, 0), e(0, b, 1)}));
+  CHECK(c[1].stats().dropped_malformed == 6);
+  // Well formed, but reaching past max_slot_gap: the whole run is dropped,
+  // its slots inside the gap too.
+  CHECK(accept({e(63, b, 0), e(64, b, 1), e(65, b, 2)}));
+  CHECK(c[1].stats().dropped_out_of_window == 1);
+  CHECK(c[1].last_index() == log_index{});
+  // One run at the sender's ballot, up to the gap's end: taken and answered.
+  CHECK_FALSE(accept({e(62, b, 0), e(63, b, 1), e(64, b, 2)}));
+  CHECK(c[1].last_index() == log_index{64});
+  CHECK(c[1].stats().dropped_malformed == 6);
+  CHECK(c[1].stats().dropped_out_of_window == 1);
+}
+
 TEST_CASE("paxos node: propose_all: a group in consecutive slots as one journal run, and a refused one opens none") {
   options o = test_options();
   o.max_entries_per_message = 64;
