@@ -918,8 +918,8 @@ class journal {
 
   // Slot s, the next past known_end(), is about to hold a value at b.
   void extend_uniform(log_index s, ballot b) noexcept {
-    QUORUM_ASSERT(s == known_end().next());
-    if (b != uniform_bal_ || uniform_from_ > s) {
+    QUORUM_ASSERT(s == known_end().next() && uniform_from_ <= s);  // nothing shrinks known_end()
+    if (b != uniform_bal_) {
       uniform_bal_ = b;
       uniform_from_ = s;
     }
