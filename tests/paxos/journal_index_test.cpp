@@ -196,11 +196,13 @@ TEST_CASE_TEMPLATE("paxos journal index: holes past a dropped stretch hold nothi
 
 // learn_chosen() moves the watermark over the slots past it at once when all
 // of them hold a value accepted at the ballot named (the uniform stretch),
-// else slot by slot: either way it must choose exactly what the rule per
-// slot chooses. A model keeps that rule; random writes (runs at the end,
-// single slots anywhere, holes, learned values) and learns are checked
-// against it.
-TEST_CASE_TEMPLATE("paxos journal index: learn_chosen() chooses what the rule per slot does", L, test_log,
+// else slot by slot; mark_chosen() of a run that continues the chosen prefix
+// moves a front instead of marking each slot. Either way they must choose
+// exactly what the rule per slot chooses. A model keeps that rule; random
+// writes (runs at the end, single slots anywhere, holes, learned values),
+// learns and a leader's marks are checked against it.
+TEST_CASE_TEMPLATE("paxos journal index: learn_chosen() and mark_chosen() choose what the rule per slot does", L,
+                   test_log,
                    storage::memory_log) {
   struct model_slot {
     bool held = false;
@@ -237,7 +239,7 @@ TEST_CASE_TEMPLATE("paxos journal index: learn_chosen() chooses what the rule pe
     for (int step = 0; step < 120 && end() < 380; ++step) {
       CAPTURE(step);
       const ballot b = bal(rng.between(1, 3), rng.between(1, 2));
-      switch (rng.below(6)) {
+      switch (rng.below(8)) {
         case 0:
         case 1: {  // a run at the end
           std::vector<entry> es;
@@ -254,17 +256,39 @@ TEST_CASE_TEMPLATE("paxos journal index: learn_chosen() chooses what the rule pe
           note(s, b, learned);
           break;
         }
-        default: {  // a learn at some ballot up to some slot
+        case 6:
+        case 7: {  // a leader's mark of a stretch of held slots, at the front or past a gap
+          std::vector<std::uint64_t> held;
+          for (std::uint64_t s = watermark + 1; s <= end(); ++s)
+            if (m[s].held) held.push_back(s);
+          if (held.empty()) break;
+          const std::uint64_t first = held[rng.below(held.size())];
+          std::uint64_t last = first;
+          while (last < end() && m[last + 1].held && rng.chance(0.8)) ++last;
+          j->mark_chosen(log_index{first}, log_index{last});
+          for (std::uint64_t s = first; s <= last; ++s) {
+            m[s].chosen = true;
+            CHECK(j->chosen(log_index{s}));  // at once, before advance() moves the watermark
+            CHECK(static_cast<bool>(j->at(log_index{s})->chosen));
+          }
+          break;
+        }
+        default: {  // a learn at some ballot up to some slot (it advances the watermark too)
           REQUIRE(j->sync());
           const std::uint64_t top = rng.between(watermark, end() + 2);
           j->learn_chosen(log_index{top}, b);
           for (std::uint64_t s = watermark + 1; s <= std::min<std::uint64_t>(top, end()); ++s)
             if (!m[s].chosen && m[s].held && m[s].accepted == b) m[s].chosen = true;
+          advance();
           break;
         }
       }
-      advance();
-      j->advance();  // as a node does after every message
+      // A node advances after every message; not always here, so that
+      // writes also meet slots chosen past a watermark not moved yet.
+      if (rng.chance(0.5)) {
+        advance();
+        j->advance();
+      }
       REQUIRE(j->known_end() == log_index{end()});
       REQUIRE(j->watermark() == log_index{watermark});
       for (std::uint64_t s = 1; s <= end(); ++s) {

@@ -179,7 +179,7 @@ class journal {
     cache_.clear();
     run_.clear();
     run_seq_ = seq_;
-    base_ = watermark_ = settled_end_ = base;
+    base_ = watermark_ = chosen_front_ = settled_end_ = base;
     uniform_from_ = base.next();
     applied_ = log_index{};
     highest_accepted_ = ballot{};
@@ -221,16 +221,16 @@ class journal {
   [[nodiscard]] std::optional<slot_state> at(log_index s) const noexcept {
     if (open(s)) [[likely]] {
       slot_state st = slots_[offset(s)];
-      if (s <= watermark_) st.chosen = true;
+      if (s <= chosen_through()) st.chosen = true;
       return st;
     }
     return settled_at(s);
   }
   // Whether slot s's value is known chosen (s past base()).
-  // (Open slots up to the watermark are chosen whether or not their state says so: learn_chosen() may move
-  // the watermark over a uniform stretch without marking each slot.)
+  // (Open slots up to chosen_through() are chosen whether or not their state says so: learn_chosen() may
+  // move the watermark over a uniform stretch, and mark_chosen() the chosen front, without marking each slot.)
   [[nodiscard]] bool chosen(log_index s) const noexcept {
-    return open(s) ? s <= watermark_ || slots_[offset(s)].chosen != 0 : s <= settled_end_;
+    return open(s) ? s <= chosen_through() || slots_[offset(s)].chosen != 0 : s <= settled_end_;
   }
   [[nodiscard]] bool dirty() const noexcept { return dirty_; }
 
@@ -319,25 +319,18 @@ class journal {
     return {};
   }
 
-  void mark_chosen(log_index s) {
-    if (s <= settled_end_) return;  // settled: chosen already
-    slot_state& st = slots_[offset(s)];
-    QUORUM_ASSERT(st.position != log_index{});
-    st.chosen = true;
-  }
+  void mark_chosen(log_index s) { mark_chosen(s, s); }
 
-  // Slots first..last (each holding a value) are known chosen.
+  // Slots first..last (each holding a value) are known chosen. A run that
+  // continues the chosen prefix (the usual case at a leader: runs reach
+  // their quorums in order) moves chosen_front_ and marks no slot.
   void mark_chosen(log_index first, log_index last) {
-    if (first == last) return mark_chosen(first);
-    if (first <= settled_end_) first = settled_end_.next();  // settled: chosen already
-    if (first > last) return;
-    QUORUM_ASSERT(last <= known_end());
-    slot_state* st = slots_.data() + offset(first);
-    const std::size_t n = static_cast<std::size_t>(last - first) + 1;
-    for (std::size_t k = 0; k < n; ++k) {
-      QUORUM_ASSERT(st[k].position != log_index{});
-      st[k].chosen = true;
+    QUORUM_ASSERT(first <= last && last <= known_end());
+    if (first <= chosen_through().next()) {
+      if (last > chosen_front_) chosen_front_ = last;
+      return;
     }
+    mark_each(first, last);
   }
 
   // Slots up to `top` that hold a value accepted at b are chosen (the caller
@@ -345,6 +338,7 @@ class journal {
   // marks them and moves the watermark over those that follow it.
   void learn_chosen(log_index top, ballot b) noexcept {
     top = std::min(top, known_end());
+    watermark_ = chosen_through();
     if (top > watermark_ && b == uniform_bal_ && uniform_from_ <= watermark_.next()) {
       // The usual case: every slot past the watermark holds a value accepted
       // at b (the uniform stretch), so all up to top are chosen, and the
@@ -368,9 +362,14 @@ class journal {
     advance();
   }
 
+  // Every slot up to here is known chosen: the watermark, or past it the
+  // chosen front that the next advance() moves it to.
+  [[nodiscard]] log_index chosen_through() const noexcept { return std::max(watermark_, chosen_front_); }
+
   // Moves the watermark over slots known chosen; true if it moved.
   bool advance() noexcept {
     const log_index before = watermark_;
+    watermark_ = chosen_through();
     while (watermark_ < known_end() && slots_[offset(watermark_.next())].chosen) watermark_ = watermark_.next();
     return watermark_ != before;
   }
@@ -741,6 +740,23 @@ class journal {
     }
   }
 
+  void mark_each_one(log_index s) {
+    slot_state& st = slots_[offset(s)];
+    QUORUM_ASSERT(st.position != log_index{});
+    st.chosen = true;
+  }
+
+  // Marks slots first..last (past the chosen prefix, so open) chosen one by one.
+  void mark_each(log_index first, log_index last) {
+    if (first == last) return mark_each_one(first);
+    slot_state* st = slots_.data() + offset(first);
+    const std::size_t n = static_cast<std::size_t>(last - first) + 1;
+    for (std::size_t k = 0; k < n; ++k) {
+      QUORUM_ASSERT(st[k].position != log_index{});
+      st[k].chosen = true;
+    }
+  }
+
   // Open slots: settled_end_ + 1 on.
   [[nodiscard]] std::size_t offset(log_index s) const noexcept {
     return head_ + static_cast<std::size_t>(s.value() - settled_end_.value() - 1);
@@ -949,7 +965,7 @@ class journal {
       }
     }
     slot_state& st = slots_[i];
-    if (st.chosen || e.slot <= watermark_) return;  // a chosen value never changes: later records add nothing
+    if (st.chosen || e.slot <= chosen_through()) return;  // a chosen value never changes: later records add nothing
     if (k == record_kind::chosen || st.position == log_index{} || e.bal > st.accepted) {
       st.accepted = e.bal;
       st.position = position;
@@ -1005,6 +1021,9 @@ class journal {
   ballot highest_accepted_{};  // recover()'s
   log_index base_{};
   log_index watermark_{};
+  // Slots up to here are known chosen, marked or not (mark_chosen()); the
+  // watermark moves here at the next advance().
+  log_index chosen_front_{};
   // The uniform stretch: every open slot from uniform_from_ on holds a value
   // accepted (or learned) at uniform_bal_. Appends at the end extend it; any
   // other change to the index restarts it past the end.
