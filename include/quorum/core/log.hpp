@@ -63,6 +63,11 @@
 //                                           the promise below also sets p (a
 //                                           quorum::byte_view&) to what read() would
 //                                           give for the new record
+//   l.append_gathered(h, n, bytes, piece, p)  the same as append(h, b, p) with b the n
+//                      result<log_index>    pieces piece(k) gives (a byte_view, asked
+//                                           once each in order; `bytes` their size in
+//                                           all) joined: the Paxos journal writes a
+//                                           run's values that lie apart this way
 //
 // Optional promise, a static constexpr bool member (raft_log detects it):
 //

@@ -86,6 +86,17 @@ concept appends_placed = requires(L& l, byte_view a, byte_view b, byte_view& pla
   { l.append(a, b, placed) } -> std::same_as<result<log_index>>;
 };
 
+// A Log that appends a record whose body comes in pieces, copied straight
+// in, and says where it lies (storage::memory_log does): a run's values
+// that lie apart go to it without being joined first.
+struct gathered_piece_probe {
+  byte_view operator()(std::size_t) const noexcept { return {}; }
+};
+template <class L>
+concept appends_gathered = requires(L& l, byte_view h, std::size_t n, byte_view& placed) {
+  { l.append_gathered(h, n, n, gathered_piece_probe{}, placed) } -> std::same_as<result<log_index>>;
+};
+
 }  // namespace detail
 
 template <class L>
@@ -654,19 +665,34 @@ class journal {
     std::byte single[max_record_head_bytes];
     byte_view head;
     byte_view values;
+    bool apart = false;  // the values lie apart and the Log gathers them
     if (es.size() == 1) {
       head = byte_view{single, encode_record_head(k, es.front(), single)};
       values = es.front().data;
     } else {
       head = run_.head();
-      values = contiguous != nullptr ? byte_view{contiguous, run_.values_bytes()} : back_to_back(es);
+      if (contiguous != nullptr) values = byte_view{contiguous, run_.values_bytes()};
+      else if constexpr (detail::appends_gathered<L>) apart = true;
+      else values = back_to_back(es);
     }
+    const std::size_t values_bytes = apart ? run_.values_bytes() : values.size();
     byte_view rec;
-    const result<log_index> placed_at = append_placed(head, values, rec);
+    result<log_index> placed_at{log_index{}};
+    if constexpr (detail::appends_gathered<L>) {
+      if (apart) {
+        const entry* const from = es.data();
+        placed_at = log_.append_gathered(head, es.size(), values_bytes, [from](std::size_t i) { return from[i].data; },
+                                         rec);
+      } else {
+        placed_at = append_placed(head, values, rec);
+      }
+    } else {
+      placed_at = append_placed(head, values, rec);
+    }
     if (es.size() > 1) run_.clear();
     if (!placed_at) return unexpected{placed_at.error()};
     const log_index at = *placed_at;
-    if (rec.size() != head.size() + values.size())
+    if (rec.size() != head.size() + values_bytes)
       return fail(errc::corrupt_log, "paxos: the Log holds another record than the one appended", at.value());
     dirty_ = true;
     const std::byte* values_at = rec.data() + head.size();

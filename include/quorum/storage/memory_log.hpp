@@ -121,6 +121,39 @@ class memory_log {
     return last_index();
   }
 
+  // append(h, b, placed) with the body given as n pieces: piece(k) gives
+  // piece k (asked once each, in order) and body_bytes is their size in
+  // all. The pieces are copied straight into the record, nothing joined
+  // first: the Paxos journal writes an accept's values this way when they
+  // lie apart (a decoded message's, each after its length on the wire).
+  template <class Piece>
+  [[gnu::always_inline]] result<log_index> append_gathered(byte_view head, std::size_t n, std::size_t body_bytes,
+                                                           const Piece& piece, byte_view& placed) {
+    const std::size_t size = head.size() + body_bytes;
+    if (size > options_.max_record_bytes || last_index().value() == std::numeric_limits<std::uint64_t>::max())
+        [[unlikely]]
+      return refuse(size);
+    if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < size) add_block(size);
+    block& b = blocks_.back();
+    std::byte* const start = b.bytes.get() + b.used;
+    write_head(start, head);
+    std::byte* out = start + head.size();
+    std::byte* const end = start + size;
+    for (std::size_t k = 0; k < n; ++k) {
+      const byte_view v = piece(k);
+      QUORUM_ASSERT(v.size() <= static_cast<std::size_t>(end - out));  // the pieces add up to body_bytes
+      copy_bytes(out, v);
+      out += v.size();
+    }
+    QUORUM_ASSERT(out == end);
+    refs_.set(first_.value() + count_, ref{end_block_ - 1, b.used, size});
+    ++count_;
+    b.used += size;
+    live_bytes_ += size;
+    placed = byte_view{start, size};
+    return last_index();
+  }
+
   result<void> truncate(log_index i) {
     if (i < first_ || i > last_index().next())
       return fail(errc::out_of_range, "truncate outside [first_index, last_index + 1]", i.value());
