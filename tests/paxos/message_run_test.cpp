@@ -178,3 +178,37 @@ TEST_CASE("paxos message run: truncations, lies and damage are errors, never a c
   }
   CHECK(ok > 0);
 }
+
+TEST_CASE("paxos message run: one scratch decodes a long run, a short one, version 1 and no entries, each whole") {
+  // The scratch only grows, for runs: a shorter run after a longer one must
+  // give only its own entries, and a failed decode none of another's.
+  std::vector<std::string> values;
+  for (int i = 0; i < 70; ++i) values.push_back("v" + std::to_string(i));
+  const auto run = [&](std::uint64_t first, std::size_t n) {
+    std::vector<entry> es;
+    for (std::size_t i = 0; i < n; ++i)
+      es.push_back(entry{log_index{first + i}, bal(4, 1), entry_kind::normal, as_bytes(values[i])});
+    return es;
+  };
+  std::vector<entry> scratch;
+  const std::vector<entry> long_run = run(100, 70), short_run = run(7, 3);
+  const std::vector<entry> mixed = {entry{log_index{5}, bal(2, 2), entry_kind::noop, {}}};  // version 1
+  const message heartbeat = msg(message_type::heartbeat, 1, 3, bal(4, 1));
+  for (const auto* es : {&long_run, &short_run, &mixed, &long_run, &short_run}) {
+    const message m = accept_of(*es);
+    byte_buffer b;
+    encode(m, b);
+    auto back = decode(byte_view{b}, scratch);
+    REQUIRE(back.has_value());
+    CHECK(back->entries.size() == es->size());
+    check_same(*back, m);
+    // A message with no entries after it has none.
+    byte_buffer h;
+    encode(heartbeat, h);
+    auto hb = decode(byte_view{h}, scratch);
+    REQUIRE(hb.has_value());
+    CHECK(hb->entries.empty());
+  }
+  // Grown once to the longest, never shrunk or initialized again.
+  CHECK(scratch.size() == long_run.size());
+}

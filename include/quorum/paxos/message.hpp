@@ -171,13 +171,17 @@ namespace detail {
   return v;
 }
 
+// Version 1's entries, each with its slot and ballot, to storage[0, count)
+// as decode_run_entries() puts a run's; `used` is their count.
 [[nodiscard]] inline result<void> decode_entries(codec::reader& r, const message_limits& limits,
-                                                 std::vector<entry>& storage) {
+                                                 std::vector<entry>& storage, std::size_t& used) {
   auto count = r.count(limits.max_entries);
   if (!count) return unexpected{count.error()};
   // An entry takes at least five bytes: a larger count is a lie, refused
   // before the storage can grow by it.
   if (*count > r.remaining() / 5) return fail(errc::truncated, "paxos message: entry count past the input", r.position());
+  if (storage.size() < *count) storage.resize(*count);
+  entry* out = storage.data();
   for (std::size_t i = 0; i < *count; ++i) {
     auto slot = read_slot(r);
     if (!slot) return unexpected{slot.error()};
@@ -191,14 +195,21 @@ namespace detail {
     byte_view data;
     if (!r.prefixed_bytes_into(limits.max_entry_bytes, data))
       return unexpected{r.prefixed_bytes(limits.max_entry_bytes).error()};
-    storage.push_back(entry{log_index{*slot}, ballot{round, node_id{node}}, static_cast<entry_kind>(*kind), data});
+    out[i].slot = log_index{*slot};
+    out[i].bal = ballot{round, node_id{node}};
+    out[i].kind = static_cast<entry_kind>(*kind);
+    out[i].data = data;
   }
+  used = *count;
   return {};
 }
 
 // Version 2's entries: a run from a first slot, each at ballot b.
+// The run's entries go to storage[0, count), the storage grown to hold them
+// and never shrunk: each is written once, not value-initialized by a
+// resize() first and written again. `used` is their count.
 [[nodiscard]] inline result<void> decode_run_entries(codec::reader& r, const message_limits& limits, ballot b,
-                                                     std::vector<entry>& storage) {
+                                                     std::vector<entry>& storage, std::size_t& used) {
   auto count = r.count(limits.max_entries);
   if (!count) return unexpected{count.error()};
   // The encoder writes a run only for entries: none is version 1's.
@@ -213,9 +224,8 @@ namespace detail {
   // Sized once and filled field by field: an entry built aside and copied
   // in was read back in 16-byte pieces just after its 8-byte fields were
   // stored, a store-forwarding stall per entry.
-  const std::size_t at = storage.size();
-  storage.resize(at + *count);
-  entry* out = storage.data() + at;
+  if (storage.size() < *count) storage.resize(*count);
+  entry* out = storage.data();
   for (std::size_t i = 0; i < *count; ++i) {
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};
@@ -228,17 +238,18 @@ namespace detail {
     out[i].kind = static_cast<entry_kind>(*kind);
     out[i].data = data;
   }
+  used = *count;
   return {};
 }
 
 }  // namespace detail
 
 // Total: any byte string gives a message or an error naming the offset.
-// entries_storage is the caller's reusable scratch (cleared here); the
-// message's entries view it, and their data view `in`.
+// entries_storage is the caller's reusable scratch: the message's entries
+// view its first entries (past them it holds stale ones: it only grows),
+// and their data view `in`.
 [[nodiscard]] inline result<message> decode(byte_view in, std::vector<entry>& entries_storage,
                                             const message_limits& limits = {}) {
-  entries_storage.clear();
   codec::reader r{in};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
@@ -265,8 +276,9 @@ namespace detail {
   if ((*flags & ~allowed) != 0) return fail(errc::malformed, "paxos message: flags not valid for its type", *flags);
   const ballot bal{head[2], node_id{head[3]}};
   if (!bal.in_range()) return detail::round_out_of_range("paxos message: ballot round out of range", bal.round);
-  if (*version == wire_version_run) QUORUM_TRY(detail::decode_run_entries(r, limits, bal, entries_storage));
-  else QUORUM_TRY(detail::decode_entries(r, limits, entries_storage));
+  std::size_t used = 0;
+  if (*version == wire_version_run) QUORUM_TRY(detail::decode_run_entries(r, limits, bal, entries_storage, used));
+  else QUORUM_TRY(detail::decode_entries(r, limits, entries_storage, used));
   QUORUM_TRY(r.expect_end());
   message m;
   m.type = static_cast<message_type>(*type);
@@ -278,7 +290,7 @@ namespace detail {
   m.commit = log_index{slots[2]};
   m.reject = (*flags & detail::flag_reject) != 0;
   m.no_answer = (*flags & detail::flag_no_answer) != 0;
-  m.entries = entries_storage;
+  m.entries = std::span<const entry>{entries_storage.data(), used};
   return m;
 }
 
