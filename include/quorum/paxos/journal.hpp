@@ -683,12 +683,9 @@ class journal {
         const entry* const from = es.data();
         placed_at = log_.append_gathered(head, es.size(), values_bytes, [from](std::size_t i) { return from[i].data; },
                                          rec);
-      } else {
-        placed_at = append_placed(head, values, rec);
       }
-    } else {
-      placed_at = append_placed(head, values, rec);
     }
+    if (!apart) placed_at = append_placed(head, values, rec);
     if (es.size() > 1) run_.clear();
     if (!placed_at) return unexpected{placed_at.error()};
     const log_index at = *placed_at;
@@ -766,15 +763,8 @@ class journal {
     }
   }
 
-  void mark_each_one(log_index s) {
-    slot_state& st = slots_[offset(s)];
-    QUORUM_ASSERT(st.position != log_index{});
-    st.chosen = true;
-  }
-
   // Marks slots first..last (past the chosen prefix, so open) chosen one by one.
   void mark_each(log_index first, log_index last) {
-    if (first == last) return mark_each_one(first);
     slot_state* st = slots_.data() + offset(first);
     const std::size_t n = static_cast<std::size_t>(last - first) + 1;
     for (std::size_t k = 0; k < n; ++k) {
