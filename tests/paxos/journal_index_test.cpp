@@ -128,6 +128,36 @@ TEST_CASE("paxos journal index: applied and chosen slots fold into stretches tha
   CHECK(f.j.chosen(log_index{740}));
 }
 
+// The fold scans a record's slots several at a time: runs of every length
+// around that step, some cut by a later write of one of their slots (at a
+// higher ballot, so a slot in a run's middle names another record), fold
+// into stretches that answer exactly as the slots did.
+TEST_CASE("paxos journal index: runs of any length, cut anywhere, fold as their slots answered") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    fixture f;
+    seeded_random rng{seed};
+    std::uint64_t end = 0;
+    while (end < 900) {
+      const std::uint64_t n = rng.between(1, 70);
+      f.accept(end + 1, end + n, bal(1, 1), n);
+      end += n;
+      if (rng.chance(0.3)) {  // a slot of the last few runs written again
+        const std::uint64_t s = rng.between(end > 150 ? end - 150 : 1, end);
+        f.accept(s, s, bal(2, 1), 1);
+      }
+    }
+    f.choose(1, end);
+    REQUIRE(f.j.watermark() == log_index{end});
+    const auto expected = f.snapshot(end);
+    const std::size_t entries_before = f.j.index_entries();
+    for (std::uint64_t through = 300; through < end; through += 300) f.j.applied_through(log_index{through});
+    f.j.applied_through(log_index{end});
+    CHECK(f.j.index_entries() < entries_before);  // it folded
+    f.check(expected, 0);
+  }
+}
+
 TEST_CASE("paxos journal index: slots replayed from the Log (no cache sequence) fold too") {
   fixture f;
   f.accept(1, 300, bal(1, 2), 64);
