@@ -848,11 +848,10 @@ class journal {
         // consecutive writes (or all replayed, seq 0), so the same position
         // implies the sequence number follows.
         // Four slots a step with one branch (the compares joined with &, not
-        // &&), then the rest one at a time.
+        // &&, as integers), then the rest one at a time.
         const log_index p = b.position;
-        while (n - k >= 4 && ((st[k].position == p) & (st[k + 1].position == p) & (st[k + 2].position == p) &
-                              (st[k + 3].position == p)))
-          k += 4;
+        const auto same = [&](std::size_t i) { return static_cast<unsigned>(st[i].position == p); };
+        while (n - k >= 4 && (same(k) & same(k + 1) & same(k + 2) & same(k + 3)) != 0) k += 4;
         while (k < n && st[k].position == p) ++k;
         QUORUM_ASSERT(k == from || st[k - 1].seq == (b.seq == 0 ? 0 : b.seq + b.count + (k - 1 - from)));
       } else {
