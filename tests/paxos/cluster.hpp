@@ -100,12 +100,14 @@ struct recorder {
   }
 };
 
-struct policies {
+template <class StateMachine>
+struct basic_policies {
   using transport = test_transport;
   using log = test_log;
   using clock = manual_clock;
-  using state_machine = recorder;
+  using state_machine = StateMachine;
 };
+using policies = basic_policies<recorder>;
 
 using test_node = quorum::paxos::node<policies>;
 
@@ -201,9 +203,13 @@ class fabric {
   std::vector<std::unique_ptr<disk>> disks_;
 };
 
-class cluster : public fabric {
+// Nodes applying to a StateMachine (a recorder in most tests).
+template <class StateMachine>
+class basic_cluster : public fabric {
+  using test_node = quorum::paxos::node<basic_policies<StateMachine>>;
+
  public:
-  explicit cluster(std::size_t n, options o = test_options()) : fabric{n}, opts_{o} { nodes_.resize(n); }
+  explicit basic_cluster(std::size_t n, options o = test_options()) : fabric{n}, opts_{o} { nodes_.resize(n); }
 
   void start() {
     for (std::size_t i = 0; i < nodes_.size(); ++i)
@@ -281,13 +287,14 @@ class cluster : public fabric {
  private:
   void boot(std::size_t i) {
     nodes_[i] = std::make_unique<test_node>(ids_[i], ids_, test_transport{&net}, test_log{disks_[i].get()},
-                                            manual_clock{}, recorder{}, opts_);
+                                            manual_clock{}, StateMachine{}, opts_);
     REQUIRE(nodes_[i]->status().has_value());
   }
 
   options opts_;
   std::vector<std::unique_ptr<test_node>> nodes_;
 };
+using cluster = basic_cluster<recorder>;
 
 // A message built by hand, as a peer would send it.
 inline message msg(message_type type, std::uint64_t from, std::uint64_t to, ballot b) {

@@ -9,6 +9,8 @@
 //                                 b is only valid during the call. No-op slots (a new
 //                                 leader's gap fillers) are never handed over:
 //                                 applied_index() moves past them
+// A hint (optional), as for Raft: s.prefetch(b), the command b will be applied
+//                                 within the next few apply calls of this node call.
 // Snapshots (both, or neither): s.snapshot(out), s.restore(i, b), as for Raft.
 // Linearizable reads (both, or neither), as for Raft:
 //   s.read_ready(id, i)     any   read `id` (from node::read) may now be served from
@@ -34,6 +36,9 @@ concept state_machine_has_apply = requires(S& s, log_index i, byte_view b) { s.a
 
 template <class S>
 concept StateMachine = detail::state_machine_has_apply<S>;
+
+template <class S>
+concept PrefetchingStateMachine = StateMachine<S> && requires(S& s, byte_view b) { s.prefetch(b); };
 
 template <class S>
 concept SnapshottingStateMachine = StateMachine<S> && requires(S& s, byte_buffer& out, log_index i, byte_view b) {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "quorum/core/apply_ahead.hpp"
 #include "quorum/core/assert.hpp"
 #include "quorum/core/bytes.hpp"
 #include "quorum/core/ids.hpp"

@@ -9,6 +9,13 @@
 //                                 only valid during the call. Called for entries of
 //                                 kind normal only: no-ops and configuration entries
 //                                 are consumed by the node (applied_index() moves past)
+// A hint (optional):
+//   s.prefetch(b)           any   the command b will be applied within the next few
+//                                 apply calls of this node call: start loading what
+//                                 that apply will touch (core/apply_ahead.hpp). Must
+//                                 not change the state; b is only valid during the
+//                                 call. Hinted commands are applied in the order
+//                                 hinted; a command may be applied without a hint
 // Snapshots (both, or neither):
 //   s.snapshot(out)         any   append the state as of the last applied index to
 //                                 out (a quorum::byte_buffer&)
@@ -39,6 +46,10 @@ concept state_machine_has_apply = requires(S& s, log_index i, byte_view b) { s.a
 
 template <class S>
 concept StateMachine = detail::state_machine_has_apply<S>;
+
+// A state machine that takes prefetch hints (node::apply hints runs of commands ahead).
+template <class S>
+concept PrefetchingStateMachine = StateMachine<S> && requires(S& s, byte_view b) { s.prefetch(b); };
 
 // A state machine that can be snapshotted and restored: log compaction and
 // catching a far-behind follower up need it.

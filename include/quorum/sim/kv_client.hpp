@@ -13,8 +13,8 @@
 //   kv_store s;  value out = s.run(cmd, c.records());   // a node's store runs a command
 //   s.save(out_bytes);  bool ok = s.load(image);         // its snapshot image, and back
 //   kv_machine<driver>{&d, self}   the StateMachine policy: hands each call to the
-//                                  driver's on_apply / snapshot_state / restore_state /
-//                                  on_read_ready / on_read_failed
+//                                  driver's on_apply / on_prefetch / snapshot_state /
+//                                  restore_state / on_read_ready / on_read_failed
 // Registers (k0 .. k{registers-1}) are set and read; the counters after them
 // are incremented and read. Command ids are unique, so a register's value
 // names the command that wrote it.
@@ -184,6 +184,7 @@ struct kv_machine {
   Driver* owner;
   node_id self;
   void apply(log_index i, byte_view command) { owner->on_apply(self, i, command); }
+  void prefetch(byte_view command) { owner->on_prefetch(self, command); }
   void snapshot(byte_buffer& out) { owner->snapshot_state(self, out); }
   void restore(log_index i, byte_view image) { owner->restore_state(self, i, image); }
   void read_ready(std::uint64_t id, log_index i) { owner->on_read_ready(self, id, i); }
