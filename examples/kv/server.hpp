@@ -59,6 +59,10 @@ struct state_machine {
   store data;
   decoded_write decoded;  // every entry decodes into this one
   void apply(quorum::log_index i, quorum::byte_view entry);
+  // A hint from the node: this entry applies soon; its key's slot starts loading now.
+  void prefetch(quorum::byte_view entry) const noexcept {
+    if (const auto key = first_key(entry)) data.prefetch(*key);
+  }
   void snapshot(quorum::byte_buffer& out) const { data.snapshot(out); }
   void restore(quorum::log_index i, quorum::byte_view image);
   void read_ready(std::uint64_t id, quorum::log_index index);

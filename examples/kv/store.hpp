@@ -118,6 +118,18 @@ inline quorum::result<decoded_write> decode_write(quorum::byte_view entry) {
   return d;
 }
 
+// The first key a write's entry names (its second argument), read without
+// decoding the rest: what a prefetch hint loads. Nothing when malformed.
+inline std::optional<std::string_view> first_key(quorum::byte_view entry) noexcept {
+  quorum::codec::reader r{entry};
+  if (!r.u64()) return std::nullopt;
+  const auto n = r.count(resp::limits{}.max_args);
+  if (!n || *n < 2 || !r.prefixed_string(entry.size())) return std::nullopt;
+  const auto key = r.prefixed_string(entry.size());
+  if (!key) return std::nullopt;
+  return *key;
+}
+
 // Redis's integer rule for INCR: optional '-', no '+', no leading zeros, fits 64 bits.
 inline std::optional<long long> parse_strict_integer(std::string_view s) {
   if (s.empty() || s.size() > 20 || s == "-" || s.front() == '+') return std::nullopt;
@@ -209,6 +221,8 @@ class store {
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
+  // Starts loading where key lives: apply or read of it soon after costs no cache miss.
+  void prefetch(std::string_view key) const noexcept { data_.prefetch(key); }
 
  private:
   void incr(std::string_view key, std::string& out) {

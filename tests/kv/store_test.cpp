@@ -3,6 +3,7 @@
 // restore the same state, and decoders that refuse damaged bytes.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,33 @@ TEST_CASE("a snapshot restores the same state and a damaged image changes nothin
     CHECK(!u.restore(quorum::byte_view{image}.first(cut)));
     CHECK(u.size() == 1);
   }
+}
+
+TEST_CASE("a prefetch hint finds a write's first key without decoding the rest, and changes nothing") {
+  const auto key_of = [](std::vector<std::string> args) {
+    quorum::byte_buffer entry;
+    encode_write(7, args, entry);
+    const auto k = first_key(entry);
+    return k ? std::optional<std::string>{std::string{*k}} : std::nullopt;
+  };
+  CHECK(key_of({"SET", "key:000000012345", "xxx"}) == "key:000000012345");
+  CHECK(key_of({"INCR", "counter"}) == "counter");
+  CHECK(key_of({"DEL", "a", "b"}) == "a");
+  CHECK(key_of({"SET", "", "v"}) == "");
+  CHECK(key_of({"PING"}) == std::nullopt);  // no key: nothing to load
+  quorum::byte_buffer entry;
+  encode_write(7, std::vector<std::string>{"SET", "k", "v"}, entry);
+  for (std::size_t cut = 0; cut + 2 < entry.size(); ++cut)  // the key's length or bytes cut off
+    CHECK(!first_key(quorum::byte_view{entry}.first(cut)));
+
+  store s;
+  s.prefetch("k");  // an empty table: nothing to load
+  CHECK(apply(s, 1, {"SET", "k", "v"}) == "+OK\r\n");
+  s.prefetch("k");
+  s.prefetch("absent");
+  CHECK(s.size() == 1);
+  CHECK(read(s, {"GET", "k"}) == "$1\r\nv\r\n");
+  CHECK(read(s, {"GET", "absent"}) == "$-1\r\n");
 }
 
 TEST_CASE("log entries and peer messages refuse damaged bytes") {
