@@ -356,6 +356,8 @@ std::vector<std::string> check_counters(const quorum::sim::history& h) {
 
 }  // namespace
 
+static int run(const options* opts);  // the test, below
+
 int main(int argc, char** argv) {
   const auto opts = parse(argc, argv);
   if (!opts) {
@@ -364,6 +366,17 @@ int main(int argc, char** argv) {
                  "                        [--key-seconds N]\n";
     return 2;
   }
+  // The set-up throws what it cannot do (a --dir that does not exist, a
+  // binary that will not start): say so, rather than terminate.
+  try {
+    return run(&*opts);
+  } catch (const std::exception& e) {
+    std::cerr << "jepsen: error: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+static int run(const options* opts) {
   ::signal(SIGPIPE, SIG_IGN);
   std::cout << "jepsen: " << opts->protocol << ", " << opts->seconds << " s, seed " << opts->seed << ", "
             << opts->clients << " clients\n";
