@@ -47,7 +47,7 @@ concept state_machine_has_apply = requires(S& s, log_index i, byte_view b) { s.a
 template <class S>
 concept StateMachine = detail::state_machine_has_apply<S>;
 
-// A state machine that takes prefetch hints (node::apply hints runs of commands ahead).
+// A state machine that takes prefetch hints: the node names committed commands a few applies early.
 template <class S>
 concept PrefetchingStateMachine = StateMachine<S> && requires(S& s, byte_view b) { s.prefetch(b); };
 
