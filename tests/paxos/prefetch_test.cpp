@@ -10,31 +10,27 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "support/prefetch_events.hpp"
 
 namespace {
 
 using namespace paxos_test;
 
-// Writes down hints ("h:" and the command) and applies ("a:" and the command) as they come.
-struct hinted_fsm {
-  std::vector<std::string> events;
-  void prefetch(byte_view b) { events.push_back("h:" + std::string{as_chars(b)}); }
-  void apply(log_index, byte_view b) { events.push_back("a:" + std::string{as_chars(b)}); }
-};
+using quorum::test::hinted_fsm;
 static_assert(PrefetchingStateMachine<hinted_fsm>);
 static_assert(StateMachine<recorder> && !PrefetchingStateMachine<recorder>);
 
-// What a run of the commands c0..c{n-1} should show: hint k, and from the
-// distance on, the apply of the command that many behind; the rest at the end.
-std::vector<std::string> expected_run(std::size_t n) {
-  std::vector<std::string> out;
-  const std::size_t d = quorum::detail::apply_ahead_distance;
-  for (std::size_t k = 0; k < n; ++k) {
-    out.push_back("h:c" + std::to_string(k));
-    if (k >= d) out.push_back("a:c" + std::to_string(k - d));
-  }
-  for (std::size_t k = n > d ? n - d : 0; k < n; ++k) out.push_back("a:c" + std::to_string(k));
-  return out;
+using quorum::test::expected_run;
+
+// Starts the three nodes, elects a leader, lets everything settle and
+// forgets what was hinted and applied so far; the leader's id.
+std::uint64_t elect_and_forget(basic_cluster<hinted_fsm>& c) {
+  c.start();
+  const std::uint64_t l = c.settle();
+  REQUIRE(l != 0);
+  c.deliver();
+  for (std::uint64_t id = 1; id <= 3; ++id) c[id].state_machine().events.clear();
+  return l;
 }
 
 }  // namespace
@@ -43,11 +39,7 @@ TEST_CASE("paxos prefetch: a batch chosen together is hinted ahead, in order, on
   for (std::size_t n : {std::size_t{2}, std::size_t{3}, quorum::detail::apply_ahead_distance, std::size_t{10}}) {
     CAPTURE(n);
     basic_cluster<hinted_fsm> c{3};
-    c.start();
-    const std::uint64_t l = c.settle();
-    REQUIRE(l != 0);
-    c.deliver();
-    for (std::uint64_t id = 1; id <= 3; ++id) c[id].state_machine().events.clear();
+    const std::uint64_t l = elect_and_forget(c);
     {
       auto guard = c[l].batch();
       for (std::size_t k = 0; k < n; ++k) REQUIRE(c[l].propose(as_bytes("c" + std::to_string(k))));
@@ -63,11 +55,7 @@ TEST_CASE("paxos prefetch: a batch chosen together is hinted ahead, in order, on
 
 TEST_CASE("paxos prefetch: commands chosen one at a time are applied without hints") {
   basic_cluster<hinted_fsm> c{3};
-  c.start();
-  const std::uint64_t l = c.settle();
-  REQUIRE(l != 0);
-  c.deliver();
-  for (std::uint64_t id = 1; id <= 3; ++id) c[id].state_machine().events.clear();
+  const std::uint64_t l = elect_and_forget(c);
   for (int k = 0; k < 3; ++k) {
     REQUIRE(c[l].propose(as_bytes("c" + std::to_string(k))));
     c.deliver();

@@ -13,6 +13,7 @@
 
 #include "quorum/raft.hpp"
 #include "quorum/storage/memory_log.hpp"
+#include "support/prefetch_events.hpp"
 
 namespace {
 
@@ -41,13 +42,9 @@ struct still_clock {
   time_point now() const noexcept { return time_point{}; }
 };
 
-// Writes down hints ("h:" and the command) and applies ("a:" and the command) as they come.
-struct hinted_fsm {
-  std::vector<std::string> events;
-  void prefetch(byte_view b) { events.push_back("h:" + std::string{as_chars(b)}); }
-  void apply(log_index, byte_view b) { events.push_back("a:" + std::string{as_chars(b)}); }
-};
+using quorum::test::hinted_fsm;
 static_assert(PrefetchingStateMachine<hinted_fsm>);
+
 struct plain_fsm {
   void apply(log_index, byte_view) {}
 };
@@ -68,8 +65,8 @@ struct group {
 
   group() {
     for (auto id : ids)
-      nodes.push_back(std::make_unique<hinted_node>(id, ids, queue_transport{&net}, storage::memory_log{}, still_clock{},
-                                                    hinted_fsm{}, options{}));
+      nodes.push_back(std::make_unique<hinted_node>(id, ids, queue_transport{&net}, storage::memory_log{},
+                                                    still_clock{}, hinted_fsm{}, options{}));
     for (int k = 0; k < 100 && nodes[0]->role() != role::leader; ++k) {
       nodes[0]->tick();
       deliver();
@@ -88,18 +85,7 @@ struct group {
   }
 };
 
-// What a run of the commands c0..c{n-1} should show: hint k, and from the
-// distance on, the apply of the command that many behind; the rest at the end.
-std::vector<std::string> expected_run(std::size_t n) {
-  std::vector<std::string> out;
-  const std::size_t d = quorum::detail::apply_ahead_distance;
-  for (std::size_t k = 0; k < n; ++k) {
-    out.push_back("h:c" + std::to_string(k));
-    if (k >= d) out.push_back("a:c" + std::to_string(k - d));
-  }
-  for (std::size_t k = n > d ? n - d : 0; k < n; ++k) out.push_back("a:c" + std::to_string(k));
-  return out;
-}
+using quorum::test::expected_run;
 
 }  // namespace
 

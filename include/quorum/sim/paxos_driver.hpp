@@ -37,7 +37,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -54,6 +53,7 @@
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/kv_client.hpp"
 #include "quorum/sim/linearizability.hpp"
+#include "quorum/sim/prefetch_check.hpp"
 #include "quorum/sim/paxos_checker.hpp"
 #include "quorum/sim/run.hpp"
 #include "quorum/sim/world.hpp"
@@ -297,16 +297,10 @@ class basic_driver {
     reads_.erase(it);
   }
 
-  // The prefetch contract (state_machine.hpp): each hint comes before its
-  // command's apply, in order, with at most apply_ahead_distance other
-  // applies in between, and a node call returns with none left (checked
-  // here, in on_apply and in settle()).
+  // The prefetch hint's contract is checked as the calls come (prefetch_check.hpp).
   void on_prefetch(node_id n, byte_view command) {
-    member& m = at(n);
-    m.hinted.emplace_back(as_chars(command));
-    if (m.hinted.size() > quorum::detail::apply_ahead_distance + 1)
-      record_mismatch("node " + std::to_string(n.value()) + " gave " + std::to_string(m.hinted.size()) +
-                      " prefetch hints ahead of their applies");
+    if (auto broke = at(n).hints.hinted(as_chars(command)))
+      record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
   }
 
   // Called by kv_machine from inside the node: runs the command on this
@@ -314,12 +308,8 @@ class basic_driver {
   void on_apply(node_id n, log_index i, byte_view command) {
     member& m = at(n);
     std::string text{as_chars(command)};
-    if (!m.hinted.empty()) {
-      if (m.hinted.front() != text)
-        record_mismatch("node " + std::to_string(n.value()) + " applied index " + std::to_string(i.value()) +
-                        " out of the order of its prefetch hints");
-      m.hinted.pop_front();
-    }
+    if (auto broke = m.hints.applied(i.value(), text))
+      record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
     if (opts_.bug == plant::corrupt_apply && n == node_id{2} && !m.corrupted) {
       m.corrupted = true;
       text += "!";
@@ -348,7 +338,7 @@ class basic_driver {
     std::optional<paxos_node> node;
     kv_store store;
     std::vector<applied> applies;  // made during the current call, not yet traced
-    std::deque<std::string> hinted;  // prefetch hints whose commands are not applied yet
+    prefetch_check hints;            // the prefetch hints of the current incarnation
     std::uint64_t traced{0};       // last applied slot traced in this incarnation
     std::uint64_t seen_chosen{0};  // chosen watermark reported to the checker
     ballot leading{};              // the ballot it leads with, if it leads
@@ -535,11 +525,7 @@ class basic_driver {
   void settle(node_id n) {
     member& m = at(n);
     paxos_node& p = *m.node;
-    if (!m.hinted.empty()) {
-      record_mismatch("node " + std::to_string(n.value()) + " returned with " + std::to_string(m.hinted.size()) +
-                      " prefetch hints whose commands it did not apply");
-      m.hinted.clear();
-    }
+    if (auto broke = m.hints.returned()) record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
     const ballot leading = p.role() == paxos::role::leader ? p.current_ballot() : ballot{};
     if (leading.round != 0 && leading != m.leading) {
       ++leader_changes_;

@@ -30,7 +30,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -47,6 +46,7 @@
 #include "quorum/sim/history.hpp"
 #include "quorum/sim/kv_client.hpp"
 #include "quorum/sim/linearizability.hpp"
+#include "quorum/sim/prefetch_check.hpp"
 #include "quorum/sim/raft_checker.hpp"
 #include "quorum/sim/run.hpp"
 #include "quorum/sim/world.hpp"
@@ -356,16 +356,10 @@ class basic_driver {
     return m.raft ? &*m.raft : nullptr;
   }
 
-  // The prefetch contract (state_machine.hpp): each hint comes before its
-  // command's apply, in order, with at most apply_ahead_distance other
-  // applies in between, and a node call returns with none left (checked
-  // here, in on_apply and in settle()).
+  // The prefetch hint's contract is checked as the calls come (prefetch_check.hpp).
   void on_prefetch(node_id n, byte_view command) {
-    member& m = at(n);
-    m.hinted.emplace_back(as_chars(command));
-    if (m.hinted.size() > quorum::detail::apply_ahead_distance + 1)
-      record_mismatch("node " + std::to_string(n.value()) + " gave " + std::to_string(m.hinted.size()) +
-                      " prefetch hints ahead of their applies");
+    if (auto broke = at(n).hints.hinted(as_chars(command)))
+      record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
   }
 
   // Called by kv_machine from inside the node: runs the command on this
@@ -373,12 +367,8 @@ class basic_driver {
   void on_apply(node_id n, log_index i, byte_view command) {
     member& m = at(n);
     std::string text{as_chars(command)};
-    if (!m.hinted.empty()) {
-      if (m.hinted.front() != text)
-        record_mismatch("node " + std::to_string(n.value()) + " applied index " + std::to_string(i.value()) +
-                        " out of the order of its prefetch hints");
-      m.hinted.pop_front();
-    }
+    if (auto broke = m.hints.applied(i.value(), text))
+      record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
     if (opts_.bug == plant::corrupt_apply && n == node_id{2} && !m.corrupted) {
       m.corrupted = true;
       text += "!";
@@ -438,7 +428,7 @@ class basic_driver {
     std::optional<raft_node> raft;
     kv_store store;
     std::vector<applied> applies;  // made during the current call, not yet traced
-    std::deque<std::string> hinted;  // prefetch hints whose commands are not applied yet
+    prefetch_check hints;            // the prefetch hints of the current incarnation
     std::uint64_t traced{0};       // last applied index traced in this incarnation
     log_watch watch;              // the node's log points here: members_ never reallocates
     std::uint64_t seen_last{0};
@@ -643,11 +633,7 @@ class basic_driver {
     member& m = at(n);
     if (m.in_batch) return;
     raft_node& r = *m.raft;
-    if (!m.hinted.empty()) {
-      record_mismatch("node " + std::to_string(n.value()) + " returned with " + std::to_string(m.hinted.size()) +
-                      " prefetch hints whose commands it did not apply");
-      m.hinted.clear();
-    }
+    if (auto broke = m.hints.returned()) record_mismatch("node " + std::to_string(n.value()) + " " + *broke);
     const std::uint64_t leader_term = r.role() == raft::role::leader ? r.term().value() : 0;
     const sim_disk& disk = *m.env->disk;
     // A restore comes before any apply of the same call (a node restores in
