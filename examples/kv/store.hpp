@@ -221,7 +221,7 @@ class store {
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return data_.size(); }
-  // Starts loading where key lives: apply or read of it soon after costs no cache miss.
+  // Starts loading the table slot where key lives, for an apply or read of it soon after.
   void prefetch(std::string_view key) const noexcept { data_.prefetch(key); }
 
  private:
