@@ -174,12 +174,12 @@ struct test_snapshot_store {
   result<byte_view> load() { return d == nullptr ? byte_view{} : d->snapshots.load(); }
 };
 
-template <class Log>
+template <class Log, class StateMachine = recorder>
 struct basic_policies {
   using transport = test_transport;
   using log = Log;
   using clock = manual_clock;
-  using state_machine = recorder;
+  using state_machine = StateMachine;
   using snapshot_store = test_snapshot_store;
 };
 using policies = basic_policies<test_log>;
@@ -225,11 +225,12 @@ inline void preload(disk& d, const std::vector<std::uint64_t>& terms, std::uint6
   d.durable = d.live;
 }
 
-// Log: test_log, or in_place_test_log for nodes whose entry caches view the Log.
-template <class Log>
+// Log: test_log, or in_place_test_log for nodes whose entry caches view the Log;
+// StateMachine: a recorder in most tests.
+template <class Log, class StateMachine = recorder>
 class basic_cluster {
  public:
-  using node_type = quorum::raft::node<basic_policies<Log>>;
+  using node_type = quorum::raft::node<basic_policies<Log, StateMachine>>;
 
   explicit basic_cluster(std::size_t n, options o = test_options(), std::uint64_t seed = 1) : opts_{o} {
     opts_.seed = seed;
@@ -336,7 +337,7 @@ class basic_cluster {
   void boot(std::size_t i) {
     nodes_[i] = std::make_unique<node_type>(ids_[i], bootstrap_[i], test_transport{&net},
                                             Log{disks_[i].get(), &net, ids_[i]}, manual_clock{},
-                                            recorder{}, test_snapshot_store{disks_[i].get()}, opts_);
+                                            StateMachine{}, test_snapshot_store{disks_[i].get()}, opts_);
   }
 
   options opts_;
