@@ -43,6 +43,11 @@ inline quorum::sim::seed_report run_selftest_hang(const quorum::sim::run_config&
 inline quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
   return quorum::sim::raft_sim::run_seed(c);
 }
+inline quorum::sim::seed_report run_raft_async(const quorum::sim::run_config& c) {
+  quorum::sim::raft_sim::driver_options o;
+  o.async_sync_share = 0.25;
+  return quorum::sim::raft_sim::run_seed(c, o);
+}
 inline quorum::sim::seed_report run_paxos(const quorum::sim::run_config& c) {
   return quorum::sim::paxos_sim::run_seed(c);
 }
@@ -68,6 +73,10 @@ inline constexpr std::array protocols{
     protocol{"raft",
              "Raft with a key-value client and an operator (snapshots, membership changes, transfers, ReadIndex); safety checked after every event",
              &detail::run_raft},
+    protocol{"raft-async",
+             "Raft as 'raft', the leader's syncs started in flush() and finished at a later event of that node "
+             "(start_sync / log_synced)",
+             &detail::run_raft_async},
     protocol{"paxos",
              "Multi-Paxos (stable leader, pipelined) with a key-value client and membership changes; safety "
              "checked after every event",

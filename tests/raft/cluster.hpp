@@ -41,6 +41,15 @@ struct disk {
   std::uint64_t runs = 0;         // append_run calls the Log took
   std::uint64_t run_records = 0;  // and the records in them
   bool fail_runs = false;
+  // async_test_log: syncs started and not yet finished, each with the image it makes durable.
+  struct started_sync {
+    sync_ticket ticket;
+    storage::memory_log image;
+    std::uint64_t order;  // a finish never takes `durable` back behind a later sync
+  };
+  std::vector<started_sync> started;
+  std::uint64_t sync_order = 0;    // syncs asked for, started or not
+  std::uint64_t durable_order = 0;  // the latest of them `durable` holds
 };
 
 struct envelope {
@@ -101,6 +110,7 @@ struct basic_test_log {
   result<void> sync() {
     if (d->fail_sync) return fail(errc::io_error, "test: sync refused", 5);
     d->durable = d->live;
+    d->durable_order = ++d->sync_order;
     ++d->syncs;
     if (net->record_events) net->events.push_back("sync " + std::to_string(self.value()));
     return {};
@@ -109,6 +119,31 @@ struct basic_test_log {
 
 using test_log = basic_test_log<false>;
 using in_place_test_log = basic_test_log<true>;
+
+// The test Log with core/log.hpp's start_sync: a started sync keeps the image
+// it will make durable; finish_sync() below finishes it.
+struct async_test_log : basic_test_log<false> {
+  result<bool> start_sync(const sync_ticket& t) {
+    if (d->fail_sync) return fail(errc::io_error, "test: sync refused", 5);
+    d->started.push_back({t, d->live, ++d->sync_order});
+    if (net->record_events) net->events.push_back("start sync " + std::to_string(self.value()));
+    return true;
+  }
+};
+
+// Finishes started sync k of the node (the oldest by default): its image
+// becomes durable (unless a later sync's already is), then the node hears.
+template <class Node>
+void finish_sync(Node& n, disk& d, std::size_t k = 0) {
+  REQUIRE(k < d.started.size());
+  disk::started_sync s = std::move(d.started[k]);
+  d.started.erase(d.started.begin() + static_cast<std::ptrdiff_t>(k));
+  if (s.order > d.durable_order) {
+    d.durable = std::move(s.image);
+    d.durable_order = s.order;
+  }
+  n.log_synced(s.ticket);
+}
 
 struct manual_clock {
   using duration = std::chrono::nanoseconds;
@@ -271,6 +306,7 @@ class basic_cluster {
     disk& d = disk_of(id);
     nodes_[id - 1].reset();  // first: its cache may view `live`
     d.live = d.durable;
+    d.started.clear();  // crashed before they finished: what they covered may be gone
     boot(id - 1);
   }
 
@@ -349,6 +385,7 @@ class basic_cluster {
 
 using cluster = basic_cluster<test_log>;
 using in_place_cluster = basic_cluster<in_place_test_log>;
+using async_cluster = basic_cluster<async_test_log>;
 
 // A message built by hand, as a peer would send it.
 inline message msg(message_type type, std::uint64_t from, std::uint64_t to, std::uint64_t term) {

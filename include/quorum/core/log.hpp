@@ -84,6 +84,20 @@
 // otherwise to the Log at once. file_log does not promise it: its read()
 // fills a buffer that the next read overwrites.
 //
+// Optional, for a leader whose disk write should not hold up its event loop
+// (Raft thesis §10.2.1; etcd-io/raft's asynchronous storage writes), with t
+// of type quorum::sync_ticket (raft::node detects it):
+//
+//   l.start_sync(t)    result<bool>         the same promise as sync(), kept either
+//                                           now (false: durable on return) or later
+//                                           (true: the application makes every call
+//                                           before this one durable, then hands t back
+//                                           to the node, e.g. raft::node::log_synced)
+//
+// A started sync may finish after later calls and in any order with other
+// started syncs; a crash before it finishes may lose what it covers, as for
+// any unsynced call. The node counts nothing it covers until t comes back.
+//
 // After a crash a log holds everything that was synced and, of what was not,
 // at most a prefix of the calls in the order they were made. The durability
 // rule (DESIGN.md principle 5) is the protocol's duty: it sends no promise
@@ -96,6 +110,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
 #include <span>
 #include <utility>
 
@@ -110,6 +125,14 @@ namespace quorum {
 struct record_parts {
   byte_view head;
   byte_view body;
+};
+
+// What a started sync covers, in the node's terms; opaque to the Log, which
+// hands it back unchanged once that sync is done.
+struct sync_ticket {
+  std::uint64_t position{0};  // the protocol's position the sync covers (Raft: the last log index)
+  std::uint64_t epoch{0};     // bumped by the node when a later change (truncation) voids older tickets
+  friend bool operator==(const sync_ticket&, const sync_ticket&) = default;
 };
 
 namespace detail {
@@ -148,6 +171,12 @@ concept log_has_sync = requires(L& l) {
 };
 
 }  // namespace detail
+
+// The optional start_sync above.
+template <class L>
+concept AsyncSyncingLog = requires(L& l, sync_ticket t) {
+  { l.start_sync(t) } -> std::same_as<result<bool>>;
+};
 
 // The optional promise above, made by L.
 template <class L>

@@ -250,6 +250,11 @@ class node {
   // follower that could not take entries then is sent them by the answer
   // that frees it), and counts a quorum here only after a sync: otherwise
   // only an acknowledgement, counted where it arrives, moves the commit index.
+  //
+  // Over a Log with start_sync (core/log.hpp) a leader only starts its sync
+  // and counts itself once log_synced() brings the ticket back; meanwhile
+  // the followers' acknowledgements may commit without it. Everything else
+  // (votes, a follower's acknowledgements) still waits for a sync here.
   void flush() {
     if (!status_) return;
     if (role_ == role::leader && (log_.last_index() != flushed_last_ || term_ != flushed_term_)) {
@@ -257,11 +262,27 @@ class node {
       flushed_term_ = term_;
       broadcast_appends(false);
     }
-    const bool wrote = log_.dirty();
-    if (wrote && !sync_now()) return;
+    // An acknowledgement of entries a started sync has not yet covered (this
+    // node led when it wrote them) needs a sync of its own.
+    const bool wrote = log_.dirty() || (ack_to_ != no_node && ack_index_ > log_.synced_index());
+    if (wrote && !sync_or_start()) return;
     if (wrote && role_ == role::leader && maybe_commit()) broadcast_appends(true);
     send_pending_ack();
     apply_committed();
+  }
+
+  // A sync started by flush() (start_sync returned true) is done: `t` is the
+  // ticket the Log was given, `outcome` what the sync gave. The leader now
+  // counts its own copy of what it covered, which may commit. A ticket from
+  // before a truncation, a restart or a failed sync changes nothing.
+  void log_synced(const sync_ticket& t, const result<void>& outcome = {}) {
+    if (!status_) return;
+    if (!outcome) {
+      set_failed(outcome.error());
+      return;
+    }
+    if (log_.synced(t) && role_ == role::leader && maybe_commit()) broadcast_appends(true);
+    maybe_flush();
   }
 
   // Snapshots the state machine at the applied index, saves the image in the
@@ -352,6 +373,9 @@ class node {
   [[nodiscard]] log_index commit_index() const noexcept { return commit_; }
   [[nodiscard]] log_index applied_index() const noexcept { return applied_; }
   [[nodiscard]] log_index last_index() const noexcept { return log_.last_index(); }
+  // The last index the node knows durable in its Log (a sync returned, or a
+  // started one came back through log_synced()): what it counts as its own copy.
+  [[nodiscard]] log_index synced_index() const noexcept { return log_.synced_index(); }
   [[nodiscard]] term_id last_term() const noexcept { return log_.last_term(); }
   [[nodiscard]] std::optional<term_id> term_at(log_index i) const noexcept { return log_.term_at(i); }
   // Everyone the log goes to (voters of both sides, learners), and who is what.
@@ -380,6 +404,7 @@ class node {
   result<void> recover(std::span<const node_id> members);
   void persist_state();
   bool sync_now();
+  bool sync_or_start();
   bool set_failed(const error& e);
   unexpected<error> failed_with_deferred(bool deferred, const error& e);
 

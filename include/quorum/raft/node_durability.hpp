@@ -65,6 +65,22 @@ inline bool node<Policies>::sync_now() {
   return true;
 }
 
+// flush()'s sync: a leader with nothing to acknowledge only starts it when
+// the Log can finish it later (AsyncSyncingLog); true unless the Log failed.
+template <class Policies>
+inline bool node<Policies>::sync_or_start() {
+  if constexpr (AsyncSyncingLog<log_type>) {
+    if (role_ == role::leader && ack_to_ == no_node && status_) {
+      ++stats_.syncs;
+      auto started = log_.start_sync();
+      if (!started) return set_failed(started.error());
+      stats_.syncs_started += *started ? 1 : 0;
+      return true;
+    }
+  }
+  return sync_now();
+}
+
 // A Log that fails cannot keep any promise: the node stops and says why.
 // Queued reads fail with the same error: nothing will ever serve them.
 template <class Policies>

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -109,6 +110,7 @@ class raft_log {
     }
     dirty_ = true;  // what survived a restart may not have been synced yet
     synced_ = base_index;
+    ++sync_epoch_;
     cache_.restart(terms_.last_index().next());
     return *hs;
   }
@@ -144,6 +146,7 @@ class raft_log {
     terms_.reset(index, term);
     cache_.restart(index.next());
     synced_ = index;  // the snapshot itself is durable before it is installed
+    ++sync_epoch_;
     dirty_ = true;
     return {};
   }
@@ -224,6 +227,7 @@ class raft_log {
       terms_.truncate(i);
       cache_.truncate(i);
       if (synced_ >= i) synced_ = i.prev();
+      ++sync_epoch_;  // a sync started before this covers other entries at i and after
       truncated = i;
       break;
     }
@@ -352,6 +356,32 @@ class raft_log {
     dirty_ = false;
     synced_ = terms_.last_index();
     return {};
+  }
+
+  // The Log's start_sync (core/log.hpp, optional): every write so far goes
+  // to the Log and a sync of it starts. True when it finishes later: the
+  // writes stop counting as dirty, and synced_index() moves only when the
+  // ticket comes back to synced(). False when the Log synced at once.
+  result<bool> start_sync()
+    requires AsyncSyncingLog<L>
+  {
+    if (deferred_ > 0) QUORUM_TRY(write_deferred());
+    const sync_ticket t{terms_.last_index().value(), sync_epoch_};
+    auto started = log_.start_sync(t);
+    if (!started) return started;
+    dirty_ = false;
+    if (!*started) synced_ = terms_.last_index();
+    return started;
+  }
+
+  // A started sync finished: what it covered is durable, unless a truncation
+  // since then replaced some of it (the ticket's epoch is then an old one).
+  // Returns whether synced_index() moved.
+  bool synced(const sync_ticket& t) noexcept {
+    if (t.epoch != sync_epoch_ || t.position <= synced_.value()) return false;
+    QUORUM_ASSERT(t.position <= terms_.last_index().value());
+    synced_ = log_index{t.position};
+    return true;
   }
 
   // The entry at i; its data views the cache or the Log's buffer until the
@@ -674,6 +704,7 @@ class raft_log {
   term_runs terms_;
   entry_cache cache_;
   log_index synced_{};
+  std::uint64_t sync_epoch_{0};  // bumped when entries a started sync covered may be replaced
   bool dirty_{false};
   std::size_t deferred_ = 0;  // the last deferred_ entries are in the cache, not yet in the Log
   byte_buffer record_;

@@ -46,7 +46,8 @@ struct node_stats {
   std::uint64_t elections_started{0};
   std::uint64_t elections_refused_exhausted{0};  // none started: the term is max_term
   std::uint64_t times_leader{0};
-  std::uint64_t syncs{0};
+  std::uint64_t syncs{0};                   // durability barriers asked of the Log, started ones included
+  std::uint64_t syncs_started{0};           // of them, start_sync calls that finish later (log_synced)
   std::uint64_t proposals_refused_busy{0};
   std::uint64_t snapshots_taken{0};
   std::uint64_t snapshots_installed{0};

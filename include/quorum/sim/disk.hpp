@@ -10,6 +10,9 @@
 //                         on recovery, so it is dropped, as a file log does)
 //   d.current()           the image the node sees now (a checker may read it)
 //   d.durable()           the image as of the last sync()
+//   log.calls()           how many calls the disk has taken so far; a later
+//   log.sync_through(n)   makes the first n of them durable (a started sync,
+//                         core/log.hpp's start_sync, finishing)
 //   d.counters()          appends, syncs, crashes, calls lost, torn writes
 // sim_log::append_run (core/log.hpp's optional run append) journals each
 // record of the run as its own append call, so a crash keeps a prefix of a
@@ -117,17 +120,29 @@ class sim_disk {
   void record(call c) {
     apply(current_, c);
     journal_.push_back(std::move(c));
+    ++calls_;
   }
   void sync() {
     ++counters_.syncs;
     for (const call& c : journal_) apply(durable_, c);
     journal_.clear();
   }
+  // The first n calls ever made are durable: those of them still journaled
+  // (a sync or a crash since then settled the others) reach the image.
+  void sync_through(std::uint64_t n) {
+    const std::uint64_t settled = calls_ - journal_.size();
+    if (n <= settled) return;
+    ++counters_.syncs;
+    const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(n - settled, journal_.size()));
+    for (std::size_t i = 0; i < k; ++i) apply(durable_, journal_[i]);
+    journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(k));
+  }
 
   disk_options options_;
   disk_image durable_;
   disk_image current_;
   std::vector<call> journal_;
+  std::uint64_t calls_{0};  // calls recorded, ever: the journal holds the last journal_.size() of them
   disk_counters counters_;
 };
 
@@ -208,6 +223,9 @@ class sim_log {
     disk_->sync();
     return {};
   }
+
+  [[nodiscard]] std::uint64_t calls() const noexcept { return disk_->calls_; }
+  void sync_through(std::uint64_t n) { disk_->sync_through(n); }
 
  private:
   sim_disk* disk_;

@@ -54,7 +54,10 @@
 
 namespace quorum::sim::raft_sim {
 
-enum class plant : std::uint8_t { none, corrupt_apply, forget_vote };
+// Planted bugs, each a wrong behaviour the checkers must catch:
+// finish_sync_early (with async_sync_share) tells a node a started sync is
+// done without making what it covered durable, as a Log that lied would.
+enum class plant : std::uint8_t { none, corrupt_apply, forget_vote, finish_sync_early };
 
 // Small chunks and a short tail, so that snapshot transfers happen and take
 // several chunks even in short runs.
@@ -93,6 +96,11 @@ struct driver_options {
   // Drawn from a stream of its own, so the client's draws are the same
   // either way.
   double propose_all_share{0.5};
+  // A leader's sync only starts in flush() (core/log.hpp's start_sync) and
+  // finishes at a later event of that node: before each of its ticks and
+  // deliveries, each started sync finishes with this chance, in any order.
+  // A crash first loses the unfinished ones. 0: every sync is synchronous.
+  double async_sync_share{0};
 
   // The driver as it was before operator moves existed (planted-bug seeds
   // found then replay exactly).
@@ -119,10 +127,18 @@ struct wire_transport {
 // The lowest position truncated since the driver last looked: the checker
 // rescans only from there (or from the old end), so a step costs O(new entries).
 // refuse_write: the driver's fault, the Log's next append or append_run fails.
+// async: start_sync only starts a sync; `started` holds each until the
+// driver finishes it (sim_log::sync_through, then raft::node::log_synced).
 struct log_watch {
+  struct started_sync {
+    sync_ticket ticket;
+    std::uint64_t calls;  // the disk calls it covers: the first `calls` ever made
+  };
   std::uint64_t low{~std::uint64_t{0}};
   bool refuse_write{false};
   std::uint64_t refused{0};
+  bool async{false};
+  std::vector<started_sync> started;
 
   [[nodiscard]] result<void> admit(std::size_t records) {
     if (!refuse_write) return {};
@@ -156,6 +172,14 @@ struct watched_log {
   result<void> save_state(byte_view b) { return disk.save_state(b); }
   [[nodiscard]] byte_view state() const noexcept { return disk.state(); }
   result<void> sync() { return disk.sync(); }
+  result<bool> start_sync(const sync_ticket& t) {
+    if (!watch->async) {
+      QUORUM_TRY(disk.sync());
+      return false;
+    }
+    watch->started.push_back({t, disk.calls()});
+    return true;
+  }
 };
 
 // The same Log without append_run: raft_log then writes one record per call
@@ -174,6 +198,7 @@ struct single_record_log {
   result<void> save_state(byte_view b) { return log.save_state(b); }
   [[nodiscard]] byte_view state() const noexcept { return log.state(); }
   result<void> sync() { return log.sync(); }
+  result<bool> start_sync(const sync_ticket& t) { return log.start_sync(t); }
 };
 
 // The same Log, promising that its records stay in place (core/log.hpp):
@@ -253,7 +278,10 @@ class basic_driver {
   using raft_node = raft::node<policies_of<Log>>;
 
   explicit basic_driver(std::uint64_t seed, driver_options opts = {})
-      : opts_{opts}, client_{seed, opts.registers, opts.counters}, group_rng_{seed ^ 0x616c6c6f6e6365ULL} {}
+      : opts_{opts},
+        client_{seed, opts.registers, opts.counters},
+        group_rng_{seed ^ 0x616c6c6f6e6365ULL},
+        sync_rng_{seed ^ 0x73796e63ULL} {}
 
   void boot(const node_env<message>& env) {
     if (members_.empty()) {
@@ -270,6 +298,7 @@ class basic_driver {
     seeded_random rng = env.rng;
     o.seed = rng();
     m.watch.low = 1;  // what the crash kept: read it all once
+    m.watch.async = opts_.async_sync_share > 0;
     m.raft.emplace(env.self, ids_, wire_transport{env.transport}, Log{watched_log{env.log, &m.watch}},
                    env.clock, kv_machine<basic_driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
@@ -295,6 +324,7 @@ class basic_driver {
 
   void deliver(node_id to, node_id /*from*/, const message& bytes) {
     member& m = at(to);
+    finish_syncs(to);
     // Kept for a batch to deliver again (a duplicate): a reused buffer.
     if (opts_.batch_rate > 0) m.last_message.assign(bytes.begin(), bytes.end());
     m.raft->receive(byte_view{bytes});
@@ -302,6 +332,7 @@ class basic_driver {
   }
 
   void tick(node_id n) {
+    finish_syncs(n);
     raft_node& r = *at(n).raft;
     r.tick();
     settle(n);  // traces the applies before a snapshot may compact their entries away
@@ -409,6 +440,7 @@ class basic_driver {
   [[nodiscard]] std::uint64_t batched_proposals() const noexcept { return batched_proposals_; }
   [[nodiscard]] std::uint64_t grouped_batches() const noexcept { return grouped_batches_; }
   [[nodiscard]] std::uint64_t failure_restarts() const noexcept { return failure_restarts_; }
+  [[nodiscard]] std::uint64_t syncs_finished() const noexcept { return syncs_finished_; }
   [[nodiscard]] std::uint64_t refused_writes() const noexcept { return refused_writes_; }
 
  private:
@@ -628,6 +660,25 @@ class basic_driver {
     settle(l);
   }
 
+  // Started syncs of n that finish now: the disk makes what each covered
+  // durable, then the node hears of it (async_sync_share).
+  void finish_syncs(node_id n) {
+    member& m = at(n);
+    auto& started = m.watch.started;
+    for (std::size_t k = 0; k < started.size();) {
+      if (!sync_rng_.chance(opts_.async_sync_share)) {
+        ++k;
+        continue;
+      }
+      const log_watch::started_sync s = started[k];
+      started.erase(started.begin() + static_cast<std::ptrdiff_t>(k));
+      if (opts_.bug != plant::finish_sync_early) m.env->log.sync_through(s.calls);
+      ++syncs_finished_;
+      m.raft->log_synced(s.ticket);
+      settle(n);
+    }
+  }
+
   // After every call into a node: what changed becomes checks and trace.
   void settle(node_id n) {
     member& m = at(n);
@@ -754,7 +805,9 @@ class basic_driver {
   std::uint64_t batched_proposals_{0};
   std::uint64_t grouped_batches_{0};  // batches proposed by one propose_all()
   seeded_random group_rng_;           // whether a batch is proposed as a group
+  seeded_random sync_rng_;            // when a started sync finishes (async_sync_share)
   std::uint64_t failure_restarts_{0};
+  std::uint64_t syncs_finished_{0};
   std::uint64_t refused_writes_{0};
   std::vector<node_id> ids_;
   std::optional<raft_checker> checker_;
