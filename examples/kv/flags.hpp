@@ -1,6 +1,6 @@
 // quorum-kv's command line:
 //   quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,... --listen HOST:PORT --data DIR
-//             [--protocol raft|paxos] [--snapshot-every N]
+//             [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]
 // Parsed strictly: an unknown flag, a missing value or a bad number is a usage error.
 #pragma once
 
@@ -23,18 +23,21 @@ struct flags {
   std::string data_dir;
   std::string protocol = "raft";
   std::uint64_t snapshot_every = 10000;
+  bool leader_sync_thread = false;
   bool help = false;
 };
 
 inline constexpr const char* usage =
     "usage: quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT --listen HOST:PORT --data DIR\n"
-    "                 [--protocol raft|paxos] [--snapshot-every N]\n"
+    "                 [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]\n"
     "  --id              this node's id, one of the ids in --cluster\n"
     "  --cluster         every member's id and peer address (the same list on every node)\n"
     "  --listen          where RESP clients (redis-cli) connect\n"
     "  --data            the directory for the log and the snapshots (created if missing)\n"
     "  --protocol        raft (the default) or paxos (Multi-Paxos)\n"
-    "  --snapshot-every  applied entries between snapshots, and at least as many as there are keys (default 10000)\n";
+    "  --snapshot-every  applied entries between snapshots, and at least as many as there are keys (default 10000)\n"
+    "  --leader-sync     raft only: where the leader's fdatasync runs, in its event loop (inline, the default)\n"
+    "                    or on a thread of its own while the loop goes on (thread)\n";
 
 inline std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
@@ -98,6 +101,10 @@ inline std::optional<std::string> parse_flags(int argc, char** argv, flags& f) {
       const auto v = parse_u64(value);
       if (!v || *v == 0) return "--snapshot-every: expected a positive integer";
       f.snapshot_every = *v;
+    } else if (a == "--leader-sync") {
+      if (value != "inline" && value != "thread")
+        return "--leader-sync: expected inline or thread, got '" + std::string{value} + "'";
+      f.leader_sync_thread = value == "thread";
     } else {
       return "unknown flag '" + std::string{a} + "'";
     }
@@ -106,6 +113,7 @@ inline std::optional<std::string> parse_flags(int argc, char** argv, flags& f) {
   if (f.cluster.empty()) return "missing --cluster";
   if (!seen_listen) return "missing --listen";
   if (f.data_dir.empty()) return "missing --data";
+  if (f.leader_sync_thread && f.protocol != "raft") return "--leader-sync thread: only with --protocol raft";
   bool found = false;
   for (const auto& p : f.cluster) found = found || p.id == f.id;
   if (!found) return "--id " + std::to_string(f.id.value()) + " is not in --cluster";

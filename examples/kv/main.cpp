@@ -55,5 +55,6 @@ int main(int argc, char** argv) {
   cfg.client_port = f.listen_port;
   cfg.data_dir = f.data_dir;
   cfg.snapshot_every = f.snapshot_every;
+  cfg.leader_sync_thread = f.leader_sync_thread;
   return f.protocol == "paxos" ? serve<kv::paxos_protocol>(f, cfg) : serve<kv::raft_protocol>(f, cfg);
 }

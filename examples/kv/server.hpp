@@ -43,6 +43,7 @@ struct server_config {
   std::uint16_t client_port = 0;
   std::string data_dir;
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
+  bool leader_sync_thread = false;       // Raft: the leader's fdatasync on a log_syncer thread
   std::chrono::milliseconds tick{10};
   std::chrono::milliseconds request_timeout{3000};
   client_limits clients;
@@ -242,6 +243,17 @@ class server {
                                         sending_log{std::move(*log), *net_}, clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
                                         Protocol::options());
     if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
+    if constexpr (requires(node_type& n) { n.log_synced(quorum::sync_ticket{}); }) {
+      // --leader-sync thread: a Raft leader's fdatasync runs on a thread of its own (sending_log.hpp).
+      if (cfg_.leader_sync_thread) {
+        syncer_ = std::make_unique<log_syncer>(io_, [this](log_syncer::job& j, const quorum::result<void>& r) {
+          const auto ended = node_->log().end_sync(j.sync, r);
+          open_batch();
+          node_->log_synced(j.ticket, ended);
+        });
+        node_->log().attach(syncer_.get());
+      }
+    }
     net_->on_frame([this](quorum::byte_view frame) { on_peer_frame(frame); });
     if (auto e = clients_.listen(cfg_.client_host, cfg_.client_port)) return "client listen: " + *e;
     schedule_tick();
@@ -474,6 +486,9 @@ class server {
     s += "snapshot_index:" + std::to_string(n.snapshot_index().value()) + "\r\n";
     s += "last_index:" + std::to_string(n.last_index().value()) + "\r\n";
     s += "keys:" + std::to_string(n.state_machine().data.size()) + "\r\n";
+    s += std::string{"leader_sync:"} + (syncer_ ? "thread" : "inline") + "\r\n";
+    if constexpr (requires { n.stats().syncs_started; })
+      s += "syncs_started:" + std::to_string(n.stats().syncs_started) + "\r\n";
     const auto& t = net_->stats();
     s += "peer_frames_dropped:" + std::to_string(t.dropped_queue_full + t.dropped_too_large) + "\r\n";
     s += "peer_bad_frames:" + std::to_string(t.bad_frames) + "\r\n";
@@ -557,6 +572,7 @@ class server {
   client_port clients_;
   std::unique_ptr<quorum::transport::tcp_network> net_;
   std::unique_ptr<node_type> node_;
+  std::unique_ptr<log_syncer> syncer_;  // after node_: stopped first, while the log it serves still exists
   std::optional<typename node_type::batch_guard> batch_;
   // This turn's writes, proposed at its end (propose_turn_writes).
   struct turn_write {

@@ -30,8 +30,9 @@ namespace {
 // Three members on loopback ports.
 class cluster : public kv_test::process_cluster {
  public:
-  explicit cluster(std::string protocol)
-      : process_cluster{QUORUM_KV_BINARY, std::move(protocol), KV_TEST_DIR, kv_test::loopback_members(3)} {}
+  explicit cluster(std::string protocol, std::vector<std::string> extra_args = {})
+      : process_cluster{QUORUM_KV_BINARY, std::move(protocol), KV_TEST_DIR, kv_test::loopback_members(3), 20, {},
+                        std::move(extra_args)} {}
 };
 
 // Runs args on node `first`, then the others in turn, until a reply that is
@@ -86,15 +87,23 @@ void check_everything(cluster& c, const history& h) {
   }
 }
 
-void survives_kill9(const std::string& protocol) {
-  cluster c{protocol};
+void survives_kill9(const std::string& protocol, const std::vector<std::string>& extra_args = {}) {
+  cluster c{protocol, extra_args};
   for (int i = 0; i < 3; ++i) c.start(i);
   const int first_leader = c.wait_leader();
   REQUIRE(first_leader >= 0);
   CHECK(c.info(first_leader)["protocol"] == protocol);
 
+  const bool on_thread = !extra_args.empty();
+  CHECK(c.info(first_leader)["leader_sync"] == (on_thread ? "thread" : "inline"));
+
   history h;
   write_some(c, h, 0, 30);
+  if (protocol == "raft") {  // the leader's syncs were started and finished on the thread, or all inline
+    const std::string started = c.info(first_leader)["syncs_started"];
+    REQUIRE_FALSE(started.empty());
+    CHECK((std::stoull(started) > 0) == on_thread);
+  }
 
   // A pipeline through a follower (forwarded) comes back in request order.
   {
@@ -148,6 +157,10 @@ void survives_kill9(const std::string& protocol) {
 
 TEST_CASE("raft: a 3-node cluster keeps every acknowledged write through kill -9 of the leader and of everyone") {
   survives_kill9("raft");
+}
+
+TEST_CASE("raft, --leader-sync thread: every acknowledged write survives kill -9 of the leader and of everyone") {
+  survives_kill9("raft", {"--leader-sync", "thread"});
 }
 
 TEST_CASE("paxos: a 3-node cluster keeps every acknowledged write through kill -9 of the leader and of everyone") {

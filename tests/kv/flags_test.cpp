@@ -43,6 +43,12 @@ TEST_CASE("the issue's command line parses") {
   kv::flags d;
   REQUIRE(!parse({"--id", "2", "--cluster", cluster, "--listen", "127.0.0.1:6382", "--data", "d"}, d));
   CHECK(d.protocol == "raft");
+  CHECK_FALSE(d.leader_sync_thread);
+  kv::flags t;
+  REQUIRE(!parse({"--id", "2", "--cluster", cluster, "--listen", "127.0.0.1:6382", "--data", "d", "--leader-sync",
+                  "thread"},
+                 t));
+  CHECK(t.leader_sync_thread);
 }
 
 TEST_CASE("mistakes are usage errors naming the flag") {
@@ -58,6 +64,9 @@ TEST_CASE("mistakes are usage errors naming the flag") {
   CHECK(with({"--id", "1x"}).starts_with("--id: expected a positive integer"));
   CHECK(with({"--id", "1", "--protocol", "zab"}) == "--protocol: expected raft or paxos, got 'zab'");
   CHECK(with({"--id", "1", "--speed", "3"}) == "unknown flag '--speed'");
+  CHECK(with({"--id", "1", "--leader-sync", "async"}) == "--leader-sync: expected inline or thread, got 'async'");
+  CHECK(with({"--id", "1", "--protocol", "paxos", "--leader-sync", "thread"}) ==
+        "--leader-sync thread: only with --protocol raft");
   CHECK(with({"--id"}) == "--id: missing value");
   CHECK(error_of({"--id", "1", "--cluster", "1=127.0.0.1:7001,1=127.0.0.1:7002", "--listen", "h:1", "--data", "d"}) ==
         "--cluster: id 1 given twice");

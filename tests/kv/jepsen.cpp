@@ -16,6 +16,7 @@
 // Exit status 0 when all hold. Usage:
 //   quorum-kv-jepsen [--protocol raft|paxos] [--seconds N] [--seed S] [--clients N]
 //                    [--binary PATH] [--dir DIR] [--partitions auto|netns|proxy|none] [--key-seconds N]
+//                    [--leader-sync inline|thread]   (passed to every quorum-kv; raft only)
 #include <signal.h>
 
 #include <atomic>
@@ -80,6 +81,7 @@ struct options {
   std::string dir = KV_TEST_DIR;
   std::string partitions = "auto";
   int key_seconds = 10;
+  std::string leader_sync = "inline";
 };
 
 // How the nemesis cuts links: network namespaces or proxies; empty for none.
@@ -317,11 +319,13 @@ std::optional<options> parse(int argc, char** argv) {
     else if (a == "--dir" && has_value) o.dir = argv[++i];
     else if (a == "--partitions" && has_value) o.partitions = argv[++i];
     else if (a == "--key-seconds" && has_value) o.key_seconds = std::atoi(argv[++i]);
+    else if (a == "--leader-sync" && has_value) o.leader_sync = argv[++i];
     else return std::nullopt;
   }
   if ((o.protocol != "raft" && o.protocol != "paxos") || o.seconds < 1 || o.clients < 1 || o.key_seconds < 1) return std::nullopt;
   if (o.partitions != "auto" && o.partitions != "netns" && o.partitions != "proxy" && o.partitions != "none")
     return std::nullopt;
+  if (o.leader_sync != "inline" && (o.leader_sync != "thread" || o.protocol != "raft")) return std::nullopt;
   return o;
 }
 
@@ -363,7 +367,7 @@ int main(int argc, char** argv) {
   if (!opts) {
     std::cerr << "usage: quorum-kv-jepsen [--protocol raft|paxos] [--seconds N] [--seed S] [--clients N]\n"
                  "                        [--binary PATH] [--dir DIR] [--partitions auto|netns|proxy|none]\n"
-                 "                        [--key-seconds N]\n";
+                 "                        [--key-seconds N] [--leader-sync inline|thread (raft only)]\n";
     return 2;
   }
   // The set-up throws what it cannot do (a --dir that does not exist, a
@@ -379,7 +383,7 @@ int main(int argc, char** argv) {
 static int run(const options* opts) {
   ::signal(SIGPIPE, SIG_IGN);
   std::cout << "jepsen: " << opts->protocol << ", " << opts->seconds << " s, seed " << opts->seed << ", "
-            << opts->clients << " clients\n";
+            << opts->clients << " clients, leader sync " << opts->leader_sync << "\n";
 
   // Partitions: namespaces where we may (auto), else proxies on loopback.
   std::string how = opts->partitions;
@@ -409,7 +413,8 @@ static int run(const options* opts) {
       std::cout << "jepsen: partitions: none\n";
     }
   }
-  kv_test::process_cluster cluster{opts->binary, opts->protocol, opts->dir, addresses, 20, dial_lists};
+  kv_test::process_cluster cluster{opts->binary, opts->protocol, opts->dir, addresses, 20, dial_lists,
+                                   {"--leader-sync", opts->leader_sync}};
   for (int i = 0; i < members; ++i) cluster.start(i);
   if (cluster.wait_leader(30s) < 0) {
     std::cerr << "jepsen: FAIL: no leader within 30 s of starting; logs in " << cluster.dir() << '\n'

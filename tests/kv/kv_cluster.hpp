@@ -71,15 +71,17 @@ class process_cluster {
  public:
   // Data and logs go to a fresh directory under `scratch_parent`. Every
   // member gets the same --cluster list unless dial_lists gives each its own
-  // (to reach the others through proxies, see link_proxies.hpp).
+  // (to reach the others through proxies, see link_proxies.hpp); every
+  // member gets extra_args after the usual flags (--leader-sync thread).
   process_cluster(std::string binary, std::string protocol, const std::string& scratch_parent,
                   std::vector<member_address> members, int snapshot_every = 20,
-                  std::vector<std::string> dial_lists = {})
+                  std::vector<std::string> dial_lists = {}, std::vector<std::string> extra_args = {})
       : binary_{std::move(binary)},
         protocol_{std::move(protocol)},
         members_{std::move(members)},
         snapshot_every_{std::to_string(snapshot_every)},
         dial_lists_{std::move(dial_lists)},
+        extra_args_{std::move(extra_args)},
         pid_(members_.size(), 0),
         paused_(members_.size(), false) {
     std::string tmpl = scratch_parent + "/cluster-XXXXXX";
@@ -120,6 +122,12 @@ class process_cluster {
       ns = ::open(("/run/netns/" + m.netns).c_str(), O_RDONLY | O_CLOEXEC);
       if (ns < 0) throw std::runtime_error("process_cluster: cannot open network namespace /run/netns/" + m.netns);
     }
+    // Built before fork(): the child of a process with threads must not allocate.
+    std::vector<const char*> argv{binary_.c_str(), "--id", id.c_str(), "--cluster", cluster.c_str(), "--listen",
+                                  listen.c_str(), "--data", data.c_str(), "--snapshot-every", snapshot_every_.c_str(),
+                                  "--protocol", protocol_.c_str()};
+    for (const std::string& a : extra_args_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
       if (ns >= 0) ::close(ns);
@@ -134,10 +142,7 @@ class process_cluster {
         [[maybe_unused]] const auto n = ::write(2, why, sizeof why - 1);
         std::_Exit(126);
       }
-      const char* argv[] = {binary_.c_str(), "--id", id.c_str(), "--cluster", cluster.c_str(), "--listen",
-                            listen.c_str(), "--data", data.c_str(), "--snapshot-every", snapshot_every_.c_str(),
-                            "--protocol", protocol_.c_str(), nullptr};
-      ::execv(argv[0], const_cast<char* const*>(argv));
+      ::execv(argv[0], const_cast<char* const*>(argv.data()));
       std::_Exit(127);
     }
     if (ns >= 0) ::close(ns);
@@ -254,6 +259,7 @@ class process_cluster {
   std::vector<member_address> members_;
   std::string snapshot_every_, dir_, cluster_flag_;
   std::vector<std::string> dial_lists_;
+  std::vector<std::string> extra_args_;
   std::vector<pid_t> pid_;
   std::vector<bool> paused_;
   bool keep_dir_ = false;

@@ -32,7 +32,9 @@ void sweep(run_config c, std::uint64_t first, std::uint64_t last) {
 
 }  // namespace
 
-TEST_CASE("sim raft-async: seeds 1-480 (1-30 unoptimized) run clean, 3 nodes") { sweep(run_config{}, 1, 30 * sweep_scale); }
+TEST_CASE("sim raft-async: seeds 1-480 (1-30 unoptimized) run clean, 3 nodes") {
+  sweep(run_config{}, 1, 30 * sweep_scale);
+}
 
 TEST_CASE("sim raft-async: seeds under heavy explicit faults and in 5-node clusters run clean") {
   run_config heavy;

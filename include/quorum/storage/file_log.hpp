@@ -34,6 +34,37 @@ struct stream_position {
   friend bool operator==(const stream_position&, const stream_position&) = default;
 };
 
+// The fdatasync a file_log::begin_sync() left to do, and what it will make
+// durable. run() touches only its own descriptor (a duplicate of the
+// segment's), so it may run on any thread, while the log goes on; the
+// result then goes back to file_log::end_sync() on the log's thread.
+class pending_sync {
+ public:
+  pending_sync() = default;  // nothing to do: durable already
+  // The fdatasync. Thread-safe; call once.
+  [[nodiscard]] result<void> run() const noexcept {
+    if (!fd_.valid() || !fsync_) return {};
+    return posix::datasync(fd_.get());
+  }
+  // True when there is a call to make (false: begin_sync found it durable).
+  [[nodiscard]] bool needed() const noexcept { return fd_.valid(); }
+  // True when this one's run() also makes what `earlier` covers durable:
+  // the same segment, written no further (an fdatasync syncs the whole file).
+  [[nodiscard]] bool covers(const pending_sync& earlier) const noexcept {
+    if (!earlier.needed()) return true;
+    return needed() && earlier.seq_ == seq_ && earlier.end_ <= end_;
+  }
+
+ private:
+  friend class file_log;
+  pending_sync(posix::unique_fd fd, std::uint64_t seq, std::uint64_t end, bool fsync) noexcept
+      : fd_{std::move(fd)}, seq_{seq}, end_{end}, fsync_{fsync} {}
+  posix::unique_fd fd_;
+  std::uint64_t seq_ = 0;  // the segment, and the offset in it, durable once run() succeeded
+  std::uint64_t end_ = 0;
+  bool fsync_ = true;
+};
+
 class file_log {
  public:
   // Opens (or creates) the log in `dir`, recovering what the directory holds.
@@ -195,6 +226,37 @@ class file_log {
     QUORUM_TRY(guard(flush()));
     QUORUM_TRY(guard(datasync(active())));
     durable_ = end();
+    return {};
+  }
+
+  // sync() in two halves, for a caller that runs the fdatasync elsewhere
+  // (core/log.hpp's start_sync): begin_sync() does everything but the
+  // fdatasync, which the returned pending_sync runs; end_sync() then takes
+  // its outcome. Meanwhile the log takes any call, sync() included; a
+  // failed outcome breaks it, as a failed sync() does. A segment roll
+  // (which syncs what it seals) may come between: the ending sync then
+  // certifies nothing more. When compaction left whole segments dead,
+  // begin_sync() rolls at once and leaves nothing to run.
+  result<pending_sync> begin_sync() {
+    if (broken_) return broken();
+    ++sync_count_;
+    if (has_dead_segments()) {
+      QUORUM_TRY(guard(roll()));
+      return pending_sync{};
+    }
+    if (end() == durable_) return pending_sync{};
+    format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
+    last_sync_bytes_ = end() - durable_;
+    QUORUM_TRY(guard(flush()));
+    auto fd = posix::duplicate(active().fd.get());  // (no descriptor left: an error, the files intact)
+    if (!fd) return unexpected{fd.error()};
+    return pending_sync{std::move(*fd), active().seq, end(), options_.fsync};
+  }
+
+  result<void> end_sync(const pending_sync& s, const result<void>& outcome) {
+    if (!outcome) return guard(outcome);
+    if (broken_) return broken();
+    if (s.needed() && s.seq_ == active().seq && s.end_ > durable_) durable_ = s.end_;
     return {};
   }
 

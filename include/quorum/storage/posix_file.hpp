@@ -47,6 +47,14 @@ class unique_fd {
   int fd_ = -1;
 };
 
+// A second descriptor for the same open file: it stays valid whatever
+// happens to the first (closed, its file removed).
+[[nodiscard]] inline result<unique_fd> duplicate(int fd) noexcept {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return os_error("fcntl(F_DUPFD_CLOEXEC)");
+  return unique_fd{copy};
+}
+
 [[nodiscard]] inline result<unique_fd> open(const std::string& path, int flags, mode_t mode = 0644) {
   int fd;
   do fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
