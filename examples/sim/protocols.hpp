@@ -46,6 +46,7 @@ inline quorum::sim::seed_report run_raft(const quorum::sim::run_config& c) {
 inline quorum::sim::seed_report run_raft_async(const quorum::sim::run_config& c) {
   quorum::sim::raft_sim::driver_options o;
   o.async_sync_share = 0.25;
+  o.async_sync_failure_rate = 0.002;
   return quorum::sim::raft_sim::run_seed(c, o);
 }
 inline quorum::sim::seed_report run_paxos(const quorum::sim::run_config& c) {
@@ -75,7 +76,8 @@ inline constexpr std::array protocols{
              &detail::run_raft},
     protocol{"raft-async",
              "Raft as 'raft', the leader's syncs started in flush() and finished at a later event of that node "
-             "(start_sync / log_synced)",
+             "(start_sync / log_synced); now and then one fails, and the node restarts from a disk that lost "
+             "what was not durable",
              &detail::run_raft_async},
     protocol{"paxos",
              "Multi-Paxos (stable leader, pipelined) with a key-value client and membership changes; safety "

@@ -434,14 +434,33 @@ static int run(const options* opts) {
   nemesis nem{cluster, cuts, opts->seed};
   nem.verbose = std::getenv("JEPSEN_VERBOSE") != nullptr;
 
+  // An exception in a thread would end the process with std::terminate and
+  // the members left running: it stops the run instead, and is reported.
+  std::mutex thrown_mutex;
+  std::string thrown;
+  const auto guarded = [&](auto&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      const std::lock_guard lock{thrown_mutex};
+      if (thrown.empty()) thrown = e.what();
+      stop = true;
+    }
+  };
   std::vector<std::thread> threads;
-  for (auto& c : clients) threads.emplace_back([&c, &stop] { c->run(stop); });
-  std::thread nemesis_thread{[&] { nem.run(stop); }};
-  std::this_thread::sleep_for(std::chrono::seconds{opts->seconds});
+  for (auto& c : clients) threads.emplace_back([&c, &stop, &guarded] { guarded([&] { c->run(stop); }); });
+  std::thread nemesis_thread{[&] { guarded([&] { nem.run(stop); }); }};
+  for (int s = 0; s < opts->seconds && !stop; ++s) std::this_thread::sleep_for(1s);
   stop = true;
   nemesis_thread.join();
   for (auto& th : threads) th.join();
   const auto workload_ns = now_ns(t0);
+  if (!thrown.empty()) {
+    std::cerr << "jepsen: error: the workload stopped: " << thrown << "; logs and data kept in " << cluster.dir()
+              << '\n';
+    cluster.keep_dir();
+    return 2;
+  }
 
   // Healed (the nemesis did on its way out): wait for a leader and read every key.
   bool pass = true;

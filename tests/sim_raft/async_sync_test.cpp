@@ -1,7 +1,8 @@
 // Raft in the simulator with the leader's syncs started in flush() and
 // finished at a later event (core/log.hpp's start_sync, raft::node::log_synced):
 // seeds run clean, the leader really runs ahead of its disk, and a Log that
-// reports a sync finished without making it durable is caught.
+// reports a sync finished without making it durable is caught; a sync that
+// fails stops the node, which comes back from what its disk kept.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -71,6 +72,27 @@ TEST_CASE("sim raft-async: leaders start syncs, the driver finishes them, and co
   CHECK(plain.syncs_finished() == 0);
   for (std::uint64_t n = 1; n <= c.nodes; ++n)
     if (const auto* node = plain.node(quorum::node_id{n})) CHECK(node->stats().syncs_started == 0);
+}
+
+TEST_CASE("sim raft-async: a failed sync stops the node, which restarts from a disk that lost what was not durable") {
+  std::uint64_t failed = 0, restarts = 0;
+  for (std::uint64_t s = 1; s <= 3 * sweep_scale; ++s) {
+    run_config c;
+    c.seed = s;
+    c.nodes = 3;
+    driver_options o = async_options();
+    o.async_sync_failure_rate = 0.05;
+    raft_sim::driver d{c.seed, o};
+    world<raft_sim::driver> w{c, d};
+    const seed_report r = w.run();
+    INFO("seed " << s << ": " << r.what);
+    REQUIRE_FALSE(r.violation);
+    CHECK(r.commits > 0);
+    failed += d.failed_syncs();
+    restarts += d.failure_restarts();
+  }
+  CHECK(failed > 0);
+  CHECK(restarts >= failed);
 }
 
 TEST_CASE("sim raft-async: planted bug finish_sync_early (a sync reported done, never durable) loses commits") {

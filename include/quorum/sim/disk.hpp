@@ -224,6 +224,9 @@ class sim_log {
     return {};
   }
 
+  // A failed fdatasync: the OS may have dropped any write not yet durable,
+  // so the disk keeps what a crash would (a random prefix of the unsynced calls).
+  void lose_unsynced(seeded_random& rng) { disk_->crash(rng); }
   [[nodiscard]] std::uint64_t calls() const noexcept { return disk_->calls_; }
   void sync_through(std::uint64_t n) { disk_->sync_through(n); }
 

@@ -100,7 +100,10 @@ struct driver_options {
   // finishes at a later event of that node: before each of its ticks and
   // deliveries, each started sync finishes with this chance, in any order.
   // A crash first loses the unfinished ones. 0: every sync is synchronous.
+  // Of the syncs that finish, this share fail: the node hears an io_error,
+  // stops, and restarts from a disk that lost some of what was not durable.
   double async_sync_share{0};
+  double async_sync_failure_rate{0};
 
   // The driver as it was before operator moves existed (planted-bug seeds
   // found then replay exactly).
@@ -441,6 +444,7 @@ class basic_driver {
   [[nodiscard]] std::uint64_t grouped_batches() const noexcept { return grouped_batches_; }
   [[nodiscard]] std::uint64_t failure_restarts() const noexcept { return failure_restarts_; }
   [[nodiscard]] std::uint64_t syncs_finished() const noexcept { return syncs_finished_; }
+  [[nodiscard]] std::uint64_t failed_syncs() const noexcept { return failed_syncs_; }
   [[nodiscard]] std::uint64_t refused_writes() const noexcept { return refused_writes_; }
 
  private:
@@ -672,6 +676,14 @@ class basic_driver {
       }
       const log_watch::started_sync s = started[k];
       started.erase(started.begin() + static_cast<std::ptrdiff_t>(k));
+      if (opts_.async_sync_failure_rate > 0 && sync_rng_.chance(opts_.async_sync_failure_rate)) {
+        m.raft->log_synced(s.ticket, result<void>{fail(errc::io_error, "sim: fdatasync failed")});
+        if (m.raft->status()) record_mismatch("node " + std::to_string(n.value()) + " went on after a failed sync");
+        ++failed_syncs_;
+        m.env->log.lose_unsynced(sync_rng_);
+        restart_failed(n);
+        return;
+      }
       if (opts_.bug != plant::finish_sync_early) m.env->log.sync_through(s.calls);
       ++syncs_finished_;
       m.raft->log_synced(s.ticket);
@@ -808,6 +820,7 @@ class basic_driver {
   seeded_random sync_rng_;            // when a started sync finishes (async_sync_share)
   std::uint64_t failure_restarts_{0};
   std::uint64_t syncs_finished_{0};
+  std::uint64_t failed_syncs_{0};
   std::uint64_t refused_writes_{0};
   std::vector<node_id> ids_;
   std::optional<raft_checker> checker_;
