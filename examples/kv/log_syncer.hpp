@@ -1,9 +1,10 @@
 // The thread that runs a leader's fdatasyncs while its event loop goes on
 // (Raft's start_sync, core/log.hpp). The loop hands it a pending_sync and
-// the node's ticket; it runs them in order and posts each outcome back to
-// the io_context, where the log and then the node hear of it. Syncs that
-// queue up while one runs are done as one: the last of them on a segment
-// covers the earlier ones on it (their frames were written before it).
+// the node's ticket; it runs the fdatasyncs and posts each outcome back to
+// the io_context, in the order submitted, where the log and then the node
+// hear of it. Syncs that queue up while one runs cost one fdatasync: the
+// last of them on a segment covers the earlier ones on it (their frames were
+// written before it).
 #pragma once
 
 #include <condition_variable>
