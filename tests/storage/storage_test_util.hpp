@@ -1,6 +1,6 @@
 // Helpers shared by the storage tests: a scratch directory that removes
-// itself, whole-file reads and writes, and a comparison of a Log against the
-// in-memory model.
+// itself, whole-file reads and writes, opening a file_log that must open, and
+// a comparison of a Log against the in-memory model.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
+#include "quorum/storage/file_log.hpp"
 #include "quorum/storage/memory_log.hpp"
 
 namespace quorum::storage::test {
@@ -37,6 +39,12 @@ class scratch_dir {
  private:
   std::string path_;
 };
+
+inline file_log open_ok(const std::string& dir, const file_log_options& o) {
+  auto r = file_log::open(dir, o);
+  REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error().message));
+  return std::move(*r);
+}
 
 inline byte_buffer read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

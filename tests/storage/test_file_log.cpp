@@ -23,6 +23,7 @@ namespace {
 using namespace quorum;
 using namespace quorum::storage;
 using test::make_record;
+using test::open_ok;
 using test::same;
 
 file_log_options small_options(bool fsync = false) {
@@ -33,12 +34,6 @@ file_log_options small_options(bool fsync = false) {
   o.write_buffer_bytes = 300;  // exercise reads of both written and buffered frames
   o.fsync = fsync;
   return o;
-}
-
-file_log open_ok(const std::string& dir, const file_log_options& o) {
-  auto r = file_log::open(dir, o);
-  REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error().message));
-  return std::move(*r);
 }
 
 std::vector<std::string> segment_files(const std::string& dir) {

@@ -18,6 +18,7 @@ namespace {
 using namespace quorum;
 using namespace quorum::storage;
 using test::make_record;
+using test::open_ok;
 
 file_log_options small_options(bool fsync = true) {
   file_log_options o;
@@ -28,14 +29,7 @@ file_log_options small_options(bool fsync = true) {
   return o;
 }
 
-file_log open_ok(const std::string &dir, const file_log_options &o) {
-  auto r = file_log::open(dir, o);
-  REQUIRE_MESSAGE(r.has_value(), (r ? std::string{} : r.error().message));
-  return std::move(*r);
-}
-
-void append_n(file_log &log, memory_log &model, int n, std::uint64_t seed,
-              std::size_t size = 60) {
+void append_n(file_log &log, memory_log &model, int n, std::uint64_t seed, std::size_t size = 60) {
   for (int k = 0; k < n; ++k) {
     const auto rec = make_record(seed + static_cast<std::uint64_t>(k), size);
     REQUIRE(log.append(rec));
@@ -51,10 +45,11 @@ result<void> run_elsewhere(const pending_sync &s) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("file_log split sync: it certifies what was written before it began, "
-          "and writes what sync() writes") {
+TEST_CASE(
+    "file_log split sync: it certifies what was written before it began, "
+    "and writes what sync() writes") {
   test::scratch_dir a{"quorum-split-a"}, b{"quorum-split-b"};
   memory_log model, model_b;
   {
@@ -67,12 +62,11 @@ TEST_CASE("file_log split sync: it certifies what was written before it began, "
     REQUIRE(s);
     REQUIRE(s->needed());
     const stream_position at_begin = split.position();
-    CHECK(split.durable_position() ==
-          before);                  // nothing certified until it ends
-    append_n(split, model, 2, 100); // the log goes on meanwhile
+    CHECK(split.durable_position() == before);  // nothing certified until it ends
+    append_n(split, model, 2, 100);             // the log goes on meanwhile
     REQUIRE(run_elsewhere(*s));
     REQUIRE(split.end_sync(*s, result<void>{}));
-    CHECK(split.durable_position() == at_begin); // not the two appends after it
+    CHECK(split.durable_position() == at_begin);  // not the two appends after it
     CHECK(split.durable_position() != split.position());
     REQUIRE(whole.sync());
     append_n(whole, model_b, 2, 100);
@@ -87,8 +81,9 @@ TEST_CASE("file_log split sync: it certifies what was written before it began, "
   CHECK(test::equals_model(reopened, model));
 }
 
-TEST_CASE("file_log split sync: with nothing new there is nothing to run, and "
-          "the later of two covers the earlier") {
+TEST_CASE(
+    "file_log split sync: with nothing new there is nothing to run, and "
+    "the later of two covers the earlier") {
   test::scratch_dir dir{"quorum-split-cover"};
   auto log = open_ok(dir.path(), small_options());
   memory_log model;
@@ -107,14 +102,14 @@ TEST_CASE("file_log split sync: with nothing new there is nothing to run, and "
   REQUIRE(second->run());
   REQUIRE(log.end_sync(*second, result<void>{}));
   const stream_position durable = log.durable_position();
-  REQUIRE(log.end_sync(*first,
-                       result<void>{})); // late, and behind: changes nothing
+  REQUIRE(log.end_sync(*first, result<void>{}));  // late, and behind: changes nothing
   CHECK(log.durable_position() == durable);
   CHECK(log.durable_position() == log.position());
 }
 
-TEST_CASE("file_log split sync: a roll and the removal of the segment it syncs "
-          "come between, harmlessly") {
+TEST_CASE(
+    "file_log split sync: a roll and the removal of the segment it syncs "
+    "come between, harmlessly") {
   test::scratch_dir dir{"quorum-split-roll"};
   memory_log model;
   {
@@ -124,37 +119,35 @@ TEST_CASE("file_log split sync: a roll and the removal of the segment it syncs "
     REQUIRE(s);
     const std::uint64_t seq = log.position().seq;
     append_n(log, model, 30,
-             50); // several rolls: each seals its segment durably
+             50);  // several rolls: each seals its segment durably
     REQUIRE(log.position().seq > seq);
     REQUIRE(log.compact(log.last_index()));
     REQUIRE(model.compact(model.last_index()));
-    REQUIRE(
-        log.sync()); // removes the dead segments, the one s syncs among them
+    REQUIRE(log.sync());  // removes the dead segments, the one s syncs among them
     CHECK_FALSE(std::filesystem::exists(dir.file(storage::detail::segment_name(seq))));
     auto after = log.begin_sync();
     REQUIRE(after);
-    CHECK_FALSE(after->covers(*s)); // another segment
-    CHECK(run_elsewhere(*s)); // its own descriptor: still a valid file to sync
+    CHECK_FALSE(after->covers(*s));  // another segment
+    CHECK(run_elsewhere(*s));        // its own descriptor: still a valid file to sync
     const stream_position durable = log.durable_position();
     REQUIRE(log.end_sync(*s, result<void>{}));
-    CHECK(log.durable_position() ==
-          durable); // it certifies nothing in the active segment
+    CHECK(log.durable_position() == durable);  // it certifies nothing in the active segment
     REQUIRE(log.sync());
   }
   auto reopened = open_ok(dir.path(), small_options());
   CHECK(test::equals_model(reopened, model));
 }
 
-TEST_CASE("file_log split sync: a failed fdatasync breaks the log until it is "
-          "reopened") {
+TEST_CASE(
+    "file_log split sync: a failed fdatasync breaks the log until it is "
+    "reopened") {
   test::scratch_dir dir{"quorum-split-fail"};
   auto log = open_ok(dir.path(), small_options());
   memory_log model;
   append_n(log, model, 2, 1);
   auto s = log.begin_sync();
   REQUIRE(s);
-  const auto failed =
-      log.end_sync(*s, unexpected{error{errc::io_error, "fdatasync", 5}});
+  const auto failed = log.end_sync(*s, unexpected{error{errc::io_error, "fdatasync", 5}});
   REQUIRE_FALSE(failed);
   CHECK(failed.error().code == errc::io_error);
   const auto next = log.append(make_record(7, 10));
