@@ -239,7 +239,8 @@ class client_port {
     if (s->closed || !s->watched) return;
     if (!s->chunk) s->chunk = std::make_unique_for_overwrite<char[]>(lim_.read_chunk_bytes);
     const ssize_t n = ::recv(s->socket.native_handle(), s->chunk.get(), lim_.read_chunk_bytes, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;  // reported, then taken by nobody: rare
+    // Readiness reported, then the bytes taken by nobody: rare.
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {  // end of stream or an error
       end(s);
       return;

@@ -95,7 +95,8 @@ inline std::optional<std::string> parse_flags(int argc, char** argv, flags& f) {
       if (value.empty()) return "--data: empty directory name";
       f.data_dir = value;
     } else if (a == "--protocol") {
-      if (value != "raft" && value != "paxos") return "--protocol: expected raft or paxos, got '" + std::string{value} + "'";
+      if (value != "raft" && value != "paxos")
+        return "--protocol: expected raft or paxos, got '" + std::string{value} + "'";
       f.protocol = value;
     } else if (a == "--snapshot-every") {
       const auto v = parse_u64(value);

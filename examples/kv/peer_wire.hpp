@@ -22,7 +22,13 @@
 
 namespace kv::wire {
 
-enum class channel : std::uint8_t { protocol = 1, forward = 2, forward_reply = 3, read_index = 4, read_index_reply = 5 };
+enum class channel : std::uint8_t {
+  protocol = 1,
+  forward = 2,
+  forward_reply = 3,
+  read_index = 4,
+  read_index_reply = 5
+};
 
 // A client's command that a follower hands to the leader; the reply goes to `origin`.
 struct forward {

@@ -82,7 +82,8 @@ inline void parse_array(std::string_view in, const limits& lim, parsed& out) {
     out.consumed = at;
     return;
   }
-  if (static_cast<unsigned long long>(count) > lim.max_args) return void(out = fail("too many arguments in one request"));
+  if (static_cast<unsigned long long>(count) > lim.max_args)
+    return void(out = fail("too many arguments in one request"));
   out.args.resize(static_cast<std::size_t>(count));
   std::size_t total = 0;
   for (auto& arg : out.args) {
@@ -131,7 +132,8 @@ inline parsed split_inline(std::string_view line, std::size_t consumed) {
         arg.push_back(c);
       }
       if (!closed) return fail("unbalanced quotes in request");
-      if (i < line.size() && line[i] != ' ' && line[i] != '\t') return fail("closing quote must be followed by a space");
+      if (i < line.size() && line[i] != ' ' && line[i] != '\t')
+        return fail("closing quote must be followed by a space");
     } else {
       while (i < line.size() && line[i] != ' ' && line[i] != '\t') arg.push_back(line[i++]);
     }

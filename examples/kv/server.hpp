@@ -240,8 +240,8 @@ class server {
     if (auto r = net_->listen(me->host, me->port); !r) return "peer listen " + me->host + ":" +
                                                               std::to_string(me->port) + ": " + r.error().message();
     node_ = std::make_unique<node_type>(cfg_.self, members, peer_transport<typename Protocol::message>{net_.get()},
-                                        sending_log{std::move(*log), *net_}, clock{}, state_machine<Protocol>{this, {}, {}}, std::move(*snaps),
-                                        Protocol::options());
+                                        sending_log{std::move(*log), *net_}, clock{},
+                                        state_machine<Protocol>{this, {}, {}}, std::move(*snaps), Protocol::options());
     if (!node_->status()) return std::string{Protocol::name} + ": " + node_->status().error().message();
     if constexpr (requires(node_type& n) { n.log_synced(quorum::sync_ticket{}); }) {
       // --leader-sync thread: a Raft leader's fdatasync runs on a thread of its own (sending_log.hpp).
@@ -309,7 +309,8 @@ class server {
         node_->receive(body);
         return;
       case wire::channel::forward: {
-        if (!wire::decode_forward(body, forwarded_, cfg_.clients.resp)) return;  // a peer that sends garbage is a bug there
+        // A peer that sends garbage is a bug there.
+        if (!wire::decode_forward(body, forwarded_, cfg_.clients.resp)) return;
         open_batch();
         execute(forwarded_.args, destination{std::nullopt, forwarded_.origin, forwarded_.id});
         return;
@@ -427,7 +428,8 @@ class server {
     bool own = false;
     for (std::size_t k = 0; k < g.count; ++k) {
       auto& r = g.reads[k];
-      if (r.index_only) send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, "-TRYAGAIN no leader\r\n"});
+      if (r.index_only)
+        send_read_index(r.to, wire::read_index_reply{r.to.forward_id, false, {}, "-TRYAGAIN no leader\r\n"});
       else if (!ask) deliver(r.to, "-TRYAGAIN no leader\r\n");
       else own = true;
       if (r.index_only || !ask) r = {};  // answered: fail_reads() and serving skip it
@@ -510,7 +512,8 @@ class server {
       clients_.reply(*to.local, std::move(reply));
       return;
     }
-    net_->send(to.origin, [&](quorum::byte_buffer& out) { wire::encode(wire::forward_reply{to.forward_id, reply}, out); });
+    net_->send(to.origin,
+               [&](quorum::byte_buffer& out) { wire::encode(wire::forward_reply{to.forward_id, reply}, out); });
   }
 
   static constexpr const char* lost_reply = "-TRYAGAIN leadership changed, the write was not applied\r\n";
@@ -538,7 +541,8 @@ class server {
     }
     writes_.erase(writes_.begin() + static_cast<std::ptrdiff_t>(kept), writes_.end());
     for (const destination& d : late) deliver(d, unknown_write_reply);
-    reads_.expire(now, node_->leader(), [&](const typename reads::group& g) { fail_reads(g, "-TRYAGAIN read timed out\r\n"); });
+    reads_.expire(now, node_->leader(),
+                  [&](const typename reads::group& g) { fail_reads(g, "-TRYAGAIN read timed out\r\n"); });
     // A forward to a node that is no longer the leader will likely never be
     // answered: say so now rather than at the deadline.
     for (pending_forward& f : forwards_) {
