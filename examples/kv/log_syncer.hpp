@@ -2,9 +2,12 @@
 // (Raft's start_sync, core/log.hpp). The loop hands it a pending_sync and
 // the node's ticket; it runs the fdatasyncs and posts each outcome back to
 // the io_context, in the order submitted, where the log and then the node
-// hear of it. Syncs that queue up while one runs cost one fdatasync: the
-// last of them on a segment covers the earlier ones on it (their frames were
-// written before it).
+// hear of it. A job that covers the one queued before it (same segment,
+// written further) replaces it: one fdatasync makes both durable, and the
+// newer ticket says all the older one would (a later position, or an epoch
+// that makes the older stale). So however long an fdatasync stalls, the
+// queue holds at most a job per segment written meanwhile, each with one
+// descriptor.
 #pragma once
 
 #include <condition_variable>
@@ -29,7 +32,7 @@ class log_syncer {
     quorum::storage::pending_sync sync;
     quorum::sync_ticket ticket;
   };
-  // Runs on the io_context's thread, once per job, in submission order.
+  // Runs on the io_context's thread, once per job run, in submission order.
   using done_fn = std::function<void(job&, const quorum::result<void>&)>;
 
   log_syncer(asio::io_context& io, done_fn done) : io_{io}, done_{std::move(done)}, thread_{[this] { loop(); }} {}
@@ -47,7 +50,8 @@ class log_syncer {
   void submit(job j) {
     {
       const std::lock_guard lock{mutex_};
-      queue_.push_back(std::move(j));
+      if (!queue_.empty() && j.sync.covers(queue_.back().sync)) queue_.back() = std::move(j);
+      else queue_.push_back(std::move(j));
     }
     wake_.notify_one();
   }
@@ -69,18 +73,8 @@ class log_syncer {
         queue_.clear();
       }
       auto out = std::make_shared<finished>();
-      out->outcomes.resize(batch.size());
-      // From the last job back: a job whose segment a later job syncs is covered by that fdatasync.
-      quorum::result<void> later{};
-      const quorum::storage::pending_sync* later_sync = nullptr;
-      for (std::size_t k = batch.size(); k-- > 0;) {
-        const auto& s = batch[k].sync;
-        if (later_sync == nullptr || !later_sync->covers(s)) {
-          later = s.run();
-          later_sync = &s;
-        }
-        out->outcomes[k] = later;
-      }
+      out->outcomes.reserve(batch.size());
+      for (const job& j : batch) out->outcomes.push_back(j.sync.run());
       out->jobs = std::move(batch);
       batch.clear();
       asio::post(io_, [this, out] {

@@ -37,13 +37,7 @@ TEST_CASE("sim paxos: seeds 1-300 (1-30 unoptimized) run clean, faults drawn per
 }
 
 TEST_CASE("sim paxos: seeds under heavy explicit faults run clean") {
-  run_config c;
-  c.drop = 0.2;
-  c.duplicate = 0.1;
-  c.reorder = 0.2;
-  c.partition = 0.005;
-  c.crash = 0.003;
-  sweep(c, 1, 8 * sweep_scale);
+  sweep(quorum::test::heavy_faults(), 1, 8 * sweep_scale);
 }
 
 TEST_CASE("sim paxos: 5 and 1 node clusters run clean") {

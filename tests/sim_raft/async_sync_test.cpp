@@ -38,13 +38,7 @@ TEST_CASE("sim raft-async: seeds 1-480 (1-30 unoptimized) run clean, 3 nodes") {
 }
 
 TEST_CASE("sim raft-async: seeds under heavy explicit faults and in 5-node clusters run clean") {
-  run_config heavy;
-  heavy.drop = 0.2;
-  heavy.duplicate = 0.1;
-  heavy.reorder = 0.2;
-  heavy.partition = 0.005;
-  heavy.crash = 0.003;
-  sweep(heavy, 1, 6 * sweep_scale);
+  sweep(quorum::test::heavy_faults(), 1, 6 * sweep_scale);
   run_config five;
   five.nodes = 5;
   sweep(five, 1, 4 * sweep_scale);

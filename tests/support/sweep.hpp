@@ -20,6 +20,17 @@ constexpr std::uint64_t optimized_scale(std::uint64_t scale) {
 #endif
 }
 
+// The explicit fault rates of the Raft and Multi-Paxos "heavy faults" sweeps.
+inline sim::run_config heavy_faults() {
+  sim::run_config c;
+  c.drop = 0.2;
+  c.duplicate = 0.1;
+  c.reorder = 0.2;
+  c.partition = 0.005;
+  c.crash = 0.003;
+  return c;
+}
+
 // Seeds first..last of `run` on config c: none may break a checker, each
 // commits (the heal phase demands a new commit) and, with `elects`, changes
 // leader at least once; together they average more than 10 commits a seed.

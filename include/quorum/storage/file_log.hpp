@@ -217,13 +217,9 @@ class file_log {
   // lie in a sealed, non-last segment, where damage is always reported, so
   // removing the segments can never turn damage into silent loss.
   result<void> sync() {
-    if (broken_) return broken();
-    ++sync_count_;
-    if (has_dead_segments()) return guard(roll());
-    if (end() == durable_) return {};
-    format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
-    last_sync_bytes_ = end() - durable_;
-    QUORUM_TRY(guard(flush()));
+    const auto needed = write_for_sync();
+    if (!needed) return unexpected{needed.error()};
+    if (!*needed) return {};
     QUORUM_TRY(guard(datasync(active())));
     durable_ = end();
     return {};
@@ -238,16 +234,9 @@ class file_log {
   // certifies nothing more. When compaction left whole segments dead,
   // begin_sync() rolls at once and leaves nothing to run.
   result<pending_sync> begin_sync() {
-    if (broken_) return broken();
-    ++sync_count_;
-    if (has_dead_segments()) {
-      QUORUM_TRY(guard(roll()));
-      return pending_sync{};
-    }
-    if (end() == durable_) return pending_sync{};
-    format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
-    last_sync_bytes_ = end() - durable_;
-    QUORUM_TRY(guard(flush()));
+    const auto needed = write_for_sync();
+    if (!needed) return unexpected{needed.error()};
+    if (!*needed) return pending_sync{};
     auto fd = posix::duplicate(active().fd.get());  // (no descriptor left: an error, the files intact)
     if (!fd) return unexpected{fd.error()};
     return pending_sync{std::move(*fd), active().seq, end(), options_.fsync};
@@ -291,6 +280,22 @@ class file_log {
   [[nodiscard]] const detail::segment_file& active() const noexcept { return segments_.back(); }
   [[nodiscard]] std::uint64_t end() const noexcept { return active().size + pending_.size(); }
   [[nodiscard]] std::string path_of(std::uint64_t seq) const { return dir_ + "/" + detail::segment_name(seq); }
+
+  // Everything sync() does before its fdatasync: true when one is needed
+  // (false: nothing new, or a roll just sealed it all durably).
+  result<bool> write_for_sync() {
+    if (broken_) return broken();
+    ++sync_count_;
+    if (has_dead_segments()) {
+      QUORUM_TRY(guard(roll()));
+      return false;
+    }
+    if (end() == durable_) return false;
+    format::append_frame(pending_, format::frame_type::sync, {active().seq, end(), durable_});
+    last_sync_bytes_ = end() - durable_;
+    QUORUM_TRY(guard(flush()));
+    return true;
+  }
 
   // After an I/O failure the files' state is unknown (a failed fdatasync may
   // have dropped dirty pages): every later change is refused until reopen.
