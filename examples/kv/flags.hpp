@@ -1,6 +1,7 @@
 // quorum-kv's command line:
 //   quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,... --listen HOST:PORT --data DIR
 //             [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]
+//             [--write-pacing-us N]
 // Parsed strictly: an unknown flag, a missing value or a bad number is a usage error.
 #pragma once
 
@@ -24,12 +25,14 @@ struct flags {
   std::string protocol = "raft";
   std::uint64_t snapshot_every = 10000;
   bool leader_sync_thread = false;
+  std::uint64_t write_pacing_us = 100;
   bool help = false;
 };
 
 inline constexpr const char* usage =
     "usage: quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT --listen HOST:PORT --data DIR\n"
     "                 [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]\n"
+    "                 [--write-pacing-us N]\n"
     "  --id              this node's id, one of the ids in --cluster\n"
     "  --cluster         every member's id and peer address (the same list on every node)\n"
     "  --listen          where RESP clients (redis-cli) connect\n"
@@ -37,7 +40,12 @@ inline constexpr const char* usage =
     "  --protocol        raft (the default) or paxos (Multi-Paxos)\n"
     "  --snapshot-every  applied entries between snapshots, and at least as many as there are keys (default 10000)\n"
     "  --leader-sync     raft only: where the leader's fdatasync runs, in its event loop (inline, the default)\n"
-    "                    or on a thread of its own while the loop goes on (thread)\n";
+    "                    or on a thread of its own while the loop goes on (thread)\n"
+    "  --write-pacing-us the longest a write waits at the leader for others to join its batch, while a batch\n"
+    "                    is in flight or clients just answered have not written again (default 100, at most\n"
+    "                    100000; 0: every turn's writes are proposed at once)\n";
+
+inline constexpr std::uint64_t max_write_pacing_us = 100000;
 
 inline std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
@@ -106,6 +114,12 @@ inline std::optional<std::string> parse_flags(int argc, char** argv, flags& f) {
       if (value != "inline" && value != "thread")
         return "--leader-sync: expected inline or thread, got '" + std::string{value} + "'";
       f.leader_sync_thread = value == "thread";
+    } else if (a == "--write-pacing-us") {
+      const auto v = parse_u64(value);
+      if (!v || *v > max_write_pacing_us)
+        return "--write-pacing-us: expected 0 to " + std::to_string(max_write_pacing_us) + ", got '" +
+               std::string{value} + "'";
+      f.write_pacing_us = *v;
     } else {
       return "unknown flag '" + std::string{a} + "'";
     }

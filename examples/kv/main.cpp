@@ -56,5 +56,6 @@ int main(int argc, char** argv) {
   cfg.data_dir = f.data_dir;
   cfg.snapshot_every = f.snapshot_every;
   cfg.leader_sync_thread = f.leader_sync_thread;
+  cfg.write_pacing = std::chrono::microseconds{f.write_pacing_us};
   return f.protocol == "paxos" ? serve<kv::paxos_protocol>(f, cfg) : serve<kv::raft_protocol>(f, cfg);
 }

@@ -7,7 +7,8 @@
 // which then serves them from its own state (read_groups.hpp). Everything runs on one
 // io_context thread, driven by run(); proposals that arrive in one turn of it
 // share one fsync (group commit: a turn runs every handler that is ready,
-// the sockets polled until none is, and then closes the batch).
+// the sockets polled until none is, and then closes the batch). A leader may
+// hold a turn's writes a little longer so that more join them (write_pacer.hpp).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include "read_groups.hpp"
 #include "sending_log.hpp"
 #include "store.hpp"
+#include "write_pacer.hpp"
 
 namespace kv {
 
@@ -45,6 +47,7 @@ struct server_config {
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
   bool leader_sync_thread = false;       // Raft: the leader's fdatasync on a log_syncer thread
   std::chrono::milliseconds tick{10};
+  std::chrono::microseconds write_pacing{100};  // the longest a write waits for others to join its batch (write_pacer)
   std::chrono::milliseconds request_timeout{3000};
   client_limits clients;
 };
@@ -141,6 +144,7 @@ class server {
 
   void stop() {
     tick_timer_.cancel();
+    hold_timer_.cancel();
     clients_.close();
     if (net_) net_->close();
   }
@@ -155,8 +159,12 @@ class server {
     while (!writes_.empty() && writes_.front().index <= i) {
       pending_write w = std::move(writes_.front());
       writes_.pop_front();
-      if (w.index == i && w.tag == tag) deliver(w.to, std::move(reply));
-      else deliver(w.to, lost_reply);
+      if (w.index == i && w.tag == tag) {
+        if (w.to.local) pacer_.answered();
+        deliver(w.to, std::move(reply));
+      } else {
+        deliver(w.to, lost_reply);
+      }
     }
   }
   // A snapshot replaced the state up to i: a pending write there may be in it or not.
@@ -206,6 +214,8 @@ class server {
       : io_{io},
         cfg_{std::move(cfg)},
         tick_timer_{io},
+        hold_timer_{io},
+        pacer_{cfg_.write_pacing},
         clients_{io, cfg_.clients, order_of,
                  [this](std::vector<std::string>& args, reply_slot slot) {
                    open_batch();
@@ -280,6 +290,7 @@ class server {
   // the writes joined the first batch, the replies of entries already
   // committed would wait for the fsync of the new ones: one more disk wait
   // in every request's round trip at -P 1 (the leader's turn has both).
+  // The writes stay for a later turn while the pacer holds them.
   void open_batch() {
     if (batch_) return;
     now_ = clock::now();
@@ -289,13 +300,33 @@ class server {
     if (!batch_) return;
     ask_reads();
     batch_.reset();
-    if (!turn_writes_.empty()) {
+    if (!turn_writes_.empty() && hold_writes()) {
+      clients_.flush();
+    } else if (!turn_writes_.empty()) {
+      pacer_.proposed();
       clients_.flush();  // (replies to followers are on the network queue: the sync below sends them first)
       batch_.emplace(*node_);
       propose_turn_writes();
       batch_.reset();
     }
     serve_applied_reads();
+  }
+  // Holds the turn's writes if the pacer says so (a leader's only), and
+  // wakes a turn when the hold ends.
+  bool hold_writes() {
+    if (!leading()) return false;
+    const auto until = pacer_.hold_until(clock::now(), !writes_.empty());
+    if (!until) return false;
+    if (!hold_armed_ || *until != hold_timer_.expiry()) {
+      hold_armed_ = true;
+      hold_timer_.expires_at(*until);
+      hold_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        hold_armed_ = false;
+        open_batch();  // a turn, so that end_turn looks again
+      });
+    }
+    return true;
   }
   // A bound on a turn, so a stream of ready handlers cannot hold a batch open for long.
   static constexpr std::size_t max_turn_handlers = 4096;
@@ -381,6 +412,7 @@ class server {
   // turn_entries_ (one buffer for the turn: no allocation per write).
   void write(const std::vector<std::string>& args, destination to) {
     const std::uint64_t tag = ++tag_;
+    pacer_.arrived();
     const std::size_t at = turn_entries_.size();
     encode_write(tag, args, turn_entries_);
     turn_writes_.push_back(turn_write{std::move(to), at, turn_entries_.size() - at, tag});
@@ -489,6 +521,8 @@ class server {
     s += "last_index:" + std::to_string(n.last_index().value()) + "\r\n";
     s += "keys:" + std::to_string(n.state_machine().data.size()) + "\r\n";
     s += std::string{"leader_sync:"} + (syncer_ ? "thread" : "inline") + "\r\n";
+    s += "write_pacing_us:" + std::to_string(pacer_.limit().count()) + "\r\n";
+    s += "write_turns_held:" + std::to_string(pacer_.held_turns()) + "\r\n";
     if constexpr (requires { n.stats().syncs_started; })
       s += "syncs_started:" + std::to_string(n.stats().syncs_started) + "\r\n";
     const auto& t = net_->stats();
@@ -573,6 +607,9 @@ class server {
   asio::io_context& io_;
   server_config cfg_;
   asio::steady_timer tick_timer_;
+  asio::steady_timer hold_timer_;  // ends a hold of the pacer's
+  bool hold_armed_ = false;
+  write_pacer pacer_;
   client_port clients_;
   std::unique_ptr<quorum::transport::tcp_network> net_;
   std::unique_ptr<node_type> node_;

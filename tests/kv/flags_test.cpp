@@ -49,6 +49,17 @@ TEST_CASE("the issue's command line parses") {
                   "thread"},
                  t));
   CHECK(t.leader_sync_thread);
+  CHECK(d.write_pacing_us == 100);
+  kv::flags w;
+  REQUIRE(!parse({"--id", "2", "--cluster", cluster, "--listen", "127.0.0.1:6382", "--data", "d", "--write-pacing-us",
+                  "0"},
+                 w));
+  CHECK(w.write_pacing_us == 0);
+  kv::flags most;
+  REQUIRE(!parse({"--id", "2", "--cluster", cluster, "--listen", "127.0.0.1:6382", "--data", "d",
+                  "--write-pacing-us=100000"},
+                 most));
+  CHECK(most.write_pacing_us == 100000);
 }
 
 TEST_CASE("mistakes are usage errors naming the flag") {
@@ -67,6 +78,8 @@ TEST_CASE("mistakes are usage errors naming the flag") {
   CHECK(with({"--id", "1", "--leader-sync", "async"}) == "--leader-sync: expected inline or thread, got 'async'");
   CHECK(with({"--id", "1", "--protocol", "paxos", "--leader-sync", "thread"}) ==
         "--leader-sync thread: only with --protocol raft");
+  CHECK(with({"--id", "1", "--write-pacing-us", "100001"}) == "--write-pacing-us: expected 0 to 100000, got '100001'");
+  CHECK(with({"--id", "1", "--write-pacing-us", "-1"}) == "--write-pacing-us: expected 0 to 100000, got '-1'");
   CHECK(with({"--id"}) == "--id: missing value");
   CHECK(error_of({"--id", "1", "--cluster", "1=127.0.0.1:7001,1=127.0.0.1:7002", "--listen", "h:1", "--data", "d"}) ==
         "--cluster: id 1 given twice");
