@@ -130,7 +130,8 @@ class canonical_cluster {
   // server; empty on success, else what went wrong.
   [[nodiscard]] std::string start() {
     canonical_heap_counter::install();
-    if (int rv = raft_fixture_initialize(&f_); rv != 0) return std::string{"raft_fixture_initialize: "} + raft_strerror(rv);
+    if (int rv = raft_fixture_initialize(&f_); rv != 0)
+      return std::string{"raft_fixture_initialize: "} + raft_strerror(rv);
     open_ = true;
     for (unsigned i = 0; i < n; ++i) {
       fsms_[i] = raft_fsm{};
@@ -140,7 +141,8 @@ class canonical_cluster {
       fsms_[i].snapshot = canonical_fsm_state::snapshot;
       fsms_[i].restore = canonical_fsm_state::restore;
       fsms_[i].snapshot_finalize = canonical_fsm_state::snapshot_finalize;
-      if (int rv = raft_fixture_grow(&f_, &fsms_[i]); rv != 0) return std::string{"raft_fixture_grow: "} + raft_strerror(rv);
+      if (int rv = raft_fixture_grow(&f_, &fsms_[i]); rv != 0)
+        return std::string{"raft_fixture_grow: "} + raft_strerror(rv);
       raft_fixture_set_network_latency(&f_, i, canonical_latency_ms);
       raft_fixture_set_disk_latency(&f_, i, canonical_latency_ms);
     }

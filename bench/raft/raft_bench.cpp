@@ -65,7 +65,8 @@ void run_commit(benchmark::State& state, bool one_request = false) {
   }
   const std::uint64_t allocs = heap_allocations() - allocs0;
   const std::uint64_t entries = c.applied_everywhere_count() - applied0;
-  if (entries != static_cast<std::uint64_t>(state.iterations()) * batch) return state.SkipWithError("an entry was not applied everywhere");
+  if (entries != static_cast<std::uint64_t>(state.iterations()) * batch)
+    return state.SkipWithError("an entry was not applied everywhere");
   report(state, entries, allocs, c.messages_sent() - messages0);
   state.counters["syncs_per_entry"] = static_cast<double>(c.syncs() - syncs0) / static_cast<double>(entries);
 }
@@ -268,7 +269,8 @@ void BM_canonical_commit(benchmark::State& state) {
   }
   const std::uint64_t allocs = canonical_heap_counter::allocations - allocs0;
   const std::uint64_t entries = c.applied_everywhere_count() - applied0;
-  if (entries != static_cast<std::uint64_t>(state.iterations()) * batch) return state.SkipWithError("an entry was not applied everywhere");
+  if (entries != static_cast<std::uint64_t>(state.iterations()) * batch)
+    return state.SkipWithError("an entry was not applied everywhere");
   report(state, entries, allocs, c.messages_sent() - messages0);
   state.counters["steps_per_entry"] = static_cast<double>(c.steps() - steps0) / static_cast<double>(entries);
 }

@@ -59,7 +59,8 @@ void file_log_group_commit(benchmark::State& st) {
       if (!log.append(record)) st.SkipWithError("append failed");
     if (!log.sync()) st.SkipWithError("sync failed");
     // Keep the directory small: old segments go at the next sync.
-    if (log.last_index().value() % 4096 < per_sync && !log.compact(log.last_index())) st.SkipWithError("compact failed");
+    if (log.last_index().value() % 4096 < per_sync && !log.compact(log.last_index()))
+      st.SkipWithError("compact failed");
   }
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * per_sync));
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * per_sync * size));

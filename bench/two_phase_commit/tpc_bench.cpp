@@ -40,7 +40,8 @@ void report(benchmark::State& state, const totals& t) {
 void BM_classic(benchmark::State& state) {
   const auto v = static_cast<variant>(state.range(0));
   const auto window = static_cast<std::size_t>(state.range(2));
-  classic_cluster c{v, static_cast<std::size_t>(state.range(1)), state.range(3) == 1 ? wire_mode::wire : wire_mode::copy};
+  classic_cluster c{v, static_cast<std::size_t>(state.range(1)),
+                    state.range(3) == 1 ? wire_mode::wire : wire_mode::copy};
   state.SetLabel(to_string(v));
   if (auto e = c.check(); !e.empty()) return state.SkipWithError(e.c_str());
   for (std::uint64_t k = 0; k < warmup_txns; ++k)
@@ -57,7 +58,8 @@ void BM_classic(benchmark::State& state) {
   totals t;
   t.allocs = quorum_bench::heap_allocations() - allocs0;
   t.txns = c.finished() - finished0;
-  if (t.txns != static_cast<std::uint64_t>(state.iterations())) return state.SkipWithError("a transaction was not decided");
+  if (t.txns != static_cast<std::uint64_t>(state.iterations()))
+    return state.SkipWithError("a transaction was not decided");
   t.messages = c.messages() - messages0;
   t.forced = c.forced_writes() - forced0;
   t.syncs = c.syncs() - syncs0;

@@ -78,10 +78,10 @@ int paxos(std::size_t n, std::size_t f, std::size_t window, wire_mode mode, std:
                       f0 = c.forced_writes();
   if (!measured_run(c, txns, window) || c.decided() - d0 != txns || c.commits() - c0 != txns) return 1;
   const auto per_txn = [&](std::uint64_t v) { return static_cast<double>(v) / static_cast<double>(txns); };
-  std::printf("paxos commit n=%zu f=%zu window=%zu wire=%d: txns %llu  msgs/txn %.3f (gc %.3f)  forced/txn %.3f  held %llu\n",
-              n, f, window, mode == wire_mode::wire ? 1 : 0, static_cast<unsigned long long>(txns), per_txn(c.messages() - m0),
-              per_txn(c.gc_messages() - g0), per_txn(c.forced_writes() - f0),
-              static_cast<unsigned long long>(c.held()));
+  std::printf(
+      "paxos commit n=%zu f=%zu window=%zu wire=%d: txns %llu  msgs/txn %.3f (gc %.3f)  forced/txn %.3f  held %llu\n",
+      n, f, window, mode == wire_mode::wire ? 1 : 0, static_cast<unsigned long long>(txns), per_txn(c.messages() - m0),
+      per_txn(c.gc_messages() - g0), per_txn(c.forced_writes() - f0), static_cast<unsigned long long>(c.held()));
   return 0;
 }
 

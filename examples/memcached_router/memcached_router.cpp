@@ -112,7 +112,9 @@ int verify(const config& cfg, const ketama_ring<std::string>& router) {
     const std::string theirs =
         std::string{memcached_server_name(instance)} + ":" + std::to_string(memcached_server_port(instance));
     if (router.find(key) != theirs) {
-      if (differ++ < 5) std::fprintf(stderr, "key %s: router %s, libmemcached %s\n", key.c_str(), router.find(key).c_str(), theirs.c_str());
+      if (differ++ < 5)
+        std::fprintf(stderr, "key %s: router %s, libmemcached %s\n", key.c_str(), router.find(key).c_str(),
+                     theirs.c_str());
     }
   }
   memcached_free(memc);

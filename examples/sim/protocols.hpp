@@ -64,15 +64,15 @@ inline quorum::sim::seed_report run_2pc(const quorum::sim::run_config& c) {
 inline constexpr std::array protocols{
     protocol{"selftest", "the simulator's self-test: a small primary-backup replicated log under faults",
              &detail::run_selftest},
-    protocol{"selftest-bug",
-             "the self-test register with a deliberately planted bug: watch the simulator catch it",
+    protocol{"selftest-bug", "the self-test register with a deliberately planted bug: watch the simulator catch it",
              &detail::run_selftest_bug},
     protocol{"selftest-hang",
              "the self-test register whose primary never returns from its first delivery after the heal: "
              "watch --watchdog report it",
              &detail::run_selftest_hang},
     protocol{"raft",
-             "Raft with a key-value client and an operator (snapshots, membership changes, transfers, ReadIndex); safety checked after every event",
+             "Raft with a key-value client and an operator (snapshots, membership changes, transfers, ReadIndex); "
+             "safety checked after every event",
              &detail::run_raft},
     protocol{"raft-async",
              "Raft as 'raft', the leader's syncs started in flush() and finished at a later event of that node "

@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("jsonl_check: %llu lines, %zu seeds, all valid;", static_cast<unsigned long long>(lines), seen.size());
-  for (const auto& [name, count] : events) std::printf(" %s=%llu", name.c_str(), static_cast<unsigned long long>(count));
+  for (const auto& [name, count] : events)
+    std::printf(" %s=%llu", name.c_str(), static_cast<unsigned long long>(count));
   std::printf("\n");
   return 0;
 }

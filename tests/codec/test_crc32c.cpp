@@ -88,7 +88,8 @@ TEST_CASE("crc32c: the SSE4.2 path equals the software paths on random lengths a
     const std::uint32_t seed = round % 3 == 0 ? 0 : static_cast<std::uint32_t>(rng());
     const std::string_view s = std::string_view{data}.substr(off, len);
     REQUIRE(hw(s, seed) == sliced(s, seed));
-    REQUIRE(hw(s, seed) == ~quorum::codec::detail::crc32c_bytewise(~seed, reinterpret_cast<const unsigned char*>(s.data()), len));
+    REQUIRE(hw(s, seed) ==
+            ~quorum::codec::detail::crc32c_bytewise(~seed, reinterpret_cast<const unsigned char*>(s.data()), len));
   }
   // The public entry point takes this path here.
   CHECK(crc32c(as_bytes(std::string_view{data})) == sliced(data));

@@ -38,7 +38,8 @@ std::vector<std::uint8_t> structured(seeded_random& rng) {
   out.push_back(static_cast<std::uint8_t>(rng.below(24)));  // k: number of op bytes
   for (std::size_t i = 0; i < out[0]; ++i) out.push_back(static_cast<std::uint8_t>(rng()));
   for (std::byte b : rng.chance(0.5) ? framed : payload) out.push_back(static_cast<std::uint8_t>(b));
-  if (rng.chance(0.3) && out.size() > 1) out[1 + rng.below(out.size() - 1)] ^= static_cast<std::uint8_t>(1u << rng.below(8));
+  if (rng.chance(0.3) && out.size() > 1)
+    out[1 + rng.below(out.size() - 1)] ^= static_cast<std::uint8_t>(1u << rng.below(8));
   return out;
 }
 

@@ -139,7 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           break;
         }
         case 4: {
-          const auto to = in.ConsumeIntegralInRange<std::uint64_t>(log.first_index().value(), log.last_index().value() + 1);
+          const auto to =
+              in.ConsumeIntegralInRange<std::uint64_t>(log.first_index().value(), log.last_index().value() + 1);
           QUORUM_FUZZ_CHECK(log.compact(log_index{to}).has_value());
           (void)next.compact(log_index{to});
           break;
@@ -180,7 +181,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (what == 2 && !b.empty()) {
       const auto from = in.ConsumeIntegralInRange<std::size_t>(0, b.size() - 1);
       const auto n = in.ConsumeIntegralInRange<std::size_t>(1, b.size() - from);
-      std::fill(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(from + n), std::byte{0});
+      std::fill(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(from + n),
+                std::byte{0});
     } else if (what == 3) {
       files.erase(it);
     } else {

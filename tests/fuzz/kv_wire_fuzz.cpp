@@ -84,7 +84,8 @@ void check_peer_frame(quorum::byte_view body) {
     quorum::byte_buffer out;
     wire::encode(*q, out);
     auto back = wire::decode_read_index_reply(quorum::byte_view{out}.subspan(1));
-    QUORUM_FUZZ_CHECK(back && back->id == q->id && back->ok == q->ok && back->index == q->index && back->error == q->error);
+    QUORUM_FUZZ_CHECK(back && back->id == q->id && back->ok == q->ok && back->index == q->index &&
+                      back->error == q->error);
   }
 }
 

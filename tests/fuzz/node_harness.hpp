@@ -313,7 +313,8 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
   int batch_steps = 0;  // steps left in a batch() held open (clusters that can hold one)
   for (int n = 0; n < 4096 && in.remaining_bytes() > 0; ++n) {
     scratch s;
-    const auto what = static_cast<step>(in.ConsumeIntegralInRange<std::uint8_t>(0, static_cast<std::uint8_t>(step::count) - 1));
+    const auto what =
+        static_cast<step>(in.ConsumeIntegralInRange<std::uint8_t>(0, static_cast<std::uint8_t>(step::count) - 1));
     const auto node = in.ConsumeIntegralInRange<std::uint64_t>(1, size);
     switch (what) {
       case step::deliver:
@@ -381,7 +382,8 @@ void run_steps(Cluster& c, wire& net, FuzzedDataProvider& in) {
   }
   if constexpr (requires { c.end_batch(); }) c.end_batch();
   static const bool report = std::getenv("QUORUM_FUZZ_DEPTH") != nullptr;
-  if (report) std::fprintf(stderr, "applied: %llu\n", static_cast<unsigned long long>(checking_state_machine::most_applied));
+  if (report)
+    std::fprintf(stderr, "applied: %llu\n", static_cast<unsigned long long>(checking_state_machine::most_applied));
 }
 
 }  // namespace quorum::fuzz

@@ -105,14 +105,16 @@ struct tpc_cluster {
     m.type = static_cast<tpc::message_type>(in.ConsumeIntegralInRange<std::uint8_t>(1, tpc::max_message_type));
     m.from = node_id{fuzz::small_or_any(in)};
     m.to = in.ConsumeBool() ? node_id{i} : node_id{fuzz::small_or_any(in)};
-    m.txn = tpc::txn_id{in.ConsumeBool() ? txn + in.ConsumeIntegralInRange<std::uint64_t>(0, 2) : fuzz::small_or_any(in)};
+    m.txn =
+        tpc::txn_id{in.ConsumeBool() ? txn + in.ConsumeIntegralInRange<std::uint64_t>(0, 2) : fuzz::small_or_any(in)};
     m.coordinator = in.ConsumeBool() ? node_id{1} : node_id{fuzz::small_or_any(in)};
     m.horizon = tpc::txn_id{fuzz::small_or_any(in)};
     m.presumption = static_cast<tpc::presumption>(in.ConsumeIntegralInRange<std::uint8_t>(1, 2));
     m.vote = static_cast<tpc::vote>(in.ConsumeIntegralInRange<std::uint8_t>(1, 3));
     m.decision = static_cast<tpc::decision>(in.ConsumeIntegralInRange<std::uint8_t>(1, 2));
     std::vector<node_id> ps(in.ConsumeIntegralInRange<std::size_t>(0, 5));
-    for (auto& p : ps) p = node_id{in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 5) : fuzz::small_or_any(in)};
+    for (auto& p : ps)
+      p = node_id{in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 5) : fuzz::small_or_any(in)};
     m.participants = ps;
     with(i, [&](auto& n) { fuzz::receive_forged(n, m, in); });
   }

@@ -101,8 +101,8 @@ class live_memcached {
     if (mode == ketama_mode::libmemcached) {
       REQUIRE(memcached_behavior_set(memc_, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1) == MEMCACHED_SUCCESS);
     } else {
-      REQUIRE(memcached_behavior_set(memc_, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA) ==
-              MEMCACHED_SUCCESS);
+      REQUIRE(memcached_behavior_set(memc_, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+                                     MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA) == MEMCACHED_SUCCESS);
     }
     // One push builds the continuum once; adding servers one by one would
     // rebuild it per server.

@@ -264,7 +264,8 @@ TEST_CASE("ketama stable: adding, removing or re-weighting a node moves only key
   heavier.insert("node-3", 2);
   const auto reweighted = owners(heavier, keys);
   strays = 0;
-  for (std::size_t i = 0; i < keys.size(); ++i) strays += before[i] != reweighted[i] && reweighted[i] != "node-3" ? 1 : 0;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    strays += before[i] != reweighted[i] && reweighted[i] != "node-3" ? 1 : 0;
   CHECK(strays == 0);
   CHECK(moved_fraction(before, reweighted) > 0.05);  // node-3 doubled: about 1/11 of keys come to it
 }

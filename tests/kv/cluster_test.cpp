@@ -212,7 +212,8 @@ void pipelined_reads_behind_writes(const std::string& protocol) {
     std::string burst;
     const auto command = [&](std::initializer_list<std::string> args) {
       burst.append(1, '*').append(std::to_string(args.size())).append("\r\n");
-      for (const auto& a : args) burst.append(1, '$').append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
+      for (const auto& a : args)
+        burst.append(1, '$').append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
     };
     const auto numbered = [](char prefix, int i) { return std::string(1, prefix).append(std::to_string(i)); };
     constexpr int rounds = 50;
@@ -278,7 +279,8 @@ void long_pipelines_and_large_replies(const std::string& protocol) {
   REQUIRE(leader >= 0);
   const auto command = [](std::string& out, std::initializer_list<std::string> args) {
     out.append(1, '*').append(std::to_string(args.size())).append("\r\n");
-    for (const auto& a : args) out.append(1, '$').append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
+    for (const auto& a : args)
+      out.append(1, '$').append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
   };
   for (const int target : {leader, (leader + 1) % 3}) {  // locally, and forwarded by a follower
     resp_client client{c.port(target), 20000};
@@ -409,7 +411,8 @@ void closed_loop_writers(const std::string& protocol, bool paced) {
 
   unsigned long long held = 0;
   for (int n = 0; n < 3; ++n) held += std::stoull(c.info(n)["write_turns_held"]);
-  MESSAGE(protocol, std::string{paced ? " paced" : " unpaced"}, ": ", all.size(), " INCRs acknowledged, ", held, " turns held");
+  MESSAGE(protocol, std::string{paced ? " paced" : " unpaced"}, ": ", all.size(), " INCRs acknowledged, ", held,
+          " turns held");
   if (paced) CHECK(held > 0);
   else CHECK(held == 0);
 }

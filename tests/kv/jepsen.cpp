@@ -322,7 +322,8 @@ std::optional<options> parse(int argc, char** argv) {
     else if (a == "--leader-sync" && has_value) o.leader_sync = argv[++i];
     else return std::nullopt;
   }
-  if ((o.protocol != "raft" && o.protocol != "paxos") || o.seconds < 1 || o.clients < 1 || o.key_seconds < 1) return std::nullopt;
+  if ((o.protocol != "raft" && o.protocol != "paxos") || o.seconds < 1 || o.clients < 1 || o.key_seconds < 1)
+    return std::nullopt;
   if (o.partitions != "auto" && o.partitions != "netns" && o.partitions != "proxy" && o.partitions != "none")
     return std::nullopt;
   if (o.leader_sync != "inline" && (o.leader_sync != "thread" || o.protocol != "raft")) return std::nullopt;
@@ -430,7 +431,8 @@ static int run(const options* opts) {
   std::atomic<bool> stop{false};
   std::vector<std::unique_ptr<client>> clients;
   for (int i = 0; i < opts->clients; ++i)
-    clients.push_back(std::make_unique<client>(i, cluster, rec, t, t0, key_ns, opts->seed * 1000 + static_cast<std::uint64_t>(i)));
+    clients.push_back(
+        std::make_unique<client>(i, cluster, rec, t, t0, key_ns, opts->seed * 1000 + static_cast<std::uint64_t>(i)));
   nemesis nem{cluster, cuts, opts->seed};
   nem.verbose = std::getenv("JEPSEN_VERBOSE") != nullptr;
 

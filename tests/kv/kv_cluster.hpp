@@ -205,7 +205,8 @@ class process_cluster {
       std::size_t end = r->text.find("\r\n", at);
       if (end == std::string::npos) end = r->text.size();
       const std::string line = r->text.substr(at, end - at);
-      if (const auto colon = line.find(':'); colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+      if (const auto colon = line.find(':'); colon != std::string::npos)
+        out[line.substr(0, colon)] = line.substr(colon + 1);
       at = end + 2;
     }
     return out;

@@ -100,7 +100,8 @@ class netns_lab {
     run("ip addr add " + subnet_ + "254/24 dev " + bridge_);
     run("ip link set " + bridge_ + " up");
     for (int i = 0; i < members_; ++i) {
-      const std::string ns = name(i), host = prefix_ + "h" + std::to_string(i), inner = prefix_ + "n" + std::to_string(i);
+      const std::string ns = name(i), host = prefix_ + "h" + std::to_string(i),
+                        inner = prefix_ + "n" + std::to_string(i);
       run("ip netns add " + ns);
       ++created_;
       run("ip link add " + host + " type veth peer name " + inner);

@@ -104,7 +104,8 @@ TEST_CASE("a snapshot restores the same state and a damaged image changes nothin
   store t;
   REQUIRE(t.restore(image));
   CHECK(t.size() == 100);
-  for (int i = 0; i < 100; i += 7) CHECK(read(t, {"GET", "k" + std::to_string(i)}) == read(s, {"GET", "k" + std::to_string(i)}));
+  for (int i = 0; i < 100; i += 7)
+    CHECK(read(t, {"GET", "k" + std::to_string(i)}) == read(s, {"GET", "k" + std::to_string(i)}));
   for (std::size_t cut = 0; cut < image.size(); cut += 13) {
     store u;
     apply(u, 1, {"SET", "keep", "me"});
@@ -155,7 +156,8 @@ TEST_CASE("log entries and peer messages refuse damaged bytes") {
   CHECK(d->origin == quorum::node_id{2});
   CHECK(d->id == 77);
   CHECK(d->args == std::vector<std::string>{"SET", "k", "v"});
-  for (std::size_t cut = 1; cut < f.size(); ++cut) CHECK(!wire::decode_forward(quorum::byte_view{f}.subspan(1, cut - 1)));
+  for (std::size_t cut = 1; cut < f.size(); ++cut)
+    CHECK(!wire::decode_forward(quorum::byte_view{f}.subspan(1, cut - 1)));
   resp::limits small;
   small.max_args = 2;
   CHECK(!wire::decode_forward(quorum::byte_view{f}.subspan(1), small));
@@ -175,7 +177,8 @@ TEST_CASE("log entries and peer messages refuse damaged bytes") {
   REQUIRE(dq);
   CHECK(dq->origin == quorum::node_id{3});
   CHECK(dq->id == 300);
-  for (std::size_t cut = 1; cut < q.size(); ++cut) CHECK(!wire::decode_read_index(quorum::byte_view{q}.subspan(1, cut - 1)));
+  for (std::size_t cut = 1; cut < q.size(); ++cut)
+    CHECK(!wire::decode_read_index(quorum::byte_view{q}.subspan(1, cut - 1)));
   q.push_back(std::byte{0});
   CHECK(!wire::decode_read_index(quorum::byte_view{q}.subspan(1)));
   for (const wire::read_index_reply& sent : {wire::read_index_reply{8, true, quorum::log_index{123456}, {}},

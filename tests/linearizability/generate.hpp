@@ -35,7 +35,9 @@ inline quorum::sim::history generate(std::uint64_t seed, const generate_options&
     std::size_t op;
   };
   std::vector<effect> effects;
-  auto draw_value = [&] { return value::integer(static_cast<std::int64_t>(rng.between(1, static_cast<std::uint64_t>(o.values)))); };
+  auto draw_value = [&] {
+    return value::integer(static_cast<std::int64_t>(rng.between(1, static_cast<std::uint64_t>(o.values))));
+  };
   for (std::size_t i = 0; i < o.ops; ++i) {
     const auto client = static_cast<std::uint32_t>(
         std::min_element(free_at.begin(), free_at.end()) - free_at.begin());

@@ -91,7 +91,9 @@ class brute_force {
 history random_small(quorum::seeded_random& rng) {
   history h;
   const auto n = rng.between(1, 7);
-  auto small = [&] { return rng.chance(0.2) ? value::absent() : value::integer(static_cast<std::int64_t>(rng.between(1, 3))); };
+  auto small = [&] {
+    return rng.chance(0.2) ? value::absent() : value::integer(static_cast<std::int64_t>(rng.between(1, 3)));
+  };
   for (std::uint64_t i = 0; i < n; ++i) {
     operation op;
     op.client = rng.below(3);

@@ -148,8 +148,10 @@ inline void network::check_promise(const message& m) {
   if (kind == durability::acceptor_state) {
     auto s = decode_acceptor_state(d.durable.state(), 1 << 20);
     REQUIRE(s.has_value());
-    if (m.type == message_type::promise && s->promised < m.bal) violations.push_back(who + "promised before it was synced");
-    if (m.type == message_type::accepted && s->accepted != m.bal) violations.push_back(who + "acknowledged an unsynced accept");
+    if (m.type == message_type::promise && s->promised < m.bal)
+      violations.push_back(who + "promised before it was synced");
+    if (m.type == message_type::accepted && s->accepted != m.bal)
+      violations.push_back(who + "acknowledged an unsynced accept");
     return;
   }
   if (m.type == message_type::promise && *decode_promise(d.durable.state()) < m.bal)

@@ -264,7 +264,8 @@ TEST_CASE("paxos journal in place: views agree with a copying journal under rand
         c->advance();
       } else if (op < 88) {
         if (j->watermark() > applied)
-          applied = rng.chance(0.5) ? j->watermark() : log_index{rng.between(applied.value() + 1, j->watermark().value())};
+          applied =
+              rng.chance(0.5) ? j->watermark() : log_index{rng.between(applied.value() + 1, j->watermark().value())};
         j->applied_through(applied);
         c->applied_through(applied);
       } else if (op < 91) {
@@ -353,7 +354,8 @@ TEST_CASE("paxos journal in place: views agree with a copying journal under rand
       std::uint64_t k = 0;
       bool walk_ok = true;
       j->visit_cached(from, j->known_end(), [&](const entry& e) {
-        walk_ok = walk_ok && e.slot == from + k && j->at(e.slot)->position != log_index{} && e.bal == j->at(e.slot)->accepted;
+        walk_ok =
+            walk_ok && e.slot == from + k && j->at(e.slot)->position != log_index{} && e.bal == j->at(e.slot)->accepted;
         ++k;
         return true;
       });
@@ -380,7 +382,8 @@ TEST_CASE("paxos journal in place: views stay with their slots as applied slots 
     // A batch of 100 proposals (the first placed at once, the rest staged), then a sync.
     for (int k = 0; k < 100; ++k, ++next) {
       kept.push_back("value-" + std::to_string(next));
-      REQUIRE(j.write(record_kind::accepted, entry{log_index{next}, bal(1, 1), entry_kind::normal, as_bytes(kept.back())}));
+      REQUIRE(
+          j.write(record_kind::accepted, entry{log_index{next}, bal(1, 1), entry_kind::normal, as_bytes(kept.back())}));
     }
     REQUIRE(j.sync());
     // Everything but the last 150 slots is chosen and applied.

@@ -196,7 +196,8 @@ TEST_CASE_TEMPLATE("paxos journal index: holes past a dropped stretch hold nothi
   for (int s = 0; s <= 60; ++s) values.push_back("value-" + std::to_string(s));
   const ballot b = bal(3, 1);
   std::vector<entry> run;
-  for (std::uint64_t s = 1; s <= 50; ++s) run.push_back(entry{log_index{s}, b, entry_kind::normal, as_bytes(values[s])});
+  for (std::uint64_t s = 1; s <= 50; ++s)
+    run.push_back(entry{log_index{s}, b, entry_kind::normal, as_bytes(values[s])});
   REQUIRE(j->write_run(record_kind::accepted, run));
   REQUIRE(j->sync());
   j->mark_chosen(log_index{1}, log_index{50});

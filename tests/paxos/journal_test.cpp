@@ -20,7 +20,8 @@ entry at_slot(std::uint64_t s, ballot b, std::string_view v, entry_kind k = entr
 }
 
 // Writes each value as the slot after the one before, from `first`, at b.
-void write_run(journal<test_log>& j, record_kind k, std::uint64_t first, ballot b, const std::vector<std::string>& values) {
+void write_run(journal<test_log>& j, record_kind k, std::uint64_t first, ballot b,
+               const std::vector<std::string>& values) {
   for (std::size_t i = 0; i < values.size(); ++i) REQUIRE(j.write(k, at_slot(first + i, b, values[i])));
 }
 
@@ -167,7 +168,8 @@ TEST_CASE("paxos journal run: consecutive slots at one ballot are one Log record
     journal<test_log> k{test_log{&d}, cache};
     REQUIRE(k.recover(1000));
     CHECK(k.known_end() == log_index{9});
-    for (auto [s, v] : std::vector<std::pair<std::uint64_t, std::string>>{{1, "a"}, {3, "c"}, {7, "g"}, {8, "h"}, {9, "i"}})
+    for (auto [s, v] :
+         std::vector<std::pair<std::uint64_t, std::string>>{{1, "a"}, {3, "c"}, {7, "g"}, {8, "h"}, {9, "i"}})
       CHECK(value_of(k, s) == v);
     CHECK(k.at(log_index{8})->accepted == bal(2, 1));
   }
@@ -286,7 +288,8 @@ TEST_CASE("paxos journal run: a group restarted from version-1 journals chooses 
     if (r.value.slot == log_index{13}) some_run = true;
   CHECK(some_run);
   std::uint64_t records = 0;
-  for (log_index i = c.disk_of(3).durable.first_index(); i <= c.disk_of(3).durable.last_index(); i = i.next()) ++records;
+  for (log_index i = c.disk_of(3).durable.first_index(); i <= c.disk_of(3).durable.last_index(); i = i.next())
+    ++records;
   CHECK(records < 13);  // node 3 held all 13 slots in fewer records than slots
   CHECK(c.net.violations.empty());
 }

@@ -20,7 +20,8 @@ const std::vector<std::string> run_values{"alpha", "", std::string(200, 'z'), "d
 std::vector<entry> run_at(std::uint64_t first, ballot b) {
   std::vector<entry> es;
   for (std::size_t i = 0; i < run_values.size(); ++i)
-    es.push_back(entry{log_index{first + i}, b, i == 1 ? entry_kind::noop : entry_kind::normal, as_bytes(run_values[i])});
+    es.push_back(
+        entry{log_index{first + i}, b, i == 1 ? entry_kind::noop : entry_kind::normal, as_bytes(run_values[i])});
   return es;
 }
 

@@ -540,13 +540,16 @@ TEST_CASE("paxos reconfiguration: a configuration command round-trips and bad by
   auto d = decode_configuration(b);
   REQUIRE(d.has_value());
   CHECK(*d == c);
-  for (std::size_t len = 0; len < b.size(); ++len) CHECK_FALSE(decode_configuration(byte_view{b}.first(len)).has_value());
+  for (std::size_t len = 0; len < b.size(); ++len)
+    CHECK_FALSE(decode_configuration(byte_view{b}.first(len)).has_value());
   byte_buffer twice;
   encode(configuration{ids({1, 1}), {}}, twice);
   CHECK(decode_configuration(twice).error().code == errc::malformed);
   // A snapshot image carries the configurations.
-  snapshot_meta meta{log_index{9}, log_index{3}, {stamped_configuration{log_index{1}, log_index{}, c},
-                                                 stamped_configuration{log_index{12}, log_index{8}, configuration{ids({1, 2}), {}}}}};
+  snapshot_meta meta{log_index{9},
+                     log_index{3},
+                     {stamped_configuration{log_index{1}, log_index{}, c},
+                      stamped_configuration{log_index{12}, log_index{8}, configuration{ids({1, 2}), {}}}}};
   byte_buffer img;
   begin_image(meta, img);
   seal_image(img);

@@ -154,7 +154,9 @@ TEST_CASE("robustness: a ballot round past max_round in a message, a journal rec
     CAPTURE(where);
     fabric f{3};
     disk& d = f.disk_of(1);
-    if (where == 0) put_record(d, record_kind::accepted, entry{log_index{1}, bal(ballot::max_round + 1, 2), entry_kind::normal, as_bytes("v")});
+    if (where == 0)
+      put_record(d, record_kind::accepted,
+                 entry{log_index{1}, bal(ballot::max_round + 1, 2), entry_kind::normal, as_bytes("v")});
     else put_promise(d, bal(ballot::max_round + 1, 2));
     d.durable = d.live;
     test_node n{node_id{1}, f.ids(), test_transport{&f.net}, test_log{&d}, manual_clock{}, recorder{}, test_options()};

@@ -52,7 +52,8 @@ TEST_CASE("entry_cache: release and truncate keep the views right while the aren
   for (std::uint64_t i = 1; i <= 20000; ++i) data.push_back(payload(i));
   std::uint64_t next = 1;
   for (int round = 0; round < 200; ++round) {
-    for (int k = 0; k < 100; ++k, ++next) c.append(log_index{next}, entry_view{term_id{1}, entry_kind::normal, as_bytes(data[next - 1])});
+    for (int k = 0; k < 100; ++k, ++next)
+      c.append(log_index{next}, entry_view{term_id{1}, entry_kind::normal, as_bytes(data[next - 1])});
     c.release(log_index{next - 30});                   // keep the last 29
     if (round % 3 == 0) c.truncate(log_index{next - 5});  // a follower's conflicting suffix
     if (round % 3 == 0) next -= 5;
@@ -65,7 +66,8 @@ TEST_CASE("entry_cache: release and truncate keep the views right while the aren
 TEST_CASE("entry_cache: the byte bound drops the oldest entries and never holds more") {
   entry_cache c{entry_cache_options{10 * (100 + entry_cache::per_entry_bytes)}};
   const std::string hundred(100, 'a');
-  for (std::uint64_t i = 1; i <= 50; ++i) c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(hundred)});
+  for (std::uint64_t i = 1; i <= 50; ++i)
+    c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(hundred)});
   CHECK(c.size() == 10);
   CHECK(c.first() == log_index{41});
   CHECK(c.last() == log_index{50});
@@ -87,7 +89,8 @@ TEST_CASE("entry_cache: the byte bound drops the oldest entries and never holds 
 TEST_CASE("entry_cache: run honours the entry and byte limits and always gives one entry") {
   entry_cache c;
   const std::string ten(10, 'z');
-  for (std::uint64_t i = 1; i <= 100; ++i) c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(ten)});
+  for (std::uint64_t i = 1; i <= 100; ++i)
+    c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(ten)});
   CHECK(c.run(log_index{1}, 64, 1 << 20).size() == 64);
   CHECK(c.run(log_index{90}, 64, 1 << 20).size() == 11);
   CHECK(c.run(log_index{1}, 64, 35).size() == 3);
@@ -101,7 +104,8 @@ TEST_CASE("entry_cache: releasing every entry, or past them, empties it and it g
     CAPTURE(upto);
     entry_cache c;
     const std::string ten(10, 'q');
-    for (std::uint64_t i = 1; i <= 20; ++i) c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(ten)});
+    for (std::uint64_t i = 1; i <= 20; ++i)
+      c.append(log_index{i}, entry_view{term_id{1}, entry_kind::normal, as_bytes(ten)});
     c.release(log_index{5});
     CHECK(c.bytes() == 15 * (10 + entry_cache::per_entry_bytes));
     c.release(log_index{upto});

@@ -51,7 +51,8 @@ TEST_CASE("raft_log over memory_log: the cache views the Log's records, over a L
     REQUIRE(copying.append(e));
   }
   std::vector<entry_view> run;
-  for (std::uint64_t i = 11; i <= 40; ++i) run.push_back(entry_view{term_id{2}, entry_kind::normal, as_bytes(data[i - 1])});
+  for (std::uint64_t i = 11; i <= 40; ++i)
+    run.push_back(entry_view{term_id{2}, entry_kind::normal, as_bytes(data[i - 1])});
   REQUIRE(in_place.append_run(run));
   REQUIRE(copying.append_run(run));
   for (std::uint64_t i = 1; i <= 40; ++i) {
@@ -159,7 +160,8 @@ TEST_CASE("raft_log over memory_log: a batch's proposals wait staged and reach t
   raft_log<storage::memory_log> in_place{storage::memory_log{}};
   raft_log<copying_log> copying{copying_log{}};
   std::vector<std::string> cmds;
-  for (std::size_t k = 0; k < 5; ++k) cmds.push_back(std::string(20 + 11 * k, static_cast<char>('a' + k)));  // 20..64 bytes
+  for (std::size_t k = 0; k < 5; ++k)
+    cmds.push_back(std::string(20 + 11 * k, static_cast<char>('a' + k)));  // 20..64 bytes
   for (std::uint64_t i = 1; i <= 5; ++i) {
     std::string scratch = cmds[i - 1];  // the caller's bytes change after the call: staged means copied
     const entry_view e{term_id{1}, entry_kind::normal, as_bytes(scratch)};
@@ -193,7 +195,8 @@ TEST_CASE("raft_log over memory_log: a batch's proposals wait staged and reach t
     CHECK(rec->term == term_id{1});
     CHECK(text(rec->data) == cmds[i - 1]);
   }
-  CHECK(copying.policy().last_index() == log_index{});  // a run-taking Log without the promise gets them as one run at the sync
+  CHECK(copying.policy().last_index() ==
+        log_index{});  // a run-taking Log without the promise gets them as one run at the sync
   REQUIRE(copying.sync());
   CHECK(copying.policy().last_index() == log_index{5});
 }
@@ -225,8 +228,9 @@ TEST_CASE("raft_log over memory_log: staged entries of another term or kind, ent
     std::uint64_t term;
     entry_kind kind;
     std::string data;
-  } want[] = {{1, entry_kind::normal, a}, {1, entry_kind::normal, b}, {1, entry_kind::config, c}, {2, entry_kind::normal, a},
-              {2, entry_kind::normal, b}, {2, entry_kind::normal, d}, {2, entry_kind::normal, c}};
+  } want[] = {{1, entry_kind::normal, a}, {1, entry_kind::normal, b}, {1, entry_kind::config, c},
+              {2, entry_kind::normal, a}, {2, entry_kind::normal, b}, {2, entry_kind::normal, d},
+              {2, entry_kind::normal, c}};
   REQUIRE(rl.policy().last_index() == log_index{7});
   for (std::uint64_t i = 1; i <= 7; ++i) {
     CAPTURE(i);
@@ -262,14 +266,16 @@ TEST_CASE("raft_log over memory_log: a staged run the Log refuses is forgotten e
 }
 
 TEST_CASE("raft_log over memory_log: a follower's run of one term in one pass, of several terms, and too big to cache") {
-  raft_log<storage::memory_log> small{storage::memory_log{}, entry_cache_options{3 * (64 + entry_cache::per_entry_bytes)}};
+  raft_log<storage::memory_log> small{storage::memory_log{},
+                                      entry_cache_options{3 * (64 + entry_cache::per_entry_bytes)}};
   raft_log<copying_log> model{copying_log{}};
   std::vector<std::string> data;
   for (std::size_t k = 0; k < 12; ++k) data.push_back(std::string(k * 6, static_cast<char>('a' + k)));
   std::vector<entry_view> one_term, many_terms, big;
   for (std::size_t k = 0; k < 3; ++k) one_term.push_back(entry_view{term_id{1}, entry_kind::normal, as_bytes(data[k])});
   for (std::size_t k = 3; k < 6; ++k)
-    many_terms.push_back(entry_view{term_id{k < 5 ? 1u : 2u}, k == 4 ? entry_kind::config : entry_kind::normal, as_bytes(data[k])});
+    many_terms.push_back(
+        entry_view{term_id{k < 5 ? 1u : 2u}, k == 4 ? entry_kind::config : entry_kind::normal, as_bytes(data[k])});
   for (std::size_t k = 6; k < 12; ++k) big.push_back(entry_view{term_id{3}, entry_kind::normal, as_bytes(data[k])});
   for (auto* run : {&one_term, &many_terms, &big}) {
     REQUIRE(small.append_run(*run));

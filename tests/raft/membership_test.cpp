@@ -120,7 +120,9 @@ TEST_CASE("membership: a learner catches up without a vote or a campaign and cou
   auto promote = c[1].change_membership(target({1, 2, 3, 4}));
   REQUIRE(promote.has_value());
   CHECK_FALSE(c[1].membership().joint());
-  CHECK(run_until(c, 30, [&] { return change_done(c, 1, target({1, 2, 3, 4})) && change_done(c, 4, target({1, 2, 3, 4})); }));
+  CHECK(run_until(c, 30, [&] {
+    return change_done(c, 1, target({1, 2, 3, 4})) && change_done(c, 4, target({1, 2, 3, 4}));
+  }));
   c.isolate(3);
   c.isolate(4);
   const proposal two_of_four = propose(c, 1, "two of four");
@@ -512,7 +514,9 @@ TEST_CASE("membership: a node joining after the snapshot learns its own addition
   auto p = c[1].change_membership(target({1, 2, 3}, {4}));
   REQUIRE(p.has_value());
   REQUIRE(p->index > c[1].snapshot_index());
-  CHECK(run_until(c, 50, [&] { return c[4].applied_index() == c[1].applied_index() && change_done(c, 4, target({1, 2, 3}, {4})); }));
+  CHECK(run_until(c, 50, [&] {
+    return c[4].applied_index() == c[1].applied_index() && change_done(c, 4, target({1, 2, 3}, {4}));
+  }));
   CHECK(c[4].stats().snapshots_installed == 1);
   CHECK(c[4].membership_index() == p->index);
   CHECK(commands(c[4]) == commands(c[1]));

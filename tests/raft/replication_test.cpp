@@ -106,7 +106,8 @@ TEST_CASE("§5.3: a follower truncates a conflicting suffix, keeps what matches,
   preload(c.disk_of(2), {1, 1, 2, 2}, 2);
   c.start();
   const std::string a = "a", b = "b";
-  const entry_view entries[] = {{term_id{1}, entry_kind::normal, as_bytes(a)}, {term_id{3}, entry_kind::normal, as_bytes(b)}};
+  const entry_view entries[] = {{term_id{1}, entry_kind::normal, as_bytes(a)},
+                                {term_id{3}, entry_kind::normal, as_bytes(b)}};
   message m = msg(message_type::append_entries, 1, 2, 3);
   m.index = log_index{1};
   m.log_term = term_id{1};
@@ -137,7 +138,9 @@ TEST_CASE("§5.3: followers learn the commit index from later appends and from h
   REQUIRE(c[1].propose(as_bytes("x")));
   // Deliver everything except the empty appends that announce a new commit index.
   std::vector<entry_view> scratch;
-  c.deliver([&](const envelope& e) { return e.type != message_type::append_entries || !open_env(e, scratch).entries.empty(); });
+  c.deliver([&](const envelope& e) {
+    return e.type != message_type::append_entries || !open_env(e, scratch).entries.empty();
+  });
   CHECK(c[1].commit_index() == log_index{2});
   CHECK(c[2].commit_index() == log_index{1});
   CHECK(c[2].state_machine().applied.empty());

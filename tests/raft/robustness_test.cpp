@@ -158,7 +158,8 @@ TEST_CASE("robustness: a node whose log is past its hard state's term adopts tha
       auto asked = decode(byte_view{e.bytes}, scratch);
       REQUIRE(asked.has_value());
       message grant;
-      grant.type = e.type == message_type::pre_vote ? message_type::pre_vote_response : message_type::request_vote_response;
+      grant.type =
+          e.type == message_type::pre_vote ? message_type::pre_vote_response : message_type::request_vote_response;
       grant.from = e.to;
       grant.to = node_id{2};
       grant.term = asked->term;

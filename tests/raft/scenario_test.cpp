@@ -331,7 +331,9 @@ TEST_CASE("heartbeats carry min(match and commit): a follower never commits entr
   c.heal();
 
   // Node 3 hears only heartbeats: the leader knows no entry it shares with node 3.
-  auto no_appends_to_3 = [](const envelope& e) { return !(e.to == node_id{3} && e.type == message_type::append_entries); };
+  auto no_appends_to_3 = [](const envelope& e) {
+    return !(e.to == node_id{3} && e.type == message_type::append_entries);
+  };
   c.tick(1);
   std::vector<std::vector<entry_view>> st;
   const auto beats = queued(c.net, message_type::heartbeat, st);

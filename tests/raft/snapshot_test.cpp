@@ -42,7 +42,8 @@ void run(cluster& c, int rounds, const std::function<bool(const envelope&)>& kee
 }  // namespace
 
 TEST_CASE("snapshot image: round trip, and every truncation or flipped byte is refused") {
-  snapshot_meta meta{log_index{42}, term_id{7}, log_index{40}, membership{{node_id{1}, node_id{2}, node_id{3}}, {}, {node_id{4}}}};
+  snapshot_meta meta{log_index{42}, term_id{7}, log_index{40},
+                     membership{{node_id{1}, node_id{2}, node_id{3}}, {}, {node_id{4}}}};
   byte_buffer image, scratch;
   begin_image(meta, image, scratch);
   const std::string state = "the state machine's bytes";

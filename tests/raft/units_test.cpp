@@ -280,7 +280,8 @@ TEST_CASE("raft configuration: positions by small and large ids, and the three-v
         CHECK(t.quorum_index([&](std::size_t i) { return log_index{match[i]}; }) == log_index{expect});
       }
   // Joint, with three incoming voters: both majorities still count.
-  configuration j{node_id{1}, membership{{node_id{1}, node_id{2}, node_id{3}}, {node_id{1}, node_id{4}, node_id{5}}, {}}};
+  configuration j{node_id{1},
+                  membership{{node_id{1}, node_id{2}, node_id{3}}, {node_id{1}, node_id{4}, node_id{5}}, {}}};
   const std::uint64_t jm[] = {9, 8, 8, 1, 1};  // nodes 1..5: incoming holds 8, outgoing only 1
   CHECK(j.quorum_index([&](std::size_t i) { return log_index{jm[i]}; }) == log_index{1});
 }
@@ -296,7 +297,8 @@ TEST_CASE("raft_log: what a sync covers, conflict truncation and bounded batches
   CHECK(log.synced_index() == log_index{3});
   CHECK(log.policy().sync_count() == 1);
   // A conflict at index 3 truncates it (and what a sync covered shrinks with it).
-  const entry_view incoming[] = {{term_id{1}, entry_kind::normal, as_bytes(data)}, {term_id{3}, entry_kind::normal, as_bytes(data)}};
+  const entry_view incoming[] = {{term_id{1}, entry_kind::normal, as_bytes(data)},
+                                 {term_id{3}, entry_kind::normal, as_bytes(data)}};
   REQUIRE(log.append_from(log_index{2}, incoming, log_index{1}));
   CHECK(log.term_at(log_index{3}) == term_id{3});
   CHECK(log.synced_index() == log_index{2});

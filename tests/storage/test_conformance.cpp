@@ -101,7 +101,8 @@ TEST_CASE_TEMPLATE("log conformance: a new log is empty", S, memory_subject, fil
   }
 }
 
-TEST_CASE_TEMPLATE("log conformance: append and read back, across reopen", S, memory_subject, file_subject, sim_subject) {
+TEST_CASE_TEMPLATE("log conformance: append and read back, across reopen", S, memory_subject, file_subject,
+                   sim_subject) {
   S s;
   append_range(s, 1, 40, 100);
   CHECK(s.log().read(log_index{41}).error().code == errc::out_of_range);
@@ -113,7 +114,8 @@ TEST_CASE_TEMPLATE("log conformance: append and read back, across reopen", S, me
   check_records(s, 1, 60, 100);
 }
 
-TEST_CASE_TEMPLATE("log conformance: empty records and records at the size limit", S, memory_subject, file_subject, sim_subject) {
+TEST_CASE_TEMPLATE("log conformance: empty records and records at the size limit", S, memory_subject, file_subject,
+                   sim_subject) {
   S s;
   const auto big = make_record(7, max_record);
   CHECK(*s.log().append({}) == log_index{1});
@@ -167,7 +169,8 @@ TEST_CASE_TEMPLATE("log conformance: compact drops a prefix", S, memory_subject,
   CHECK(s.log().last_index() == log_index{30});
 }
 
-TEST_CASE_TEMPLATE("log conformance: compact past the end restarts the log there", S, memory_subject, file_subject, sim_subject) {
+TEST_CASE_TEMPLATE("log conformance: compact past the end restarts the log there", S, memory_subject, file_subject,
+                   sim_subject) {
   S s;
   append_range(s, 1, 12, 0);
   REQUIRE(s.log().compact(log_index{100}));
@@ -203,7 +206,8 @@ TEST_CASE_TEMPLATE("log conformance: hard state is replaced whole", S, memory_su
   check_records(s, 1, 5, 0);
 }
 
-TEST_CASE_TEMPLATE("log conformance: a record read back can be appended again", S, memory_subject, file_subject, sim_subject) {
+TEST_CASE_TEMPLATE("log conformance: a record read back can be appended again", S, memory_subject, file_subject,
+                   sim_subject) {
   S s;
   append_range(s, 1, 3, 0);
   auto view = s.log().read(log_index{2});

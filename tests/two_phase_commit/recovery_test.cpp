@@ -148,7 +148,9 @@ TEST_CASE("recovery: a transaction stuck behind a down participant does not pin 
     c.deliver_all();
   }
   const auto& clog = c.disk_of(coordinator_id).live;
-  INFO("coordinator log [" << clog.first_index().value() << ", " << clog.last_index().value() << "] open " << c.coord().open_transactions() << " commits " << c.coord().stats().commits << " forced " << c.coord().stats().forced_writes);
+  INFO("coordinator log [" << clog.first_index().value() << ", " << clog.last_index().value() << "] open "
+                           << c.coord().open_transactions() << " commits " << c.coord().stats().commits << " forced "
+                           << c.coord().stats().forced_writes);
   CHECK(clog.last_index().value() + 1 - clog.first_index().value() <= co.max_log_span + 2);
   CHECK(c.coord().stats().relocated > 0);
   // Crash the coordinator too: the copied-forward record still resumes txn 1.

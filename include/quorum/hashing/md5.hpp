@@ -249,7 +249,8 @@ struct lane_words {
   [[nodiscard]] std::uint32_t get(std::size_t l) const noexcept { return v[l / 4][l % 4]; }
 
   template <class F>
-  [[gnu::always_inline]] QUORUM_MD5_NO_POINTER_CHECKS friend lane_words zip(const lane_words& x, const lane_words& y, F f) noexcept {
+  [[gnu::always_inline]] QUORUM_MD5_NO_POINTER_CHECKS friend lane_words zip(const lane_words& x, const lane_words& y,
+                                                                            F f) noexcept {
     lane_words out;
     for (std::size_t i = 0; i < count; ++i) out.v[i] = f(x.v[i], y.v[i]);
     return out;

@@ -326,7 +326,8 @@ class journal {
     run_seq_ = seq_;
     cache_.trim();
     if (!at) return unexpected{at.error()};
-    if (*at != run_position_) return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
+    if (*at != run_position_)
+      return fail(errc::corrupt_log, "paxos: the Log put a journal record elsewhere", at->value());
     return {};
   }
 
@@ -430,7 +431,8 @@ class journal {
   // The value this node holds for slot s; its data views the Log until the next non-const call.
   result<entry> read(log_index s) {
     const std::optional<slot_state> st = at(s);
-    if (!st || st->position == log_index{}) return fail(errc::not_found, "paxos: no value held for the slot", s.value());
+    if (!st || st->position == log_index{})
+      return fail(errc::not_found, "paxos: no value held for the slot", s.value());
     if constexpr (in_place) {
       if (auto v = cached(s)) return *v;
       QUORUM_TRY(seal());
@@ -443,7 +445,8 @@ class journal {
     auto rec = read_record(st->position);
     if (!rec) return unexpected{rec.error()};
     if (s < rec->first || s - rec->first >= rec->count)
-      return fail(errc::corrupt_log, "paxos: a journal record does not hold the slot indexed in it", st->position.value());
+      return fail(errc::corrupt_log, "paxos: a journal record does not hold the slot indexed in it",
+                  st->position.value());
     return rec->at(static_cast<std::size_t>(s - rec->first));
   }
 
@@ -640,7 +643,8 @@ class journal {
   result<log_index> append(byte_view head, byte_view value) {
     if (head.size() + value.size() <= small_record_bytes) {
       std::array<std::byte, small_record_bytes> joined;
-      if (!head.empty()) std::memcpy(joined.data(), head.data(), head.size());  // a run's record comes whole, head empty
+      if (!head.empty())
+        std::memcpy(joined.data(), head.data(), head.size());  // a run's record comes whole, head empty
       if (!value.empty()) std::memcpy(joined.data() + head.size(), value.data(), value.size());
       return log_.append(byte_view{joined.data(), head.size() + value.size()});
     }

@@ -117,7 +117,8 @@ namespace detail {
 [[nodiscard]] inline result<std::uint64_t> read_varint(byte_view in, std::size_t& at) noexcept {
   const codec::varint_parse p = codec::parse_varint(in.subspan(at));
   if (!p.ok())
-    return fail(p.code, p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
+    return fail(p.code,
+                p.code == errc::truncated ? "varint: input ends inside the value" : "varint: overlong or over 64 bits",
                 at);
   at += p.size;
   return p.value;
@@ -153,7 +154,8 @@ namespace detail {
   if (f[1] == 0) return fail(errc::malformed, "paxos record: ballot round 0");
   if (f[1] > ballot::max_round) return fail(errc::malformed, "paxos record: ballot round out of range", f[1]);
   // Each slot's head takes at least two bytes: a larger count is a lie.
-  if (f[3] == 0 || f[3] > (in.size() - at) / 2) return fail(errc::malformed, "paxos record: run count out of range", f[3]);
+  if (f[3] == 0 || f[3] > (in.size() - at) / 2)
+    return fail(errc::malformed, "paxos record: run count out of range", f[3]);
   if (f[3] - 1 > all_slots.value() - f[0]) return fail(errc::malformed, "paxos record: run past the last slot", f[0]);
   const std::size_t heads_begin = at;
   std::uint64_t values = 0;

@@ -179,7 +179,8 @@ namespace detail {
   if (!count) return unexpected{count.error()};
   // An entry takes at least five bytes: a larger count is a lie, refused
   // before the storage can grow by it.
-  if (*count > r.remaining() / 5) return fail(errc::truncated, "paxos message: entry count past the input", r.position());
+  if (*count > r.remaining() / 5)
+    return fail(errc::truncated, "paxos message: entry count past the input", r.position());
   if (storage.size() < *count) storage.resize(*count);
   entry* out = storage.data();
   for (std::size_t i = 0; i < *count; ++i) {
@@ -216,11 +217,13 @@ namespace detail {
   if (*count == 0) return fail(errc::malformed, "paxos message: a run of no entries", r.position());
   // An entry takes at least two bytes: a larger count is a lie, refused
   // before the storage can grow by it.
-  if (*count > r.remaining() / 2) return fail(errc::truncated, "paxos message: entry count past the input", r.position());
+  if (*count > r.remaining() / 2)
+    return fail(errc::truncated, "paxos message: entry count past the input", r.position());
   auto first = read_slot(r);
   if (!first) return unexpected{first.error()};
   if (*first == 0) return fail(errc::malformed, "paxos message: entry at slot 0", r.position());
-  if (all_slots.value() - *first < *count - 1) return fail(errc::malformed, "paxos message: slot out of range", r.position());
+  if (all_slots.value() - *first < *count - 1)
+    return fail(errc::malformed, "paxos message: slot out of range", r.position());
   // Sized once and filled field by field: an entry built aside and copied
   // in was read back in 16-byte pieces just after its 8-byte fields were
   // stored, a store-forwarding stall per entry.

@@ -260,10 +260,11 @@ class node : public replica<Policies> {
  private:
   using base = replica<Policies>;
   using base::applied_, base::batch_, base::catchup_wait_, base::clock_, base::fsm_, base::journal_, base::limits_;
-  using base::configs_, base::configs_changed_, base::opts_, base::promised_, base::recv_entries_, base::replies_, base::rng_, base::self_;
-  using base::staged_, base::stats_, base::status_, base::transport_;
   using base::apply_chosen, base::outgoing, base::raise_promise, base::reject, base::send_pending_replies;
+  using base::configs_, base::configs_changed_, base::opts_, base::promised_, base::recv_entries_;
+  using base::replies_, base::rng_, base::self_;
   using base::set_failed, base::sync_now, base::learn_commit, base::on_catchup, base::on_catchup_request;
+  using base::staged_, base::stats_, base::status_, base::transport_;
   using typename base::reply;
 
   // ---- timers ------------------------------------------------------------

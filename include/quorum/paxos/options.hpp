@@ -80,8 +80,10 @@ struct options {
 };
 
 [[nodiscard]] inline result<void> validate(const options& o) noexcept {
-  if (o.election_ticks < 2) return fail(errc::invalid_config, "paxos: election_ticks must be at least 2", o.election_ticks);
-  if (o.election_ticks > (1u << 30)) return fail(errc::invalid_config, "paxos: election_ticks is unreasonably large", o.election_ticks);
+  if (o.election_ticks < 2)
+    return fail(errc::invalid_config, "paxos: election_ticks must be at least 2", o.election_ticks);
+  if (o.election_ticks > (1u << 30))
+    return fail(errc::invalid_config, "paxos: election_ticks is unreasonably large", o.election_ticks);
   if (o.heartbeat_ticks == 0) return fail(errc::invalid_config, "paxos: heartbeat_ticks must be at least 1");
   if (o.heartbeat_ticks >= o.election_ticks)
     return fail(errc::invalid_config, "paxos: heartbeat_ticks must be below election_ticks", o.heartbeat_ticks);
@@ -89,8 +91,10 @@ struct options {
   if (o.max_open_slots == 0) return fail(errc::invalid_config, "paxos: max_open_slots must be at least 1");
   if (o.max_open_slots > (std::size_t{1} << 20))
     return fail(errc::invalid_config, "paxos: max_open_slots is unreasonably large", o.max_open_slots);
-  if (o.max_entries_per_message == 0) return fail(errc::invalid_config, "paxos: max_entries_per_message must be at least 1");
-  if (o.max_bytes_per_message == 0) return fail(errc::invalid_config, "paxos: max_bytes_per_message must be at least 1");
+  if (o.max_entries_per_message == 0)
+    return fail(errc::invalid_config, "paxos: max_entries_per_message must be at least 1");
+  if (o.max_bytes_per_message == 0)
+    return fail(errc::invalid_config, "paxos: max_bytes_per_message must be at least 1");
   if (o.max_command_bytes == 0) return fail(errc::invalid_config, "paxos: max_command_bytes must be at least 1");
   if (o.journal_run_bytes == 0) return fail(errc::invalid_config, "paxos: journal_run_bytes must be at least 1");
   if (o.max_slot_gap < o.max_open_slots)

@@ -48,7 +48,8 @@ class record_cache {
     while (count_ != 0 && first_ < pinned && held_bytes() + data + es.size() * sizeof(held) > max_bytes_) drop_oldest();
     if (count_ == 0) first_ = seq;
     if (head_ >= compact_after && head_ >= count_) shift();
-    if (items_.size() - (head_ + count_) < es.size()) items_.resize(std::max(items_.size() * 2, head_ + count_ + es.size()));
+    if (items_.size() - (head_ + count_) < es.size())
+      items_.resize(std::max(items_.size() * 2, head_ + count_ + es.size()));
     // The arena's size is its capacity (arena_end_ marks the data): a plain
     // copy into room made once is much cheaper than vector::insert per value.
     if (arena_.size() - arena_end_ < data) arena_.resize(std::max(arena_.size() * 2, arena_end_ + data));

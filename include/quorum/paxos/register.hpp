@@ -249,7 +249,8 @@ class register_node {
     next_.clear();
     fn_.update(id_, op_, proposer_.value(), next_);
     if (next_.size() > opts_.max_value_bytes)
-      return finish(fail(errc::too_large, "paxos register: the new value is over max_value_bytes", opts_.max_value_bytes));
+      return finish(
+          fail(errc::too_large, "paxos register: the new value is over max_value_bytes", opts_.max_value_bytes));
     proposer_.start_accept(next_);
     if (!acceptor_.accept(proposer_.bal(), proposer_.value()))
       return finish(fail(errc::stale, "paxos register: preempted by a higher ballot"));

@@ -123,8 +123,13 @@ class replica {
   // status() says why.
   replica(node_id self, std::span<const node_id> members, transport_type transport, log_type log, clock_type clock,
           state_machine_type state_machine, snapshot_store_type snapshots, const options& opts)
-      : transport_{std::move(transport)}, journal_{std::move(log), opts.journal_cache_bytes, opts.journal_run_bytes}, clock_{std::move(clock)},
-        fsm_{std::move(state_machine)}, store_{std::move(snapshots)}, opts_{opts}, self_{self},
+      : transport_{std::move(transport)},
+        journal_{std::move(log), opts.journal_cache_bytes, opts.journal_run_bytes},
+        clock_{std::move(clock)},
+        fsm_{std::move(state_machine)},
+        store_{std::move(snapshots)},
+        opts_{opts},
+        self_{self},
         configs_{self, opts.phase1_quorum, opts.phase2_quorum} {
     status_ = validate_config(self, members, opts);
     if (!status_) return;

@@ -47,7 +47,8 @@ inline void encode_acceptor_state(const acceptor_state& s, byte_buffer& out) {
   codec::reader r{b};
   auto version = r.u8();
   if (!version) return unexpected{version.error()};
-  if (*version != acceptor_state_version) return fail(errc::malformed, "paxos acceptor state: unknown version", *version);
+  if (*version != acceptor_state_version)
+    return fail(errc::malformed, "paxos acceptor state: unknown version", *version);
   std::uint64_t f[4];
   for (auto& x : f) {
     auto v = r.varint();

@@ -135,7 +135,8 @@ class entry_cache {
     const std::size_t begin = head_ + static_cast<std::size_t>(from - first_);
     const std::size_t end = begin + std::min(max_entries, views_.size() - begin);
     // All the cached data within max_bytes (nearly always): so is any run of it.
-    if (bytes_ - live() * per_entry_bytes <= max_bytes) return std::span<const entry_view>{views_.data() + begin, end - begin};
+    if (bytes_ - live() * per_entry_bytes <= max_bytes)
+      return std::span<const entry_view>{views_.data() + begin, end - begin};
     std::size_t k = begin, data = 0;
     for (; k < end; ++k) {
       if (k > begin && data + views_[k].data.size() > max_bytes) break;

@@ -161,7 +161,8 @@ namespace detail {
   if (!count) return unexpected{count.error()};
   // Each entry takes at least three bytes: a count past that is a lie, refused
   // before it can make the storage grow.
-  if (*count > r.remaining() / 3) return fail(errc::truncated, "raft message: entry count past the input", r.position());
+  if (*count > r.remaining() / 3)
+    return fail(errc::truncated, "raft message: entry count past the input", r.position());
   for (std::size_t i = 0; i < *count; ++i) {
     auto kind = r.u8();
     if (!kind) return unexpected{kind.error()};

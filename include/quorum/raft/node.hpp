@@ -310,7 +310,8 @@ class node {
     const std::uint64_t keep = opts_.snapshot_trailing_entries;
     const log_index upto{applied_.value() > keep ? applied_.value() - keep : 0};
     const bool deferred = log_.deferred() > 0;
-    if (auto r = log_.compact(std::max(upto, log_.snapshot_index())); !r) return failed_with_deferred(deferred, r.error());
+    if (auto r = log_.compact(std::max(upto, log_.snapshot_index())); !r)
+      return failed_with_deferred(deferred, r.error());
     ++stats_.snapshots_taken;
     return applied_;
   }

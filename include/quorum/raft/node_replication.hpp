@@ -30,7 +30,8 @@ inline void node<Policies>::handle_append(const message& m) {
   if (!follow(m)) return;
   if (m.index < commit_) return queue_ack(m.from, commit_);  // the prefix is committed already
   // Most appends start right after our last entry: its term is at hand.
-  const auto prev_term = m.index == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(m.index);
+  const auto prev_term =
+      m.index == log_.last_index() ? std::optional<term_id>{log_.last_term()} : log_.term_at(m.index);
   if (!prev_term || *prev_term != m.log_term) return reject_append(m);
   if (m.entries.empty() && log_.deferred() == 0) {
     // Nothing to write (a commit announcement, or a probe): what the general

@@ -66,7 +66,8 @@ struct options {
 
 [[nodiscard]] inline result<void> validate(const options& o) noexcept {
   if (o.election_ticks < 2) return fail(errc::invalid_config, "election_ticks must be at least 2", o.election_ticks);
-  if (o.election_ticks > (1u << 30)) return fail(errc::invalid_config, "election_ticks is unreasonably large", o.election_ticks);
+  if (o.election_ticks > (1u << 30))
+    return fail(errc::invalid_config, "election_ticks is unreasonably large", o.election_ticks);
   if (o.heartbeat_ticks == 0) return fail(errc::invalid_config, "heartbeat_ticks must be at least 1");
   if (o.heartbeat_ticks >= o.election_ticks)
     return fail(errc::invalid_config, "heartbeat_ticks must be below election_ticks", o.heartbeat_ticks);

@@ -96,7 +96,8 @@ class raft_log {
     if (!hs) return fail(errc::corrupt_log, "raft: the hard state does not decode", hs.error().detail);
     if (log_.first_index() > base_index.next()) {
       if (base_index == log_index{})
-        return fail(errc::corrupt_log, "raft: the log is compacted but there is no snapshot", log_.first_index().value());
+        return fail(errc::corrupt_log, "raft: the log is compacted but there is no snapshot",
+                    log_.first_index().value());
       return fail(errc::corrupt_log, "raft: the log starts after the snapshot ends", log_.first_index().value());
     }
     if (base_index > log_index{}) QUORUM_TRY(drop_covered(base_index, base_term));
@@ -430,7 +431,8 @@ class raft_log {
       bytes += e->data.size();
     }
     // Views are taken only now: the arena may have moved while it grew.
-    for (const meta& m : meta_) views_.push_back(entry_view{m.term, m.kind, byte_view{arena_}.subspan(m.offset, m.size)});
+    for (const meta& m : meta_)
+      views_.push_back(entry_view{m.term, m.kind, byte_view{arena_}.subspan(m.offset, m.size)});
     return std::span<const entry_view>{views_};
   }
 
@@ -570,7 +572,8 @@ class raft_log {
         slots[k] = entry_view{e.term, e.kind, placed[k].last(e.data.size())};
       }
     } else if constexpr (log_records_stay_in_place<L>) {
-      if (run_views_.size() < entries.size()) run_views_.resize(entries.size());  // reused: no allocation in steady state
+      if (run_views_.size() < entries.size())
+        run_views_.resize(entries.size());  // reused: no allocation in steady state
       for (std::size_t k = 0; k < entries.size(); ++k) {
         const entry_view& e = entries[k];
         byte_view rec{};

@@ -64,7 +64,8 @@ class paxos_checker {
     applied = slot;
     auto it = chosen_.find(slot);
     if (it == chosen_.end())
-      record("node " + std::to_string(n.value()) + " applied slot " + std::to_string(slot) + " before anyone learned it chosen");
+      record("node " + std::to_string(n.value()) + " applied slot " + std::to_string(slot) +
+             " before anyone learned it chosen");
     else if (!same(it->second.value, value))
       record("Agreement: node " + std::to_string(n.value()) + " applied '" + std::string{value} + "' at slot " +
              std::to_string(slot) + " where '" + it->second.value + "' was chosen");

@@ -198,7 +198,8 @@ class basic_driver {
     if (opts_.reads == read_path::lease_read) o.lease_reads = true;
     seeded_random rng = env.rng;
     o.seed = rng();
-    m.node.emplace(env.self, ids_, wire_transport{env.transport}, Log{env.log}, env.clock, kv_machine<basic_driver>{this, env.self},
+    m.node.emplace(env.self, ids_, wire_transport{env.transport}, Log{env.log}, env.clock,
+                   kv_machine<basic_driver>{this, env.self},
                    sim_snapshot_store{&stores_[static_cast<std::size_t>(env.self.value())]}, o);
     checker_->boot(env.self);
     settle(env.self);
@@ -322,7 +323,8 @@ class basic_driver {
   void snapshot_state(node_id n, byte_buffer& out) { at(n).store.save(out); }
   void restore_state(node_id n, log_index i, byte_view image) {
     member& m = at(n);
-    if (!m.store.load(image)) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
+    if (!m.store.load(image))
+      record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
     m.applies.push_back(applied{i.value(), {}, value{}, true});
   }
 

@@ -415,7 +415,8 @@ class basic_driver {
   void snapshot_state(node_id n, byte_buffer& out) { at(n).store.save(out); }
   void restore_state(node_id n, log_index i, byte_view image) {
     member& m = at(n);
-    if (!m.store.load(image)) record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
+    if (!m.store.load(image))
+      record_mismatch("node " + std::to_string(n.value()) + " restored a snapshot it cannot read");
     m.applies.push_back(applied{i.value(), {}, value{}, true});
   }
 
@@ -839,8 +840,9 @@ static_assert(check_driver<driver>());
 static_assert(raft::detail::appends_runs<watched_log> && !raft::detail::appends_runs<single_record_log>);
 static_assert(log_records_stay_in_place<in_place_log> && !log_records_stay_in_place<watched_log>);
 static_assert(raft::detail::places_runs<placing_log> && raft::detail::places_records<placing_log> &&
-              raft::detail::places_runs_in_one_pass<placing_log> && !raft::detail::places_runs_in_one_pass<in_place_log> &&
-              !raft::detail::places_runs<in_place_log> && !raft::detail::places_records<in_place_log>);
+              raft::detail::places_runs_in_one_pass<placing_log> &&
+              !raft::detail::places_runs_in_one_pass<in_place_log> && !raft::detail::places_runs<in_place_log> &&
+              !raft::detail::places_records<in_place_log>);
 
 // Which Log a seed's nodes get: one seed in four runs the one-record path,
 // the rest append runs, half of those over a Log whose records stay in

@@ -243,7 +243,9 @@ class driver {
         return tpc::vote::yes;
       default: break;  // unknown or rolled back: no
     }
-    s = v == tpc::vote::yes ? rm_state::prepared : v == tpc::vote::read_only ? rm_state::read_only : rm_state::rolled_back;
+    s = v == tpc::vote::yes         ? rm_state::prepared
+        : v == tpc::vote::read_only ? rm_state::read_only
+                                    : rm_state::rolled_back;
     if (voted_.insert({t.value(), n.value()}).second) {
       at(n).env->trace.vote(t.value(), v != tpc::vote::no);
       checker_.observe_vote(t, n, v);

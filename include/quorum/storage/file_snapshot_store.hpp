@@ -203,7 +203,8 @@ class file_snapshot_store {
   }
 
   result<void, open_error> check_header(const std::byte* header, std::uint64_t size, const std::string& path) {
-    if (codec::load_le64(header) != snapshot_format::magic) return corrupt(path, 0, "not a quorum snapshot (bad magic)");
+    if (codec::load_le64(header) != snapshot_format::magic)
+      return corrupt(path, 0, "not a quorum snapshot (bad magic)");
     if (codec::load_le32(header + 8) != snapshot_format::version)
       return corrupt(path, 8, "unsupported snapshot format version");
     if (codec::load_le64(header + 16) != size - snapshot_format::header_bytes)

@@ -209,8 +209,9 @@ class replayer {
     std::uint64_t seq = 0;
     if (parse_segment_name(it->path().filename().string(), seq)) seqs.push_back(seq);
   }
-  if (ec) return open_failure(error{errc::io_error, "cannot list the directory", static_cast<std::uint64_t>(ec.value())},
-                              dir, 0, "cannot list the log directory");
+  if (ec)
+    return open_failure(error{errc::io_error, "cannot list the directory", static_cast<std::uint64_t>(ec.value())}, dir,
+                        0, "cannot list the log directory");
   std::sort(seqs.begin(), seqs.end());
   for (std::size_t k = 1; k < seqs.size(); ++k)
     if (seqs[k] != seqs[k - 1] + 1)
@@ -249,7 +250,8 @@ class replayer {
     return {};
   }
   if (*end < *size)
-    if (auto tr = posix::truncate(fd->get(), *end); !tr) return io_failure(tr.error(), path, "cannot truncate a torn tail");
+    if (auto tr = posix::truncate(fd->get(), *end); !tr)
+      return io_failure(tr.error(), path, "cannot truncate a torn tail");
   // The next sync marker certifies everything recovered; make that true first.
   if (last && o.fsync)
     if (auto ds = posix::datasync(fd->get()); !ds) return io_failure(ds.error(), path, "cannot sync a segment");

@@ -161,7 +161,8 @@ class tcp_network {
       if (a.id == self) continue;
       asio::error_code ec;
       auto found = resolver.resolve(a.host, std::to_string(a.port), ec);
-      if (ec || found.empty()) return fail(errc::invalid_argument, "tcp_network: a peer address does not resolve", a.id.value());
+      if (ec || found.empty())
+        return fail(errc::invalid_argument, "tcp_network: a peer address does not resolve", a.id.value());
       auto p = std::make_unique<peer>(peer{a.id, found.begin()->endpoint(), asio::ip::tcp::socket{io},
                                            asio::steady_timer{io}, {}, 0, opts.reconnect_min});
       net->st_->peers.push_back(std::move(p));

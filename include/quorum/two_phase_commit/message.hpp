@@ -226,7 +226,8 @@ class unpacker {
   auto count = r.count(limits.max_participants);
   if (!count) return unexpected{count.error()};
   // Each id takes at least one byte: a count past the input is a lie.
-  if (*count > r.remaining()) return fail(errc::truncated, "2pc message: participant count past the input", r.position());
+  if (*count > r.remaining())
+    return fail(errc::truncated, "2pc message: participant count past the input", r.position());
   for (std::size_t i = 0; i < *count; ++i) {
     auto id = r.varint();
     if (!id) return unexpected{id.error()};

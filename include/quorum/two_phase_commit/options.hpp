@@ -73,7 +73,8 @@ struct participant_options {
   if (o.presumption != presumption::abort && o.presumption != presumption::commit)
     return fail(errc::invalid_config, "presumption must be abort or commit");
   if (o.last_agent && o.presumption != presumption::abort)
-    return fail(errc::invalid_config, "last_agent needs presumed abort (nothing may be logged before the one-phase request)");
+    return fail(errc::invalid_config,
+                "last_agent needs presumed abort (nothing may be logged before the one-phase request)");
   if (o.retry_ticks == 0) return fail(errc::invalid_config, "retry_ticks must be at least 1");
   if (o.vote_timeout_ticks == 0) return fail(errc::invalid_config, "vote_timeout_ticks must be at least 1");
   if (o.max_open_transactions == 0) return fail(errc::invalid_config, "max_open_transactions must be at least 1");

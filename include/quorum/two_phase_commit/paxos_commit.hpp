@@ -303,7 +303,8 @@ class paxos_commit_node {
   // the list is bad, disagrees with what is known, or the table is full.
   txn_state* state_for(txn_id txn, node_id origin, std::span<const node_id> parts) {
     if (txn_state* st = known(txn)) {
-      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts().begin(), st->parts().end())) return nullptr;
+      if (!parts.empty() && !std::equal(parts.begin(), parts.end(), st->parts().begin(), st->parts().end()))
+        return nullptr;
       return st;
     }
     if (!std::is_sorted(parts.begin(), parts.end()) || !check_participants(parts)) return nullptr;
@@ -674,7 +675,8 @@ class paxos_commit_node {
     const decision d = st.applied.value_or(decision::abort);
     byte_view rec;
     if (detail::pc_record_max_size(st.parts().size(), acc.size()) <= record_buf_.size()) {
-      const std::byte* end = detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts(), acc, record_buf_.data());
+      const std::byte* end =
+          detail::pc_record_write(kind, txn, st.origin, st.leader, d, st.parts(), acc, record_buf_.data());
       rec = byte_view{record_buf_.data(), static_cast<std::size_t>(end - record_buf_.data())};
     } else {
       encode_pc_record(kind, txn, st.origin, st.leader, d, st.parts(), acc, buf_);

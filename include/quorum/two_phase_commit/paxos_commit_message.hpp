@@ -213,7 +213,8 @@ namespace detail {
     }
     auto val = detail::pc_byte(r, 0, 2, "paxos commit message: unknown value");
     if (!val) return unexpected{val.error()};
-    if (g[1] > ballot::max_round) return fail(errc::malformed, "paxos commit message: entry ballot round out of range", g[1]);
+    if (g[1] > ballot::max_round)
+      return fail(errc::malformed, "paxos commit message: entry ballot round out of range", g[1]);
     s.entries.push_back(pc_entry{node_id{g[0]}, ballot{g[1], node_id{g[2]}}, static_cast<pc_value>(*val)});
   }
   auto nb = detail::pc_count(r, limits.max_batch, 2);

@@ -67,7 +67,8 @@ image snapshot(const std::string& dir) {
   image out;
   for (const auto& e : std::filesystem::directory_iterator{dir}) {
     std::uint64_t seq = 0;
-    if (storage::detail::parse_segment_name(e.path().filename().string(), seq)) out[seq] = test::read_file(e.path().string());
+    if (storage::detail::parse_segment_name(e.path().filename().string(), seq))
+      out[seq] = test::read_file(e.path().string());
   }
   return out;
 }
@@ -117,7 +118,9 @@ std::vector<op> script() {
     ops.push_back({kind::append, 0, test::make_record(ops.size(), size), {}, {}, {}});
     ++last;
   };
-  auto other = [&](kind k, std::uint64_t arg, byte_buffer data = {}) { ops.push_back({k, arg, std::move(data), {}, {}, {}}); };
+  auto other = [&](kind k, std::uint64_t arg, byte_buffer data = {}) {
+    ops.push_back({k, arg, std::move(data), {}, {}, {}});
+  };
   for (int k = 0; k < 14; ++k) {
     append(static_cast<std::size_t>(rng.below(110)));
     if (k == 2 || k == 9) other(kind::state, 0, test::make_record(900 + ops.size(), 8 + rng.below(40)));
@@ -201,7 +204,8 @@ struct tally {
 // Counts synced records missing from `got` and records of `got` the model lacks.
 void count_differences(file_log& got, const memory_log& model, const memory_log& synced, tally& t) {
   for (auto i = synced.first_index(); i <= synced.last_index(); i = i.next()) {
-    const bool still_live = i >= model.first_index() && i <= model.last_index() && same(*model.read(i), *synced.read(i));
+    const bool still_live =
+        i >= model.first_index() && i <= model.last_index() && same(*model.read(i), *synced.read(i));
     if (!still_live) continue;
     auto r = got.read(i);
     if (!r || !same(*r, *synced.read(i))) ++t.lost;
@@ -333,7 +337,8 @@ void expect_after_damage(const std::string& dir, const recording& r, std::uint64
     CHECK(opened.error().offset <= first);
     return;
   }
-  REQUIRE_MESSAGE(opened.has_value(), opened.error().message << " (damage at " << first << " in segment " << seq << ")");
+  REQUIRE_MESSAGE(opened.has_value(),
+                  opened.error().message << " (damage at " << first << " in segment " << seq << ")");
   const std::size_t k = ops_before(r, stream_position{seq, first});
   count_differences(*opened, r.models[k], r.models[r.synced_prefix[k]], t);
   CHECK(test::equals_model(*opened, r.models[k]));
