@@ -317,13 +317,12 @@ class server {
     if (!leading()) return false;
     const auto until = pacer_.hold_until(clock::now(), !writes_.empty());
     if (!until) return false;
-    if (!hold_armed_ || *until != hold_timer_.expiry()) {
-      hold_armed_ = true;
+    // A hold keeps its deadline, and a new hold's lies past every earlier
+    // one: a timer already set for it is waiting, any other is re-set.
+    if (*until != hold_timer_.expiry()) {
       hold_timer_.expires_at(*until);
       hold_timer_.async_wait([this](const asio::error_code& ec) {
-        if (ec) return;
-        hold_armed_ = false;
-        open_batch();  // a turn, so that end_turn looks again
+        if (!ec) open_batch();  // a turn, so that end_turn looks again
       });
     }
     return true;
@@ -608,7 +607,6 @@ class server {
   server_config cfg_;
   asio::steady_timer tick_timer_;
   asio::steady_timer hold_timer_;  // ends a hold of the pacer's
-  bool hold_armed_ = false;
   write_pacer pacer_;
   client_port clients_;
   std::unique_ptr<quorum::transport::tcp_network> net_;
