@@ -8,7 +8,7 @@
 # (or at a follower, with AT=follower) and each node's user+system CPU from
 # /proc/PID/stat before and after, in microseconds per request. Environment:
 # TEST (set), N (200000), P (16), REPEAT (1), PROTOCOL (raft or paxos),
-# AT (leader), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$); of the two follower
+# AT (leader), BASE_PORT (16380), OUT (/tmp/kv-cpu-$$), PRIVATE_DISK_US (below); of the two follower
 # figures the first is the follower AT=follower talks to. PERF=1 records
 # `perf record -g` of the leader and a follower during the run into $OUT. CALLGRIND=1 runs the nodes under callgrind and reports
 # instructions per request instead of CPU time (repeatable on a busy
@@ -35,6 +35,16 @@ syscall_events+=,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:s
 syscall_events+=,syscalls:sys_enter_readv,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
 
 mkdir -p "$out"
+
+# PRIVATE_DISK_US=N: every quorum-kv node's fsync and fdatasync also sleep N
+# us (bench/kv/private_disk.c, preloaded): with OUT on a tmpfs, a disk of its
+# own per node, as on machines with one per replica (redis stays on $out's
+# disk unless OUT says otherwise: run it in a second call with OUT on disk).
+preload=()
+if [[ -n ${PRIVATE_DISK_US:-} ]]; then
+  cc -O2 -shared -fPIC -o "$out/private_disk.so" "$(dirname "$0")/private_disk.c" -ldl
+  preload=(env "LD_PRELOAD=$out/private_disk.so" "PRIVATE_DISK_US=$PRIVATE_DISK_US")
+fi
 
 pids=()
 cleanup() {
@@ -84,8 +94,8 @@ run_one() {
   local bin=$1 label=$2 dir=$out/$2 cluster="" k leader="" before=() after=()
   rm -rf "$dir"
   mkdir -p "$dir"
-  local wrap=()
-  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap=(valgrind -q --tool=callgrind --compress-strings=no "--callgrind-out-file=$dir/cg.%p"); fi  # strings uncompressed: each dump reads alone
+  local wrap=(${preload[@]+"${preload[@]}"})
+  if [[ ${CALLGRIND:-0} == 1 ]]; then wrap+=(valgrind -q --tool=callgrind --compress-strings=no "--callgrind-out-file=$dir/cg.%p"); fi  # strings uncompressed: each dump reads alone
   for k in 1 2 3; do cluster+="${cluster:+,}$k=127.0.0.1:$((base + 10 + k))"; done
   pids=()
   for k in 1 2 3; do
