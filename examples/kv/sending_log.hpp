@@ -28,7 +28,7 @@ class sending_log : public quorum::storage::file_log {
       : file_log{std::move(log)}, net_{&net} {}
 
   quorum::result<void> sync() {
-    net_->flush();
+    if (!net_->corked()) net_->flush();  // corked: the server sends with its next batch (server.hpp)
     return file_log::sync();
   }
 

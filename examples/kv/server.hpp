@@ -145,6 +145,7 @@ class server {
   void stop() {
     tick_timer_.cancel();
     hold_timer_.cancel();
+    cork_timer_.cancel();
     clients_.close();
     if (net_) net_->close();
   }
@@ -216,6 +217,7 @@ class server {
         tick_timer_{io},
         hold_timer_{io},
         pacer_{cfg_.write_pacing},
+        cork_timer_{io},
         clients_{io, cfg_.clients, order_of,
                  [this](std::vector<std::string>& args, reply_slot slot) {
                    open_batch();
@@ -293,6 +295,11 @@ class server {
   // The writes stay for a later turn while the pacer holds them.
   void open_batch() {
     if (batch_) return;
+    // A pacing leader corks its peer network for the turn: a commit
+    // announcement then leaves with the next batch's entries (which carry
+    // the commit index too) rather than in a write, and a wake-up at each
+    // follower, of its own. end_turn uncorks, or leaves it to cork_timer_.
+    if (pacer_.limit().count() > 0 && leading()) net_->cork();
     now_ = clock::now();
     batch_.emplace(*node_);
   }
@@ -304,10 +311,25 @@ class server {
       clients_.flush();
     } else if (!turn_writes_.empty()) {
       pacer_.proposed();
+      net_->uncork();
       clients_.flush();  // (replies to followers are on the network queue: the sync below sends them first)
       batch_.emplace(*node_);
       propose_turn_writes();
       batch_.reset();
+    }
+    // Writes held: corked until they are proposed. None, but clients just
+    // answered: corked until they write or the pacing limit passes (counted
+    // from the first such turn: a stream of turns cannot keep frames back
+    // for longer). Else the turn's frames go now.
+    if (net_->corked() && turn_writes_.empty()) {
+      if (!leading() || pacer_.awaited() == 0) {
+        net_->uncork();
+      } else if (cork_timer_.expiry() <= clock::now()) {  // not armed yet
+        cork_timer_.expires_after(cfg_.write_pacing);
+        cork_timer_.async_wait([this](const asio::error_code& ec) {
+          if (!ec) net_->uncork();
+        });
+      }
     }
     serve_applied_reads();
   }
@@ -608,6 +630,7 @@ class server {
   asio::steady_timer tick_timer_;
   asio::steady_timer hold_timer_;  // ends a hold of the pacer's
   write_pacer pacer_;
+  asio::steady_timer cork_timer_;  // uncorks the peer network when no write came to take the frames along
   client_port clients_;
   std::unique_ptr<quorum::transport::tcp_network> net_;
   std::unique_ptr<node_type> node_;

@@ -332,3 +332,49 @@ TEST_CASE("what the kernel cannot take waits for room and arrives in order") {
   CHECK(a->queued_bytes(node_id{2}) == 0);
   CHECK(a->stats().dropped_queue_full == 0);
 }
+
+// cork(): the end-of-turn flush leaves the queue alone, so frames of several
+// turns leave in one write; uncork() lets the next turn's flush send them,
+// and flush() sends at once, corked or not.
+TEST_CASE("a corked network keeps its frames past the end of the turn until uncork or flush") {
+  asio::io_context io;
+  auto b = make(io, node_id{2}, {});
+  REQUIRE(b->listen("127.0.0.1", 0));
+  inbox in;
+  in.attach(*b);
+  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}});
+  a->send_bytes(node_id{2}, as_bytes("connect"));
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
+
+  a->cork();
+  CHECK(a->corked());
+  a->send_bytes(node_id{2}, as_bytes("one"));
+  io.restart();
+  io.poll();  // the turn ends: corked, nothing is written
+  a->send_bytes(node_id{2}, as_bytes("two"));
+  io.restart();
+  io.poll();
+  CHECK(a->queued_bytes(node_id{2}) == 2 * (codec::frame_header_bytes + 3));
+  const std::uint64_t written = a->stats().bytes_written;
+  a->uncork();
+  CHECK_FALSE(a->corked());
+  CHECK(a->stats().bytes_written == written);  // uncork only posts the flush
+  io.restart();
+  io.poll();
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+  CHECK(a->stats().bytes_written == written + 2 * (codec::frame_header_bytes + 3));
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 3; }));
+  CHECK(in.frames[1] == "one");
+  CHECK(in.frames[2] == "two");
+
+  a->cork();
+  a->send_bytes(node_id{2}, as_bytes("three"));
+  a->flush();  // explicit: corked or not
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+  REQUIRE(run_until(io, [&] { return in.frames.size() == 4; }));
+  CHECK(in.frames[3] == "three");
+  a->uncork();  // nothing queued: harmless
+  io.restart();
+  io.poll();
+  CHECK(a->queued_bytes(node_id{2}) == 0);
+}

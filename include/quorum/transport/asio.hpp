@@ -143,6 +143,7 @@ class tcp_network {
     log_handler on_log;
     bool closed = false;
     bool flush_posted = false;
+    bool corked = false;  // cork(): the posted flush writes nothing until uncork()
   };
 
  public:
@@ -241,6 +242,19 @@ class tcp_network {
     for (auto& p : st_->peers) write_queued(st_, *p);
   }
 
+  // While corked, the end-of-turn flush leaves the queues alone: frames wait
+  // for uncork() (which posts that flush again) or an explicit flush(). An
+  // application that will send more to the same peers shortly (quorum-kv's
+  // leader, holding its next batch for a few microseconds) so sends one
+  // write per peer instead of two. It bounds how long it stays corked.
+  void cork() noexcept { st_->corked = true; }
+  void uncork() {
+    if (!st_->corked) return;
+    st_->corked = false;
+    post_flush(st_);
+  }
+  [[nodiscard]] bool corked() const noexcept { return st_->corked; }
+
   // Sends an already encoded payload.
   void send_bytes(node_id to, byte_view payload) {
     send(to, [&](byte_buffer& out) { out.insert(out.end(), payload.begin(), payload.end()); });
@@ -294,7 +308,7 @@ class tcp_network {
     st->flush_posted = true;
     asio::post(st->io, [st] {
       st->flush_posted = false;
-      if (st->closed) return;
+      if (st->closed || st->corked) return;
       for (auto& p : st->peers) write_queued(st, *p);
     });
   }
