@@ -299,7 +299,7 @@ class server {
     // announcement then leaves with the next batch's entries (which carry
     // the commit index too) rather than in a write, and a wake-up at each
     // follower, of its own. end_turn uncorks, or leaves it to cork_timer_.
-    if (pacer_.limit().count() > 0 && leading()) net_->cork();
+    if (pacer_.limit().count() > 0 && !cork_expired_ && leading()) net_->cork();
     now_ = clock::now();
     batch_.emplace(*node_);
   }
@@ -309,25 +309,33 @@ class server {
     batch_.reset();
     if (!turn_writes_.empty() && hold_writes()) {
       clients_.flush();
+      cork_timer_.cancel();  // the proposal that ends the hold uncorks
     } else if (!turn_writes_.empty()) {
       pacer_.proposed();
-      net_->uncork();
+      cork_expired_ = false;
+      net_->uncork();  // the sync below sends what waited with the new entries
       clients_.flush();  // (replies to followers are on the network queue: the sync below sends them first)
       batch_.emplace(*node_);
       propose_turn_writes();
       batch_.reset();
+      net_->flush();  // what waited, should nothing have been synced (no write proposed): an empty queue costs no call
     }
     // Writes held: corked until they are proposed. None, but clients just
-    // answered: corked until they write or the pacing limit passes (counted
-    // from the first such turn: a stream of turns cannot keep frames back
-    // for longer). Else the turn's frames go now.
+    // answered: corked until they write or the pacing limit passes, counted
+    // from the first such turn; if it passes, no more corking until the next
+    // proposal (the clients went elsewhere: reads must not wait on them).
+    // Else the turn's frames go now.
     if (net_->corked() && turn_writes_.empty()) {
       if (!leading() || pacer_.awaited() == 0) {
         net_->uncork();
+        net_->flush();  // now: the next turn may cork again before a posted flush would run
       } else if (cork_timer_.expiry() <= clock::now()) {  // not armed yet
         cork_timer_.expires_after(cfg_.write_pacing);
         cork_timer_.async_wait([this](const asio::error_code& ec) {
-          if (!ec) net_->uncork();
+          if (ec || !net_->corked()) return;  // cancelled, or a proposal sent the frames
+          cork_expired_ = true;
+          net_->uncork();
+          net_->flush();
         });
       }
     }
@@ -631,6 +639,7 @@ class server {
   asio::steady_timer hold_timer_;  // ends a hold of the pacer's
   write_pacer pacer_;
   asio::steady_timer cork_timer_;  // uncorks the peer network when no write came to take the frames along
+  bool cork_expired_ = false;      // cork_timer_ had to uncork: no corking until the next proposal
   client_port clients_;
   std::unique_ptr<quorum::transport::tcp_network> net_;
   std::unique_ptr<node_type> node_;

@@ -143,7 +143,7 @@ class tcp_network {
     log_handler on_log;
     bool closed = false;
     bool flush_posted = false;
-    bool corked = false;  // cork(): the posted flush writes nothing until uncork()
+    bool corked = false;  // cork(): the posted end-of-turn flush writes nothing
   };
 
  public:
@@ -243,16 +243,14 @@ class tcp_network {
   }
 
   // While corked, the end-of-turn flush leaves the queues alone: frames wait
-  // for uncork() (which posts that flush again) or an explicit flush(). An
-  // application that will send more to the same peers shortly (quorum-kv's
-  // leader, holding its next batch for a few microseconds) so sends one
-  // write per peer instead of two. It bounds how long it stays corked.
+  // for an explicit flush(). An application that will send more to the same
+  // peers shortly (quorum-kv's leader, holding its next batch for a few
+  // microseconds) so sends one write per peer instead of two. uncork() only
+  // ends that: it sends nothing, so the caller flushes now or lets its next
+  // flush() (before a sync, say) take everything. The application bounds
+  // how long it stays corked.
   void cork() noexcept { st_->corked = true; }
-  void uncork() {
-    if (!st_->corked) return;
-    st_->corked = false;
-    post_flush(st_);
-  }
+  void uncork() noexcept { st_->corked = false; }
   [[nodiscard]] bool corked() const noexcept { return st_->corked; }
 
   // Sends an already encoded payload.
