@@ -61,6 +61,24 @@ struct inbox {
   }
 };
 
+// Node 1 sending to node 2 on loopback, the connection up: its first frame,
+// "connect", has arrived.
+struct connected_pair {
+  asio::io_context io;
+  std::unique_ptr<tcp_network> a;
+  inbox in;
+  std::unique_ptr<tcp_network> b = make(io, node_id{2}, {});
+
+  connected_pair() {
+    REQUIRE(b->listen("127.0.0.1", 0));
+    in.attach(*b);
+    a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}});
+    a->send_bytes(node_id{2}, as_bytes("connect"));
+    REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
+    REQUIRE(a->connected(node_id{2}));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("two transports exchange Raft messages on loopback") {
@@ -271,15 +289,10 @@ TEST_CASE("random bytes never crash the receiver") {
 // so followers get the appends while the leader's disk works). Without a
 // flush, what was queued goes at the end of the turn, in one write.
 TEST_CASE("flush writes queued frames at once, otherwise they go at the end of the turn") {
-  asio::io_context io;
-  auto b = make(io, node_id{2}, {});
-  REQUIRE(b->listen("127.0.0.1", 0));
-  inbox in;
-  in.attach(*b);
-  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}});
-  a->send_bytes(node_id{2}, as_bytes("connect"));
-  REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
-  REQUIRE(a->connected(node_id{2}));
+  connected_pair p;
+  auto& io = p.io;
+  auto& a = p.a;
+  auto& in = p.in;
 
   const std::uint64_t written = a->stats().bytes_written;
   a->send_bytes(node_id{2}, as_bytes("one"));
@@ -337,14 +350,10 @@ TEST_CASE("what the kernel cannot take waits for room and arrives in order") {
 // turns leave in one write, when flush() sends them; uncork() sends nothing
 // itself, and the turns' flushes work again after it.
 TEST_CASE("a corked network keeps its frames past the end of the turn until uncork or flush") {
-  asio::io_context io;
-  auto b = make(io, node_id{2}, {});
-  REQUIRE(b->listen("127.0.0.1", 0));
-  inbox in;
-  in.attach(*b);
-  auto a = make(io, node_id{1}, {{node_id{2}, "127.0.0.1", b->local_port()}});
-  a->send_bytes(node_id{2}, as_bytes("connect"));
-  REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
+  connected_pair p;
+  auto& io = p.io;
+  auto& a = p.a;
+  auto& in = p.in;
 
   a->cork();
   CHECK(a->corked());
