@@ -61,6 +61,11 @@ inline quorum::result<command_info, std::string> classify(std::vector<std::strin
   }
   if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + name + "'"};
   const auto n = static_cast<int>(args.size());
+  // Redis's SET takes options after the value; none is replicated here, and
+  // a client that sends one (a lock's NX PX, say) must learn that, not that it miscounted.
+  if (name == "SET" && n > 3)
+    return quorum::unexpected<std::string>{"ERR syntax error: SET options (" + args[3] +
+                                           ") are not supported; SET takes a key and a value"};
   if ((info->arity > 0 && n != info->arity) || (info->arity < 0 && n < -info->arity)) {
     std::string lower = name;
     for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);

@@ -58,6 +58,10 @@ TEST_CASE("commands are classified case-insensitively with Redis's arity") {
   std::vector<std::string> set{"Set", "k"};
   REQUIRE(!classify(set));
   CHECK(classify(set).error() == "ERR wrong number of arguments for 'set' command");
+  std::vector<std::string> set_nx{"SET", "lock", "me", "NX", "PX", "30000"};
+  REQUIRE(!classify(set_nx));
+  CHECK(classify(set_nx).error() ==
+        "ERR syntax error: SET options (NX) are not supported; SET takes a key and a value");
   std::vector<std::string> del{"DEL"};
   CHECK(!classify(del));
   std::vector<std::string> del2{"DEL", "a", "b"};
