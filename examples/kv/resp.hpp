@@ -176,7 +176,14 @@ inline parsed parse(std::string_view in, const limits& lim = {}) {
 // Reply encoders: each appends one RESP2 value to out.
 inline void simple(std::string& out, std::string_view s) { out.append("+").append(s).append("\r\n"); }
 // `s` is the whole error text, its first word the code: "ERR ...", "TRYAGAIN ...".
-inline void error(std::string& out, std::string_view s) { out.append("-").append(s).append("\r\n"); }
+// An error line. CR and LF in s become spaces, as Redis does: an error that
+// echoes a client's bytes (an unknown command's name) stays one line, so the
+// client cannot read part of it as a reply of its own.
+inline void error(std::string& out, std::string_view s) {
+  out.append("-");
+  for (const char c : s) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out.append("\r\n");
+}
 inline void integer(std::string& out, long long v) { out.append(":").append(std::to_string(v)).append("\r\n"); }
 inline void bulk(std::string& out, std::string_view s) {
   out.append("$").append(std::to_string(s.size())).append("\r\n").append(s).append("\r\n");

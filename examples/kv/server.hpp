@@ -419,7 +419,11 @@ class server {
       std::abort();
     }
     auto info = classify(args);
-    if (!info) return deliver(to, "-" + info.error() + "\r\n");
+    if (!info) {
+      std::string text;
+      resp::error(text, info.error());
+      return deliver(to, std::move(text));
+    }
     if (info->kind == command_kind::local) return deliver(to, local(args));
     if (leading()) {
       if (info->kind == command_kind::write) write(args, std::move(to));

@@ -33,7 +33,13 @@ struct command_info {
   int arity;  // as Redis counts it: n exactly, or -n for at least n (the name included)
 };
 
-// Upper-cases args[0] in place and looks it up; an error reply text when unknown or the arity is wrong.
+// At most this much of a client's argument is echoed in an error (as Redis:
+// a 512 KiB command name gets a short error, not a 512 KiB one).
+inline constexpr std::size_t max_echoed_bytes = 128;
+inline std::string echoed(std::string_view arg) { return std::string{arg.substr(0, max_echoed_bytes)}; }
+
+// Upper-cases args[0] in place and looks it up; an error reply text when
+// unknown or the arity is wrong (for resp::error, which keeps it one line).
 inline quorum::result<command_info, std::string> classify(std::vector<std::string>& args) {
   for (char& c : args[0])
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -59,12 +65,12 @@ inline quorum::result<command_info, std::string> classify(std::vector<std::strin
       break;
     default: break;
   }
-  if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + name + "'"};
+  if (!info) return quorum::unexpected<std::string>{"ERR unknown command '" + echoed(name) + "'"};
   const auto n = static_cast<int>(args.size());
   // Redis's SET takes options after the value; none is replicated here, and
   // a client that sends one (a lock's NX PX, say) must learn that, not that it miscounted.
   if (name == "SET" && n > 3)
-    return quorum::unexpected<std::string>{"ERR syntax error: SET options (" + args[3] +
+    return quorum::unexpected<std::string>{"ERR syntax error: SET options (" + echoed(args[3]) +
                                            ") are not supported; SET takes a key and a value"};
   if ((info->arity > 0 && n != info->arity) || (info->arity < 0 && n < -info->arity)) {
     std::string lower = name;

@@ -189,6 +189,16 @@ TEST_CASE("bad RESP gets an error and a closed connection and the server keeps s
   auto pong = ok.command({"PING"});
   REQUIRE(pong);
   CHECK(pong->text == "PONG");
+  // An unknown command whose name holds CRLF: its error stays one reply, so
+  // the "+OK" inside it is not read as the reply to the PING after it.
+  REQUIRE(ok.send_raw("*1\r\n$9\r\nFO\r\n+OK\r\n\r\n*1\r\n$4\r\nPING\r\n"));
+  const auto injected = ok.read_reply();
+  REQUIRE(injected);
+  CHECK(injected->is_error());
+  CHECK(injected->text == "ERR unknown command 'FO  +OK  '");
+  pong = ok.read_reply();
+  REQUIRE(pong);
+  CHECK(pong->text == "PONG");
   const reply set = until_answered(c, 0, {"SET", "still", "works"});
   CHECK(set.text == "OK");
 }

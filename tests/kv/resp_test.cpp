@@ -199,3 +199,12 @@ TEST_CASE("reply encoders write RESP2") {
   resp::array_header(out, 2);
   CHECK(out == "+OK\r\n-ERR bad\r\n:-5\r\n$4\r\na\r\nb\r\n$-1\r\n*2\r\n");
 }
+
+TEST_CASE("an error that echoes CR or LF stays one line") {
+  std::string out;
+  resp::error(out, "ERR unknown command 'FO\r\n+OK\r\n'");
+  CHECK(out == "-ERR unknown command 'FO  +OK  '\r\n");
+  out.clear();
+  resp::error(out, std::string_view{"a\nb\rc\0d", 7});
+  CHECK(out == std::string{"-a b c\0d\r\n", 10});
+}

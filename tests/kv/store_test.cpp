@@ -72,6 +72,14 @@ TEST_CASE("commands are classified case-insensitively with Redis's arity") {
   CHECK(classify(flush).error() == "ERR unknown command 'FLUSHALL'");
 }
 
+TEST_CASE("an error echoes at most 128 bytes of a client's argument") {
+  std::vector<std::string> long_name{std::string(1000, 'X')};
+  CHECK(classify(long_name).error() == "ERR unknown command '" + std::string(max_echoed_bytes, 'X') + "'");
+  std::vector<std::string> long_option{"SET", "k", "v", std::string(1000, 'o')};
+  CHECK(classify(long_option).error() == "ERR syntax error: SET options (" + std::string(max_echoed_bytes, 'o') +
+                                             ") are not supported; SET takes a key and a value");
+}
+
 TEST_CASE("SET, GET, DEL, EXISTS and MGET") {
   store s;
   CHECK(apply(s, 1, {"SET", "a", "1"}) == "+OK\r\n");
