@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <iostream>
@@ -43,6 +44,11 @@ struct client_limits {
   std::size_t max_clients = 1024;
   std::size_t max_pipeline = 1024;  // requests awaiting replies per connection; reading pauses beyond
   std::size_t read_chunk_bytes = std::size_t{16} << 10;
+  // Replies a connection may have waiting to be sent (in request order, in its
+  // buffers, or with the kernel refusing more): past it the client is not
+  // reading what it asked for, and its connection is closed, as Redis's
+  // client-output-buffer-limit does; the server's memory stays bounded.
+  std::size_t max_output_bytes = std::size_t{256} << 20;
   resp::limits resp;
 };
 
@@ -60,6 +66,7 @@ class client_port {
     };
     std::deque<pending> replies;  // front: request number first_seq
     std::uint64_t first_seq = 0;
+    std::size_t waiting_bytes = 0;  // of the replies given but waiting for earlier ones
     std::size_t writes_outstanding = 0;
     bool parsing = false, held = false;  // held: a read waits for this connection's writes
     std::string out, writing;
@@ -110,13 +117,21 @@ class client_port {
     auto& p = s.replies[slot.seq - s.first_seq];
     if (p.reply) return;  // answered already
     p.reply = std::move(text);
+    s.waiting_bytes += p.reply->size();
     if (p.write) --s.writes_outstanding;
     while (!s.replies.empty() && s.replies.front().reply) {
+      s.waiting_bytes -= s.replies.front().reply->size();
       s.out += *s.replies.front().reply;
       s.replies.pop_front();
       ++s.first_seq;
     }
     const auto keep = it->second;
+    if (s.waiting_bytes + s.out.size() + s.writing.size() > lim_.max_output_bytes) {
+      std::fprintf(stderr, "quorum-kv: a client's unsent replies passed %zu bytes; its connection is closed\n",
+                   lim_.max_output_bytes);
+      end(keep);
+      return;
+    }
     flush_later(keep);
     if (keep->held && keep->writes_outstanding == 0 && !keep->parsing && !keep->closed) resume_later(keep);
   }

@@ -1,7 +1,7 @@
 // quorum-kv's command line:
 //   quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,... --listen HOST:PORT --data DIR
 //             [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]
-//             [--write-pacing-us N]
+//             [--write-pacing-us N] [--max-client-output-mb N]
 // Parsed strictly: an unknown flag, a missing value or a bad number is a usage error.
 #pragma once
 
@@ -26,13 +26,14 @@ struct flags {
   std::uint64_t snapshot_every = 10000;
   bool leader_sync_thread = false;
   std::uint64_t write_pacing_us = 100;
+  std::uint64_t max_client_output_mb = 256;
   bool help = false;
 };
 
 inline constexpr const char* usage =
     "usage: quorum-kv --id N --cluster 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT --listen HOST:PORT --data DIR\n"
     "                 [--protocol raft|paxos] [--snapshot-every N] [--leader-sync inline|thread]\n"
-    "                 [--write-pacing-us N]\n"
+    "                 [--write-pacing-us N] [--max-client-output-mb N]\n"
     "  --id              this node's id, one of the ids in --cluster\n"
     "  --cluster         every member's id and peer address (the same list on every node)\n"
     "  --listen          where RESP clients (redis-cli) connect\n"
@@ -43,9 +44,12 @@ inline constexpr const char* usage =
     "                    or on a thread of its own while the loop goes on (thread)\n"
     "  --write-pacing-us the longest a write waits at the leader for others to join its batch, while a batch\n"
     "                    is in flight or clients just answered have not written again (default 100, at most\n"
-    "                    100000; 0: every turn's writes are proposed at once)\n";
+    "                    100000; 0: every turn's writes are proposed at once)\n"
+    "  --max-client-output-mb  the replies one client may have waiting to be sent, in MiB, before its\n"
+    "                    connection is closed (default 256, 1 to 65536)\n";
 
 inline constexpr std::uint64_t max_write_pacing_us = 100000;
+inline constexpr std::uint64_t max_client_output_mb = 65536;
 
 inline std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
@@ -120,6 +124,12 @@ inline std::optional<std::string> parse_flags(int argc, char** argv, flags& f) {
         return "--write-pacing-us: expected 0 to " + std::to_string(max_write_pacing_us) + ", got '" +
                std::string{value} + "'";
       f.write_pacing_us = *v;
+    } else if (a == "--max-client-output-mb") {
+      const auto v = parse_u64(value);
+      if (!v || *v == 0 || *v > max_client_output_mb)
+        return "--max-client-output-mb: expected 1 to " + std::to_string(max_client_output_mb) + ", got '" +
+               std::string{value} + "'";
+      f.max_client_output_mb = *v;
     } else {
       return "unknown flag '" + std::string{a} + "'";
     }

@@ -57,5 +57,6 @@ int main(int argc, char** argv) {
   cfg.snapshot_every = f.snapshot_every;
   cfg.leader_sync_thread = f.leader_sync_thread;
   cfg.write_pacing = std::chrono::microseconds{f.write_pacing_us};
+  cfg.clients.max_output_bytes = static_cast<std::size_t>(f.max_client_output_mb) << 20;
   return f.protocol == "paxos" ? serve<kv::paxos_protocol>(f, cfg) : serve<kv::raft_protocol>(f, cfg);
 }

@@ -153,8 +153,15 @@ inline std::optional<long long> parse_strict_integer(std::string_view s) {
   return v;
 }
 
+// The most value bytes one MGET reply may hold: 4,095 names of one 512 KiB
+// value would otherwise make a 20 KiB request build a 2 GiB reply.
+inline constexpr std::size_t default_max_reply_bytes = std::size_t{64} << 20;
+
 class store {
  public:
+  store() = default;
+  explicit store(std::size_t max_reply_bytes) noexcept : max_reply_bytes_{max_reply_bytes} {}
+
   // Applies a committed write; returns its RESP reply.
   std::string apply(std::span<const std::string_view> args) {
     std::string out;
@@ -187,6 +194,14 @@ class store {
       if (!v) resp::null_bulk(out);
       else resp::bulk(out, *v);
     } else if (name == "MGET") {
+      std::size_t bytes = 0;
+      for (std::size_t i = 1; i < args.size(); ++i)
+        if (const auto v = data_.find(args[i])) bytes += v->size();
+      if (bytes > max_reply_bytes_) {
+        resp::error(out, "ERR MGET would reply with " + std::to_string(bytes) + " bytes of values, over the limit of " +
+                             std::to_string(max_reply_bytes_) + "; ask for fewer keys");
+        return out;
+      }
       resp::array_header(out, args.size() - 1);
       for (std::size_t i = 1; i < args.size(); ++i) {
         const auto v = data_.find(args[i]);
@@ -257,6 +272,7 @@ class store {
   }
 
   flat_map data_;
+  std::size_t max_reply_bytes_ = default_max_reply_bytes;
 };
 
 }  // namespace kv

@@ -203,6 +203,38 @@ TEST_CASE("bad RESP gets an error and a closed connection and the server keeps s
   CHECK(set.text == "OK");
 }
 
+// A client that asks for more than it reads: 512 pipelined GETs of a 64 KiB
+// value (32 MiB of replies) against a 1 MiB --max-client-output-mb. Its
+// connection is closed before the replies pile up; the server goes on.
+TEST_CASE("a client's unsent replies are bounded: past --max-client-output-mb its connection is closed") {
+  cluster c{"raft", {"--max-client-output-mb", "1"}};
+  for (int i = 0; i < 3; ++i) c.start(i);
+  REQUIRE(c.wait_leader() >= 0);
+  const std::string big(64 << 10, 'b');
+  REQUIRE(until_answered(c, 0, {"SET", "big", big}).text == "OK");
+  const int leader = c.wait_leader();
+  REQUIRE(leader >= 0);
+  resp_client greedy{c.port(leader), 30000};
+  std::string gets;
+  constexpr int asked = 512;
+  for (int i = 0; i < asked; ++i) gets += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+  REQUIRE(greedy.send_raw(gets));
+  const auto start = steady::now();
+  int answered = 0;
+  while (const auto r = greedy.read_reply()) {  // until the connection ends
+    REQUIRE(r->text == big);
+    ++answered;
+  }
+  CHECK(steady::now() - start < 15s);  // ended by the server, not by the client's 30 s timeout
+  CHECK(answered < asked);
+  CHECK(answered <= 16);  // 1 MiB holds 16 replies of 64 KiB and a bit: none past that is kept
+  resp_client next{c.port(leader)};
+  const auto get = next.command({"GET", "big"});
+  REQUIRE(get);
+  CHECK(get->text == big);
+  CHECK(c.running(leader));
+}
+
 namespace {
 
 // A read pipelined behind a write on one connection waits for the write's

@@ -60,6 +60,12 @@ TEST_CASE("the issue's command line parses") {
                   "--write-pacing-us=100000"},
                  most));
   CHECK(most.write_pacing_us == 100000);
+  CHECK(d.max_client_output_mb == 256);
+  kv::flags out;
+  REQUIRE(!parse(
+      {"--id", "2", "--cluster", cluster, "--listen", "127.0.0.1:6382", "--data", "d", "--max-client-output-mb", "1"},
+      out));
+  CHECK(out.max_client_output_mb == 1);
 }
 
 TEST_CASE("mistakes are usage errors naming the flag") {
@@ -80,6 +86,9 @@ TEST_CASE("mistakes are usage errors naming the flag") {
         "--leader-sync thread: only with --protocol raft");
   CHECK(with({"--id", "1", "--write-pacing-us", "100001"}) == "--write-pacing-us: expected 0 to 100000, got '100001'");
   CHECK(with({"--id", "1", "--write-pacing-us", "-1"}) == "--write-pacing-us: expected 0 to 100000, got '-1'");
+  CHECK(with({"--id", "1", "--max-client-output-mb", "0"}) == "--max-client-output-mb: expected 1 to 65536, got '0'");
+  CHECK(with({"--id", "1", "--max-client-output-mb", "65537"}) ==
+        "--max-client-output-mb: expected 1 to 65536, got '65537'");
   CHECK(with({"--id"}) == "--id: missing value");
   CHECK(error_of({"--id", "1", "--cluster", "1=127.0.0.1:7001,1=127.0.0.1:7002", "--listen", "h:1", "--data", "d"}) ==
         "--cluster: id 1 given twice");

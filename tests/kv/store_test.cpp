@@ -92,6 +92,18 @@ TEST_CASE("SET, GET, DEL, EXISTS and MGET") {
   CHECK(read(s, {"EXISTS", "a"}) == ":0\r\n");
 }
 
+TEST_CASE("an MGET whose values pass the reply limit is refused, and one at the limit is served") {
+  CHECK(default_max_reply_bytes == std::size_t{64} << 20);
+  store s{10};
+  apply(s, 1, {"SET", "a", "12345"});
+  apply(s, 2, {"SET", "b", "1234"});
+  CHECK(read(s, {"MGET", "a", "b", "zz"}) == "*3\r\n$5\r\n12345\r\n$4\r\n1234\r\n$-1\r\n");  // 9 bytes
+  CHECK(read(s, {"MGET", "a", "a"}) == "*2\r\n$5\r\n12345\r\n$5\r\n12345\r\n");              // 10 bytes
+  CHECK(read(s, {"MGET", "a", "b", "b"}) ==
+        "-ERR MGET would reply with 13 bytes of values, over the limit of 10; ask for fewer keys\r\n");
+  CHECK(read(s, {"GET", "a"}) == "$5\r\n12345\r\n");  // the store is as it was
+}
+
 TEST_CASE("INCR follows Redis's integer rule") {
   store s;
   CHECK(apply(s, 1, {"INCR", "n"}) == ":1\r\n");
