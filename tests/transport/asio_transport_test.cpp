@@ -77,6 +77,20 @@ struct connected_pair {
     REQUIRE(run_until(io, [&] { return in.frames.size() == 1; }));
     REQUIRE(a->connected(node_id{2}));
   }
+
+  // "one" and "two" are queued (2 frames of 3 bytes); flush() writes both at
+  // once, whatever the cork says, and they arrive after "connect".
+  void flush_sends_one_and_two() {
+    constexpr std::uint64_t two_frames = 2 * (codec::frame_header_bytes + 3);
+    CHECK(a->queued_bytes(node_id{2}) == two_frames);
+    const std::uint64_t written = a->stats().bytes_written;
+    a->flush();
+    CHECK(a->queued_bytes(node_id{2}) == 0);
+    CHECK(a->stats().bytes_written == written + two_frames);
+    REQUIRE(run_until(io, [&] { return in.frames.size() == 3; }));
+    CHECK(in.frames[1] == "one");
+    CHECK(in.frames[2] == "two");
+  }
 };
 
 }  // namespace
@@ -297,14 +311,8 @@ TEST_CASE("flush writes queued frames at once, otherwise they go at the end of t
   const std::uint64_t written = a->stats().bytes_written;
   a->send_bytes(node_id{2}, as_bytes("one"));
   a->send_bytes(node_id{2}, as_bytes("two"));
-  CHECK(a->queued_bytes(node_id{2}) == 2 * (codec::frame_header_bytes + 3));
   CHECK(a->stats().bytes_written == written);  // queued, not written
-  a->flush();
-  CHECK(a->queued_bytes(node_id{2}) == 0);
-  CHECK(a->stats().bytes_written == written + 2 * (codec::frame_header_bytes + 3));
-  REQUIRE(run_until(io, [&] { return in.frames.size() == 3; }));
-  CHECK(in.frames[1] == "one");
-  CHECK(in.frames[2] == "two");
+  p.flush_sends_one_and_two();
 
   a->send_bytes(node_id{2}, as_bytes("three"));
   CHECK(a->queued_bytes(node_id{2}) > 0);
@@ -363,14 +371,7 @@ TEST_CASE("a corked network keeps its frames past the end of the turn until unco
   a->send_bytes(node_id{2}, as_bytes("two"));
   io.restart();
   io.poll();
-  CHECK(a->queued_bytes(node_id{2}) == 2 * (codec::frame_header_bytes + 3));
-  const std::uint64_t written = a->stats().bytes_written;
-  a->flush();  // corked or not
-  CHECK(a->queued_bytes(node_id{2}) == 0);
-  CHECK(a->stats().bytes_written == written + 2 * (codec::frame_header_bytes + 3));
-  REQUIRE(run_until(io, [&] { return in.frames.size() == 3; }));
-  CHECK(in.frames[1] == "one");
-  CHECK(in.frames[2] == "two");
+  p.flush_sends_one_and_two();  // corked or not
 
   a->send_bytes(node_id{2}, as_bytes("three"));
   a->uncork();
